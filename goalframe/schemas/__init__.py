@@ -1,0 +1,16 @@
+"""Data contracts shared by every layer: metadata records, table schemas, raw episodes."""
+
+from goalframe.schemas.episode import EpisodeMeta, RawEpisode, RawFormatError
+from goalframe.schemas.layout import LAYOUT_VERSION, DatasetError, DatasetInfo, StepRecord
+from goalframe.schemas.tables import MANIFEST_SCHEMA
+
+__all__ = [
+    "EpisodeMeta",
+    "RawEpisode",
+    "RawFormatError",
+    "LAYOUT_VERSION",
+    "DatasetError",
+    "DatasetInfo",
+    "StepRecord",
+    "MANIFEST_SCHEMA",
+]

@@ -1,0 +1,113 @@
+"""Reading a goalframe dataset: episodes, lengths, frame windows, arrays and tables.
+
+A ``Dataset`` holds no open file handles beyond zarr's lazy metadata, so it is cheap to
+open inside each DataLoader worker. Only episodes whose ``complete`` flag is set exist.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import polars as pl
+import zarr
+
+from goalframe.schemas.episode import EpisodeMeta
+from goalframe.schemas.layout import DatasetError, DatasetInfo
+from goalframe.storage.layout import FRAMES, episode_path
+from goalframe.storage.manifest import complete_episode_metas
+from goalframe.storage.store import list_tables, open_root, read_info, read_table, store_path
+
+
+class Dataset:
+    def __init__(self, path: str, storage_options: dict[str, Any] | None = None):
+        self.path = store_path(path)
+        self.storage_options = storage_options
+        self.root = open_root(path, mode="r", storage_options=storage_options)
+        self._arrays: dict[tuple[str, str], zarr.Array] = {}
+
+    def __repr__(self) -> str:
+        return f"Dataset({self.path!r}, episodes={len(self.episodes)})"
+
+    @property
+    def info(self) -> DatasetInfo:
+        return read_info(self.root)
+
+    @cached_property
+    def _metas(self) -> dict[str, EpisodeMeta]:
+        return {meta.episode_id: meta for meta in complete_episode_metas(self.root)}
+
+    @property
+    def episodes(self) -> list[str]:
+        """Ids of complete episodes, sorted."""
+        return list(self._metas)
+
+    def meta(self, episode: str) -> EpisodeMeta:
+        try:
+            return self._metas[episode]
+        except KeyError:
+            raise DatasetError(f"{self.path}: no complete episode {episode!r}") from None
+
+    def length(self, episode: str) -> int:
+        return self.meta(episode).n_frames
+
+    @property
+    def lengths(self) -> dict[str, int]:
+        return {episode: meta.n_frames for episode, meta in self._metas.items()}
+
+    def cameras(self, episode: str) -> list[str]:
+        return self.meta(episode).cameras
+
+    def zarr_array(self, episode: str, name: str) -> zarr.Array:
+        """The lazy zarr array ``episodes/<episode>/<name>`` (cached per dataset object)."""
+        key = (episode, name)
+        if key not in self._arrays:
+            self.meta(episode)
+            try:
+                self._arrays[key] = self.root[f"{episode_path(episode)}/{name}"]
+            except KeyError:
+                raise DatasetError(f"{self.path}: episode {episode!r} has no array {name!r}") from None
+        return self._arrays[key]
+
+    def array(self, episode: str, name: str) -> np.ndarray:
+        return self.zarr_array(episode, name)[...]
+
+    def array_attrs(self, episode: str, name: str) -> dict[str, Any]:
+        return dict(self.zarr_array(episode, name).attrs)
+
+    def array_names(self, episode: str) -> list[str]:
+        """Every array of the episode except frames, as slash paths."""
+        group = self.root[episode_path(episode)]
+        return sorted(
+            name for name, node in group.members(max_depth=None) if isinstance(node, zarr.Array) and not name.startswith(FRAMES + "/")
+        )
+
+    def read_frames(self, episode: str, start: int, stop: int, camera: str | None = None) -> np.ndarray:
+        """Frames ``[start, stop)`` of one camera as (N, H, W, 3) uint8 RGB."""
+        camera = camera or self.cameras(episode)[0]
+        if camera not in self.cameras(episode):
+            raise DatasetError(f"{self.path}: episode {episode!r} has no camera {camera!r} (has {self.cameras(episode)})")
+        n = self.length(episode)
+        if not 0 <= start <= stop <= n:
+            raise DatasetError(f"{self.path}: frames [{start}, {stop}) outside episode {episode!r} of {n} frames")
+        return self.zarr_array(episode, f"{FRAMES}/{camera}")[start:stop]
+
+    def table(self, name: str) -> pl.DataFrame:
+        table = read_table(self.path, name, self.storage_options)
+        if table is None:
+            raise DatasetError(f"{self.path}: no table {name!r} (has {', '.join(self.tables) or 'none'})")
+        return table
+
+    @property
+    def tables(self) -> list[str]:
+        return list_tables(self.path, self.storage_options)
+
+    @property
+    def manifest(self) -> pl.DataFrame:
+        return self.table("manifest")
+
+
+def open_dataset(path: str, storage_options: dict[str, Any] | None = None) -> Dataset:
+    """Open a goalframe dataset (a local ``NAME.zarr`` folder or an fsspec URL) for reading."""
+    return Dataset(str(path), storage_options)

@@ -1,0 +1,132 @@
+"""Opening and creating dataset roots on local disk or any fsspec URL, and the root record."""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import fsspec
+import polars as pl
+import zarr
+
+from goalframe import __version__
+from goalframe.schemas.layout import LAYOUT_VERSION, DatasetError, DatasetInfo, StepRecord
+from goalframe.storage.layout import EPISODES, TABLES
+
+# Non-zarr folders (tables/) inside the store make zarr warn when it lists the root.
+warnings.filterwarnings("ignore", message="Object at .* is not recognized as a component of a Zarr hierarchy")
+
+
+def is_url(path: str | Path) -> bool:
+    return "://" in str(path)
+
+
+def store_path(path: str | Path) -> str:
+    return str(path) if is_url(path) else os.path.abspath(path)
+
+
+def _root_kwargs(path: str | Path, storage_options: dict[str, Any] | None) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"store": store_path(path), "zarr_format": 3}
+    if is_url(path) and storage_options:
+        kwargs["storage_options"] = storage_options
+    return kwargs
+
+
+def open_root(path: str | Path, mode: str = "r", storage_options: dict[str, Any] | None = None) -> zarr.Group:
+    """Open an existing goalframe dataset; a one-line DatasetError when it is not one."""
+    try:
+        root = zarr.open_group(mode=mode, **_root_kwargs(path, storage_options))
+    except (FileNotFoundError, zarr.errors.GroupNotFoundError, zarr.errors.NodeTypeValidationError):
+        raise DatasetError(f"{path}: no goalframe dataset here (no zarr.json)") from None
+    if "goalframe_layout" not in root.attrs:
+        raise DatasetError(f"{path}: a zarr group but not a goalframe dataset (no goalframe_layout attribute)")
+    info = DatasetInfo.model_validate(dict(root.attrs))
+    if info.major() != int(LAYOUT_VERSION.split(".")[0]):
+        raise DatasetError(f"{path}: layout {info.goalframe_layout} is not readable by this goalframe ({LAYOUT_VERSION})")
+    return root
+
+
+def create_or_open(path: str | Path, storage_options: dict[str, Any] | None = None) -> zarr.Group:
+    """Open a dataset for writing, creating it when the path is absent or an empty folder.
+
+    Refuses an existing path that holds something else, so a typo never writes into (or
+    later deletes from) a folder of the user's.
+    """
+    if not is_url(path):
+        local = Path(path)
+        if local.exists() and not local.is_dir():
+            raise DatasetError(f"{path}: exists and is a file, not a dataset folder")
+        if local.is_dir() and any(local.iterdir()) and not (local / "zarr.json").exists():
+            raise DatasetError(f"{path}: exists and is not a goalframe dataset (a non-empty folder without zarr.json)")
+    try:
+        return open_root(path, mode="r+", storage_options=storage_options)
+    except DatasetError:
+        if not is_url(path) and (Path(path) / "zarr.json").exists():
+            raise
+    root = zarr.open_group(mode="w-", **_root_kwargs(path, storage_options))
+    root.attrs.update(DatasetInfo().model_dump())
+    root.require_group(EPISODES)
+    return root
+
+
+def read_info(root: zarr.Group) -> DatasetInfo:
+    return DatasetInfo.model_validate(dict(root.attrs))
+
+
+def record_step(root: zarr.Group, record: StepRecord) -> None:
+    """Append a step to the root record. Only the driver process calls this (single writer)."""
+    info = read_info(root)
+    info.steps.append(record)
+    root.attrs.update(info.model_dump())
+
+
+def new_step(step: str, params: dict[str, Any], started: str, finished: str, summary: dict[str, Any]) -> StepRecord:
+    return StepRecord(
+        step=step, goalframe_version=__version__, params=params, started=started, finished=finished, summary=summary
+    )
+
+
+# ---- tables (parquet files next to the arrays) -------------------------------------
+
+
+def _fs_and_path(dataset: str | Path, name: str, storage_options: dict[str, Any] | None):
+    base = store_path(dataset)
+    fs, root = fsspec.core.url_to_fs(base, **(storage_options or {}))
+    return fs, f"{root.rstrip('/')}/{TABLES}/{name}.parquet"
+
+
+def write_table(dataset: str | Path, name: str, table: pl.DataFrame, storage_options: dict[str, Any] | None = None) -> None:
+    """Write ``tables/<name>.parquet`` atomically: readers see the old file or the new one."""
+    fs, path = _fs_and_path(dataset, name, storage_options)
+    buffer = io.BytesIO()
+    table.write_parquet(buffer)
+    data = buffer.getvalue()
+    if is_url(dataset):  # object stores replace a key in one PUT
+        fs.pipe_file(path, data)
+        return
+    fs.makedirs(os.path.dirname(path), exist_ok=True)
+    temporary = f"{path}.{os.getpid()}.tmp"
+    with open(temporary, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def read_table(dataset: str | Path, name: str, storage_options: dict[str, Any] | None = None) -> pl.DataFrame | None:
+    fs, path = _fs_and_path(dataset, name, storage_options)
+    if not fs.exists(path):
+        return None
+    with fs.open(path, "rb") as handle:
+        return pl.read_parquet(handle)
+
+
+def list_tables(dataset: str | Path, storage_options: dict[str, Any] | None = None) -> list[str]:
+    fs, path = _fs_and_path(dataset, "x", storage_options)
+    folder = os.path.dirname(path)
+    if not fs.exists(folder):
+        return []
+    return sorted(os.path.basename(p)[: -len(".parquet")] for p in fs.ls(folder, detail=False) if p.endswith(".parquet"))

@@ -1,0 +1,135 @@
+"""Writing one episode: arrays first, frames shard by shard, ``complete`` last.
+
+One task writes one whole episode group, so parallel writers never share a shard (the
+measured silent-loss case in reference/storage-notes.md). A group without
+``complete = true`` is invisible to readers and is deleted before it is written again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+import zarr
+
+from goalframe import __version__
+from goalframe.schemas.episode import EpisodeMeta, RawEpisode
+from goalframe.schemas.layout import utc_now
+from goalframe.sources.video import iter_frame_blocks
+from goalframe.storage.layout import FRAME_SHARD, FRAMES, create_numeric_array, episode_path, frame_array_options
+
+T = TypeVar("T")
+
+
+def episode_state(root: zarr.Group, episode_id: str) -> str:
+    """``complete``, ``partial`` (left by a failed or killed writer) or ``absent``."""
+    try:
+        group = root[episode_path(episode_id)]
+    except KeyError:
+        return "absent"
+    return "complete" if group.attrs.get("complete") is True else "partial"
+
+
+def remove_episode(root: zarr.Group, episode_id: str) -> None:
+    try:
+        del root[episode_path(episode_id)]
+    except KeyError:
+        pass
+
+
+def file_checksum(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(paths, key=lambda p: p.name):
+        digest.update(path.name.encode())
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def prefetch(items: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """Run ``items`` in a thread ``depth`` steps ahead: decoding overlaps encoding and writing."""
+    slots: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                slots.put(item)
+        except BaseException as exc:  # handed to the consumer, raised there
+            slots.put(exc)
+        slots.put(done)
+
+    threading.Thread(target=produce, daemon=True).start()
+    while (item := slots.get()) is not done:
+        if isinstance(item, BaseException):
+            raise item
+        yield item
+
+
+def write_frames(
+    group: zarr.Group,
+    camera: str,
+    raw: RawEpisode,
+    codec: str,
+    decode_threads: int,
+    on_frames: Callable[[int], None] | None,
+) -> None:
+    video = raw.videos[camera]
+    array = group.create_array(
+        f"{FRAMES}/{camera}", shape=(video.n_frames, video.height, video.width, 3), **frame_array_options(codec, video.height, video.width)
+    )
+    array.attrs.update({"camera": camera, "layout": "THWC", "color": "RGB", "codec": codec})
+    start = 0
+    for block in prefetch(iter_frame_blocks(video.path, video.n_frames, FRAME_SHARD, threads=decode_threads)):
+        array[start : start + len(block)] = block  # a whole shard per write
+        start += len(block)
+        if on_frames:
+            on_frames(len(block))
+
+
+def write_episode(
+    root: zarr.Group,
+    raw: RawEpisode,
+    codec: str = "jpeg",
+    decode_threads: int = 0,
+    on_frames: Callable[[int], None] | None = None,
+) -> EpisodeMeta:
+    """Write ``raw`` as ``episodes/<id>``; on any error the partial group is removed."""
+    remove_episode(root, raw.episode_id)
+    first = next(iter(raw.videos.values()))
+    meta = EpisodeMeta(
+        episode_id=raw.episode_id,
+        source_format=raw.source_format,
+        raw_path=raw.raw_path,
+        fps=raw.fps,
+        n_frames=raw.n_frames,
+        cameras=list(raw.videos),
+        height=first.height,
+        width=first.width,
+        frame_codec=codec,
+        checksum=file_checksum(raw.raw_files),
+        ingested=utc_now(),
+        goalframe_version=__version__,
+        warnings=raw.warnings,
+        source=raw.attrs,
+    )
+    try:
+        group = root.create_group(episode_path(raw.episode_id))
+        group.attrs.update(meta.model_dump())
+        create_numeric_array(group, "timestamps", np.asarray(raw.timestamps, dtype=np.int64), {"unit": "ns"})
+        for name, values in raw.arrays.items():
+            create_numeric_array(group, name, values, raw.array_attrs.get(name))
+        for camera in raw.videos:
+            write_frames(group, camera, raw, codec, decode_threads, on_frames)
+        group.attrs.update({"complete": True})  # the commit point: readers see it from here on
+    except BaseException:
+        remove_episode(root, raw.episode_id)
+        raise
+    meta.complete = True
+    return meta
