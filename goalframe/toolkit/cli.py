@@ -1,0 +1,39 @@
+"""The ``goalframe`` command line: one module per command group."""
+
+from __future__ import annotations
+
+import typer
+
+from goalframe import __version__
+from goalframe.toolkit import demo, info, ingest, synth
+
+app = typer.Typer(
+    name="goalframe",
+    help="Build goal-conditioned visuomotor datasets from VPT and AgiBot recordings.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(synth.app, name="synth")
+app.add_typer(ingest.app, name="ingest")
+app.command("info", epilog=info.EPILOG)(info.info)
+app.command("demo", epilog=demo.EPILOG)(demo.demo)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"goalframe {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version.")) -> None:
+    """Build goal-conditioned visuomotor datasets from VPT and AgiBot recordings."""
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

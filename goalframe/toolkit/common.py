@@ -1,0 +1,59 @@
+"""What every command shares: one-line errors, progress bars, summaries."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from goalframe.schemas.episode import RawFormatError
+from goalframe.schemas.layout import DatasetError
+
+err_console = Console(stderr=True, highlight=False)
+out_console = Console(highlight=False)
+
+EXPECTED_ERRORS = (DatasetError, RawFormatError, FileNotFoundError, NotADirectoryError, ValueError)
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def one_line_errors() -> Iterator[None]:
+    """Turn expected failures into one line on stderr and exit code 2 (no traceback)."""
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except EXPECTED_ERRORS as exc:
+        fail(str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__)
+
+
+def progress_bar(description: str, total: int | None) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=False,
+        disable=not sys.stderr.isatty() and total is None,
+    )
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def example(*lines: str) -> str:
+    """An epilog with examples, shown at the end of ``--help``."""
+    return "Examples:\n\n" + "\n\n".join(f"  $ {line}" for line in lines)

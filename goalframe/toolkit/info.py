@@ -1,0 +1,45 @@
+"""``goalframe info DS.zarr``: what a dataset holds."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from goalframe.storage import open_dataset
+from goalframe.storage.summary import dataset_summary
+from goalframe.toolkit.common import example, one_line_errors, out_console, print_json
+
+
+def info(
+    dataset: str = typer.Argument(..., help="Dataset path (NAME.zarr or fsspec URL)."),
+    episode: Optional[str] = typer.Option(None, help="List the arrays of this episode (default: the first)."),
+    json_output: bool = typer.Option(False, "--json", help="Print everything as JSON."),
+) -> None:
+    """Show episodes, frames, cameras, arrays, tables and the steps that built the dataset."""
+    with one_line_errors():
+        summary = dataset_summary(open_dataset(dataset), arrays_of=episode)
+    if json_output:
+        print_json(summary)
+        return
+    out_console.print(
+        f"[bold]{summary['path']}[/] (layout {summary['layout']}): {summary['episodes']} episodes, "
+        f"{summary['frames']} frames ({summary['hours']} h), formats {summary['formats']}, cameras {summary['cameras']}, "
+        f"codec {summary['frame_codecs']}"
+    )
+    if summary["incomplete_episodes"]:
+        out_console.print(f"{summary['incomplete_episodes']} incomplete episode(s) (invisible; re-run ingest)")
+    if "arrays" in summary:
+        table = Table(title=f"arrays of {summary['arrays_of']}")
+        for column in ("array", "shape", "dtype"):
+            table.add_column(column)
+        for name, entry in summary["arrays"].items():
+            table.add_row(name, str(tuple(entry["shape"])), entry["dtype"])
+        out_console.print(table)
+    out_console.print("tables: " + (", ".join(f"{k} ({v} rows)" for k, v in summary["tables"].items()) or "none"))
+    for step in summary["steps"]:
+        out_console.print(f"step {step['step']} at {step['finished']}: {step['summary']}")
+
+
+EPILOG = example("goalframe info data/vpt.zarr", "goalframe info data/vpt.zarr --json")
