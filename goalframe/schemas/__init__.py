@@ -2,7 +2,7 @@
 
 from goalframe.schemas.episode import EpisodeMeta, RawEpisode, RawFormatError
 from goalframe.schemas.layout import LAYOUT_VERSION, DatasetError, DatasetInfo, StepRecord
-from goalframe.schemas.tables import MANIFEST_SCHEMA
+from goalframe.schemas.tables import EVENTS_SCHEMA, INTERACTION_IDS, MANIFEST_SCHEMA
 
 __all__ = [
     "EpisodeMeta",
@@ -13,4 +13,6 @@ __all__ = [
     "DatasetInfo",
     "StepRecord",
     "MANIFEST_SCHEMA",
+    "EVENTS_SCHEMA",
+    "INTERACTION_IDS",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from goalframe import __version__
-from goalframe.toolkit import demo, info, ingest, synth
+from goalframe.toolkit import demo, events, info, ingest, synth
 
 app = typer.Typer(
     name="goalframe",
@@ -16,6 +16,7 @@ app = typer.Typer(
 )
 app.add_typer(synth.app, name="synth")
 app.add_typer(ingest.app, name="ingest")
+app.command("events", epilog=events.EPILOG)(events.events)
 app.command("info", epilog=info.EPILOG)(info.info)
 app.command("demo", epilog=demo.EPILOG)(demo.demo)
 

@@ -1,0 +1,144 @@
+"""Interaction events for every episode of a dataset: ``tables/events.parquet``.
+
+Extraction is one Dask task per episode (reading a few small arrays); filters run on the
+combined Polars table. Event ids are given before filtering, so an event keeps its id
+whatever filters a later run uses, and mask tracks can refer to it.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import polars as pl
+
+from goalframe.annotators.vpt_events import vpt_events
+from goalframe.schemas.layout import utc_now
+from goalframe.schemas.tables import EVENTS_SCHEMA, INTERACTION_IDS, conform
+from goalframe.storage import open_dataset
+from goalframe.storage.parallel import run_tasks
+from goalframe.storage.store import new_step, open_root, record_step, write_table
+
+
+@dataclass
+class EventFilters:
+    types: list[str] | None = None  # event kinds (mine_block, grasp...) or interactions (hunt, mine...)
+    match: str | None = None  # regex searched in the event name, e.g. "minecraft.kill_entity:.*"
+    min_gap: int = 0  # events of the same name closer than this many frames merge into the first
+    min_start: int = 0  # drop events earlier than this frame (no full window before them)
+
+    def validate(self) -> None:
+        if self.min_gap < 0 or self.min_start < 0:
+            raise ValueError("--min-gap and --min-start must be 0 or more")
+        if self.match:
+            try:
+                re.compile(self.match)
+            except re.error as exc:
+                raise ValueError(f"--match {self.match!r} is not a valid regex: {exc}") from None
+
+
+@dataclass
+class EpisodeEvents:
+    episode_id: str
+    rows: list[dict]
+    warnings: list[str] = field(default_factory=list)
+
+
+def _vpt_episode(ds, episode: str) -> tuple[list[dict], list[str]]:
+    names = set(ds.array_names(episode))
+    meta = ds.meta(episode)
+    stats_arrays = ("states/stats/frame", "states/stats/key", "states/stats/value")
+    if not all(name in names for name in stats_arrays) or ds.zarr_array(episode, stats_arrays[0]).shape[0] == 0:
+        return [], [f"{episode}: no stats counters in this episode; no VPT events"]
+    stats = (*(ds.array(episode, name) for name in stats_arrays), ds.array_attrs(episode, "states/stats/key")["vocabulary"])
+    return vpt_events(
+        episode, stats, ds.array(episode, "states/gui/open"), ds.array(episode, "actions/mouse/x"),
+        ds.array(episode, "actions/mouse/y"), meta.height, meta.width, camera=meta.cameras[0],
+    )  # fmt: skip
+
+
+def _agibot_episode(ds, episode: str) -> tuple[list[dict], list[str]]:
+    from goalframe.annotators.agibot_events import agibot_episode_events
+
+    return agibot_episode_events(ds, episode)
+
+
+EXTRACTORS: dict[str, Callable[[Any, str], tuple[list[dict], list[str]]]] = {"vpt": _vpt_episode, "agibot": _agibot_episode}
+
+
+def episode_events(episode: str, dataset: str, storage_options: dict | None = None) -> EpisodeEvents:
+    """One task: all events of one episode, with ids and the common columns filled."""
+    ds = open_dataset(dataset, storage_options)
+    meta = ds.meta(episode)
+    extractor = EXTRACTORS.get(meta.source_format)
+    if extractor is None:
+        return EpisodeEvents(episode, [], [f"{episode}: no event extractor for format {meta.source_format!r}"])
+    rows, warnings = extractor(ds, episode)
+    rows.sort(key=lambda r: (r["frame"], r["name"], r.get("camera") or ""))
+    for index, row in enumerate(rows):
+        row.update(event_id=f"{episode}:{index:05d}", episode_id=episode, source_format=meta.source_format)
+    return EpisodeEvents(episode, rows, warnings)
+
+
+def merge_bursts(table: pl.DataFrame, min_gap: int) -> pl.DataFrame:
+    """Merge runs of same-name events (same camera) whose frames are within ``min_gap``."""
+    if min_gap <= 0 or table.is_empty():
+        return table
+    keys = ["episode_id", "name", "camera"]
+    ordered = table.sort([*keys, "frame"])
+    starts = (pl.col("frame").diff().over(keys).fill_null(min_gap + 1) > min_gap).cum_sum().over(keys)
+    grouped = ordered.with_columns(_burst=starts).group_by([*keys, "_burst"], maintain_order=True)
+    merged = grouped.agg(
+        pl.all().exclude("delta", "merged").first(), pl.col("delta").sum(), pl.col("merged").sum()
+    )
+    return merged.drop("_burst").select(table.columns).sort(["episode_id", "frame", "event_id"])
+
+
+def apply_filters(table: pl.DataFrame, filters: EventFilters) -> pl.DataFrame:
+    if filters.types:
+        wanted = set(filters.types)
+        table = table.filter(pl.col("kind").is_in(wanted) | pl.col("interaction").is_in(wanted))
+    if filters.match:
+        table = table.filter(pl.col("name").str.contains(filters.match))
+    if filters.min_start:
+        table = table.filter(pl.col("frame") >= filters.min_start)
+    return merge_bursts(table, filters.min_gap)
+
+
+def check_types(types: list[str] | None) -> None:
+    from goalframe.annotators.vpt_events import EVENT_TYPES
+
+    known = set(EVENT_TYPES) | set(INTERACTION_IDS) | {"segment", "grasp", "release"}
+    unknown = sorted(set(types or []) - known)
+    if unknown:
+        raise ValueError(f"--types: unknown {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+
+
+def extract_events(
+    dataset: str,
+    filters: EventFilters | None = None,
+    workers: int = 1,
+    scheduler: str | None = None,
+    storage_options: dict | None = None,
+    on_result: Callable[[EpisodeEvents], None] | None = None,
+) -> tuple[pl.DataFrame, list[str]]:
+    """Extract, filter and write ``tables/events.parquet``; returns the table and warnings."""
+    filters = filters or EventFilters()
+    filters.validate()
+    check_types(filters.types)
+    started_at, started = utc_now(), time.perf_counter()
+    ds = open_dataset(dataset, storage_options)
+    results = run_tasks(
+        episode_events, ds.episodes, workers=workers, scheduler=scheduler, on_result=on_result,
+        dataset=dataset, storage_options=storage_options,
+    )  # fmt: skip
+    table = conform([row for r in results for row in r.rows], EVENTS_SCHEMA)
+    table = apply_filters(table, filters)
+    write_table(dataset, "events", table, storage_options)
+    warnings = [w for r in results for w in r.warnings]
+    summary = {"episodes": len(results), "events": table.height, "warnings": len(warnings), "seconds": round(time.perf_counter() - started, 3)}
+    record_step(open_root(dataset, "r+", storage_options), new_step("events", asdict(filters), started_at, utc_now(), summary))
+    return table, warnings

@@ -1,0 +1,51 @@
+"""``goalframe events DS.zarr``: interaction events into ``tables/events.parquet``."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from goalframe.annotators.events import EpisodeEvents, EventFilters, extract_events
+from goalframe.toolkit.common import err_console, example, one_line_errors, out_console, print_json, progress_bar
+from goalframe.toolkit.ingest import default_workers
+
+EPILOG = example(
+    "goalframe events data/vpt.zarr",
+    "goalframe events data/vpt.zarr --types hunt,mine --min-gap 10",
+    "goalframe events data/vpt.zarr --match 'minecraft.kill_entity:.*' --min-start 128",
+    "goalframe events data/agibot.zarr --types grasp,release,segment",
+)
+
+
+def events(
+    dataset: str = typer.Argument(..., help="Dataset path (NAME.zarr or fsspec URL)."),
+    types: Optional[str] = typer.Option(None, help="Comma-separated event kinds (mine_block, grasp, segment...) or interactions (hunt, mine, use, craft, switch, approach)."),
+    match: Optional[str] = typer.Option(None, help="Regex searched in event names, e.g. 'minecraft.kill_entity:.*'."),
+    min_gap: int = typer.Option(0, help="Merge events of the same name less than this many frames apart (bursts)."),
+    min_start: int = typer.Option(0, help="Drop events before this frame (no full window before them)."),
+    workers: Optional[int] = typer.Option(None, help="Parallel episode workers."),
+    scheduler: Optional[str] = typer.Option(None, help="Address of a dask.distributed scheduler."),
+    json_output: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+) -> None:
+    """Extract interaction events (VPT stats increases; AgiBot segments, grasps, releases) with prompt points."""
+    filters = EventFilters(types=[t.strip() for t in types.split(",") if t.strip()] if types else None, match=match, min_gap=min_gap, min_start=min_start)
+    with one_line_errors():
+        from goalframe.storage import open_dataset
+
+        n_episodes = len(open_dataset(dataset).episodes)
+        with progress_bar("events", n_episodes) as progress:
+            task = progress.add_task("events", total=n_episodes)
+            progress.disable = json_output
+
+            def on_result(result: EpisodeEvents) -> None:
+                progress.advance(task)
+
+            table, warnings = extract_events(dataset, filters, workers=workers or min(default_workers(), max(n_episodes, 1)), scheduler=scheduler, on_result=on_result)
+    for warning in warnings:
+        err_console.print(f"[yellow]warning[/] {warning}", soft_wrap=True)
+    counts = {row["kind"]: row["len"] for row in table.group_by("kind").len().sort("kind").iter_rows(named=True)}
+    if json_output:
+        print_json({"dataset": dataset, "events": table.height, "by_kind": counts, "warnings": warnings})
+    else:
+        out_console.print(f"{dataset}: {table.height} events in {n_episodes} episodes {counts} -> tables/events.parquet")
