@@ -15,8 +15,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from goalframe.schemas.episode import RawFormatError
 from goalframe.schemas.layout import DatasetError
 
-err_console = Console(stderr=True, highlight=False)
-out_console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+out_console = Console(highlight=False, soft_wrap=True)
 
 EXPECTED_ERRORS = (DatasetError, RawFormatError, FileNotFoundError, NotADirectoryError, ValueError)
 

@@ -11,6 +11,7 @@ import typer
 from goalframe.sources.registry import get_format
 from goalframe.storage.ingest import EpisodeResult, IngestReport, ingest
 from goalframe.storage.layout import FRAME_CODECS
+from goalframe.storage.store import create_or_open
 from goalframe.toolkit.common import err_console, example, one_line_errors, out_console, print_json, progress_bar
 
 app = typer.Typer(help="Ingest raw recordings into a chunked Zarr dataset (parallel, resumable).", no_args_is_help=True)
@@ -39,6 +40,7 @@ def run_ingest(
     if not refs:
         raise ValueError(f"{raw}: no {fmt} episodes found")
     workers = workers or min(default_workers(), len(refs))
+    create_or_open(out)  # refuse a foreign output folder before any progress is shown
     with progress_bar(f"ingest {fmt}", len(refs)) as progress:
         task = progress.add_task(f"ingest {fmt}", total=len(refs))
         progress.disable = not show_progress
