@@ -132,12 +132,20 @@ def simulate_episode(world_seed: int, n_objects: int, frames_per_object: int = 9
         for ev in world.step(AgibotAction(pos, grip, yaw)):
             obj = world.object(ev.object_id)
             events.append(
-                {"kind": ev.kind, "arm": ev.arm, "frame": ev.frame, "object_id": ev.object_id, "object_type": obj.name}
+                {
+                    "kind": ev.kind,
+                    "arm": ev.arm,
+                    "frame": ev.frame,
+                    "object_id": ev.object_id,
+                    "object_type": obj.name,
+                }
             )
         states.append(world.get_state())
         prop.append(world.proprio())
 
-    def move(arm: int, goal: np.ndarray, n: int, yaw_goal: float | None = None, other_home: bool = False) -> None:
+    def move(
+        arm: int, goal: np.ndarray, n: int, yaw_goal: float | None = None, other_home: bool = False
+    ) -> None:
         nonlocal cmd_pos, cmd_yaw
         start, yaw0 = cmd_pos.copy(), cmd_yaw.copy()
         for k in range(1, n + 1):
@@ -249,7 +257,9 @@ def simulate_episode(world_seed: int, n_objects: int, frames_per_object: int = 9
         rec["initial_position"] = [round(float(v), 4) for v in st0]
         rec["final_position"] = [round(float(v), 4) for v in o.position]
         objects.append(rec)
-    return EpisodeRecording(world_seed, n_objects, states, proprio, actions, events, segments, objects, world.head.copy())
+    return EpisodeRecording(
+        world_seed, n_objects, states, proprio, actions, events, segments, objects, world.head.copy()
+    )
 
 
 def _action_index(mode: str, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -270,7 +280,13 @@ def _write_h5(path: Path, rec: EpisodeRecording, timestamps: np.ndarray, index: 
             h5.create_dataset(f"state/{key}", data=p[f"state/{key}"].astype(np.float64))
         h5.create_dataset("state/joint/effort", data=empty)
         h5.create_dataset("state/joint/velocity", data=empty)
-        for key in ("effector/position", "end/position", "end/orientation", "head/position", "waist/position"):
+        for key in (
+            "effector/position",
+            "end/position",
+            "end/orientation",
+            "head/position",
+            "waist/position",
+        ):
             h5.create_dataset(f"state/{key}", data=p[f"state/{key}"].astype(np.float64))
         for key in ("orientation", "orientation_drift", "position", "position_drift"):
             h5.create_dataset(f"state/robot/{key}", data=empty)
@@ -305,21 +321,33 @@ def write_episode(
         d.mkdir(parents=True, exist_ok=True)
 
     index = _action_index(action_mode, n, np.random.default_rng([mode_seed, 3]))
-    timestamps = TIMESTAMP_BASE_NS + episode_id * 1_000_000_000_000 + np.rint(np.arange(n) * 1e9 / FPS).astype(np.int64)
+    timestamps = (
+        TIMESTAMP_BASE_NS
+        + episode_id * 1_000_000_000_000
+        + np.rint(np.arange(n) * 1e9 / FPS).astype(np.int64)
+    )
     _write_h5(h5_path, rec, timestamps, index)
 
     world = AgibotWorld()
     world.reset(rec.world_seed, rec.n_objects)
     for cam in CAMERAS:
-        (cam_dir / f"{cam}_intrinsic_params.json").write_text(json.dumps({"intrinsic": world.intrinsics(cam)}))
-        (cam_dir / f"{cam}_extrinsic_params_aligned.json").write_text(json.dumps(_camera_poses(world, rec.states, cam)))
+        (cam_dir / f"{cam}_intrinsic_params.json").write_text(
+            json.dumps({"intrinsic": world.intrinsics(cam)})
+        )
+        (cam_dir / f"{cam}_extrinsic_params_aligned.json").write_text(
+            json.dumps(_camera_poses(world, rec.states, cam))
+        )
 
     depth_frames = sorted({0, n // 2, n - 1})
     for t in depth_frames:
         world.set_state(rec.states[t])
         cv2.imwrite(str(obs / "depth" / f"head_depth_{t:06d}.png"), world.render_depth("head_color"))
 
-    header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.uint16)), "fortran_order": False, "shape": (n, HEIGHT, WIDTH)}
+    header = {
+        "descr": np.lib.format.dtype_to_descr(np.dtype(np.uint16)),
+        "fortran_order": False,
+        "shape": (n, HEIGHT, WIDTH),
+    }
     with zipfile.ZipFile(truth / f"{key}.npz", "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
         for cam in CAMERAS:
             with zf.open(f"masks_{cam}.npy", "w", force_zip64=True) as fh:
@@ -348,7 +376,12 @@ def write_episode(
         "events": rec.events,
         "segments": rec.segments,
         "segment_end": "exclusive",
-        "actions": {"mode": action_mode, "rows": int(len(index)), "index_first": int(index[0]), "index_last": int(index[-1])},
+        "actions": {
+            "mode": action_mode,
+            "rows": int(len(index)),
+            "index_first": int(index[0]),
+            "index_last": int(index[-1]),
+        },
         "depth_frames": depth_frames,
         "cameras": list(CAMERAS),
     }

@@ -65,24 +65,24 @@ LABELS = {
 SHOULDERS = np.array([[0.08, 0.20, 1.22], [0.08, -0.20, 1.22]])
 UPPER_ARM, FOREARM = 0.40, 0.40
 WRIST_LEN = 0.13  # palm centre to the top of the wrist link
-PALM_HALF = np.array([0.035, 0.055, 0.025])  # along gripper x, y (finger axis), z (approach)
+PALM_HALF = np.array([0.03, 0.05, 0.022])  # along gripper x, y (finger axis), z (approach)
 FINGER_LEN, FINGER_THICK, FINGER_DEPTH = 0.065, 0.010, 0.020
 TCP_DEPTH = PALM_HALF[2] + 0.6 * FINGER_LEN  # palm centre to the grasp point, along approach
 OPEN_MM, MAX_MM = 90.0, 120.0
 GRIPPER_SPEED_MM = 600.0  # mm/s
 EE_SPEED = 1.5  # m/s
 YAW_SPEED = 4.0  # rad/s
-HOME = np.array([[0.40, 0.18, 1.00], [0.40, -0.18, 1.00]])
+HOME = np.array([[0.38, 0.28, 0.98], [0.38, -0.28, 0.98]])
 WORKSPACE_LO = np.array([0.25, -0.55, TABLE_Z + 0.06])
 WORKSPACE_HI = np.array([0.95, 0.55, 1.25])
-HEAD_POSITION = np.array([0.10, 0.0, 1.50])  # head camera optical centre
-HEAD_PITCH = 0.98  # rad, down from horizontal
+HEAD_POSITION = np.array([0.12, 0.0, 1.46])  # head camera optical centre
+HEAD_PITCH = 1.00  # rad, down from horizontal
 WAIST = np.array([0.0, 0.30])  # waist pitch (rad), lift (m): constant here
 
 HEAD_INTRINSIC = {"fx": 600.0, "fy": 600.0, "ppx": 320.0, "ppy": 240.0}
 HAND_INTRINSIC = {"fx": 380.0, "fy": 380.0, "ppx": 320.0, "ppy": 240.0}
-HAND_CAM_OFFSET = np.array([-0.05, 0.0, 0.03])  # in the gripper frame (x fwd, y fingers, z approach)
-HAND_CAM_TILT = math.radians(25.0)  # optical axis tilted from the approach axis toward gripper x
+HAND_CAM_OFFSET = np.array([-0.06, 0.0, 0.0])  # in the gripper frame (x fwd, y fingers, z approach)
+HAND_CAM_TILT = math.radians(30.0)  # optical axis tilted from the approach axis toward gripper x
 NEAR = 0.02
 
 COLORS = {
@@ -192,9 +192,7 @@ class _Scene:
 
 # ----------------------------------------------------------------------------- geometry
 
-_BOX_FACES = np.array(
-    [[4, 6, 7, 5], [0, 1, 3, 2], [2, 3, 7, 6], [0, 4, 5, 1], [1, 5, 7, 3], [0, 2, 6, 4]]
-)
+_BOX_FACES = np.array([[4, 6, 7, 5], [0, 1, 3, 2], [2, 3, 7, 6], [0, 4, 5, 1], [1, 5, 7, 3], [0, 2, 6, 4]])
 _BOX_NORMALS = np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]], float)
 _BOX_SIGNS = np.array([[(i >> 2) & 1, (i >> 1) & 1, i & 1] for i in range(8)], float) * 2 - 1
 _CYL_K = 12
@@ -380,11 +378,11 @@ def head_camera_pose(head: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def hand_camera_pose(ee: np.ndarray, yaw: float) -> tuple[np.ndarray, np.ndarray]:
-    """A hand camera behind and just below the palm, looking along the fingers."""
+    """A hand camera on the back of the palm looking along the fingers (they show at the bottom)."""
     g = gripper_rotation(yaw)
     t = np.asarray(ee, float) + g @ HAND_CAM_OFFSET
     fwd = g[:, 2] * math.cos(HAND_CAM_TILT) + g[:, 0] * math.sin(HAND_CAM_TILT)
-    return look_rotation(fwd, -g[:, 0]), t
+    return look_rotation(fwd, g[:, 0]), t
 
 
 # ----------------------------------------------------------------------------- the world
@@ -425,7 +423,11 @@ class AgibotWorld:
                 s = rng.uniform(0.045, 0.06)
                 shape, size = "box", (s, s, s)
             elif kind == "block":
-                shape, size = "box", (rng.uniform(0.08, 0.10), rng.uniform(0.04, 0.05), rng.uniform(0.045, 0.06))
+                shape, size = "box", (
+                    rng.uniform(0.08, 0.10),
+                    rng.uniform(0.04, 0.05),
+                    rng.uniform(0.045, 0.06),
+                )
             elif kind == "can":
                 d = rng.uniform(0.06, 0.07)
                 shape, size = "cylinder", (d, d, rng.uniform(0.08, 0.10))
@@ -436,7 +438,9 @@ class AgibotWorld:
             placed.append(xy)
             pos = np.array([xy[0], xy[1], TABLE_Z + size[2] / 2])
             yaw = float(rng.uniform(-0.6, 0.6)) if shape == "box" else 0.0
-            self.objects.append(TableObject(i + 1, shape, kind, str(color), tuple(float(v) for v in size), pos, yaw))
+            self.objects.append(
+                TableObject(i + 1, shape, kind, str(color), tuple(float(v) for v in size), pos, yaw)
+            )
         self.state = WorldState(
             frame=0,
             ee=HOME.copy(),
@@ -452,7 +456,9 @@ class AgibotWorld:
         return self.state
 
     @staticmethod
-    def free_spot(rng: np.random.Generator, taken: list[np.ndarray], gap: float, y_range=(-0.30, 0.30)) -> np.ndarray:
+    def free_spot(
+        rng: np.random.Generator, taken: list[np.ndarray], gap: float, y_range=(-0.30, 0.30)
+    ) -> np.ndarray:
         for _ in range(500):
             xy = np.array([rng.uniform(0.48, 0.70), rng.uniform(*y_range)])
             if all(np.linalg.norm(xy - p) >= gap for p in taken):
@@ -500,7 +506,11 @@ class AgibotWorld:
             step_max = EE_SPEED * DT
             st.ee[arm] = st.ee[arm] + (delta if dist <= step_max else delta * (step_max / dist))
             dyaw = math.remainder(float(yaw_t[arm]) - float(st.yaw[arm]), 2 * math.pi)
-            st.yaw[arm] += float(np.clip(dyaw, -YAW_SPEED * DT, YAW_SPEED * DT))
+            dyaw = float(np.clip(dyaw, -YAW_SPEED * DT, YAW_SPEED * DT))
+            st.yaw[arm] += dyaw
+            if st.held[arm] is not None and dyaw:  # a held object turns with the gripper
+                st.hold_offset[arm] = rot_z(dyaw) @ st.hold_offset[arm]
+                st.yaws[st.held[arm] - 1] += dyaw
             st.command[arm] = command[arm]
             rate = GRIPPER_SPEED_MM * DT
             held = st.held[arm]
@@ -518,13 +528,29 @@ class AgibotWorld:
             else:
                 if held is not None:
                     st.held[arm] = None
-                    st.positions[held - 1, 2] = TABLE_Z + self.object(held).height / 2
+                    st.positions[held - 1, 2] = self._support_z(held) + self.object(held).height / 2
                     events.append(StepEvent("release", ARMS[arm], st.frame, held))
                 st.opening[arm] = min(OPEN_MM, float(st.opening[arm]) + rate)
             if st.held[arm] is not None:
                 st.positions[st.held[arm] - 1] = st.ee[arm] + st.hold_offset[arm]
         self._sync()
         return events
+
+    def _support_z(self, object_id: int) -> float:
+        """Height a released object comes to rest on: the table, an object below it, or the floor."""
+        st = self._require()
+        xy = st.positions[object_id - 1, :2]
+        if not (TABLE_X[0] <= xy[0] <= TABLE_X[1] and TABLE_Y[0] <= xy[1] <= TABLE_Y[1]):
+            return 0.0
+        z = TABLE_Z
+        me = self.object(object_id)
+        for o in self.objects:
+            if o.id == object_id or o.id in st.held:
+                continue
+            reach = (max(o.size[:2]) + max(me.size[:2])) / 2
+            if np.linalg.norm(o.position[:2] - xy) < 0.8 * reach:
+                z = max(z, float(o.position[2] + o.height / 2))
+        return z
 
     def tcp(self, arm: int) -> np.ndarray:
         """The grasp point between the fingers."""
@@ -584,7 +610,9 @@ class AgibotWorld:
         rot, t = self.camera_pose(camera)
         pc = (np.atleast_2d(points) - t) @ rot
         with np.errstate(divide="ignore", invalid="ignore"):
-            uv = np.stack([k["fx"] * pc[:, 0] / pc[:, 2] + k["ppx"], k["fy"] * pc[:, 1] / pc[:, 2] + k["ppy"]], 1)
+            uv = np.stack(
+                [k["fx"] * pc[:, 0] / pc[:, 2] + k["ppx"], k["fy"] * pc[:, 1] / pc[:, 2] + k["ppy"]], 1
+            )
         uv[pc[:, 2] <= 0] = np.nan
         return uv
 
@@ -597,7 +625,14 @@ class AgibotWorld:
         big = 8.0
         b.quad([[-big, -big, 0], [big, -big, 0], [big, big, 0], [-big, big, 0]], [0, 0, 1], FLOOR_RGB, 0, 0)
         (x0, x1), (y0, y1) = TABLE_X, TABLE_Y
-        b.box([(x0 + x1) / 2, (y0 + y1) / 2, TABLE_Z / 2], np.eye(3), [(x1 - x0) / 2, (y1 - y0) / 2, TABLE_Z / 2], TABLE_RGB, TABLE_ID, 1)
+        b.box(
+            [(x0 + x1) / 2, (y0 + y1) / 2, TABLE_Z / 2],
+            np.eye(3),
+            [(x1 - x0) / 2, (y1 - y0) / 2, TABLE_Z / 2],
+            TABLE_RGB,
+            TABLE_ID,
+            1,
+        )
         for o in self.objects:
             rgb = COLORS[o.color]
             if o.shape == "box":
@@ -605,7 +640,7 @@ class AgibotWorld:
             else:
                 b.cylinder(o.position, o.size[0] / 2, o.size[2] / 2, rgb, o.id)
         b.box([-0.08, 0.0, 1.0], np.eye(3), [0.09, 0.17, 0.30], BODY_RGB, ROBOT_BODY_ID)
-        b.box([0.02, 0.0, 1.48], np.eye(3), [0.07, 0.08, 0.08], BODY_RGB, ROBOT_BODY_ID)
+        b.box([0.04, 0.0, 1.46], np.eye(3), [0.07, 0.08, 0.08], BODY_RGB, ROBOT_BODY_ID)
         for arm in range(2):
             s, e, w = arm_chain(arm, st.ee[arm])
             b.link(s, e, 0.075, ARM_RGB, ARM_IDS[arm])
@@ -613,11 +648,21 @@ class AgibotWorld:
             g = gripper_rotation(float(st.yaw[arm]))
             ee = st.ee[arm]
             gid = GRIPPER_IDS[arm]
-            b.box(ee - g[:, 2] * (WRIST_LEN + PALM_HALF[2]) / 2, g, [0.028, 0.028, (WRIST_LEN - PALM_HALF[2]) / 2], GRIPPER_RGB, gid)
+            b.box(
+                ee - g[:, 2] * (WRIST_LEN + PALM_HALF[2]) / 2,
+                g,
+                [0.028, 0.028, (WRIST_LEN - PALM_HALF[2]) / 2],
+                GRIPPER_RGB,
+                gid,
+            )
             b.box(ee, g, PALM_HALF, GRIPPER_RGB, gid)
             half_open = float(st.opening[arm]) / 2000.0
             for sign in (1.0, -1.0):
-                c = ee + g[:, 2] * (PALM_HALF[2] + FINGER_LEN / 2) + g[:, 1] * sign * (half_open + FINGER_THICK / 2)
+                c = (
+                    ee
+                    + g[:, 2] * (PALM_HALF[2] + FINGER_LEN / 2)
+                    + g[:, 1] * sign * (half_open + FINGER_THICK / 2)
+                )
                 b.box(c, g, [FINGER_DEPTH / 2, FINGER_THICK / 2, FINGER_LEN / 2], GRIPPER_RGB, gid)
         self._scene_cache = b.build()
         return self._scene_cache
@@ -651,7 +696,15 @@ class AgibotWorld:
                 poly = _clip_near(vc[f, :nv], NEAR)
                 if len(poly) < 3:
                     continue
-                pts = np.rint(np.stack([(fx * poly[:, 0] / poly[:, 2] + cx) * scale, (fy * poly[:, 1] / poly[:, 2] + cy) * scale], -1))
+                pts = np.rint(
+                    np.stack(
+                        [
+                            (fx * poly[:, 0] / poly[:, 2] + cx) * scale,
+                            (fy * poly[:, 1] / poly[:, 2] + cy) * scale,
+                        ],
+                        -1,
+                    )
+                )
                 pts = np.clip(pts, -2e8, 2e8).astype(np.int32)
             else:
                 pts = px[f, :nv]

@@ -33,7 +33,7 @@ def demo(
             started = time.perf_counter()
             with progress_bar(f"synth {fmt}", episodes) as progress:
                 task = progress.add_task(f"synth {fmt}", total=episodes)
-                source.synthesize(raw, episodes=episodes, seed=seed, progress=lambda n=1: progress.advance(task, n), **DEMO_SYNTH_OPTIONS[fmt])
+                source.synthesize(raw, episodes=episodes, seed=seed, progress=lambda _frames=0: progress.advance(task, 1), **DEMO_SYNTH_OPTIONS[fmt])
             synth_seconds = time.perf_counter() - started
             report = run_ingest(fmt, raw, str(dataset))
             summary = dataset_summary(open_dataset(str(dataset)))

@@ -20,7 +20,7 @@ def _run(fmt: str, out: Path, episodes: int, seed: int, **options) -> None:
     with progress_bar(f"synth {fmt}", episodes) as progress:
         task = progress.add_task(f"synth {fmt}", total=episodes)
         paths = get_format(fmt).synthesize(
-            out, episodes=episodes, seed=seed, progress=lambda n=1: progress.advance(task, n), **options
+            out, episodes=episodes, seed=seed, progress=lambda _frames=0: progress.advance(task, 1), **options
         )
     out_console.print(f"wrote {len(paths)} {fmt} episodes to {out} (ground truth in {out / 'truth'})")
 
