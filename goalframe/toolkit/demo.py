@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from goalframe.annotators.events import extract_events
 from goalframe.sources.registry import FORMATS
 from goalframe.storage import open_dataset
 from goalframe.storage.summary import dataset_summary
@@ -25,7 +26,7 @@ def demo(
     episodes: int = typer.Option(3, help="Episodes per format."),
     seed: int = typer.Option(0, help="Random seed."),
 ) -> None:
-    """Generate VPT and AgiBot recordings, ingest them, and write a report (demo-out/report.md)."""
+    """Generate VPT and AgiBot recordings, ingest them, extract events, and write a report (demo-out/report.md)."""
     with one_line_errors():
         lines = ["# goalframe demo", ""]
         for fmt, source in FORMATS.items():
@@ -36,16 +37,19 @@ def demo(
                 source.synthesize(raw, episodes=episodes, seed=seed, progress=lambda _frames=0: progress.advance(task, 1), **DEMO_SYNTH_OPTIONS[fmt])
             synth_seconds = time.perf_counter() - started
             report = run_ingest(fmt, raw, str(dataset))
+            events, _warnings = extract_events(str(dataset))
+            by_kind = dict(sorted(events.group_by("kind").len().iter_rows()))
             summary = dataset_summary(open_dataset(str(dataset)))
             out_console.print(
                 f"{fmt}: {summary['episodes']} episodes, {summary['frames']} frames, cameras {summary['cameras']} "
-                f"-> {dataset} (synth {synth_seconds:.1f} s, ingest {report.seconds:.1f} s)"
+                f"-> {dataset} (synth {synth_seconds:.1f} s, ingest {report.seconds:.1f} s); events {by_kind}"
             )
             lines += [
                 f"## {fmt}",
                 f"- raw recordings: `{raw}` (synth {synth_seconds:.1f} s)",
                 f"- dataset: `{dataset}`: {summary['episodes']} episodes, {summary['frames']} frames, cameras {', '.join(summary['cameras'])}",
                 f"- ingest: {report.count('written')} written, {report.count('failed')} failed in {report.seconds:.1f} s",
+                f"- events (`tables/events.parquet`): {events.height} {by_kind}",
                 f"- arrays of `{summary.get('arrays_of')}`:",
                 *[f"  - `{name}` {tuple(a['shape'])} {a['dtype']}" for name, a in summary.get("arrays", {}).items()],
                 "",
