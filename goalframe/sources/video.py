@@ -72,21 +72,35 @@ def iter_frames(path: str | Path, limit: int | None = None, threads: int = 0) ->
         raise RawFormatError(path, f"video decoding failed ({exc.__class__.__name__}: {exc})") from None
 
 
-def iter_frame_blocks(path: str | Path, n_frames: int, block: int, threads: int = 0) -> Iterator[np.ndarray]:
+def iter_frame_blocks(
+    path: str | Path, n_frames: int, block: int, threads: int = 0, ring: int = 0
+) -> Iterator[np.ndarray]:
     """Decode exactly ``n_frames`` frames as (block, H, W, 3) arrays (the last may be shorter).
 
+    ``ring > 0`` reuses that many preallocated blocks in turn instead of allocating one per
+    block (fresh 44 MB arrays cost as much in page faults as decoding them); the consumer
+    must be done with a block before ``ring - 1`` further blocks are produced.
     Raises RawFormatError when the file holds fewer decodable frames than promised.
     """
-    buffer: list[np.ndarray] = []
-    decoded = 0
+    buffers: list[np.ndarray] = []
+    produced = 0  # blocks handed out
+    current: np.ndarray | None = None
+    filled = decoded = 0
     for frame in iter_frames(path, limit=n_frames, threads=threads):
-        buffer.append(frame)
+        if current is None:
+            shape = (min(block, n_frames - decoded), *frame.shape)
+            if ring and len(buffers) < ring:
+                buffers.append(np.empty((block, *frame.shape), np.uint8))
+            current = buffers[produced % ring][: shape[0]] if ring else np.empty(shape, np.uint8)
+        current[filled] = frame
+        filled += 1
         decoded += 1
-        if len(buffer) == block:
-            yield np.stack(buffer)
-            buffer.clear()
-    if buffer:
-        yield np.stack(buffer)
+        if filled == len(current):
+            yield current
+            produced += 1
+            current, filled = None, 0
+    if current is not None and filled:
+        yield current[:filled]
     if decoded < n_frames:
         raise RawFormatError(path, f"video decodes to {decoded} frames, expected {n_frames}")
 

@@ -87,7 +87,9 @@ def write_frames(
     )
     array.attrs.update({"camera": camera, "layout": "THWC", "color": "RGB", "codec": codec})
     start = 0
-    for block in prefetch(iter_frame_blocks(video.path, video.n_frames, FRAME_SHARD, threads=decode_threads)):
+    depth = 2
+    blocks = iter_frame_blocks(video.path, video.n_frames, FRAME_SHARD, threads=decode_threads, ring=depth + 2)
+    for block in prefetch(blocks, depth=depth):
         array[start : start + len(block)] = block  # a whole shard per write
         start += len(block)
         if on_frames:
