@@ -2,7 +2,7 @@
 
 from goalframe.schemas.episode import EpisodeMeta, RawEpisode, RawFormatError
 from goalframe.schemas.layout import LAYOUT_VERSION, DatasetError, DatasetInfo, StepRecord
-from goalframe.schemas.tables import EVENTS_SCHEMA, INTERACTION_IDS, MANIFEST_SCHEMA
+from goalframe.schemas.tables import EVENTS_SCHEMA, INTERACTION_IDS, MANIFEST_SCHEMA, TRACKS_SCHEMA
 
 __all__ = [
     "EpisodeMeta",
@@ -15,4 +15,5 @@ __all__ = [
     "MANIFEST_SCHEMA",
     "EVENTS_SCHEMA",
     "INTERACTION_IDS",
+    "TRACKS_SCHEMA",
 ]

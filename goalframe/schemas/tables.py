@@ -58,3 +58,25 @@ EVENTS_SCHEMA: dict[str, pl.DataType] = {
     "prompt_visible": pl.Boolean,  # the prompt point lies inside the image, in front of the camera
     "prompt_note": pl.String,  # why there is no prompt point, when there is none
 }
+
+
+# One row per mask track (a target object's masks over an event's window, one camera, one
+# annotator); rebuilt from the masks/ groups after every masks or review step.
+TRACKS_SCHEMA: dict[str, pl.DataType] = {
+    "track_id": pl.String,
+    "event_id": pl.String,
+    "episode_id": pl.String,
+    "camera": pl.String,
+    "start_frame": pl.Int64,  # first frame of the track (inclusive)
+    "stop_frame": pl.Int64,  # exclusive; the event frame is stop_frame - 1
+    "event_frame": pl.Int64,
+    "interaction": pl.String,
+    "object": pl.String,
+    "annotator": pl.String,
+    "annotator_version": pl.String,
+    "n_frames": pl.Int32,
+    "n_visible": pl.Int32,
+    "mean_score": pl.Float32,
+    "reviewed": pl.Boolean,  # at least one reviewed revision exists
+    "n_reviewed_frames": pl.Int32,
+}

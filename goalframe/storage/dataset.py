@@ -16,6 +16,7 @@ import zarr
 from goalframe.schemas.episode import EpisodeMeta
 from goalframe.schemas.layout import DatasetError, DatasetInfo
 from goalframe.storage.layout import FRAMES, episode_path
+from goalframe.storage import masks as mask_store
 from goalframe.storage.manifest import complete_episode_metas
 from goalframe.storage.store import list_tables, open_root, read_info, read_table, store_path
 
@@ -107,7 +108,16 @@ class Dataset:
     def manifest(self) -> pl.DataFrame:
         return self.table("manifest")
 
+    def read_track(self, episode: str, track_id: str, reviewed: bool = True) -> mask_store.MaskTrack:
+        """A mask track; with ``reviewed`` (default) the newest human correction wins per frame."""
+        return mask_store.read_track(self.root, episode, track_id, reviewed=reviewed)
+
+    def track_ids(self, episode: str | None = None) -> list[tuple[str, str]]:
+        """(episode, track_id) of complete tracks, optionally of one episode."""
+        return [(e, t) for e, t in mask_store.list_tracks(self.root) if episode is None or e == episode]
+
 
 def open_dataset(path: str, storage_options: dict[str, Any] | None = None) -> Dataset:
     """Open a goalframe dataset (a local ``NAME.zarr`` folder or an fsspec URL) for reading."""
     return Dataset(str(path), storage_options)
+
