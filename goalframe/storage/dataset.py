@@ -27,6 +27,7 @@ class Dataset:
         self.storage_options = storage_options
         self.root = open_root(path, mode="r", storage_options=storage_options)
         self._arrays: dict[tuple[str, str], zarr.Array] = {}
+        self._metas: dict[str, EpisodeMeta] = {}
 
     def __repr__(self) -> str:
         return f"Dataset({self.path!r}, episodes={len(self.episodes)})"
@@ -36,26 +37,34 @@ class Dataset:
         return read_info(self.root)
 
     @cached_property
-    def _metas(self) -> dict[str, EpisodeMeta]:
-        return {meta.episode_id: meta for meta in complete_episode_metas(self.root)}
+    def _all_metas(self) -> dict[str, EpisodeMeta]:
+        metas = {meta.episode_id: meta for meta in complete_episode_metas(self.root)}
+        self._metas.update(metas)
+        return metas
 
     @property
     def episodes(self) -> list[str]:
-        """Ids of complete episodes, sorted."""
-        return list(self._metas)
+        """Ids of complete episodes, sorted (one metadata read per episode, once)."""
+        return list(self._all_metas)
 
     def meta(self, episode: str) -> EpisodeMeta:
-        try:
-            return self._metas[episode]
-        except KeyError:
-            raise DatasetError(f"{self.path}: no complete episode {episode!r}") from None
+        """One episode's record, read alone: a task on one episode never scans them all."""
+        if episode not in self._metas:
+            try:
+                attrs = dict(self.root[episode_path(episode)].attrs)
+            except KeyError:
+                attrs = {}
+            if attrs.get("complete") is not True:
+                raise DatasetError(f"{self.path}: no complete episode {episode!r}")
+            self._metas[episode] = EpisodeMeta.model_validate(attrs)
+        return self._metas[episode]
 
     def length(self, episode: str) -> int:
         return self.meta(episode).n_frames
 
     @property
     def lengths(self) -> dict[str, int]:
-        return {episode: meta.n_frames for episode, meta in self._metas.items()}
+        return {episode: meta.n_frames for episode, meta in self._all_metas.items()}
 
     def cameras(self, episode: str) -> list[str]:
         return self.meta(episode).cameras
