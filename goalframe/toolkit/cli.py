@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from goalframe import __version__
-from goalframe.toolkit import demo, events, info, ingest, synth
+from goalframe.toolkit import demo, events, info, ingest, review, synth
 
 app = typer.Typer(
     name="goalframe",
@@ -19,6 +19,7 @@ app.add_typer(ingest.app, name="ingest")
 app.command("events", epilog=events.EPILOG)(events.events)
 app.command("info", epilog=info.EPILOG)(info.info)
 app.command("demo", epilog=demo.EPILOG)(demo.demo)
+app.add_typer(review.app, name="review")
 
 
 def _version(value: bool) -> None:

@@ -57,3 +57,41 @@ def print_json(data: Any) -> None:
 def example(*lines: str) -> str:
     """An epilog with examples, shown at the end of ``--help``."""
     return "Examples:\n\n" + "\n\n".join(f"  $ {line}" for line in lines)
+
+
+# ---- fsspec storage options (--storage-option KEY=VALUE, repeatable) ----------------
+
+STORAGE_OPTION_HELP = (
+    "fsspec option for a dataset URL, KEY=VALUE, repeatable; dotted keys nest and values are "
+    "JSON when they parse: --storage-option endpoint_url=http://127.0.0.1:9000 "
+    "--storage-option anon=false --storage-option client_kwargs.region_name=eu-west-1"
+)
+
+
+_TEXT_OPTIONS = {"key", "secret", "token", "password", "username", "profile", "endpoint_url"}
+
+
+def parse_storage_options(pairs: list[str] | None) -> dict[str, Any] | None:
+    """``["a=1", "client_kwargs.region_name=x"]`` -> ``{"a": 1, "client_kwargs": {"region_name": "x"}}``."""
+    if not pairs:
+        return None
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ValueError(f"--storage-option {pair!r}: expected KEY=VALUE")
+        *parents, leaf = key.split(".")
+        value: Any = text
+        if leaf not in _TEXT_OPTIONS:  # credentials stay text even when they look like numbers
+            try:
+                value = json.loads(text)
+            except ValueError:
+                pass
+        target = options
+        for parent in parents:
+            target = target.setdefault(parent, {})
+            if not isinstance(target, dict):
+                raise ValueError(f"--storage-option {pair!r}: {parent!r} is already set to a value")
+        target[leaf] = value
+    return options

@@ -1,0 +1,789 @@
+"""Mask review in Label Studio: push automatic masks as predictions, pull human corrections.
+
+One image task per selected frame of a mask track (Label Studio has no video-mask tag).
+The task's image is the stored frame as a lossless PNG at its exact size, served either by
+the server's local-files storage (when its document root contains the export folder
+``DS.zarr/review/images``) or uploaded to the project. The automatic mask goes with it as
+a ``brushlabels`` prediction (Label Studio's own RLE of a 0/255 RGBA image, not COCO RLE).
+
+Which frames were pushed, as which task of which project, is ``tables/review_tasks.parquet``
+(one row per task); a second push adds only what is missing. Pull decodes each task's
+newest submitted annotation, checks its size against the frame, and writes it as a
+REVIEWED revision of the track (``storage.masks.write_review``: the automatic masks stay
+on disk) with its provenance: task and annotation ids, annotator, time, visibility. An
+annotation already pulled (same id, same update time) is not pulled again.
+
+The API key is passed to the client and nowhere else: it is never written, printed or
+logged, and error messages are scrubbed of it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import numpy as np
+import polars as pl
+
+from goalframe.schemas.layout import utc_now
+from goalframe.storage.dataset import Dataset, open_dataset
+from goalframe.storage.layout import FRAMES, safe_name
+from goalframe.storage.masks import MaskTrack, rebuild_tracks_table, reviews, write_review
+from goalframe.storage.store import is_url, new_step, open_root, read_table, record_step, write_table
+
+DEFAULT_PROJECT = "goalframe mask review"
+TASKS_TABLE = "review_tasks"
+EXPORT_FOLDER = "review/images"  # inside a local dataset
+MASK_NAME, IMAGE_NAME, VISIBILITY_NAME, LABEL = "mask", "image", "visibility", "object"
+VISIBILITY_CHOICES = ("visible", "occluded", "absent")
+ALPHA_THRESHOLD = 128  # a pixel is in the mask when the brush alpha is at least this
+IMPORT_BATCH = 200  # tasks per import request
+UPLOAD_BATCH = 50  # files per multipart request (Django refuses more than 100)
+
+LABEL_CONFIG = f"""<View>
+  <Header value="$title"/>
+  <Image name="{IMAGE_NAME}" value="$image" zoom="true" smoothing="false"/>
+  <BrushLabels name="{MASK_NAME}" toName="{IMAGE_NAME}"><Label value="{LABEL}"/></BrushLabels>
+  <Choices name="{VISIBILITY_NAME}" toName="{IMAGE_NAME}" choice="single" showInline="true">
+    {"".join(f'<Choice value="{choice}"/>' for choice in VISIBILITY_CHOICES)}
+  </Choices>
+</View>"""
+
+REVIEW_TASKS_SCHEMA: dict[str, pl.DataType] = {
+    "server": pl.String,  # base URL of the Label Studio server
+    "project_id": pl.Int64,
+    "project": pl.String,  # project title
+    "task_id": pl.Int64,
+    "episode_id": pl.String,
+    "track_id": pl.String,
+    "camera": pl.String,
+    "frame": pl.Int64,
+    "image": pl.String,  # the task's image URL on the server
+    "served": pl.String,  # local-files | upload
+    "pushed": pl.String,  # UTC time of the push
+}
+
+TaskKey = tuple[str, str, int]  # (episode_id, track_id, frame)
+
+
+class ReviewError(ValueError):
+    """A review step that cannot go on; ``str()`` is one line (and never holds the API key)."""
+
+
+# ---- server access -----------------------------------------------------------------
+
+
+def normalize_url(url: str) -> str:
+    url = url.strip().rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise ReviewError(f"--url {url!r}: expected http://HOST:PORT or https://...")
+    return url
+
+
+def resolve_api_key(api_key: str | None) -> str:
+    key = api_key or os.environ.get("LABEL_STUDIO_API_KEY") or ""
+    if not key.strip():
+        raise ReviewError("no Label Studio API key: pass --api-key or set LABEL_STUDIO_API_KEY (Account & Settings > Access Token)")
+    return key.strip()
+
+
+def _one_line(text: str, secret: str, limit: int = 300) -> str:
+    text = " ".join(str(text).split())
+    if secret:
+        text = text.replace(secret, "***")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _api_detail(exc: Any) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        for key in ("detail", "validation_errors", "message"):
+            if body.get(key):
+                return json.dumps(body[key]) if not isinstance(body[key], str) else body[key]
+        return json.dumps(body)
+    return str(body or "")
+
+
+class Server:
+    """A Label Studio connection: the SDK client plus a raw HTTP client with the same auth."""
+
+    def __init__(self, url: str, api_key: str | None, timeout: float = 60.0):
+        self.url = normalize_url(url)
+        self._key = resolve_api_key(api_key)
+        self._timeout = timeout
+        self._client = None
+        self._http = None
+        self._users: dict[int, str] = {}
+
+    @contextmanager
+    def errors(self, doing: str) -> Iterator[None]:
+        """Turn transport and API failures into one-line ReviewErrors without the key."""
+        import httpx
+        from label_studio_sdk.core.api_error import ApiError
+
+        try:
+            yield
+        except ReviewError:
+            raise
+        except httpx.TransportError as exc:
+            raise ReviewError(_one_line(f"cannot reach Label Studio at {self.url} ({doing}): {exc.__class__.__name__}: {exc}", self._key)) from None
+        except ApiError as exc:
+            code = exc.status_code
+            if code in (401, 403):
+                raise ReviewError(f"Label Studio at {self.url} refused the API key (HTTP {code}) while {doing}") from None
+            raise ReviewError(_one_line(f"Label Studio at {self.url} answered HTTP {code} while {doing}: {_api_detail(exc)}", self._key)) from None
+        except httpx.HTTPStatusError as exc:
+            code = exc.response.status_code
+            if code in (401, 403):
+                raise ReviewError(f"Label Studio at {self.url} refused the API key (HTTP {code}) while {doing}") from None
+            raise ReviewError(_one_line(f"Label Studio at {self.url} answered HTTP {code} while {doing}: {exc.response.text}", self._key)) from None
+
+    @property
+    def client(self):
+        if self._client is None:
+            from label_studio_sdk import LabelStudio
+
+            self._client = LabelStudio(base_url=self.url, api_key=self._key, timeout=self._timeout)
+        return self._client
+
+    def request(self, method: str, path: str, doing: str, **kwargs: Any) -> Any:
+        """A raw HTTP call for what the SDK lacks (multipart upload, file-uploads, local-files),
+        with the SDK's auth headers taken per call (a personal access token is refreshed there)."""
+        import httpx
+
+        with self.errors(doing):
+            if self._http is None:
+                self._http = httpx.Client(base_url=self.url, timeout=self._timeout)
+            headers = {k: v for k, v in self.client._client_wrapper.get_headers().items() if k.lower() in ("authorization", "x-api-key")}
+            return self._http.request(method, path, headers=headers, **kwargs)
+
+    def check(self) -> str:
+        """Reach the server and check the key; returns the user's email."""
+        with self.errors("checking the connection"):
+            return self.client.users.whoami(request_options={"max_retries": 0}).email or "?"
+
+    def annotator(self, user_id: Any) -> str:
+        if user_id is None:
+            return "unknown"
+        if isinstance(user_id, dict):
+            return str(user_id.get("email") or user_id.get("id"))
+        if user_id not in self._users:
+            try:
+                with self.errors("looking up an annotator"):
+                    self._users[user_id] = self.client.users.get(int(user_id)).email or str(user_id)
+            except ReviewError:
+                self._users[user_id] = str(user_id)
+        return self._users[user_id]
+
+    def find_project(self, title: str) -> Any | None:
+        with self.errors("listing projects"):
+            matches = [p for p in self.client.projects.list(title=title) if p.title == title]
+        return min(matches, key=lambda p: p.id) if matches else None
+
+    def project(self, title: str, create: bool) -> Any:
+        project = self.find_project(title)
+        if project is None:
+            if not create:
+                raise ReviewError(f"no project titled {title!r} on {self.url}: run `goalframe review push` first")
+            with self.errors(f"creating project {title!r}"):
+                project = self.client.projects.create(
+                    title=title, label_config=LABEL_CONFIG,
+                    description="Masks from goalframe: correct the mask, pick the visibility, submit.",
+                )  # fmt: skip
+        else:
+            check_label_config(project.label_config or "", title)
+        return project
+
+    def tasks(self, project_id: int, annotations: bool) -> list[Any]:
+        with self.errors("listing tasks"):
+            return list(self.client.tasks.list(project=project_id, fields="all" if annotations else None))
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+
+
+def check_label_config(config: str, title: str) -> None:
+    from label_studio_sdk.label_interface import LabelInterface
+
+    try:
+        interface = LabelInterface(config)
+        brush = interface.get_control(MASK_NAME)
+        choices = interface.get_control(VISIBILITY_NAME)
+        ok = brush.tag.lower() == "brushlabels" and choices.tag.lower() == "choices"
+    except Exception:  # noqa: BLE001 - any parse failure means "not ours"
+        ok = False
+    if not ok:
+        raise ReviewError(f"project {title!r} exists with a labeling config that has no BrushLabels {MASK_NAME!r} and Choices {VISIBILITY_NAME!r}: pick another --project")
+
+
+# ---- masks <-> Label Studio results --------------------------------------------------
+
+
+def mask_result(mask: np.ndarray) -> dict[str, Any]:
+    """A ``brushlabels`` result for a boolean (H, W) mask, 0/255 at the image's exact size."""
+    from label_studio_sdk.converter.brush import mask2rle
+
+    height, width = mask.shape
+    return {
+        "from_name": MASK_NAME, "to_name": IMAGE_NAME, "type": "brushlabels",
+        "original_width": int(width), "original_height": int(height), "image_rotation": 0,
+        "value": {"format": "rle", "rle": mask2rle(np.where(mask, 255, 0).astype(np.uint8)), "brushlabels": [LABEL]},
+    }  # fmt: skip
+
+
+def visibility_result(choice: str) -> dict[str, Any]:
+    return {"from_name": VISIBILITY_NAME, "to_name": IMAGE_NAME, "type": "choices", "value": {"choices": [choice]}}
+
+
+@dataclass
+class DecodedAnnotation:
+    mask: np.ndarray  # (H, W) bool
+    visibility: str | None
+
+
+class SizeMismatch(ValueError):
+    pass
+
+
+def decode_result(result: Sequence[dict[str, Any]], height: int, width: int) -> DecodedAnnotation:
+    """Union of the brush regions (alpha >= ALPHA_THRESHOLD) and the visibility choice."""
+    from label_studio_sdk.converter.brush import decode_rle
+
+    mask = np.zeros((height, width), bool)
+    visibility = None
+    for item in result or []:
+        value = item.get("value") or {}
+        if item.get("type") == "brushlabels" and item.get("from_name") == MASK_NAME:
+            w, h = item.get("original_width"), item.get("original_height")
+            if (w, h) != (width, height):
+                raise SizeMismatch(f"mask is {w}x{h} but the frame is {width}x{height}")
+            if value.get("format", "rle") != "rle" or "rle" not in value:
+                raise SizeMismatch(f"brush region in format {value.get('format')!r}, expected rle")
+            flat = decode_rle(value["rle"])
+            if flat.size != height * width * 4:
+                raise SizeMismatch(f"mask RLE holds {flat.size} values, expected {height}x{width}x4 = {height * width * 4}")
+            mask |= flat.reshape(height, width, 4)[:, :, 3] >= ALPHA_THRESHOLD
+        elif item.get("type") == "choices" and item.get("from_name") == VISIBILITY_NAME:
+            choices = value.get("choices") or []
+            visibility = choices[0] if choices else None
+    return DecodedAnnotation(mask, visibility)
+
+
+def reviewed_visible(decoded: DecodedAnnotation) -> tuple[np.ndarray, bool]:
+    """(mask, visible) of a reviewed frame: 'absent' clears the mask; only 'visible' (or no choice) is visible."""
+    if decoded.visibility == "absent":
+        return np.zeros_like(decoded.mask), False
+    return decoded.mask, decoded.visibility in (None, "visible") and bool(decoded.mask.any())
+
+
+# ---- selection ------------------------------------------------------------------------
+
+
+def select_tracks(ds: Dataset, names: Sequence[str] | None) -> list[tuple[str, str]]:
+    """Complete tracks, optionally only those named (``track_id`` or ``episode/track_id``)."""
+    available = ds.track_ids()
+    if not names:
+        return available
+    chosen, unknown = [], []
+    for name in names:
+        hits = [(e, t) for e, t in available if name in (t, f"{e}/{t}")]
+        if not hits:
+            unknown.append(name)
+        chosen.extend(h for h in hits if h not in chosen)
+    if unknown:
+        raise ReviewError(f"{ds.path}: no mask track {', '.join(map(repr, unknown))} (has {len(available)} tracks; see tables/tracks.parquet)")
+    return chosen
+
+
+def select_frames(track: MaskTrack, frames_per_track: int, min_score: float) -> list[int]:
+    """Up to N frames evenly spread over the track's frames scoring at least min_score (first and last included)."""
+    candidates = np.flatnonzero(np.asarray(track.score) >= min_score)
+    if frames_per_track == 1 and len(candidates):
+        candidates = candidates[-1:]  # the last frame: the event frame of an event's track
+    elif frames_per_track > 0 and len(candidates) > frames_per_track:
+        picks = np.unique(np.round(np.linspace(0, len(candidates) - 1, frames_per_track)).astype(int))
+        candidates = candidates[picks]
+    return [int(track.frame_index[i]) for i in candidates]
+
+
+# ---- the dataset's record of pushed tasks -------------------------------------------------
+
+
+def read_tasks_table(dataset: str, storage_options: dict | None = None) -> pl.DataFrame:
+    table = read_table(dataset, TASKS_TABLE, storage_options)
+    if table is None:
+        return pl.DataFrame(schema=REVIEW_TASKS_SCHEMA)
+    return table.select([pl.col(name).cast(dtype) for name, dtype in REVIEW_TASKS_SCHEMA.items()])
+
+
+def project_rows(table: pl.DataFrame, server: str, project_id: int) -> pl.DataFrame:
+    return table.filter((pl.col("server") == server) & (pl.col("project_id") == project_id))
+
+
+def _task_key(data: dict[str, Any]) -> TaskKey | None:
+    try:
+        return str(data["episode_id"]), str(data["track_id"]), int(data["frame"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+# ---- serving frames ---------------------------------------------------------------------
+
+
+def png_bytes(frame: np.ndarray) -> bytes:
+    import cv2
+
+    ok, encoded = cv2.imencode(".png", np.ascontiguousarray(frame[:, :, ::-1]))
+    if not ok:
+        raise ReviewError("could not encode a frame as PNG")
+    return encoded.tobytes()
+
+
+def image_name(episode: str, camera: str, frame: int) -> str:
+    return safe_name(f"{episode}.{camera}.{frame:06d}") + ".png"
+
+
+def _ancestors(path: Path) -> list[Path]:
+    return list(path.parents)
+
+
+class FrameServer:
+    """Serves PNG frames to the editor: local-files storage when possible, upload otherwise."""
+
+    def __init__(self, server: Server, project_id: int, export_dir: Path, allow_local: bool):
+        self.server, self.project_id, self.export_dir = server, project_id, export_dir
+        self.allow_local = allow_local
+        self.mode: str | None = None
+        self.document_root: Path | None = None
+
+    def write(self, ds: Dataset, episode: str, camera: str, frame: int) -> Path:
+        path = self.export_dir / image_name(episode, camera, frame)
+        if not path.exists():
+            data = png_bytes(ds.read_frames(episode, frame, frame + 1, camera)[0])
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_suffix(f".{os.getpid()}.tmp")
+            temporary.write_bytes(data)
+            os.replace(temporary, path)
+        return path
+
+    def _local_storage(self) -> bool:
+        """A local-files storage on the export folder exists or could be created (the server shares our disk)."""
+        from label_studio_sdk.core.api_error import ApiError
+
+        folder = str(self.export_dir)
+        with self.server.errors("listing local storages"):
+            storages = list(self.server.client.import_storage.local.list(project=self.project_id))
+        if any(os.path.normpath(s.path or "") == os.path.normpath(folder) for s in storages):
+            return True
+        with self.server.errors("creating a local-files storage"):
+            try:
+                self.server.client.import_storage.local.create(
+                    project=self.project_id, path=folder, title="goalframe frames", use_blob_urls=True,
+                    description="frames exported by goalframe review push (never sync: tasks come from goalframe)",
+                )  # fmt: skip
+            except ApiError as exc:
+                if exc.status_code == 400:  # outside its document root, or local files serving disabled
+                    return False
+                raise
+        return True
+
+    def _probe_root(self, sample: Path) -> Path | None:
+        """The server's document root: the ancestor under which /data/local-files serves ``sample``."""
+        size = sample.stat().st_size
+        candidates = []
+        for name in ("LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT", "LOCAL_FILES_DOCUMENT_ROOT"):
+            if os.environ.get(name):
+                candidates.append(Path(os.path.abspath(os.environ[name])))
+        candidates += [p for p in _ancestors(self.export_dir) if p not in candidates]
+        for root in candidates:
+            try:
+                relative = sample.relative_to(root)
+            except ValueError:
+                continue
+            response = self.server.request("GET", "/data/local-files/", "probing local-files serving", params={"d": relative.as_posix()})
+            if response.status_code == 200 and len(response.content) == size:
+                return root
+        return None
+
+    def prepare(self, sample: Path) -> str:
+        if self.mode is None:
+            self.mode = "upload"
+            if self.allow_local and self._local_storage():
+                self.document_root = self._probe_root(sample)
+                if self.document_root is not None:
+                    self.mode = "local-files"
+        return self.mode
+
+    def local_url(self, path: Path) -> str:
+        assert self.document_root is not None
+        return f"/data/local-files/?d={quote(path.relative_to(self.document_root).as_posix())}"
+
+    def upload(self, paths: Sequence[Path]) -> dict[Path, str]:
+        """Upload files without creating tasks; returns each file's /data/upload/... URL."""
+        urls: dict[Path, str] = {}
+        for start in range(0, len(paths), UPLOAD_BATCH):
+            batch = paths[start : start + UPLOAD_BATCH]
+            files = {p.name: (p.name, p.read_bytes(), "image/png") for p in batch}
+            response = self.server.request("POST", f"/api/projects/{self.project_id}/import", "uploading frames", params={"commit_to_project": "false"}, files=files)
+            with self.server.errors("uploading frames"):
+                response.raise_for_status()
+            ids = response.json().get("file_upload_ids") or []
+            listing = self.server.request("GET", f"/api/projects/{self.project_id}/file-uploads", "listing uploaded frames", params={"ids": json.dumps(ids)})
+            with self.server.errors("listing uploaded frames"):
+                listing.raise_for_status()
+            stored = [item["file"] for item in listing.json()]
+            for p in batch:
+                match = [f for f in stored if f.rsplit("/", 1)[-1].split("-", 1)[-1] == p.name]
+                if not match:
+                    raise ReviewError(f"uploaded {p.name} to project {self.project_id} but the server does not list it")
+                urls[p] = "/data/" + match[-1].lstrip("/")
+        return urls
+
+
+# ---- push ---------------------------------------------------------------------------------
+
+
+@dataclass
+class PushReport:
+    server: str
+    project: str
+    project_id: int
+    served: str | None
+    selected: int = 0  # frames selected
+    created: int = 0  # tasks created now
+    existing: int = 0  # already on the server
+    by_track: dict[str, int] = field(default_factory=dict)  # created per episode/track
+
+
+def push(
+    dataset: str,
+    url: str,
+    api_key: str | None = None,
+    project: str = DEFAULT_PROJECT,
+    tracks: Sequence[str] | None = None,
+    frames_per_track: int = 5,
+    min_score: float = 0.0,
+    storage_options: dict | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> PushReport:
+    """Create (or reuse) the project and add one task per selected frame not yet pushed."""
+    started_at = utc_now()
+    if frames_per_track < 0:
+        raise ReviewError(f"--frames-per-track {frames_per_track}: expected 0 (all) or more")
+    if not 0.0 <= min_score <= 1.0:
+        raise ReviewError(f"--min-score {min_score}: expected a value in [0, 1]")
+    server = Server(url, api_key)
+    ds = open_dataset(dataset, storage_options)
+    chosen = select_tracks(ds, tracks)
+    selection: list[tuple[TaskKey, MaskTrack]] = []
+    for episode, track_id in chosen:
+        track = ds.read_track(episode, track_id, reviewed=False)
+        selection += [((episode, track_id, f), track) for f in select_frames(track, frames_per_track, min_score)]
+    if not chosen:
+        raise ReviewError(f"{ds.path}: no mask tracks to review: run `goalframe masks` first")
+    if not selection:
+        raise ReviewError(f"{ds.path}: no frame of the {len(chosen)} selected tracks scores at least --min-score {min_score}")
+    server.check()  # nothing is written before the server answered
+    temporary_export: Path | None = None
+    try:
+        ls_project = server.project(project, create=True)
+        report = PushReport(server.url, project, ls_project.id, None, selected=len(selection))
+        created_id = ds.info.created
+        on_server: dict[TaskKey, Any] = {}
+        for task in server.tasks(ls_project.id, annotations=False):
+            key = _task_key(task.data or {})
+            if key is not None and (task.meta or {}).get("dataset_created") in (None, created_id):
+                on_server.setdefault(key, task)
+        table = read_tasks_table(dataset, storage_options)
+        recorded = {(r["episode_id"], r["track_id"], r["frame"]): r for r in project_rows(table, server.url, ls_project.id).iter_rows(named=True)}
+        # the record follows the server: tasks deleted there are pushed again, tasks found there are adopted
+        kept_rows = []
+        for key, task in on_server.items():
+            row = recorded.get(key)
+            if row is None or row["task_id"] != task.id:
+                data = task.data or {}
+                row = {"server": server.url, "project_id": ls_project.id, "project": project, "task_id": task.id, "episode_id": key[0],
+                       "track_id": key[1], "camera": str(data.get("camera", "")), "frame": key[2], "image": str(data.get("image", "")),
+                       "served": "local-files" if "/data/local-files/" in str(data.get("image", "")) else "upload", "pushed": str(task.created_at or "")}  # fmt: skip
+            kept_rows.append(row)
+        others = table.filter(~((pl.col("server") == server.url) & (pl.col("project_id") == ls_project.id)))
+        todo = [(key, track) for key, track in selection if key not in on_server]
+        report.existing = len(selection) - len(todo)
+        rows = list(kept_rows)
+
+        def save() -> None:
+            frame = pl.DataFrame(rows, schema=REVIEW_TASKS_SCHEMA, orient="row") if rows else pl.DataFrame(schema=REVIEW_TASKS_SCHEMA)
+            write_table(dataset, TASKS_TABLE, pl.concat([others, frame]).sort(["server", "project_id", "task_id"]), storage_options)
+
+        if todo:
+            local_export = not is_url(dataset)
+            if not local_export:
+                temporary_export = Path(tempfile.mkdtemp(prefix="goalframe-review-"))
+            export_dir = Path(ds.path) / EXPORT_FOLDER if local_export else temporary_export
+            frames = FrameServer(server, ls_project.id, export_dir, allow_local=local_export)
+            cameras = {key: str(track.attrs.get("camera") or ds.cameras(key[0])[0]) for key, track in todo}
+            paths = {key: frames.write(ds, key[0], cameras[key], key[2]) for key, _ in todo}
+            report.served = frames.prepare(next(iter(paths.values())))
+            # one image per (episode, camera, frame): reuse what this project already serves
+            known_images = {(r["episode_id"], r["camera"], r["frame"]): r["image"] for r in rows if r["image"]}
+            images: dict[TaskKey, str] = {}
+            if frames.mode == "local-files":
+                images = {key: frames.local_url(path) for key, path in paths.items()}
+            else:
+                need = sorted({paths[key] for key in paths if (key[0], cameras[key], key[2]) not in known_images})
+                uploaded = frames.upload(need)
+                for key, path in paths.items():
+                    images[key] = known_images.get((key[0], cameras[key], key[2])) or uploaded[path]
+            dataset_name = Path(ds.path.rstrip("/")).name
+            for start in range(0, len(todo), IMPORT_BATCH):
+                batch = todo[start : start + IMPORT_BATCH]
+                payload = [task_payload(key, track, cameras[key], images[key], dataset_name, created_id) for key, track in batch]
+                with server.errors("importing tasks"):
+                    answer = server.client.projects.import_tasks(ls_project.id, request=payload, return_task_ids=True)
+                task_ids = list(answer.task_ids or [])
+                if len(task_ids) != len(batch):
+                    raise ReviewError(f"Label Studio created {len(task_ids)} tasks for {len(batch)} frames in project {project!r}")
+                pushed = utc_now()
+                for (key, _track), task_id in zip(batch, task_ids):
+                    rows.append({"server": server.url, "project_id": ls_project.id, "project": project, "task_id": int(task_id), "episode_id": key[0],
+                                 "track_id": key[1], "camera": cameras[key], "frame": key[2], "image": images[key], "served": frames.mode, "pushed": pushed})  # fmt: skip
+                    report.by_track[f"{key[0]}/{key[1]}"] = report.by_track.get(f"{key[0]}/{key[1]}", 0) + 1
+                save()  # recorded batch by batch: an interrupted push resumes
+                report.created += len(batch)
+                if on_progress:
+                    on_progress(len(batch))
+        elif {r["task_id"] for r in kept_rows} != {r["task_id"] for r in recorded.values()}:
+            save()  # adopted or forgotten tasks
+    finally:
+        server.close()
+        if temporary_export is not None:
+            shutil.rmtree(temporary_export, ignore_errors=True)
+    if report.created:
+        summary = {"created": report.created, "existing": report.existing, "served": report.served}
+        params = {"url": server.url, "project": project, "tracks": list(tracks or []), "frames_per_track": frames_per_track, "min_score": min_score}
+        root = open_root(dataset, mode="r+", storage_options=storage_options)
+        record_step(root, new_step("review push", params, started_at, utc_now(), summary))
+    return report
+
+
+def task_payload(key: TaskKey, track: MaskTrack, camera: str, image: str, dataset_name: str, dataset_created: str) -> dict[str, Any]:
+    episode, track_id, frame = key
+    row = track.row(frame)
+    mask = np.asarray(track.mask[row], bool)
+    result = [mask_result(mask)] if mask.any() else []
+    if bool(track.visible[row]):
+        result.append(visibility_result("visible"))
+    annotator = track.attrs.get("annotator", "automatic")
+    version = track.attrs.get("annotator_version", "")
+    return {
+        "data": {
+            "image": image, "title": f"{episode} · {track_id} · frame {frame}" + (f" · {track.attrs['object']}" if track.attrs.get("object") else ""),
+            "episode_id": episode, "track_id": track_id, "camera": camera, "frame": int(frame),
+            "event_id": track.attrs.get("event_id"), "object": track.attrs.get("object"),
+        },
+        "meta": {"goalframe": True, "dataset": dataset_name, "dataset_created": dataset_created},
+        "predictions": [{"result": result, "model_version": f"{annotator} {version}".strip(), "score": float(track.score[row])}],
+    }  # fmt: skip
+
+
+# ---- pull -----------------------------------------------------------------------------
+
+
+@dataclass
+class PullReport:
+    server: str
+    project: str
+    project_id: int
+    tasks: int = 0  # tasks of this dataset in the project
+    annotated: int = 0
+    pulled: int = 0  # frames written now
+    unchanged: int = 0  # already pulled before
+    missing: int = 0  # recorded tasks no longer on the server
+    refused: list[str] = field(default_factory=list)  # one line per refused annotation
+    revisions: list[str] = field(default_factory=list)  # episode/track/reviewed/<revision>
+
+
+def _latest_annotation(task: Any) -> dict[str, Any] | None:
+    annotations = [a if isinstance(a, dict) else a.dict() for a in (task.annotations or [])]
+    submitted = [a for a in annotations if not a.get("was_cancelled")]
+    if not submitted:
+        return None
+    return max(submitted, key=lambda a: (str(a.get("updated_at") or a.get("created_at") or ""), int(a.get("id") or 0)))
+
+
+def pulled_annotations(root, episode: str, track_id: str) -> set[tuple[int, int, str]]:
+    """(task_id, annotation_id, annotated) of every annotation already in a reviewed revision."""
+    done = set()
+    for revision in reviews(root, episode, track_id):
+        for item in (revision.attrs.get("label_studio") or {}).get("frames", []):
+            done.add((int(item["task_id"]), int(item["annotation_id"]), str(item["annotated"])))
+    return done
+
+
+def _frame_size(ds: Dataset, episode: str, camera: str) -> tuple[int, int]:
+    shape = ds.zarr_array(episode, f"{FRAMES}/{camera}").shape
+    return int(shape[1]), int(shape[2])
+
+
+def pull(
+    dataset: str,
+    url: str,
+    api_key: str | None = None,
+    project: str = DEFAULT_PROJECT,
+    storage_options: dict | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> PullReport:
+    """Write each pushed task's newest annotation, not pulled before, as a reviewed revision."""
+    started_at = utc_now()
+    server = Server(url, api_key)
+    ds = open_dataset(dataset, storage_options)
+    server.check()
+    try:
+        ls_project = server.project(project, create=False)
+        report = PullReport(server.url, project, ls_project.id)
+        rows = project_rows(read_tasks_table(dataset, storage_options), server.url, ls_project.id)
+        if rows.is_empty():
+            raise ReviewError(f"{ds.path}: nothing pushed to project {project!r} on {server.url}: run `goalframe review push` first")
+        by_id = {int(r["task_id"]): r for r in rows.iter_rows(named=True)}
+        report.tasks = len(by_id)
+        tasks = {task.id: task for task in server.tasks(ls_project.id, annotations=True) if task.id in by_id}
+        report.missing = len(by_id) - len(tasks)
+        root = open_root(dataset, mode="r", storage_options=storage_options)
+        known_tracks = set(ds.track_ids())
+        done_cache: dict[tuple[str, str], set] = {}
+        sizes: dict[tuple[str, str], tuple[int, int]] = {}
+        pending: dict[tuple[str, str], list[tuple[int, np.ndarray, bool, dict[str, Any]]]] = defaultdict(list)
+        for task_id in sorted(tasks):
+            row, task = by_id[task_id], tasks[task_id]
+            annotation = _latest_annotation(task)
+            if on_progress:
+                on_progress(1)
+            if annotation is None:
+                continue
+            report.annotated += 1
+            episode, track_id, frame, camera = row["episode_id"], row["track_id"], int(row["frame"]), row["camera"]
+            if (episode, track_id) not in known_tracks:
+                report.refused.append(f"task {task_id} ({episode} {track_id} frame {frame}): the dataset has no such track; not pulled")
+                continue
+            if (episode, track_id) not in done_cache:
+                done_cache[(episode, track_id)] = pulled_annotations(root, episode, track_id)
+            annotated = str(annotation.get("updated_at") or annotation.get("created_at") or "")
+            if (task_id, int(annotation["id"]), annotated) in done_cache[(episode, track_id)]:
+                report.unchanged += 1
+                continue
+            if (episode, camera) not in sizes:
+                sizes[(episode, camera)] = _frame_size(ds, episode, camera)
+            height, width = sizes[(episode, camera)]
+            try:
+                decoded = decode_result(annotation.get("result") or [], height, width)
+            except SizeMismatch as exc:
+                report.refused.append(f"task {task_id} ({episode} {track_id} frame {frame}): annotation {annotation['id']} {exc}; not pulled")
+                continue
+            mask, visible = reviewed_visible(decoded)
+            provenance = {
+                "frame": frame, "task_id": task_id, "annotation_id": int(annotation["id"]),
+                "annotator": server.annotator(annotation.get("completed_by")), "annotated": annotated,
+                "visibility": decoded.visibility,
+            }  # fmt: skip
+            pending[(episode, track_id)].append((frame, mask, visible, provenance))
+    finally:
+        server.close()
+    if pending:
+        writer = open_root(dataset, mode="r+", storage_options=storage_options)
+        pulled_at = utc_now()
+        for (episode, track_id), items in sorted(pending.items()):
+            items.sort(key=lambda item: item[0])
+            review = MaskTrack.from_masks(
+                [i[0] for i in items], np.stack([i[1] for i in items]), score=np.ones(len(items), np.float32), visible=[i[2] for i in items],
+            )  # fmt: skip
+            provenance = {
+                "source": "label-studio", "pulled": pulled_at,
+                "label_studio": {"server": server.url, "project": project, "project_id": ls_project.id, "frames": [i[3] for i in items]},
+            }  # fmt: skip
+            revision = write_review(writer, episode, track_id, review, provenance)
+            report.revisions.append(f"{episode}/{track_id}/reviewed/{revision}")
+            report.pulled += len(items)
+        rebuild_tracks_table(dataset, storage_options)
+        summary = {"pulled": report.pulled, "unchanged": report.unchanged, "refused": len(report.refused), "revisions": len(report.revisions)}
+        record_step(writer, new_step("review pull", {"url": server.url, "project": project}, started_at, utc_now(), summary))
+    return report
+
+
+# ---- status -----------------------------------------------------------------------------
+
+
+@dataclass
+class TrackStatus:
+    episode_id: str
+    track_id: str
+    pushed: int = 0
+    annotated: int = 0
+    pulled: int = 0  # annotated tasks whose newest annotation is in the dataset
+    missing: int = 0  # recorded, no longer on the server
+
+    @property
+    def to_pull(self) -> int:
+        return self.annotated - self.pulled
+
+
+@dataclass
+class StatusReport:
+    server: str
+    project: str
+    project_id: int | None
+    tracks: list[TrackStatus] = field(default_factory=list)
+
+    def totals(self) -> dict[str, int]:
+        keys = ("pushed", "annotated", "pulled", "missing", "to_pull")
+        return {k: sum(getattr(t, k) for t in self.tracks) for k in keys}
+
+
+def status(dataset: str, url: str, api_key: str | None = None, project: str = DEFAULT_PROJECT, storage_options: dict | None = None) -> StatusReport:
+    """Per track: tasks pushed, annotated on the server, and pulled into the dataset."""
+    server = Server(url, api_key)
+    ds = open_dataset(dataset, storage_options)
+    server.check()
+    try:
+        ls_project = server.find_project(project)
+        if ls_project is None:
+            return StatusReport(server.url, project, None)
+        report = StatusReport(server.url, project, ls_project.id)
+        rows = project_rows(read_tasks_table(dataset, storage_options), server.url, ls_project.id)
+        if rows.is_empty():
+            return report
+        tasks = {task.id: task for task in server.tasks(ls_project.id, annotations=True)}
+    finally:
+        server.close()
+    root = open_root(dataset, mode="r", storage_options=storage_options)
+    known_tracks = set(ds.track_ids())
+    per_track: dict[tuple[str, str], TrackStatus] = {}
+    done_cache: dict[tuple[str, str], set] = {}
+    for row in rows.sort(["episode_id", "track_id", "frame"]).iter_rows(named=True):
+        key = (row["episode_id"], row["track_id"])
+        item = per_track.setdefault(key, TrackStatus(*key))
+        item.pushed += 1
+        task = tasks.get(int(row["task_id"]))
+        if task is None:
+            item.missing += 1
+            continue
+        annotation = _latest_annotation(task)
+        if annotation is None:
+            continue
+        item.annotated += 1
+        if key not in done_cache:
+            done_cache[key] = pulled_annotations(root, *key) if key in known_tracks else set()
+        annotated = str(annotation.get("updated_at") or annotation.get("created_at") or "")
+        if (int(row["task_id"]), int(annotation["id"]), annotated) in done_cache[key]:
+            item.pulled += 1
+    report.tracks = list(per_track.values())
+    return report
