@@ -17,7 +17,7 @@ from goalframe.schemas.episode import RawEpisode, RawFormatError
 from goalframe.schemas.layout import utc_now
 from goalframe.storage.manifest import rebuild_manifest
 from goalframe.storage.parallel import run_tasks
-from goalframe.storage.store import create_or_open, open_root, record_step, new_step
+from goalframe.storage.store import create_or_open, open_root, record_step, new_step, store_path
 from goalframe.storage.writer import episode_state, write_episode
 
 
@@ -105,6 +105,8 @@ def ingest(
     """Ingest every ref; returns per-episode results. Raises DatasetError for a bad output path."""
     started_at, started = utc_now(), time.perf_counter()
     root = create_or_open(dataset, storage_options)
+    # A cluster's workers do not share our working directory: send them absolute paths.
+    task_dataset = store_path(dataset) if scheduler else dataset
     # Several processes on 2 cores: one decoding thread each; alone: let FFmpeg thread.
     decode_threads = 1 if (workers > 1 or scheduler) else 0
     results = run_tasks(
@@ -113,7 +115,7 @@ def ingest(
         workers=workers,
         scheduler=scheduler,
         on_result=on_result,
-        dataset=dataset,
+        dataset=task_dataset,
         read=read,
         codec=codec,
         decode_threads=decode_threads,

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import zarr
-from zarr.codecs import BloscCodec
+from zarr.codecs import BloscCodec, Crc32cCodec
 
 from goalframe.storage.codecs import JpegCodec
 
@@ -44,6 +44,11 @@ def numeric_compressor() -> BloscCodec:
     return BloscCodec(cname="zstd", clevel=5, shuffle="bitshuffle")
 
 
+def chunk_checksum() -> Crc32cCodec:
+    """Last codec of every episode array: a flipped or cut chunk fails to decode (``goalframe verify``)."""
+    return Crc32cCodec()
+
+
 def frame_array_options(codec: str, height: int, width: int, channels: int = 3) -> dict[str, Any]:
     """create_array keyword arguments for a (T, H, W, C) uint8 frame array."""
     options: dict[str, Any] = {
@@ -55,9 +60,9 @@ def frame_array_options(codec: str, height: int, width: int, channels: int = 3) 
         "config": {"write_empty_chunks": True},
     }
     if codec == "jpeg":
-        options |= {"serializer": JpegCodec(quality=JPEG_QUALITY), "compressors": None}
+        options |= {"serializer": JpegCodec(quality=JPEG_QUALITY), "compressors": [chunk_checksum()]}
     elif codec == "zstd":
-        options |= {"compressors": [numeric_compressor()]}
+        options |= {"compressors": [numeric_compressor(), chunk_checksum()]}
     else:
         raise ValueError(f"unknown frame codec {codec!r}; choose one of {', '.join(FRAME_CODECS)}")
     return options
@@ -75,8 +80,10 @@ def create_numeric_array(group: zarr.Group, name: str, values: np.ndarray, attrs
         shape=values.shape,
         dtype=str if is_text else values.dtype,
         chunks=chunks,
-        compressors=None if is_text else [numeric_compressor()],
+        compressors=[chunk_checksum()] if is_text else [numeric_compressor(), chunk_checksum()],
         overwrite=True,
+        # Every chunk is stored, even all-zero ones, so a missing chunk file is damage.
+        config={"write_empty_chunks": True},
     )
     if values.size:
         array[...] = values

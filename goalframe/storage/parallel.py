@@ -6,7 +6,12 @@ bad episode never stops the others; ``on_result`` is called in the driver as eac
 
 from __future__ import annotations
 
+import ctypes
+import os
+import signal
+import sys
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, TypeVar
 
 import dask
@@ -45,8 +50,25 @@ def run_tasks(
     delayed = [dask.delayed(task, pure=False)(item, **kwargs) for item in items]
     keys = {d.key for d in delayed}
     local = "synchronous" if workers <= 1 else "processes"
+    options = {} if workers <= 1 else {"initializer": partial(die_with_parent, os.getpid())}
     with _ResultCallback(keys, on_result):
-        return list(dask.compute(*delayed, scheduler=local, num_workers=max(workers, 1)))
+        return list(dask.compute(*delayed, scheduler=local, num_workers=max(workers, 1), **options))
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Pool-worker initializer: get SIGKILL when the driver dies (Linux), else exit now.
+
+    Without it, a build killed with SIGKILL leaves its pool workers running: they finish
+    their episode and take the next ones from the queue, racing with the re-run.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent_pid:  # the driver died before prctl took effect
+        os._exit(1)
 
 
 def _run_distributed(task, items, address: str, on_result, kwargs) -> list:
@@ -56,7 +78,7 @@ def _run_distributed(task, items, address: str, on_result, kwargs) -> list:
         futures = [client.submit(task, item, pure=False, **kwargs) for item in items]
         order = {future.key: index for index, future in enumerate(futures)}
         results: list = [None] * len(futures)
-        for future in as_completed(futures):
+        for future in as_completed(futures, loop=client.loop):  # this client's loop: it is not the default one
             result = future.result()
             results[order[future.key]] = result
             on_result(result)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import os
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +37,25 @@ def _root_kwargs(path: str | Path, storage_options: dict[str, Any] | None) -> di
     return kwargs
 
 
+@contextmanager
+def _reaching(path: str | Path) -> Iterator[None]:
+    """An object store that cannot be reached (endpoint, credentials, bucket) is one line."""
+    try:
+        yield
+    except (DatasetError, FileNotFoundError, zarr.errors.GroupNotFoundError, zarr.errors.NodeTypeValidationError):
+        raise
+    except Exception as exc:
+        if not is_url(path):
+            raise
+        text = str(exc).splitlines()[0] if str(exc) else ""
+        raise DatasetError(f"{path}: cannot reach the store ({exc.__class__.__name__}: {text})") from None
+
+
 def open_root(path: str | Path, mode: str = "r", storage_options: dict[str, Any] | None = None) -> zarr.Group:
     """Open an existing goalframe dataset; a one-line DatasetError when it is not one."""
     try:
-        root = zarr.open_group(mode=mode, **_root_kwargs(path, storage_options))
+        with _reaching(path):
+            root = zarr.open_group(mode=mode, **_root_kwargs(path, storage_options))
     except (FileNotFoundError, zarr.errors.GroupNotFoundError, zarr.errors.NodeTypeValidationError):
         raise DatasetError(f"{path}: no goalframe dataset here (no zarr.json)") from None
     if "goalframe_layout" not in root.attrs:
@@ -61,13 +78,26 @@ def create_or_open(path: str | Path, storage_options: dict[str, Any] | None = No
             raise DatasetError(f"{path}: exists and is a file, not a dataset folder")
         if local.is_dir() and any(local.iterdir()) and not (local / "zarr.json").exists():
             raise DatasetError(f"{path}: exists and is not a goalframe dataset (a non-empty folder without zarr.json)")
+        has_root = (local / "zarr.json").exists()
+    else:
+        with _reaching(path):
+            fs, root_path = fsspec.core.url_to_fs(store_path(path), **(storage_options or {}))
+            root_path = root_path.rstrip("/")
+            has_root = fs.exists(f"{root_path}/zarr.json")
+            if not has_root and fs.isdir(root_path) and fs.ls(root_path, detail=False):
+                raise DatasetError(f"{path}: exists and is not a goalframe dataset (a non-empty prefix without zarr.json)")
     try:
         return open_root(path, mode="r+", storage_options=storage_options)
     except DatasetError:
-        if not is_url(path) and (Path(path) / "zarr.json").exists():
+        if has_root:
             raise
-    root = zarr.open_group(mode="w-", **_root_kwargs(path, storage_options))
-    root.attrs.update(DatasetInfo().model_dump())
+    # The root record goes in with the group's own zarr.json (one atomic write), so a build
+    # killed right here leaves either nothing or a dataset that the next run opens.
+    try:
+        with _reaching(path):
+            root = zarr.open_group(mode="w-", attributes=DatasetInfo().model_dump(), **_root_kwargs(path, storage_options))
+    except FileNotFoundError as exc:  # object stores: no such bucket
+        raise DatasetError(f"{path}: cannot create the dataset ({str(exc).splitlines()[0] if str(exc) else 'not found'})") from None
     root.require_group(EPISODES)
     return root
 

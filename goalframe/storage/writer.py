@@ -8,8 +8,10 @@ measured silent-loss case in reference/storage-notes.md). A group without
 from __future__ import annotations
 
 import hashlib
+import os
 import queue
 import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -73,6 +75,34 @@ def prefetch(items: Iterator[T], depth: int = 2) -> Iterator[T]:
         yield item
 
 
+class WriterReplaced(RuntimeError):
+    """Another writer (a re-run while a killed build's worker still ran) took the episode over."""
+
+
+def _full_path(root: zarr.Group, episode_id: str) -> str:
+    return f"{root.path}/{episode_path(episode_id)}".lstrip("/")
+
+
+def _writer_of(root: zarr.Group, episode_id: str) -> str | None:
+    try:
+        group = zarr.open_group(root.store, path=_full_path(root, episode_id), mode="r")
+    except (FileNotFoundError, KeyError, zarr.errors.GroupNotFoundError, zarr.errors.NodeTypeValidationError):
+        return None
+    return group.attrs.get("writer")
+
+
+def _commit(root: zarr.Group, episode_id: str, token: str) -> None:
+    """Set ``complete`` (the commit point: readers see the episode from here on).
+
+    The group's attrs are re-read from the store first, so a writer whose group was
+    replaced by another writer's never commits (or overwrites) the other one's attrs.
+    """
+    group = zarr.open_group(root.store, path=_full_path(root, episode_id), mode="r+")
+    if group.attrs.get("writer") != token:
+        raise WriterReplaced(f"{episode_id}: another writer replaced this episode while it was being written")
+    group.attrs.update({"complete": True})
+
+
 def write_frames(
     group: zarr.Group,
     camera: str,
@@ -128,18 +158,27 @@ def write_episode(
         warnings=raw.warnings,
         source=raw.attrs,
     )
+    token = uuid.uuid4().hex
+    extras = {
+        "raw_files": [os.path.abspath(p) for p in raw.raw_files],  # for `goalframe verify`'s checksum
+        "all_chunks_stored": True,  # every chunk file exists (write_empty_chunks): a missing one is damage
+        "arrays": sorted(["timestamps", *raw.arrays, *(f"{FRAMES}/{camera}" for camera in raw.videos)]),
+        "writer": token,
+    }
     try:
-        group = root.create_group(episode_path(raw.episode_id))
-        group.attrs.update(meta.model_dump())
+        group = root.create_group(episode_path(raw.episode_id), attributes=meta.model_dump() | extras)
         # Dozens of small arrays cost ~5 ms of metadata writes each: overlap them with frames.
         with ThreadPoolExecutor(max_workers=1) as pool:
             numeric = pool.submit(write_numeric_arrays, group, raw)
             for camera in raw.videos:
                 write_frames(group, camera, raw, codec, decode_threads, on_frames)
             numeric.result()
-        group.attrs.update({"complete": True})  # the commit point: readers see it from here on
+        _commit(root, raw.episode_id, token)
+    except WriterReplaced:
+        raise  # the group is another writer's now: leave it alone
     except BaseException:
-        remove_episode(root, raw.episode_id)
+        if _writer_of(root, raw.episode_id) in (token, None):
+            remove_episode(root, raw.episode_id)
         raise
     meta.complete = True
     return meta

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from goalframe import __version__
-from goalframe.toolkit import demo, events, info, ingest, review, synth
+from goalframe.toolkit import demo, events, info, ingest, review, synth, verify
 
 app = typer.Typer(
     name="goalframe",
@@ -20,6 +20,7 @@ app.command("events", epilog=events.EPILOG)(events.events)
 app.command("info", epilog=info.EPILOG)(info.info)
 app.command("demo", epilog=demo.EPILOG)(demo.demo)
 app.add_typer(review.app, name="review")
+app.command("verify", epilog=verify.EPILOG)(verify.verify)
 
 
 def _version(value: bool) -> None:

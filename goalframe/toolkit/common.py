@@ -62,9 +62,8 @@ def example(*lines: str) -> str:
 # ---- fsspec storage options (--storage-option KEY=VALUE, repeatable) ----------------
 
 STORAGE_OPTION_HELP = (
-    "fsspec option for a dataset URL, KEY=VALUE, repeatable; dotted keys nest and values are "
-    "JSON when they parse: --storage-option endpoint_url=http://127.0.0.1:9000 "
-    "--storage-option anon=false --storage-option client_kwargs.region_name=eu-west-1"
+    "fsspec option for a URL dataset, KEY=VALUE, repeatable (dotted keys nest, values parse as JSON), "
+    "e.g. endpoint_url=http://127.0.0.1:9000."
 )
 
 

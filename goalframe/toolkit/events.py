@@ -7,7 +7,9 @@ from typing import Optional
 import typer
 
 from goalframe.annotators.events import EpisodeEvents, EventFilters, extract_events
-from goalframe.toolkit.common import err_console, example, one_line_errors, out_console, print_json, progress_bar
+from goalframe.toolkit.common import (
+    STORAGE_OPTION_HELP, err_console, example, one_line_errors, out_console, parse_storage_options, print_json, progress_bar,
+)
 from goalframe.toolkit.ingest import default_workers
 
 EPILOG = example(
@@ -27,13 +29,16 @@ def events(
     workers: Optional[int] = typer.Option(None, help="Parallel episode workers."),
     scheduler: Optional[str] = typer.Option(None, help="Address of a dask.distributed scheduler."),
     json_output: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+    storage_option: Optional[list[str]] = typer.Option(None, "--storage-option", help=STORAGE_OPTION_HELP),
 ) -> None:
     """Extract interaction events (VPT stats increases; AgiBot segments, grasps, releases) with prompt points."""
     filters = EventFilters(types=[t.strip() for t in types.split(",") if t.strip()] if types else None, match=match, min_gap=min_gap, min_start=min_start)
     with one_line_errors():
         from goalframe.storage import open_dataset
+        from goalframe.storage.store import store_path
 
-        n_episodes = len(open_dataset(dataset).episodes)
+        options = parse_storage_options(storage_option)
+        n_episodes = len(open_dataset(dataset, options).episodes)
         with progress_bar("events", n_episodes) as progress:
             task = progress.add_task("events", total=n_episodes)
             progress.disable = json_output
@@ -41,7 +46,8 @@ def events(
             def on_result(result: EpisodeEvents) -> None:
                 progress.advance(task)
 
-            table, warnings = extract_events(dataset, filters, workers=workers or min(default_workers(), max(n_episodes, 1)), scheduler=scheduler, on_result=on_result)
+            target = store_path(dataset) if scheduler else dataset  # a cluster's workers have another working directory
+            table, warnings = extract_events(target, filters, workers=workers or min(default_workers(), max(n_episodes, 1)), scheduler=scheduler, storage_options=options, on_result=on_result)
     for warning in warnings:
         err_console.print(f"[yellow]warning[/] {warning}", soft_wrap=True)
     counts = {row["kind"]: row["len"] for row in table.group_by("kind").len().sort("kind").iter_rows(named=True)}

@@ -9,17 +9,18 @@ from rich.table import Table
 
 from goalframe.storage import open_dataset
 from goalframe.storage.summary import dataset_summary
-from goalframe.toolkit.common import example, one_line_errors, out_console, print_json
+from goalframe.toolkit.common import STORAGE_OPTION_HELP, example, one_line_errors, out_console, parse_storage_options, print_json
 
 
 def info(
     dataset: str = typer.Argument(..., help="Dataset path (NAME.zarr or fsspec URL)."),
     episode: Optional[str] = typer.Option(None, help="List the arrays of this episode (default: the first)."),
     json_output: bool = typer.Option(False, "--json", help="Print everything as JSON."),
+    storage_option: Optional[list[str]] = typer.Option(None, "--storage-option", help=STORAGE_OPTION_HELP),
 ) -> None:
     """Show episodes, frames, cameras, arrays, tables and the steps that built the dataset."""
     with one_line_errors():
-        summary = dataset_summary(open_dataset(dataset), arrays_of=episode)
+        summary = dataset_summary(open_dataset(dataset, parse_storage_options(storage_option)), arrays_of=episode)
     if json_output:
         print_json(summary)
         return

@@ -12,7 +12,9 @@ from goalframe.sources.registry import get_format
 from goalframe.storage.ingest import EpisodeResult, IngestReport, ingest
 from goalframe.storage.layout import FRAME_CODECS
 from goalframe.storage.store import create_or_open
-from goalframe.toolkit.common import err_console, example, one_line_errors, out_console, print_json, progress_bar
+from goalframe.toolkit.common import (
+    STORAGE_OPTION_HELP, err_console, example, one_line_errors, out_console, parse_storage_options, print_json, progress_bar,
+)
 
 app = typer.Typer(help="Ingest raw recordings into a chunked Zarr dataset (parallel, resumable).", no_args_is_help=True)
 
@@ -29,6 +31,7 @@ def run_ingest(
     scheduler: str | None = None,
     codec: str = "jpeg",
     show_progress: bool = True,
+    storage_options: dict | None = None,
 ) -> IngestReport:
     """Discover, ingest with a progress bar, print one line per failed episode."""
     if codec not in FRAME_CODECS:
@@ -36,11 +39,13 @@ def run_ingest(
     if not raw.exists():
         raise FileNotFoundError(f"{raw}: no such file or folder")
     source = get_format(fmt)
+    if scheduler:  # a cluster's workers do not share our working directory
+        raw = raw.resolve()
     refs = source.discover(raw)
     if not refs:
         raise ValueError(f"{raw}: no {fmt} episodes found")
     workers = workers or min(default_workers(), len(refs))
-    create_or_open(out)  # refuse a foreign output folder before any progress is shown
+    create_or_open(out, storage_options)  # refuse a foreign output folder before any progress is shown
     with progress_bar(f"ingest {fmt}", len(refs)) as progress:
         task = progress.add_task(f"ingest {fmt}", total=len(refs))
         progress.disable = not show_progress
@@ -54,13 +59,18 @@ def run_ingest(
 
         return ingest(
             out, refs, source.read, fmt, codec=codec, workers=workers, scheduler=scheduler, on_result=on_result,
+            storage_options=storage_options,
             params={"raw": str(raw), "codec": codec, "workers": workers, "scheduler": scheduler},
         )
 
 
-def _command(fmt: str, raw: Path, out: str, workers: Optional[int], scheduler: Optional[str], codec: str, json_output: bool) -> None:
+def _command(
+    fmt: str, raw: Path, out: str, workers: Optional[int], scheduler: Optional[str], codec: str, json_output: bool,
+    storage_option: Optional[list[str]] = None,
+) -> None:
     with one_line_errors():
-        report = run_ingest(fmt, raw, out, workers, scheduler, codec, show_progress=not json_output)
+        options = parse_storage_options(storage_option)
+        report = run_ingest(fmt, raw, out, workers, scheduler, codec, show_progress=not json_output, storage_options=options)
     if json_output:
         print_json(report.to_dict())
     else:
@@ -78,21 +88,28 @@ WORKERS = typer.Option(None, help="Parallel episode workers (default: cores, at 
 SCHEDULER = typer.Option(None, help="Address of a dask.distributed scheduler, e.g. tcp://10.0.0.5:8786.")
 CODEC = typer.Option("jpeg", help="Frame codec: jpeg (q90, ~20x smaller) or zstd (lossless).")
 JSON = typer.Option(False, "--json", help="Print the report as JSON.")
+STORAGE_OPTION = typer.Option(None, "--storage-option", help=STORAGE_OPTION_HELP)
 
 
-@app.command("vpt", epilog=example("goalframe ingest vpt raw/vpt --out data/vpt.zarr", "goalframe ingest vpt raw/vpt/index_6.13.json --out data/vpt.zarr --workers 2 --codec zstd"))
+@app.command("vpt", epilog=example(
+    "goalframe ingest vpt raw/vpt --out data/vpt.zarr",
+    "goalframe ingest vpt raw/vpt/index_6.13.json --out data/vpt.zarr --workers 2 --codec zstd",
+    "goalframe ingest vpt raw/vpt --out s3://bucket/vpt.zarr --scheduler tcp://10.0.0.5:8786 --storage-option endpoint_url=http://minio:9000",
+))
 def ingest_vpt(
     raw: Path = typer.Argument(..., help="A folder of VPT recordings or an index json file."),
     out: str = OUT, workers: Optional[int] = WORKERS, scheduler: Optional[str] = SCHEDULER, codec: str = CODEC, json_output: bool = JSON,
+    storage_option: Optional[list[str]] = STORAGE_OPTION,
 ) -> None:
     """Ingest VPT contractor recordings; complete episodes are skipped, failed ones reported."""
-    _command("vpt", raw, out, workers, scheduler, codec, json_output)
+    _command("vpt", raw, out, workers, scheduler, codec, json_output, storage_option)
 
 
 @app.command("agibot", epilog=example("goalframe ingest agibot raw/agibot --out data/agibot.zarr"))
 def ingest_agibot(
     raw: Path = typer.Argument(..., help="The root of an extracted AgiBot World release."),
     out: str = OUT, workers: Optional[int] = WORKERS, scheduler: Optional[str] = SCHEDULER, codec: str = CODEC, json_output: bool = JSON,
+    storage_option: Optional[list[str]] = STORAGE_OPTION,
 ) -> None:
     """Ingest AgiBot World episodes (every camera, proprio stats, task info, camera parameters)."""
-    _command("agibot", raw, out, workers, scheduler, codec, json_output)
+    _command("agibot", raw, out, workers, scheduler, codec, json_output, storage_option)
