@@ -80,3 +80,58 @@ TRACKS_SCHEMA: dict[str, pl.DataType] = {
     "reviewed": pl.Boolean,  # at least one reviewed revision exists
     "n_reviewed_frames": pl.Int32,
 }
+
+
+# One row per (goal pair, frame): a mask track's interaction window [window_start,
+# window_stop) paired with ONE goal view (a frame whose mask is non-empty), sampled by
+# ``goalframe pairs`` (ROCKET-2). Labels are normalised by the mask's height and width and
+# null where the object is not visible.
+PAIRS_SCHEMA: dict[str, pl.DataType] = {
+    "pair_id": pl.String,  # "<episode_id>/<track_id>/<goal_source>"
+    "goal_source": pl.String,  # same_episode | cross_episode | cross_camera
+    "episode_id": pl.String,
+    "track_id": pl.String,
+    "event_id": pl.String,
+    "camera": pl.String,
+    "frame": pl.Int64,
+    "window_start": pl.Int64,  # the track's first frame (inclusive)
+    "window_stop": pl.Int64,  # exclusive
+    "interaction": pl.String,
+    "interaction_id": pl.Int8,  # ROCKET ids (INTERACTION_IDS)
+    "object": pl.String,
+    "visible": pl.Boolean,  # mask non-empty (and trusted by the annotator)
+    "centroid_row": pl.Float32,  # row / height
+    "centroid_col": pl.Float32,  # col / width
+    "bbox_x0": pl.Float32,  # x0 / width, x1 exclusive
+    "bbox_y0": pl.Float32,
+    "bbox_x1": pl.Float32,
+    "bbox_y1": pl.Float32,
+    "goal_episode_id": pl.String,
+    "goal_camera": pl.String,
+    "goal_track_id": pl.String,
+    "goal_frame": pl.Int64,  # its mask in goal_track_id is non-empty
+}
+
+# One row per episode frame: Multi-Scale Temporal Hashing indices (Act2Goal), written by
+# ``goalframe msth``. Indices past the clip end (segment or episode) are clamped to its last
+# frame and flagged in the matching ``*_pad`` list (LeRobot's ``_is_pad``). Action row i is
+# the command issued at frame i (it moves toward frame i + 1), so the action that produces
+# frame t + k is row t + k - 1.
+MSTH_SCHEMA: dict[str, pl.DataType] = {
+    "episode_id": pl.String,
+    "frame": pl.Int64,  # t
+    "segment": pl.Int32,  # index of the segment holding t, -1 when none
+    "clip_end": pl.Int64,  # exclusive end indices are clipped to (segment end or episode length)
+    "proximal_frames": pl.List(pl.Int64),  # t + r, t + 2r, ..., t + P   (P / r entries)
+    "proximal_pad": pl.List(pl.Boolean),
+    "distal_frames": pl.List(pl.Int64),  # t + d_m, m = 1..M (d_M = K)
+    "distal_pad": pl.List(pl.Boolean),
+    "action_start": pl.Int64,  # proximal action rows [action_start, action_stop): t .. t + P - 1, clipped
+    "action_stop": pl.Int64,  # rows from action_stop to t + P - 1 are padding
+    "distal_action_rows": pl.List(pl.Int64),  # t + d_m - 1
+    "distal_action_pad": pl.List(pl.Boolean),
+    "goal_segment_end": pl.Int64,  # last frame of t's segment (of the episode when none)
+    "goal_episode_end": pl.Int64,  # last frame of the episode
+    "goal_hindsight": pl.Int64,  # the frame actually reached at t + K (clipped)
+    "hindsight_pad": pl.Boolean,  # t + K lies past the clip end
+}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from goalframe import __version__
-from goalframe.toolkit import demo, events, info, ingest, review, synth, verify
+from goalframe.toolkit import demo, events, info, ingest, msth, pairs, review, synth, verify
 
 app = typer.Typer(
     name="goalframe",
@@ -21,6 +21,8 @@ app.command("info", epilog=info.EPILOG)(info.info)
 app.command("demo", epilog=demo.EPILOG)(demo.demo)
 app.add_typer(review.app, name="review")
 app.command("verify", epilog=verify.EPILOG)(verify.verify)
+app.command("pairs", epilog=pairs.EPILOG)(pairs.pairs)
+app.command("msth", epilog=msth.EPILOG)(msth.msth)
 
 
 def _version(value: bool) -> None:
