@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from goalframe import __version__
-from goalframe.toolkit import demo, events, info, ingest, msth, pairs, review, synth, verify
+from goalframe.toolkit import build, demo, events, info, ingest, masks, msth, pairs, review, synth, verify
 
 app = typer.Typer(
     name="goalframe",
@@ -17,6 +17,8 @@ app = typer.Typer(
 app.add_typer(synth.app, name="synth")
 app.add_typer(ingest.app, name="ingest")
 app.command("events", epilog=events.EPILOG)(events.events)
+app.command("masks", epilog=masks.EPILOG)(masks.masks)
+app.command("build", epilog=build.EPILOG)(build.build)
 app.command("info", epilog=info.EPILOG)(info.info)
 app.command("demo", epilog=demo.EPILOG)(demo.demo)
 app.add_typer(review.app, name="review")

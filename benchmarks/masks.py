@@ -1,0 +1,350 @@
+"""Mask annotators: quality against the generators' truth masks, and speed.
+
+    python benchmarks/masks.py                          # VPT and AgiBot, classical + tiny SAM
+    python benchmarks/masks.py --vpt-episodes 8 --agibot-episodes 4 --window 128
+
+Quality, per source and object type, on the frames where the true object is visible:
+mean IoU (a frame the track calls not visible counts 0), mean centroid error in pixels
+(frames where both are visible), and visibility F1 over every frame of every window.
+Only events whose prompt point lies on a true object are scored (pickups, drops and
+eating have no target object in the VPT truth). Speed: annotated frames per second of
+the whole `annotate_masks` step (read, annotate, write) on this machine, and of the
+annotators alone; the tiny randomly initialised SAM (the tests' model) with keyframes
+every K = 1, 5, 10 frames, its speed-up and how far its masks move from K = 1 (IoU).
+Where CUDA is present, real ViT-B throughput (random weights: speed does not depend on
+them) is measured too. Results go to benchmarks/results/masks.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shutil
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from goalframe.annotators import extract_events
+from goalframe.sources.registry import get_format
+from goalframe.storage import ingest, open_dataset
+
+
+def build(fmt: str, work: Path, episodes: int, seed: int, workers: int = 1, **options) -> tuple[Path, str]:
+    """Generate raw recordings with truth, ingest them and extract events."""
+    source = get_format(fmt)
+    raw = work / f"raw-{fmt}"
+    source.synthesize(raw, episodes=episodes, seed=seed, **options)
+    dataset = str(work / f"{fmt}.zarr")
+    report = ingest(dataset, source.discover(raw), source.read, fmt, workers=workers)
+    assert not report.failed, report.summary()["errors"]
+    extract_events(dataset, workers=workers)
+    return raw, dataset
+
+
+# ---- truth -------------------------------------------------------------------------
+
+
+class Truth:
+    """The generators' truth: which object each event row targets, and its true masks."""
+
+    def __init__(self, raw: Path, fmt: str):
+        self.raw, self.fmt = Path(raw), fmt
+        self._json: dict[str, dict] = {}
+        self._npz: dict[str, Any] = {}
+
+    def record(self, episode: str) -> dict:
+        if episode not in self._json:
+            self._json[episode] = json.loads((self.raw / "truth" / f"{episode}.json").read_text())
+        return self._json[episode]
+
+    def ids(self, episode: str, camera: str) -> np.ndarray:
+        key = f"{episode}/{camera}"
+        if key not in self._npz:
+            self._npz = {}  # one episode's ids at a time (they are large)
+            data = np.load(self.raw / "truth" / f"{episode}.npz")
+            self._npz[key] = data["object_ids" if self.fmt == "vpt" else f"masks_{camera}"]
+        return self._npz[key]
+
+    def target(self, row: dict) -> tuple[int, str] | None:
+        """(object id, object type) that an events row targets, or None when the truth has none."""
+        record = self.record(row["episode_id"])
+        if self.fmt == "vpt":
+            for event in record["events"]:
+                if event["frame"] == row["frame"] and event["stat"] == row["name"] and event["object_id"]:
+                    info = next((o for o in record["objects"] if o["id"] == event["object_id"]), {})
+                    kind = info.get("kind", "gui")
+                    return int(event["object_id"]), f"{kind}:{info.get('type', event['object'])}" if kind != "gui" else "gui"
+            return None
+        events = [e for e in record["events"] if e["arm"] == row["arm"]]
+        if row["kind"] in ("grasp", "release"):
+            same = [e for e in events if e["kind"] == row["kind"]]
+            if not same:
+                return None
+            event = min(same, key=lambda e: abs(e["frame"] - row["frame"]))
+            return int(event["object_id"]), event["object_type"].split()[-1]
+        grasps = [e for e in events if e["kind"] == "grasp" and row["frame"] <= e["frame"] < row["end_frame"]]
+        if not grasps:  # held through the segment's start
+            grasps = [e for e in events if e["kind"] == "grasp" and e["frame"] < row["frame"]][-1:]
+        return (int(grasps[0]["object_id"]), grasps[0]["object_type"].split()[-1]) if grasps else None
+
+    def masks(self, episode: str, camera: str, start: int, stop: int, object_id: int) -> np.ndarray:
+        return self.ids(episode, camera)[start:stop] == object_id
+
+
+def score_track(masks: np.ndarray, visible: np.ndarray, truth: np.ndarray) -> dict[str, Any]:
+    """Per-window tallies: IoU on true-visible frames, centroid errors, visibility counts."""
+    true_visible = truth.reshape(len(truth), -1).any(1)
+    ious, errors = [], []
+    for m, v, t, tv in zip(masks, visible, truth, true_visible):
+        if tv:
+            if v:
+                union = np.count_nonzero(m | t)
+                ious.append(np.count_nonzero(m & t) / union)
+                pr, pc = np.nonzero(m)
+                tr, tc = np.nonzero(t)
+                errors.append(float(np.hypot(pr.mean() - tr.mean(), pc.mean() - tc.mean())))
+            else:
+                ious.append(0.0)
+    return {
+        "ious": ious, "centroid_errors": errors,
+        "tp": int(np.sum(visible & true_visible)), "fp": int(np.sum(visible & ~true_visible)), "fn": int(np.sum(~visible & true_visible)),
+        "frames": len(masks), "event_iou": ious[-1] if true_visible[-1] else None,
+    }  # fmt: skip
+
+
+def summarize(tallies: list[dict]) -> dict[str, Any]:
+    ious = [i for t in tallies for i in t["ious"]]
+    errors = [e for t in tallies for e in t["centroid_errors"]]
+    tp, fp, fn = (sum(t[k] for t in tallies) for k in ("tp", "fp", "fn"))
+    event_ious = [t["event_iou"] for t in tallies if t["event_iou"] is not None]
+    return {
+        "tracks": len(tallies), "frames": sum(t["frames"] for t in tallies), "visible_frames": len(ious),
+        "mean_iou": round(float(np.mean(ious)), 4) if ious else None,
+        "event_frame_iou": round(float(np.mean(event_ious)), 4) if event_ious else None,
+        "centroid_error_px": round(float(np.mean(errors)), 2) if errors else None,
+        "visibility_f1": round(2 * tp / (2 * tp + fp + fn), 4) if tp + fp + fn else None,
+    }  # fmt: skip
+
+
+def scorable_events(dataset: str, truth: Truth) -> list[tuple[dict, int, str]]:
+    """(events row, true object id, object type) for rows with a visible prompt on a true object."""
+    ds = open_dataset(dataset)
+    rows = []
+    for row in ds.table("events").filter(pl.col("prompt_visible")).iter_rows(named=True):
+        target = truth.target(row)
+        if target is None:
+            continue
+        r, c = int(round(row["prompt_row"])), int(round(row["prompt_col"]))
+        if truth.ids(row["episode_id"], row["camera"])[row["frame"], r, c] != target[0]:
+            continue  # the prompt misses the object: an events issue, not scored here
+        rows.append((row, *target))
+    return rows
+
+
+def evaluate_direct(dataset: str, truth: Truth, annotator, window: int, limit: int | None = None, source: str = "") -> tuple[dict, list[dict], float, int]:
+    """Run ``annotator`` on each scorable event's window (no store writes); tallies and timing."""
+    ds = open_dataset(dataset)
+    tallies, seconds, frames = [], 0.0, 0
+    for row, object_id, kind in scorable_events(dataset, truth)[:limit]:
+        start = max(0, row["frame"] + 1 - window)
+        clip = ds.read_frames(row["episode_id"], start, row["frame"] + 1, row["camera"])
+        began = time.perf_counter()
+        track = annotator.annotate(clip, (row["prompt_row"], row["prompt_col"]), first_frame=start)
+        seconds += time.perf_counter() - began
+        frames += len(clip)
+        tally = score_track(track.mask, track.visible, truth.masks(row["episode_id"], row["camera"], start, row["frame"] + 1, object_id))
+        tally.update(source=source, type=kind, camera=row["camera"], event_id=row["event_id"], kind=row["kind"])
+        tallies.append(tally)
+    return grouped(tallies), tallies, seconds, frames
+
+
+def grouped(tallies: list[dict]) -> dict[str, Any]:
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for t in tallies:
+        groups["all"].append(t)
+        groups[f"{t['source']}"].append(t)
+        groups[f"{t['source']}/{t['type']}"].append(t)
+        if t["source"] == "agibot":
+            groups[f"agibot/camera:{t['camera']}"].append(t)
+    return {name: summarize(items) for name, items in sorted(groups.items())}
+
+
+def print_quality(title: str, quality: dict[str, Any]) -> None:
+    print(f"{title}")
+    print(f"  {'group':28s} {'tracks':>6s} {'vis.fr':>7s} {'mIoU':>6s} {'evIoU':>6s} {'cent.px':>7s} {'visF1':>6s}")
+    for name, q in quality.items():
+        fmt = lambda v, spec: format(v, spec) if v is not None else "-"  # noqa: E731
+        print(f"  {name:28s} {q['tracks']:6d} {q['visible_frames']:7d} {fmt(q['mean_iou'], '6.3f')} {fmt(q['event_frame_iou'], '6.3f')} {fmt(q['centroid_error_px'], '7.1f')} {fmt(q['visibility_f1'], '6.3f')}")
+
+
+def stored_tallies(dataset: str, truth: Truth, source: str, annotator: str = "classical") -> list[dict]:
+    """Score the tracks the masks step wrote against the truth."""
+    from goalframe.storage.masks import track_id_for
+
+    ds = open_dataset(dataset)
+    tallies = []
+    for row, object_id, kind in scorable_events(dataset, truth):
+        track = ds.read_track(row["episode_id"], track_id_for(row["event_id"], row["camera"], annotator))
+        start, stop = int(track.frame_index[0]), int(track.frame_index[-1]) + 1
+        tally = score_track(track.mask, track.visible, truth.masks(row["episode_id"], row["camera"], start, stop, object_id))
+        tally.update(source=source, type=kind, camera=row["camera"], event_id=row["event_id"], kind=row["kind"])
+        tallies.append(tally)
+    return tallies
+
+
+def keyframe_runs(make, data: dict, window: int, limit: int, ks=(1, 5, 10)) -> dict[str, Any]:
+    """Annotate the same events with keyframes every K frames: speed, IoU vs truth, agreement with K = 1."""
+    events = []
+    for fmt, (raw, dataset) in data.items():
+        truth = Truth(raw, fmt)
+        events += [(fmt, dataset, truth, row, object_id) for row, object_id, _kind in scorable_events(dataset, truth)[:limit]]
+    runs, reference = {}, {}
+    for k in ks:
+        annotator = make(k)
+        fmt, dataset, truth, row, object_id = events[0]  # warm-up (lazy library set-up is not annotation time)
+        annotator.annotate(open_dataset(dataset).read_frames(row["episode_id"], max(0, row["frame"] - 1), row["frame"] + 1, row["camera"]), (row["prompt_row"], row["prompt_col"]))
+        if hasattr(annotator, "calls"):
+            annotator.calls = 0
+        seconds, frames, ious, agreement, calls = 0.0, 0, [], [], 0
+        for fmt, dataset, truth, row, object_id in events:
+            ds = open_dataset(dataset)
+            start = max(0, row["frame"] + 1 - window)
+            clip = ds.read_frames(row["episode_id"], start, row["frame"] + 1, row["camera"])
+            began = time.perf_counter()
+            track = annotator.annotate(clip, (row["prompt_row"], row["prompt_col"]), first_frame=start)
+            seconds += time.perf_counter() - began
+            frames += len(clip)
+            ious += score_track(track.mask, track.visible, truth.masks(row["episode_id"], row["camera"], start, row["frame"] + 1, object_id))["ious"]
+            key = row["event_id"] + row["camera"]
+            if k == ks[0]:
+                reference[key] = track.mask
+            else:
+                agreement += [iou_or_one(a, b) for a, b in zip(track.mask, reference[key])]
+        calls = getattr(annotator, "calls", None)
+        runs[f"every_{k}"] = {
+            "events": len(events), "frames": frames, "seconds": round(seconds, 2), "frames_per_s": round(frames / seconds, 2),
+            "mean_iou_vs_truth": round(float(np.mean(ious)), 4) if ious else None,
+            "iou_vs_every_1": round(float(np.mean(agreement)), 4) if agreement else (1.0 if k == ks[0] else None),
+            "segmentations": calls,
+        }  # fmt: skip
+    base = runs[f"every_{ks[0]}"]
+    for k in ks[1:]:
+        run = runs[f"every_{k}"]
+        run["speedup"] = round(run["frames_per_s"] / base["frames_per_s"], 2)
+        if run["mean_iou_vs_truth"] is not None and base["mean_iou_vs_truth"] is not None:
+            run["iou_change_vs_truth"] = round(run["mean_iou_vs_truth"] - base["mean_iou_vs_truth"], 4)
+    return runs
+
+
+def iou_or_one(a: np.ndarray, b: np.ndarray) -> float:
+    union = np.count_nonzero(a | b)
+    return np.count_nonzero(a & b) / union if union else 1.0
+
+
+def vit_b_throughput(data: dict, frames: int = 32) -> dict[str, Any] | None:
+    """Real ViT-B (random weights: speed does not depend on them) on CUDA: SAM frames/s."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return None
+    from segment_anything import sam_model_registry
+
+    from goalframe.annotators.sam import SamAnnotator
+
+    annotator = SamAnnotator(sam_model_registry["vit_b"](), device="cuda", min_score=0.0, patience=10**6)
+    fmt, (raw, dataset) = next(iter(data.items()))
+    row, _object_id, _kind = scorable_events(dataset, Truth(raw, fmt))[0]
+    ds = open_dataset(dataset)
+    start = max(0, row["frame"] + 1 - frames)
+    clip = ds.read_frames(row["episode_id"], start, row["frame"] + 1, row["camera"])
+    annotator.annotate(clip[-4:], (row["prompt_row"], row["prompt_col"]))  # warm-up
+    torch.cuda.synchronize()
+    began = time.perf_counter()
+    annotator.annotate(clip, (row["prompt_row"], row["prompt_col"]))
+    torch.cuda.synchronize()
+    seconds = time.perf_counter() - began
+    return {"device": torch.cuda.get_device_name(), "frames": len(clip), "seconds": round(seconds, 3), "frames_per_s": round(len(clip) / seconds, 2)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--vpt-episodes", type=int, default=6)
+    parser.add_argument("--vpt-frames", type=int, default=400)
+    parser.add_argument("--agibot-episodes", type=int, default=3)
+    parser.add_argument("--window", type=int, default=128)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--keyframe-events", type=int, default=8, help="events per source for the keyframe and tiny SAM runs")
+    parser.add_argument("--sam-window", type=int, default=32)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--work", type=Path, default=None, help="keep generated data here (reused when present)")
+    parser.add_argument("--direct", action="store_true", help="quality of the classical annotator only, no store writes (development)")
+    parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--options", default="{}", help="classical annotator options (a Python dict), with --direct")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "masks.json")
+    args = parser.parse_args()
+    from goalframe.annotators.annotator import build_annotator
+    from goalframe.annotators.classical import ClassicalAnnotator
+    from goalframe.annotators.masks import MaskOptions, annotate_masks
+
+    work = args.work or Path(tempfile.mkdtemp(prefix="goalframe-bench-masks-"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        data = {}
+        for fmt, episodes, options in (("vpt", args.vpt_episodes, {"frames": args.vpt_frames}), ("agibot", args.agibot_episodes, {})):
+            if (work / f"{fmt}.zarr" / "tables" / "events.parquet").exists():
+                data[fmt] = (work / f"raw-{fmt}", str(work / f"{fmt}.zarr"))
+            else:
+                data[fmt] = build(fmt, work, episodes, args.seed, **options)
+        if args.direct:
+            tallies, seconds, frames = [], 0.0, 0
+            for fmt, (raw, dataset) in data.items():
+                _q, t, s, f = evaluate_direct(dataset, Truth(raw, fmt), ClassicalAnnotator(**eval(args.options)), args.window, args.limit, fmt)
+                tallies += t
+                seconds += s
+                frames += f
+            print_quality(f"classical (direct): {frames} frames in {seconds:.1f} s = {frames / seconds:.1f} frames/s", grouped(tallies))
+            (work / "direct.json").write_text(json.dumps(tallies))
+            return
+
+        results: dict[str, Any] = {"machine": {"cpus": __import__("os").cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+                                   "window": args.window, "workers": args.workers}  # fmt: skip
+        tallies, step = [], {}
+        for fmt, (raw, dataset) in data.items():
+            began = time.perf_counter()
+            report = annotate_masks(dataset, MaskOptions(window=args.window, overwrite=True), workers=args.workers)
+            wall = time.perf_counter() - began
+            summary = report.summary()
+            step[fmt] = {**summary, "wall_seconds": round(wall, 2), "step_frames_per_s": round(summary["frames"] / wall, 1)}
+            tallies += stored_tallies(dataset, Truth(raw, fmt), fmt)
+        results["classical"] = {"step": step, "quality": grouped(tallies)}
+        results["classical_keyframes"] = keyframe_runs(lambda k: ClassicalAnnotator(every=k), data, args.window, args.keyframe_events)
+        tiny = lambda k: build_annotator("sam", model_type="tiny", device="cpu", every=k, min_score=0.0, patience=10**6)  # noqa: E731
+        results["tiny_sam_cpu"] = keyframe_runs(tiny, data, args.sam_window, args.keyframe_events)
+        results["tiny_sam_cpu"]["note"] = "random weights: masks are meaningless; speed, keyframe speed-up and agreement with every-frame SAM are what count"
+        results["vit_b_cuda"] = vit_b_throughput(data) or "no CUDA device on this machine"
+    finally:
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+    for fmt, s in results["classical"]["step"].items():
+        print(f"classical step on {fmt}: {s['written']} tracks, {s['frames']} frames in {s['wall_seconds']} s = {s['step_frames_per_s']} frames/s "
+              f"(annotator alone {s['frames_per_s']} frames/s per worker)")  # fmt: skip
+    print_quality("classical annotator vs truth (window %d)" % args.window, results["classical"]["quality"])
+    for name in ("classical_keyframes", "tiny_sam_cpu"):
+        print(f"{name}:")
+        for k, run in results[name].items():
+            if isinstance(run, dict):
+                print(f"  {k:9s} {run['frames_per_s']:8.1f} frames/s  speed-up {run.get('speedup', 1.0):5.2f}  IoU vs truth {run['mean_iou_vs_truth']}  IoU vs every-frame {run['iou_vs_every_1']}")
+    print(f"vit_b_cuda: {results['vit_b_cuda']}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2))
+    print(f"  -> {args.out}")
+
+
+if __name__ == "__main__":
+    main()

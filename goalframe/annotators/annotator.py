@@ -1,0 +1,275 @@
+"""Mask annotators: the interface, the backward tracking loop they share, and their registry.
+
+An annotator takes a window of frames that ENDS at an event frame, and the event's prompt
+point on that frame, and returns a :class:`~goalframe.storage.masks.MaskTrack`: per frame
+the target object's mask, whether it is visible, its centroid (row, col), bbox
+(x0, y0, x1, y1) and a score in [0, 1]. Tracking runs BACKWARD from the event frame (as
+ROCKET-1's backward relabelling does): the prompt seeds a mask on the last frame, each
+earlier frame is segmented from the mask of the frame after it, and once the object is
+lost (no mask, or a score under ``min_score`` for more than ``patience`` frames) every
+earlier frame is recorded as not visible. An empty first mask gives a track that is not
+visible on any frame (it is still a track: nothing is dropped silently).
+
+Annotators are built by name from :data:`ANNOTATORS` (``build_annotator("classical")``,
+``build_annotator("sam", checkpoint=..., model_type="vit_b")``), as segment-anything
+builds models from ``sam_model_registry``; the registry maps names to builder functions
+and holds no state.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from importlib import import_module
+from typing import Any
+
+import cv2
+import numpy as np
+
+from goalframe.storage.masks import MaskTrack
+
+Point = tuple[float, float]  # (row, col) in pixels of the full-size frame
+
+
+class Annotator(ABC):
+    """``annotate(frames, prompt)``: the target's track over a window ending at the event frame."""
+
+    name: str = "annotator"
+    version: str = "0"
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """Settings that change the output (recorded with every track)."""
+        return {}
+
+    @abstractmethod
+    def annotate(self, frames: np.ndarray, prompt: Point, first_frame: int = 0) -> MaskTrack:
+        """Track over ``frames`` (N, H, W, 3) uint8 RGB whose LAST frame is the event frame.
+
+        ``prompt`` is (row, col) on the event frame; ``first_frame`` is the episode frame of
+        ``frames[0]`` (the track's ``frame_index`` starts there).
+        """
+
+
+def check_window(frames: np.ndarray, prompt: Point) -> tuple[int, int]:
+    """Validate a window and prompt; (row, col) as ints. One-line ``ValueError`` on bad input."""
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.shape[0] < 1:
+        raise ValueError(f"frames must be (N, H, W, 3) with N >= 1, got shape {tuple(frames.shape)}")
+    if frames.dtype != np.uint8:
+        raise ValueError(f"frames must be uint8 RGB, got {frames.dtype}")
+    height, width = frames.shape[1:3]
+    row, col = (float(v) if v is not None else math.nan for v in prompt)
+    if not (math.isfinite(row) and math.isfinite(col)):
+        raise ValueError(f"prompt point ({row}, {col}) is not a finite (row, col)")
+    r, c = int(round(row)), int(round(col))
+    if not (0 <= r < height and 0 <= c < width):
+        raise ValueError(f"prompt point (row {row:g}, col {col:g}) is outside the {height}x{width} frame")
+    return r, c
+
+
+# ---- shared image helpers ----------------------------------------------------------
+
+
+def work_size(height: int, width: int, max_side: int) -> tuple[int, int]:
+    """(h, w) of the working resolution: the longer side at most ``max_side``."""
+    scale = min(1.0, max_side / max(height, width))
+    return max(8, int(round(height * scale))), max(8, int(round(width * scale)))
+
+
+def resize_frames(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    height, width = size
+    if frames.shape[1:3] == (height, width):
+        return np.ascontiguousarray(frames)
+    return np.stack([cv2.resize(f, (width, height), interpolation=cv2.INTER_AREA) for f in frames])
+
+
+def resize_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A bool mask resized to (h, w) (linear on the 0/1 image, then > 0.5)."""
+    height, width = size
+    if mask.shape == (height, width):
+        return mask.astype(bool)
+    return cv2.resize(mask.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR) > 0.5
+
+
+class Flow:
+    """Dense optical flow (OpenCV DIS) between consecutive frames, and mask warping with it."""
+
+    def __init__(self, preset: int = cv2.DISOPTICAL_FLOW_PRESET_FAST):
+        self._dis = cv2.DISOpticalFlow_create(preset)
+
+    def __call__(self, source_gray: np.ndarray, target_gray: np.ndarray) -> np.ndarray:
+        """Flow ``f`` with ``source(x) ~ target(x + f(x))`` (H, W, 2) float32 (dx, dy)."""
+        return self._dis.calc(source_gray, target_gray, None)
+
+    @staticmethod
+    def warp(values: np.ndarray, flow: np.ndarray) -> np.ndarray:
+        """``values`` (on the target frame) pulled back to the source frame: ``values(x + f(x))``."""
+        height, width = flow.shape[:2]
+        grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+        return cv2.remap(values.astype(np.float32), grid_x + flow[..., 0], grid_y + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+
+def gray(frame: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+
+
+def mask_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(x0, y0, x1, y1) exclusive of a non-empty mask, else None."""
+    rows = np.flatnonzero(mask.any(1))
+    if not len(rows):
+        return None
+    cols = np.flatnonzero(mask.any(0))
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    union = np.count_nonzero(a | b)
+    return np.count_nonzero(a & b) / union if union else 1.0
+
+
+# ---- the backward tracking loop --------------------------------------------------
+
+
+class BackwardTracker(Annotator):
+    """The loop every built-in annotator shares; subclasses segment and re-segment.
+
+    Work happens at a working resolution (longer side ``max_side``); masks are scaled back
+    to the frame size at the end. ``every = K > 1`` is the keyframe mode: the annotator's
+    own re-segmentation runs on every K-th frame back from the event frame, and the frames
+    between get the flow-warped mask of the frame after them.
+    """
+
+    def __init__(self, max_side: int = 320, every: int = 1, min_score: float = 0.3, min_area: float = 4e-5, patience: int = 12, min_extent: int = 48, recover_area: float = 0.6):
+        if every < 1:
+            raise ValueError(f"every must be 1 or more, got {every}")
+        self.max_side = max_side
+        self.every = every
+        self.min_score = min_score
+        self.min_area = min_area  # fraction of the working frame
+        self.patience = patience
+        self.min_extent = min_extent
+        self.recover_area = recover_area
+        self.flow = Flow()
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return {"max_side": self.max_side, "every": self.every, "min_score": self.min_score, "min_area": self.min_area, "patience": self.patience, "min_extent": self.min_extent, "recover_area": self.recover_area}
+
+    # subclasses ------------------------------------------------------------------
+    # While ``annotate`` runs, ``self.full`` holds the window at full size and ``self.frames``
+    # at working resolution.
+    @abstractmethod
+    def segment(self, t: int, point: Point) -> tuple[np.ndarray, float]:
+        """(mask, score) at FULL size of the object under ``point`` (full-size pixels) on frame ``t``, the event frame."""
+
+    @abstractmethod
+    def resegment(self, t: int, warped: np.ndarray, previous: np.ndarray) -> tuple[np.ndarray, float]:
+        """(mask, score) at working resolution on frame ``t`` given ``warped`` (frame
+        ``t + 1``'s mask flow-warped to frame ``t``, float in [0, 1]) and ``previous``
+        (that mask on frame ``t + 1``). ``self.lost`` is the number of frames since the
+        object was last seen: when it is not 0, ``previous`` is only the flow's guess (the
+        loop coasts through a short occlusion) and should not teach the object's looks."""
+
+    def begin(self, event_mask: np.ndarray) -> None:  # noqa: B027 - optional hook
+        """Called once per window with the event frame's mask at working resolution, after ``self.frames`` is set."""
+
+    def working_size(self, height: int, width: int, mask: np.ndarray) -> tuple[int, int]:
+        """Longer side ``max_side``, but finer when the object is small (``min_extent`` px across)."""
+        size = work_size(height, width, self.max_side)
+        box = mask_box(mask)
+        if box is not None:
+            extent = max(box[2] - box[0], box[3] - box[1])
+            scale = size[0] / height
+            if extent * scale < self.min_extent:
+                scale = min(1.0, self.min_extent / max(extent, 1))
+                size = max(size, (max(8, int(round(height * scale))), max(8, int(round(width * scale)))))
+        return size
+
+    # the loop ----------------------------------------------------------------------
+    def annotate(self, frames: np.ndarray, prompt: Point, first_frame: int = 0) -> MaskTrack:
+        check_window(frames, prompt)
+        n, height, width = frames.shape[:3]
+        self.full = frames
+        event_mask, event_score = self.segment(n - 1, (float(prompt[0]), float(prompt[1])))
+        event_mask = np.asarray(event_mask, bool)
+        size = self.working_size(height, width, event_mask)
+        small = resize_frames(frames, size)
+        self.frames = small
+        self.lost = 0
+        grays = [gray(f) for f in small]
+        masks = np.zeros((n, *size), bool)
+        scores = np.zeros(n, np.float32)
+        visible = np.zeros(n, bool)
+        min_pixels = max(1.0, self.min_area * size[0] * size[1])
+
+        mask = resize_mask(event_mask, size)
+        self.begin(mask)
+        masks[-1], scores[-1] = mask, event_score
+        visible[-1] = event_mask.sum() >= self.min_area * height * width and mask.any() and event_score >= self.min_score
+        if visible[-1]:
+            carried, lost, good_area = mask, 0, int(mask.sum())
+            for t in range(n - 2, -1, -1):
+                flow = self.flow(grays[t], grays[t + 1])
+                warped = Flow.warp(carried, flow)
+                if self.every > 1 and (n - 1 - t) % self.every:
+                    mask, score = warped > 0.5, float(scores[t + 1]) * 0.98
+                else:
+                    self.lost = lost
+                    mask, score = self.resegment(t, warped, carried)
+                    mask = mask.astype(bool)
+                area = int(mask.sum())
+                ok = area >= min_pixels and score >= self.min_score
+                if ok and lost and area < self.recover_area * good_area:
+                    ok = False  # what the flow coasted onto is not the object that was lost
+                if ok:
+                    masks[t], scores[t], visible[t] = mask, score, True
+                    carried, lost, good_area = mask, 0, area
+                    continue
+                lost += 1
+                scores[t] = score
+                if lost > self.patience or not (warped > 0.5).any():
+                    break
+                carried = warped > 0.5  # coast through a short occlusion on the flow alone
+        full = np.zeros((n, height, width), bool)
+        for t in np.flatnonzero(visible):
+            full[t] = event_mask if t == n - 1 else resize_mask(masks[t], (height, width))
+        frame_index = np.arange(first_frame, first_frame + n, dtype=np.int32)
+        self.frames = self.full = None
+        track = MaskTrack.from_masks(frame_index, full, score=np.clip(scores, 0, 1), visible=visible)
+        track.attrs.update(annotator=self.name, annotator_version=self.version, params=self.params)
+        return track
+
+
+# ---- the registry ----------------------------------------------------------------
+
+
+def _build_classical(**options: Any) -> Annotator:
+    from goalframe.annotators.classical import ClassicalAnnotator
+
+    return ClassicalAnnotator(**options)
+
+
+def _build_sam(**options: Any) -> Annotator:
+    from goalframe.annotators.sam import SamAnnotator
+
+    return SamAnnotator.from_options(**options)
+
+
+ANNOTATORS: dict[str, Callable[..., Annotator]] = {"classical": _build_classical, "sam": _build_sam}
+
+
+def annotator_version(name: str) -> str:
+    """The version string of a registered annotator, without building it (no weights loaded)."""
+    module, cls = {"classical": ("goalframe.annotators.classical", "ClassicalAnnotator"), "sam": ("goalframe.annotators.sam", "SamAnnotator")}[name]
+    return getattr(import_module(module), cls).version
+
+
+def build_annotator(name: str, **options: Any) -> Annotator:
+    """An annotator by registry name; unknown names and bad options are one-line ValueErrors."""
+    try:
+        builder = ANNOTATORS[name]
+    except KeyError:
+        raise ValueError(f"unknown annotator {name!r}; choose one of {', '.join(ANNOTATORS)}") from None
+    return builder(**options)

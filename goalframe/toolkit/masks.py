@@ -1,0 +1,71 @@
+"""``goalframe masks DS.zarr``: a mask track per event, tracked backward from the event frame."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from goalframe.toolkit.common import err_console, example, fail, one_line_errors, out_console, print_json, progress_bar
+from goalframe.toolkit.ingest import default_workers
+
+EPILOG = example(
+    "goalframe masks data/vpt.zarr",
+    "goalframe masks data/agibot.zarr --window 64 --workers 4",
+    "goalframe masks data/vpt.zarr --annotator sam --checkpoint sam_vit_b_01ec64.pth --model-type vit_b --every 5",
+    "goalframe masks data/vpt.zarr --overwrite --json",
+)
+
+
+def masks(
+    dataset: str = typer.Argument(..., help="Dataset path (NAME.zarr or fsspec URL) with an events table."),
+    annotator: str = typer.Option("classical", help="classical (OpenCV, no weights) or sam (Segment Anything; needs --checkpoint)."),
+    checkpoint: Optional[str] = typer.Option(None, help="segment-anything checkpoint file for --annotator sam, e.g. sam_vit_b_01ec64.pth."),
+    model_type: str = typer.Option("vit_b", help="SAM model type of the checkpoint: vit_b, vit_l or vit_h."),
+    every: int = typer.Option(1, help="Keyframe mode: segment every K-th frame back from the event, warp masks by optical flow between."),
+    window: int = typer.Option(128, help="Frames per track, ending at the event frame (clipped at the episode start)."),
+    device: str = typer.Option("auto", help="sam: cuda, cpu, or auto (CUDA when present)."),
+    workers: Optional[int] = typer.Option(None, help="Parallel event workers (local processes)."),
+    scheduler: Optional[str] = typer.Option(None, help="Address of a dask.distributed scheduler."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Redo tracks this annotator and version already made (tracks with human reviews are kept)."),
+    json_output: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+) -> None:
+    """Annotate object masks: every event with a prompt point gets a track over the window before it, tracked backward."""
+    with one_line_errors():
+        from goalframe.annotators.masks import MaskOptions, TrackResult, annotate_masks
+        from goalframe.storage import open_dataset
+
+        options = MaskOptions(annotator=annotator, window=window, every=every, checkpoint=checkpoint, model_type=model_type, device=device, overwrite=overwrite)
+        options.validate()
+        if annotator == "sam":
+            from goalframe.annotators.sam import check_checkpoint, pick_device
+
+            check_checkpoint(checkpoint, model_type)
+            pick_device(device)
+        ds = open_dataset(dataset)
+        if "events" not in ds.tables:
+            fail(f"{dataset}: no events table; run `goalframe events {dataset}` first")
+        n_events = ds.table("events").height
+        # SAM holds a large model per process: one worker unless asked (a GPU is shared anyway)
+        chosen = workers or (1 if annotator == "sam" else min(default_workers(), max(n_events, 1)))
+        with progress_bar("masks", n_events) as progress:
+            task = progress.add_task("masks", total=n_events)
+            progress.disable = json_output
+
+            def on_result(result: TrackResult) -> None:
+                progress.advance(task)
+
+            report = annotate_masks(dataset, options, workers=chosen, scheduler=scheduler, on_result=on_result)
+    summary = report.summary()
+    problems = [f"{r.event_id} ({r.camera}): {r.reason}" for r in report.failed]
+    if json_output:
+        print_json({"dataset": dataset, "annotator": annotator, **summary, "failed_events": problems})
+    else:
+        for line in problems[:20]:
+            err_console.print(f"[yellow]no track[/] {line}", soft_wrap=True)
+        if len(problems) > 20:
+            err_console.print(f"[yellow]... and {len(problems) - 20} more events without a track[/]")
+        out_console.print(
+            f"{dataset}: {summary['written']} tracks written, {summary['skipped']} skipped (already made), {summary['failed']} events without a track, "
+            f"{summary['not_visible_tracks']} tracks not visible; {summary['frames']} frames at {summary['frames_per_s']} frames/s -> masks/, tables/tracks.parquet"
+        )  # fmt: skip

@@ -1,0 +1,198 @@
+"""Mask tracks from the classical annotator: quality against generated truth, the step, bad input, the CLI."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+import simple_source
+from goalframe.annotators.annotator import ANNOTATORS, build_annotator, check_window
+from goalframe.annotators.classical import ClassicalAnnotator
+from goalframe.annotators.masks import MaskOptions, annotate_masks
+from goalframe.schemas.tables import EVENTS_SCHEMA, conform
+from goalframe.storage import ingest, open_dataset
+from goalframe.storage.masks import MaskTrack, track_id_for, write_review
+from goalframe.storage.store import open_root, read_info, write_table
+
+WINDOW = 32
+
+
+def load_benchmark():
+    """benchmarks/masks.py: the truth matching and scoring the benchmark uses."""
+    path = Path(__file__).parents[1] / "benchmarks" / "masks.py"
+    spec = importlib.util.spec_from_file_location("masks_benchmark", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+bench = load_benchmark()
+
+
+# ---- a moving square with known truth (simple_source) ------------------------------
+
+
+def square_truth(frames: range, height: int = 72, width: int = 128) -> np.ndarray:
+    masks = np.zeros((len(frames), height, width), bool)
+    for i, t in enumerate(frames):
+        x = (5 + 2 * t) % (width - 20)
+        masks[i, 20:40, x : x + 20] = True
+    return masks
+
+
+@pytest.fixture(scope="module")
+def simple(tmp_path_factory) -> str:
+    tmp = tmp_path_factory.mktemp("simple")
+    simple_source.write_simple_episode(tmp / "raw", "ep0", 0, 40)
+    out = str(tmp / "ds.zarr")
+    ingest(out, simple_source.discover(tmp / "raw"), simple_source.read, "simple")
+    return out
+
+
+def events_table(dataset: str, rows: list[dict]) -> pl.DataFrame:
+    base = {"source_format": "simple", "end_frame": None, "kind": "grasp", "name": "test", "object": "square", "interaction": "use",
+            "interaction_id": 3, "delta": 1, "merged": 1, "gui_open": False, "arm": None, "text": None, "camera": "main",
+            "prompt_visible": True, "prompt_note": None}  # fmt: skip
+    table = conform([{**base, "end_frame": r["frame"] + 1, **r} for r in rows], EVENTS_SCHEMA)
+    write_table(dataset, "events", table)
+    return table
+
+
+def test_the_square_is_tracked_backward_from_the_event_frame(simple):
+    frames = open_dataset(simple).read_frames("ep0", 8, 36)
+    track = ClassicalAnnotator().annotate(frames, (30.0, 5 + 2 * 35 + 10.0), first_frame=8)
+    assert track.frame_index.tolist() == list(range(8, 36))
+    truth = square_truth(range(8, 36))
+    ious = [np.count_nonzero(m & t) / np.count_nonzero(m | t) for m, t in zip(track.mask, truth)]
+    assert track.visible.all() and min(ious) > 0.75 and np.mean(ious) > 0.85, np.round(ious, 2)
+    np.testing.assert_allclose(track.centroid[-1], (29.5, 84.5), atol=1.5)
+    assert track.bbox.shape == (28, 4) and (track.score > 0.3).all()
+    assert track.attrs["annotator"] == "classical" and track.attrs["annotator_version"] == ClassicalAnnotator.version
+
+
+def test_registry_builds_by_name_and_refuses_unknown_names():
+    assert set(ANNOTATORS) == {"classical", "sam"}
+    assert isinstance(build_annotator("classical", every=5), ClassicalAnnotator)
+    with pytest.raises(ValueError, match="unknown annotator 'grabcut'; choose one of classical, sam"):
+        build_annotator("grabcut")
+    with pytest.raises(ValueError, match="every must be 1 or more"):
+        build_annotator("classical", every=0)
+
+
+def test_a_prompt_outside_the_frame_is_a_one_line_error():
+    frames = np.zeros((3, 72, 128, 3), np.uint8)
+    with pytest.raises(ValueError, match=r"prompt point \(row 80, col 10\) is outside the 72x128 frame"):
+        ClassicalAnnotator().annotate(frames, (80, 10))
+    with pytest.raises(ValueError, match="not a finite"):
+        check_window(frames, (float("nan"), 3.0))
+    with pytest.raises(ValueError, match=r"frames must be \(N, H, W, 3\)"):
+        check_window(np.zeros((72, 128, 3), np.uint8), (1, 1))
+
+
+def test_bad_events_get_no_track_and_a_reason_an_empty_first_mask_a_not_visible_track(simple):
+    events = events_table(simple, [
+        {"event_id": "ep0:00000", "episode_id": "ep0", "frame": 30, "prompt_row": 30.0, "prompt_col": 80.0},
+        {"event_id": "ep0:00001", "episode_id": "ep0", "frame": 20, "prompt_row": 500.0, "prompt_col": 10.0},
+        {"event_id": "ep0:00002", "episode_id": "ep0", "frame": 99, "prompt_row": 30.0, "prompt_col": 10.0},
+        {"event_id": "ep0:00003", "episode_id": "ep0", "frame": 12, "prompt_row": None, "prompt_col": None, "prompt_visible": False, "prompt_note": "no end-effector pose"},
+        {"event_id": "ep0:00004", "episode_id": "ep0", "frame": 10, "prompt_row": 30.0, "prompt_col": 40.0, "prompt_visible": False},
+    ])  # fmt: skip
+    report = annotate_masks(simple, MaskOptions(window=8, overwrite=True), events=events)
+    reasons = {r.event_id: r.reason for r in report.results}
+    assert [r.status for r in report.results] == ["written", "failed", "failed", "failed", "failed"]
+    assert reasons["ep0:00001"] == "prompt point (row 500, col 10) is outside the 72x128 frame"
+    assert reasons["ep0:00002"] == "event frame 99 is beyond the episode (40 frames)"
+    assert reasons["ep0:00003"] == "no prompt point (no end-effector pose)"
+    assert reasons["ep0:00004"] == "prompt point not visible"
+    # a first mask the annotator does not trust (here: smaller than the whole frame) -> recorded, not visible
+    report = annotate_masks(simple, MaskOptions(window=8, overwrite=True, extra={"min_area": 1.0}), events=events.head(1))
+    assert report.summary()["not_visible_tracks"] == 1
+    track = open_dataset(simple).read_track("ep0", track_id_for("ep0:00000", "main", "classical"))
+    assert len(track) == 8 and not track.visible.any() and "not visible on any frame" in track.attrs["note"]
+    assert open_dataset(simple).table("tracks").row(0, named=True)["n_visible"] == 0
+
+
+def test_resume_skips_overwrite_redoes_and_reviewed_tracks_are_kept(simple):
+    events = events_table(simple, [{"event_id": f"ep0:{i:05d}", "episode_id": "ep0", "frame": f, "prompt_row": 30.0, "prompt_col": 5 + 2 * f + 10.0} for i, f in enumerate((20, 30))])
+    first = annotate_masks(simple, MaskOptions(window=12, overwrite=True))
+    assert first.summary()["written"] == 2 and first.table.height == 2
+    again = annotate_masks(simple, MaskOptions(window=12))
+    assert [r.status for r in again.results] == ["skipped", "skipped"]
+    tid = track_id_for("ep0:00001", "main", "classical")
+    root = open_root(simple, "r+")
+    write_review(root, "ep0", tid, MaskTrack.from_masks([25], square_truth(range(25, 26))), {"task_id": 7})
+    redo = annotate_masks(simple, MaskOptions(window=12, overwrite=True))
+    assert [r.status for r in redo.results] == ["written", "skipped"] and "human reviews" in redo.results[1].reason
+    table = open_dataset(simple).table("tracks").sort("event_id")
+    assert table["start_frame"].to_list() == [9, 19] and table["stop_frame"].to_list() == [21, 31] and table["reviewed"].to_list() == [False, True]
+    assert table["annotator"].to_list() == ["classical"] * 2 and table["annotator_version"].to_list() == [ClassicalAnnotator.version] * 2
+    steps = [s for s in read_info(open_root(simple, "r")).steps if s.step == "masks"]
+    assert steps[-1].params["window"] == 12 and steps[-1].summary["written"] == 1
+    assert len(events) == 2
+
+
+# ---- generated worlds with truth -----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def worlds(tmp_path_factory) -> dict:
+    work = tmp_path_factory.mktemp("worlds")
+    data = {
+        "vpt": bench.build("vpt", work, 3, 5, frames=200),
+        "agibot": bench.build("agibot", work, 1, 5, frames_per_object=40, n_objects=2),
+    }
+    tallies = []
+    for fmt, (raw, dataset) in data.items():
+        report = annotate_masks(dataset, MaskOptions(window=WINDOW), workers=2)
+        assert not report.failed, [(r.event_id, r.reason) for r in report.failed]
+        tallies += bench.stored_tallies(dataset, bench.Truth(raw, fmt), fmt)
+    return {"data": data, "quality": bench.grouped(tallies)}
+
+
+def test_quality_against_the_generated_truth(worlds):
+    quality = worlds["quality"]
+    # measured (seed 5, window 32): agibot IoU 0.91, visibility F1 1.00; vpt 0.37 / 0.71 (blocks among
+    # blocks of the same material are the weak spot, see README "Masks"); floors a little under
+    agibot, vpt = quality["agibot"], quality["vpt"]
+    assert agibot["tracks"] >= 10 and vpt["tracks"] >= 5
+    assert agibot["mean_iou"] >= 0.85 and agibot["visibility_f1"] >= 0.95 and agibot["centroid_error_px"] <= 5
+    assert vpt["mean_iou"] >= 0.30 and vpt["visibility_f1"] >= 0.65
+    assert quality["all"]["event_frame_iou"] >= 0.75
+
+
+def test_tracks_on_disk_match_the_events_and_the_window(worlds):
+    raw, dataset = worlds["data"]["agibot"]
+    ds = open_dataset(dataset)
+    events = ds.table("events").filter(pl.col("prompt_visible"))
+    tracks = ds.table("tracks")
+    assert tracks.height == events.height
+    row = tracks.sort("event_id").row(-1, named=True)
+    event = events.filter((pl.col("event_id") == row["event_id"]) & (pl.col("camera") == row["camera"])).row(0, named=True)
+    assert row["stop_frame"] == event["frame"] + 1 == row["event_frame"] + 1
+    assert row["start_frame"] == max(0, event["frame"] + 1 - WINDOW) and row["n_frames"] == row["stop_frame"] - row["start_frame"]
+    track = ds.read_track(row["episode_id"], row["track_id"])
+    assert track.mask.shape[1:] == (480, 640) and track.mask.dtype == bool
+    assert track.attrs["prompt"] == [event["prompt_row"], event["prompt_col"]]
+
+
+def goalframe(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "goalframe.toolkit.cli", *args], capture_output=True, text=True)
+
+
+def test_cli_json_summary_and_one_line_errors(simple, tmp_path):
+    events_table(simple, [{"event_id": "ep0:00000", "episode_id": "ep0", "frame": 30, "prompt_row": 30.0, "prompt_col": 80.0}])
+    result = goalframe("masks", simple, "--window", "6", "--overwrite", "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert (summary["written"], summary["failed"]) == (1, 0) and summary["tracks"] >= 1
+    result = goalframe("masks", simple, "--window", "0")
+    assert result.returncode == 2 and result.stderr.strip() == "error: --window must be 1 or more, got 0"
+    result = goalframe("masks", str(tmp_path / "nope.zarr"))
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
