@@ -14,7 +14,10 @@ import vpt_fixtures as fx
 from goalframe.toolkit.cli import app
 
 runner = CliRunner()
-COMMANDS = [["synth", "vpt"], ["synth", "agibot"], ["ingest", "vpt"], ["ingest", "agibot"], ["events"], ["info"], ["demo"]]
+COMMANDS = [
+    ["synth", "vpt"], ["synth", "agibot"], ["ingest", "vpt"], ["ingest", "agibot"], ["events"], ["masks"], ["build"],
+    ["review", "push"], ["review", "pull"], ["review", "status"], ["pairs"], ["msth"], ["train"], ["eval"], ["verify"], ["info"], ["demo"],
+]  # fmt: skip
 
 
 def goalframe(*args: str) -> subprocess.CompletedProcess:
@@ -70,3 +73,23 @@ def test_info_on_a_non_dataset_is_one_line(tmp_path):
     result = goalframe("info", str(tmp_path))
     assert result.returncode == 2
     assert result.stderr.strip() == f"error: {tmp_path}: no goalframe dataset here (no zarr.json)"
+
+
+def test_build_runs_the_whole_chain_and_verify_passes(tmp_path):
+    from goalframe.sources.vpt_synth import synthesize_vpt
+    from goalframe.storage import open_dataset
+
+    synthesize_vpt(tmp_path / "raw", episodes=2, seed=5, frames=100, quirk_rate=0.0)
+    out = tmp_path / "ds.zarr"
+    result = goalframe("build", str(tmp_path / "raw"), "--format", "vpt", "--out", str(out), "--window", "16", "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    ds = open_dataset(out)
+    assert {"manifest", "events", "tracks", "pairs", "msth"} <= set(ds.tables)
+    assert summary["events"] == ds.table("events").height > 0
+    assert summary["masks"]["tracks"] == ds.table("tracks").height > 0
+    assert summary["msth"] == ds.table("msth").height == sum(ds.lengths.values())
+    assert [s.step for s in ds.info.steps][:2] == ["ingest-vpt", "events"]
+    assert goalframe("verify", str(out)).returncode == 0
+    bad = goalframe("build", str(tmp_path / "raw"), "--format", "vpt", "--out", str(tmp_path / "other.zarr"), "--near", "7")
+    assert bad.returncode == 2 and "multiple of --stride" in bad.stderr and not (tmp_path / "other.zarr").exists()
