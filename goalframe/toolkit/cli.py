@@ -5,7 +5,12 @@ from __future__ import annotations
 import typer
 
 from goalframe import __version__
-from goalframe.toolkit import build, demo, events, info, ingest, masks, msth, pairs, review, synth, verify
+from goalframe.toolkit import demo, events, info, ingest, synth
+from goalframe.toolkit import review
+from goalframe.toolkit import msth, pairs
+from goalframe.toolkit import verify
+from goalframe.toolkit import evaluate, train
+from goalframe.toolkit import build, masks
 
 app = typer.Typer(
     name="goalframe",
@@ -22,9 +27,11 @@ app.command("build", epilog=build.EPILOG)(build.build)
 app.command("info", epilog=info.EPILOG)(info.info)
 app.command("demo", epilog=demo.EPILOG)(demo.demo)
 app.add_typer(review.app, name="review")
-app.command("verify", epilog=verify.EPILOG)(verify.verify)
 app.command("pairs", epilog=pairs.EPILOG)(pairs.pairs)
 app.command("msth", epilog=msth.EPILOG)(msth.msth)
+app.command("verify", epilog=verify.EPILOG)(verify.verify)
+app.command("train", epilog=train.EPILOG)(train.train)
+app.command("eval", epilog=evaluate.EPILOG)(evaluate.evaluate)
 
 
 def _version(value: bool) -> None:

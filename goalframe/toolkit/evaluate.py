@@ -1,0 +1,40 @@
+"""``goalframe eval RUN [--episodes N]``: closed-loop success and offline metrics of a training run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from goalframe.toolkit.common import example, one_line_errors, out_console, print_json
+
+EPILOG = example(
+    "goalframe eval runs/rocket2",
+    "goalframe eval runs/act2goal --episodes 10",
+    "goalframe eval runs/rocket2 --episodes 50 --seed 2000 --json",
+)
+
+
+def evaluate(
+    run: Path = typer.Argument(..., help="A run folder written by goalframe train."),
+    episodes: int = typer.Option(20, help="Closed-loop episodes (act2goal: per task length 1, 3, 5 objects)."),
+    seed: int = typer.Option(1000, help="Seed of the first episode (episodes use seed, seed + 1, ...)."),
+    offline: bool = typer.Option(True, "--offline/--no-offline", help="Also compute offline metrics on the held-out episodes."),
+    baseline: bool = typer.Option(True, "--baseline/--no-baseline", help="Also run a random policy on the same seeds."),
+    threads: Optional[int] = typer.Option(None, help="Torch threads (default 1: the most efficient for these small models)."),
+    json_output: bool = typer.Option(False, "--json", help="Print metrics.json."),
+) -> None:
+    """Evaluate a run in the generated worlds; writes RUN/metrics.json, learning_curve.png and success.png."""
+    with one_line_errors():
+        if episodes < 1:
+            raise ValueError(f"--episodes must be >= 1, got {episodes}")
+        if not run.is_dir():
+            raise FileNotFoundError(f"{run}: no such run folder")
+        from goalframe.training.evaluate import evaluate_run, headline
+
+        metrics = evaluate_run(run, episodes=episodes, seed=seed, offline=offline, baseline=baseline, threads=threads)
+    if json_output:
+        print_json(metrics)
+    else:
+        out_console.print(f"{run}: {metrics['policy']} step {metrics['step']}: {headline(metrics)} -> {run}/metrics.json")

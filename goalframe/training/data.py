@@ -1,0 +1,331 @@
+"""What the trainer reads: in-memory views of the sampling datasets, and generated demo data.
+
+The policies train on the torch datasets of :mod:`goalframe.sampling.datasets`
+(``CrossViewDataset`` for ROCKET-2, ``MSTHDataset`` for Act2Goal) unchanged, with two
+additions made by subclassing:
+
+- every frame the samples can touch is decoded ONCE at ``size`` x ``size`` into memory
+  (``frames()`` then indexes numpy arrays), so thousands of small training steps do not
+  decode JPEG again and again; a demo dataset of ~10k frames at 64 x 64 is ~120 MB;
+- Act2Goal samples carry end-effector actions and state (``lowdim()``), the space the
+  tabletop world is driven in: see :data:`EE_ACTION`.
+
+:func:`prepare_vpt` and :func:`prepare_agibot` build the small generated datasets the demo,
+the ablation and the tests train on, with the real pipeline (synth, ingest, events, pairs,
+msth); the mask tracks come from the generators' truth object-id images
+(:func:`write_truth_tracks`, annotator ``truth``), so the policies do not depend on a mask
+annotator's quality.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from goalframe.sampling.datasets import CrossViewDataset, FrameReader, MSTHDataset
+from goalframe.storage import open_dataset
+
+#: Act2Goal action / state vector: both arms' end-effector targets (m, robot base frame),
+#: gripper yaws (rad) and gripper commands (0 open, 1 closed). The state has the same layout
+#: with the gripper opening (mm / 100) in place of the command.
+EE_ACTION = ("left_x", "left_y", "left_z", "right_x", "right_y", "right_z", "left_yaw", "right_yaw", "left_grip", "right_grip")
+EE_DIM = len(EE_ACTION)
+EE_RELATIVE = slice(0, 8)  # positions and yaws: predicted relative to the state at t
+
+
+def quaternion_yaw(q: np.ndarray) -> np.ndarray:
+    """Gripper yaw from the world's xyzw quaternion ``(cos(yaw/2), sin(yaw/2), 0, 0)``."""
+    q = np.asarray(q, dtype=np.float64)
+    return 2.0 * np.arctan2(q[..., 1], q[..., 0])
+
+
+def agibot_ee_lowdim(ds, episode: str) -> dict[str, np.ndarray]:
+    """``action`` and ``state`` (T, 10) float32 in :data:`EE_ACTION` order for one AgiBot episode."""
+    names = set(ds.array_names(episode))
+    needed = {"actions/end/position", "actions/end/orientation", "actions/effector/position",
+              "states/end/position", "states/end/orientation", "states/effector/position"}  # fmt: skip
+    missing = sorted(needed - names)
+    if missing:
+        raise ValueError(f"{ds.path}: episode {episode!r} lacks {missing[0]} (act2goal trains on end-effector arrays)")
+
+    def vector(prefix: str, grip: np.ndarray) -> np.ndarray:
+        position = np.asarray(ds.array(episode, f"{prefix}/end/position"), np.float64).reshape(-1, 6)
+        yaw = quaternion_yaw(np.asarray(ds.array(episode, f"{prefix}/end/orientation"), np.float64))
+        return np.concatenate([position, yaw, grip], axis=1).astype(np.float32)
+
+    command = np.asarray(ds.array(episode, "actions/effector/position"), np.float64)
+    opening = np.asarray(ds.array(episode, "states/effector/position"), np.float64) / 100.0
+    return {"action": vector("actions", command), "state": vector("states", opening)}
+
+
+class _FrameCache:
+    """Frames of (episode, camera) decoded once at ``size``: (T, 3, S, S) uint8 arrays."""
+
+    def __init__(self):
+        self.arrays: dict[tuple[str, str], np.ndarray] = {}
+
+    def load(self, dataset: str, episodes: Sequence[str], cameras_of: Callable[[str], Sequence[str]], size: int) -> None:
+        ds = open_dataset(dataset)
+        reader = FrameReader(ds, size, threads=1)
+        try:
+            for episode in episodes:
+                for camera in cameras_of(episode):
+                    if (episode, camera) not in self.arrays:
+                        self.arrays[(episode, camera)] = reader.read(episode, camera, np.arange(ds.length(episode)))
+        finally:
+            reader.close()
+
+    def read(self, episode: str, camera: str, frames: np.ndarray) -> np.ndarray:
+        return self.arrays[(episode, camera)][np.asarray(frames, dtype=np.int64).reshape(-1)]
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in self.arrays.values())
+
+
+class CachedCrossView(CrossViewDataset):
+    """:class:`CrossViewDataset` (same keys and shapes) over frames held in memory.
+
+    ``interactions`` keeps only pairs of these ROCKET interaction names (``mine``, ``hunt``...).
+    """
+
+    def __init__(self, dataset: str, *args, interactions: Sequence[str] | None = None, **kwargs):
+        super().__init__(dataset, *args, **kwargs)
+        pairs = open_dataset(self.dataset).table("pairs").select("pair_id", "interaction", "episode_id", "camera", "goal_episode_id", "goal_camera")
+        pairs = pairs.unique("pair_id").filter(pl.col("pair_id").is_in(self.pairs))
+        interaction_of = dict(zip(pairs["pair_id"].to_list(), pairs["interaction"].to_list()))
+        keep = np.arange(len(self), dtype=np.int64)
+        if interactions is not None:
+            wanted = set(interactions)
+            keep = np.array([i for i in keep if interaction_of.get(self.sample_pair(int(i))) in wanted], dtype=np.int64)
+        self.indices = keep  # the samples training draws from
+        views = set(zip(pairs["episode_id"].to_list(), pairs["camera"].to_list())) | set(zip(pairs["goal_episode_id"].to_list(), pairs["goal_camera"].to_list()))
+        self.cache = _FrameCache()
+        by_episode: dict[str, list[str]] = {}
+        for episode, camera in sorted(views):
+            by_episode.setdefault(episode, []).append(camera)
+        self.cache.load(self.dataset, sorted(by_episode), lambda e: by_episode[e], self.size)
+
+    def frames(self, episode: str, camera: str, frames: np.ndarray) -> np.ndarray:
+        return self.cache.read(episode, camera, frames)
+
+
+class CachedMSTH(MSTHDataset):
+    """:class:`MSTHDataset` (same keys) over frames held in memory, with end-effector
+    ``action`` / ``state`` vectors for AgiBot (:data:`EE_ACTION`) instead of LeRobot's joints."""
+
+    def __init__(self, dataset: str, *args, **kwargs):
+        super().__init__(dataset, *args, **kwargs)
+        self.indices = np.arange(len(self))
+        self._ee: dict[str, dict[str, np.ndarray]] = {}
+        self.cache = _FrameCache()
+        self.cache.load(self.dataset, self.episodes, lambda e: self.cameras, self.size)
+
+    def frames(self, episode: str, camera: str, frames: np.ndarray) -> np.ndarray:
+        return self.cache.read(episode, camera, frames)
+
+    def lowdim(self, episode: str) -> dict[str, np.ndarray]:
+        if episode not in self._ee:
+            if self.format != "agibot":
+                raise ValueError(f"{self.dataset}: act2goal trains on AgiBot datasets, this one is {self.format!r}")
+            self._ee[episode] = agibot_ee_lowdim(self._local()["ds"], episode)
+        return self._ee[episode]
+
+
+# ---------------------------------------------------------------------------- generated demo data
+
+
+def track_start(visible: np.ndarray, event: int, window: int, max_gap: int = 8) -> int:
+    """First frame of a truth track ending at ``event``: back while the object stays in view
+    (gaps of up to ``max_gap`` frames bridged), plus ``max_gap`` frames before it came into
+    view, at most ``window`` frames in all; as a backward tracker would follow it."""
+    first = max(0, event - window + 1)
+    start, gap = event, 0
+    for t in range(event, first - 1, -1):
+        if visible[t]:
+            start, gap = t, 0
+        else:
+            gap += 1
+            if gap > max_gap:
+                break
+    return max(first, start - max_gap)
+
+
+def write_truth_tracks(dataset: str, raw: Path, window: int = 128, interactions: Sequence[str] | None = None) -> int:
+    """A mask track per VPT event whose truth names an object, masks from the generator's
+    object-id images (annotator ``truth``): up to ``window`` frames ending at the event frame,
+    after the episode's previous interaction with an object (so that a window's actions are
+    about its own target), from where the object comes into view (:func:`track_start`)."""
+    from goalframe.storage.masks import MaskTrack, rebuild_tracks_table, track_id_for, write_track
+    from goalframe.storage.store import open_root
+
+    ds = open_dataset(dataset)
+    root = open_root(dataset, "r+")
+    events = ds.table("events")
+    written = 0
+    for episode in ds.episodes:
+        rows = events.filter(pl.col("episode_id") == episode).to_dicts()
+        if interactions is not None:
+            rows = [r for r in rows if r["interaction"] in set(interactions)]
+        if not rows:
+            continue
+        record = json.loads((Path(raw) / "truth" / f"{episode}.json").read_text())
+        ids = np.load(Path(raw) / "truth" / f"{episode}.npz")["object_ids"]
+        interactions_at = sorted({t["frame"] for t in record["events"] if t["object_id"]})
+        for event in rows:
+            oid = next((t["object_id"] for t in record["events"] if t["frame"] == event["frame"] and t["stat"] == event["name"] and t["object_id"]), None)
+            if oid is None:
+                continue
+            stop = min(event["frame"] + 1, len(ids), ds.length(episode))
+            previous = [f for f in interactions_at if f < event["frame"]]
+            first = max(0, stop - window, previous[-1] + 1 if previous else 0)  # this interaction only
+            masks = ids[first:stop] == oid
+            start = first + track_start(masks.reshape(len(masks), -1).any(1), stop - 1 - first, window)
+            frames = np.arange(start, stop)
+            track = MaskTrack.from_masks(frames, masks[start - first :])
+            attrs = {
+                "event_id": event["event_id"], "camera": event["camera"], "annotator": "truth", "annotator_version": "1",
+                "event_frame": int(event["frame"]), "interaction": event["interaction"], "object": event["object"],
+            }  # fmt: skip
+            write_track(root, episode, track_id_for(event["event_id"], event["camera"], "truth"), track, attrs)
+            written += 1
+        del ids
+    rebuild_tracks_table(dataset)
+    return written
+
+
+@dataclass
+class PreparedData:
+    dataset: str
+    raw: str
+    seconds: dict[str, float]
+    summary: dict
+
+
+def _done(dataset: Path, marker: str) -> dict | None:
+    path = dataset.parent / f"{dataset.name}.{marker}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def prepare_vpt(out: Path, episodes: int = 16, frames: int = 600, seed: int = 0, window: int = 128, workers: int = 1) -> PreparedData:
+    """Generated VPT recordings -> dataset with events, truth mask tracks and cross-view pairs.
+
+    Skips the work when ``out/vpt.zarr`` was already prepared with the same arguments.
+    """
+    from goalframe.annotators import extract_events
+    from goalframe.sampling import build_pairs
+    from goalframe.sources.registry import get_format
+    from goalframe.sources.vpt_synth import synthesize_vpt
+    from goalframe.storage import ingest
+
+    out = Path(out)
+    dataset, raw = out / "vpt.zarr", out / "raw-vpt"
+    params = {"episodes": episodes, "frames": frames, "seed": seed, "window": window}
+    done = _done(dataset, "prepared")
+    if done is not None and done.get("params") == params:
+        return PreparedData(str(dataset), str(raw), done["seconds"], done["summary"])
+    import shutil
+
+    shutil.rmtree(dataset, ignore_errors=True)
+    shutil.rmtree(raw, ignore_errors=True)
+    seconds = {}
+    started = time.perf_counter()
+    synthesize_vpt(raw, episodes=episodes, seed=seed, frames=frames, quirk_rate=0.0)
+    seconds["synth"] = time.perf_counter() - started
+    started = time.perf_counter()
+    source = get_format("vpt")
+    report = ingest(str(dataset), source.discover(raw), source.read, "vpt", workers=workers)
+    if report.failed:
+        raise RuntimeError(report.summary())
+    seconds["ingest"] = time.perf_counter() - started
+    started = time.perf_counter()
+    extract_events(str(dataset))
+    tracks = write_truth_tracks(str(dataset), raw, window)
+    table, _warnings = build_pairs(str(dataset), seed=seed)
+    seconds["tracks_pairs"] = time.perf_counter() - started
+    summary = {"frames": episodes * frames, "tracks": tracks, "pairs": int(table["pair_id"].n_unique()) if table.height else 0}
+    (out / "vpt.zarr.prepared.json").write_text(json.dumps({"params": params, "seconds": seconds, "summary": summary}, indent=1))
+    return PreparedData(str(dataset), str(raw), seconds, summary)
+
+
+#: The MSTH spec the demo builds (frames at 30 fps; an object takes ~60 frames to move).
+DEMO_MSTH = {"horizon": 96, "near": 12, "stride": 3, "distal": 4}
+
+
+def prepare_agibot(
+    out: Path, episodes: int = 60, frames_per_object: int = 60, seed: int = 0, msth: dict | None = None, workers: int = 1
+) -> PreparedData:
+    """Generated AgiBot recordings (1 to 5 objects each) -> dataset with events and the MSTH table
+    (clipped at episode ends, so distal anchors reach into the next objects)."""
+    from goalframe.annotators import extract_events
+    from goalframe.sampling import MSTHSpec, build_msth
+    from goalframe.sources.agibot_synth import synthesize_agibot
+    from goalframe.sources.registry import get_format
+    from goalframe.storage import ingest
+
+    out = Path(out)
+    msth = dict(msth or DEMO_MSTH)
+    dataset, raw = out / "agibot.zarr", out / "raw-agibot"
+    params = {"episodes": episodes, "frames_per_object": frames_per_object, "seed": seed, "msth": msth}
+    done = _done(dataset, "prepared")
+    if done is not None and done.get("params") == params:
+        return PreparedData(str(dataset), str(raw), done["seconds"], done["summary"])
+    import shutil
+
+    shutil.rmtree(dataset, ignore_errors=True)
+    shutil.rmtree(raw, ignore_errors=True)
+    seconds = {}
+    started = time.perf_counter()
+    synthesize_agibot(raw, episodes=episodes, seed=seed, frames_per_object=frames_per_object)
+    seconds["synth"] = time.perf_counter() - started
+    started = time.perf_counter()
+    source = get_format("agibot")
+    report = ingest(str(dataset), source.discover(raw), source.read, "agibot", workers=workers)
+    if report.failed:
+        raise RuntimeError(report.summary())
+    seconds["ingest"] = time.perf_counter() - started
+    started = time.perf_counter()
+    extract_events(str(dataset))
+    table, _warnings = build_msth(str(dataset), MSTHSpec(**msth), clip="episode")
+    seconds["msth"] = time.perf_counter() - started
+    summary = {"frames": int(table.height), "episodes": episodes}
+    (out / "agibot.zarr.prepared.json").write_text(json.dumps({"params": params, "seconds": seconds, "summary": summary}, indent=1))
+    return PreparedData(str(dataset), str(raw), seconds, summary)
+
+
+def object_counts(dataset: str) -> dict[str, int]:
+    """Objects moved per AgiBot episode (its Pick segments), for per-task-length tables."""
+    ds = open_dataset(dataset)
+    counts = {}
+    for episode in ds.episodes:
+        skills = ((ds.meta(episode).source or {}).get("segments") or {}).get("skill") or []
+        counts[episode] = max(1, math.ceil(sum(1 for s in skills if s == "Pick")))
+    return counts
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m goalframe.training.data OUT``: build the two demo datasets (OUT/vpt.zarr, OUT/agibot.zarr)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m goalframe.training.data", description="Generate the demo training datasets (synth, ingest, events, truth tracks, pairs, msth).")
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--vpt-episodes", type=int, default=16)
+    parser.add_argument("--vpt-frames", type=int, default=600)
+    parser.add_argument("--agibot-episodes", type=int, default=60)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    vpt = prepare_vpt(args.out, args.vpt_episodes, args.vpt_frames, args.seed)
+    print(f"{vpt.dataset}: {vpt.summary} ({', '.join(f'{k} {v:.0f} s' for k, v in vpt.seconds.items())})")
+    agibot = prepare_agibot(args.out, args.agibot_episodes, seed=args.seed)
+    print(f"{agibot.dataset}: {agibot.summary} ({', '.join(f'{k} {v:.0f} s' for k, v in agibot.seconds.items())})")
+
+
+if __name__ == "__main__":
+    main()

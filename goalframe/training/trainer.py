@@ -1,0 +1,480 @@
+"""Training loop: seeded batches, progress, checkpoints (state dicts), resume.
+
+A run is a folder::
+
+    RUN/config.json        the TrainConfig (and model config) as JSON
+    RUN/checkpoint.pt      {"model", "optimizer", "step", "elapsed", "cpu", "stats"}: tensors and
+                           plain containers only, read with torch.load(weights_only=True)
+    RUN/log.jsonl          one line per logged step: train losses, lr, seconds; val losses
+
+Batch ``k`` (samples and augmentation) is drawn from ``numpy.random.default_rng([seed, k])``,
+so a resumed run draws exactly the batches an uninterrupted one would (same config, same
+thread count: bitwise-equal weights on CPU).
+
+Two tasks share the loop: :class:`Rocket2Task` (CrossViewDataset windows) and
+:class:`Act2GoalTask` (MSTHDataset samples with end-effector actions).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import default_collate
+
+from goalframe.training.data import EE_RELATIVE, CachedCrossView, CachedMSTH
+from goalframe.sources.vpt_actions import BUTTON_INDEX
+from goalframe.training.models import (
+    N_BUTTONS,
+    N_CAMERA_BINS,
+    Act2GoalConfig,
+    Act2GoalLosses,
+    Act2GoalPolicy,
+    Rocket2Config,
+    Rocket2Losses,
+    Rocket2Policy,
+    act2goal_loss,
+    rocket2_loss,
+    thumbnails,
+)
+
+POLICIES = ("rocket2", "act2goal")
+LEFT, RIGHT = BUTTON_INDEX["left"], BUTTON_INDEX["right"]
+ABLATIONS = {"rocket2": ("visibility", "consistency"), "act2goal": ("msth",)}
+CHECKPOINT, CONFIG, LOG = "checkpoint.pt", "config.json", "log.jsonl"
+
+
+@dataclass
+class TrainConfig:
+    """Everything a run depends on. ``None`` fields take the policy's default (see :func:`resolve`)."""
+
+    policy: str
+    dataset: str
+    steps: int | None = None
+    batch_size: int | None = None
+    lr: float = 1e-3
+    weight_decay: float = 0.05
+    warmup: int = 50
+    seed: int = 0
+    split_seed: int = 0  # the train/val episode split (shared by runs with other seeds)
+    val_fraction: float = 0.15
+    size: int = 64
+    width: int = 64
+    blocks: int = 2
+    ablate: list[str] = field(default_factory=list)
+    # rocket2
+    window: int = 8
+    window_stride: int = 4
+    interactions: list[str] | None = field(default_factory=lambda: ["mine", "hunt"])
+    flip: bool = True  # left-right mirroring of half the windows
+    aux_views: float = 0.5  # extra cropped windows per labelled window for the auxiliary heads
+    # act2goal
+    camera: str = "head_color"
+    goal: str = "episode_end"
+    frame_stride: int = 1
+    # loop
+    log_every: int = 10
+    val_every: int = 100
+    checkpoint_every: int = 100
+    val_samples: int = 64
+    threads: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainConfig:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+DEFAULTS = {"rocket2": {"steps": 1500, "batch_size": 8}, "act2goal": {"steps": 1500, "batch_size": 32}}
+
+
+def resolve(config: TrainConfig) -> TrainConfig:
+    """Check the config and fill the policy defaults; one-line ValueErrors."""
+    if config.policy not in POLICIES:
+        raise ValueError(f"--policy must be one of {', '.join(POLICIES)}, got {config.policy!r}")
+    unknown = sorted(set(config.ablate) - set(ABLATIONS[config.policy]))
+    if unknown:
+        raise ValueError(f"--ablate {unknown[0]!r} is not an ablation of {config.policy} (choose from {', '.join(ABLATIONS[config.policy])})")
+    values = config.to_dict()
+    for key, value in DEFAULTS[config.policy].items():
+        if values[key] is None:
+            values[key] = value
+    values["ablate"] = sorted(set(config.ablate))
+    out = TrainConfig.from_dict(values)
+    if out.steps < 1 or out.batch_size < 1:
+        raise ValueError(f"--steps and --batch-size must be >= 1, got {out.steps} and {out.batch_size}")
+    return out
+
+
+# ---------------------------------------------------------------------------- tasks
+
+
+class Rocket2Task:
+    """ROCKET-2 windows from :class:`CachedCrossView`; BC + visibility + consistency losses."""
+
+    def __init__(self, config: TrainConfig, splits: tuple[str, ...] = ("train", "val")):
+        self.config = config
+        self.model_config = Rocket2Config(size=config.size, width=config.width, spatial_blocks=config.blocks, temporal_blocks=config.blocks, window=config.window)
+        self.losses = Rocket2Losses(visibility="visibility" not in config.ablate, consistency="consistency" not in config.ablate)
+        self.data = {
+            split: CachedCrossView(
+                config.dataset, split=split, window=config.window, size=config.size, window_stride=config.window_stride,
+                val_fraction=config.val_fraction, seed=config.split_seed, interactions=config.interactions,
+            )  # fmt: skip
+            for split in splits
+        }
+
+    def make_model(self) -> Rocket2Policy:
+        return Rocket2Policy(self.model_config)
+
+    def compute_stats(self) -> dict[str, torch.Tensor]:
+        """Marginals of the training actions (for the data-prior random baseline)."""
+        data = self.data["train"]
+        buttons = np.zeros(N_BUTTONS)
+        camera = np.zeros((2, N_CAMERA_BINS))
+        n = 0
+        for i in data.indices[:: max(1, len(data.indices) // 400)]:
+            s = data[int(i)]
+            valid = ~s["pad"].numpy()
+            a = s["action"].numpy()[valid]
+            buttons += a[:, :N_BUTTONS].sum(0)
+            for axis in range(2):
+                camera[axis] += np.bincount(a[:, N_BUTTONS + axis].astype(int), minlength=N_CAMERA_BINS)[:N_CAMERA_BINS]
+            n += len(a)
+        return {"button_p": torch.tensor(buttons / max(n, 1), dtype=torch.float32), "camera_p": torch.tensor((camera + 1e-3) / (camera + 1e-3).sum(1, keepdims=True), dtype=torch.float32)}
+
+    def batch(self, samples: list[dict], flip: np.ndarray | None = None) -> dict[str, torch.Tensor]:
+        """Collated samples; ``flip[i]`` mirrors sample i left-right (augmentation): images and
+        masks, the centroid column, the yaw bin and the left / right buttons."""
+        batch = default_collate(samples)
+        if flip is not None and flip.any():
+            f = torch.from_numpy(np.asarray(flip, bool))
+            for key in ("frames", "goal_image", "goal_mask"):
+                batch[key][f] = batch[key][f].flip(-1)
+            centroid = batch["centroid"][f]
+            centroid[..., 1] = torch.where(batch["visible"][f], 1.0 - centroid[..., 1], centroid[..., 1])
+            batch["centroid"][f] = centroid
+            action = batch["action"][f]
+            action[..., [LEFT, RIGHT]] = action[..., [RIGHT, LEFT]]
+            action[..., N_BUTTONS + 1] = (N_CAMERA_BINS - 1) - action[..., N_BUTTONS + 1]
+            batch["action"][f] = action
+        return batch
+
+    def train_batch(self, indices: np.ndarray, rng: np.random.Generator) -> dict[str, torch.Tensor]:
+        flip = rng.random(len(indices)) < 0.5 if self.config.flip else None
+        batch = self.batch([self.data["train"][int(i)] for i in indices], flip)
+        n_aux = int(round(self.config.aux_views * len(indices)))
+        if n_aux and (self.losses.visibility or self.losses.consistency):
+            pool = np.asarray(self.data["train"].indices)
+            extra = self.batch([self.data["train"][int(i)] for i in pool[rng.integers(len(pool), size=n_aux)]], rng.random(n_aux) < 0.5)
+            extra = auxiliary_views(extra, rng)
+            batch["bc"] = torch.ones(len(indices), dtype=torch.bool)
+            batch = {k: torch.cat([batch[k], extra[k]]) for k in extra if k in batch}
+        return batch
+
+    def loss(self, model, batch) -> tuple[torch.Tensor, dict[str, float]]:
+        out = model(batch["frames"], batch["goal_image"], batch["goal_mask"], batch["interaction"])
+        return rocket2_loss(out, batch, self.losses)
+
+
+def auxiliary_views(batch: dict[str, torch.Tensor], rng: np.random.Generator, smallest: float = 0.5) -> dict[str, torch.Tensor]:
+    """Windows seen through a random crop (side ``smallest`` to 1 of the frame, anywhere in it),
+    resized back: the target lands anywhere in the view, with its centroid and visibility
+    relabelled. Their actions are not labels any more (``bc`` False): these windows train the
+    visibility and cross-view consistency heads only, on targets that are not in the middle
+    (the recorded player looks at what it mines, so most labelled centroids are central)."""
+    frames = batch["frames"]
+    b, w, c, size, _ = frames.shape
+    out = dict(batch)
+    new_frames = torch.empty_like(frames)
+    centroid = batch["centroid"].clone()
+    visible = batch["visible"].clone()
+    for i in range(b):
+        side = int(round(size * rng.uniform(smallest, 1.0)))
+        y0, x0 = (int(v) for v in rng.integers(0, size - side + 1, size=2))
+        crop = frames[i, :, :, y0 : y0 + side, x0 : x0 + side].float()
+        new_frames[i] = F.interpolate(crop, size=(size, size), mode="bilinear", align_corners=False).round().clamp(0, 255).to(frames.dtype)
+        moved = (batch["centroid"][i] * size - torch.tensor([y0, x0], dtype=torch.float32)) / side
+        inside = ((moved >= 0) & (moved <= 1)).all(-1)
+        visible[i] = batch["visible"][i] & inside
+        centroid[i] = torch.where(visible[i][:, None], moved, torch.zeros_like(moved))
+    out.update(frames=new_frames, centroid=centroid, visible=visible, bc=torch.zeros(b, dtype=torch.bool))
+    return out
+
+
+class Act2GoalTask:
+    """Act2Goal samples from :class:`CachedMSTH`; proximal (+ distal) actions and world-model features."""
+
+    def __init__(self, config: TrainConfig, splits: tuple[str, ...] = ("train", "val")):
+        self.config = config
+        self.msth = "msth" not in config.ablate
+        self.data = {
+            split: CachedMSTH(
+                config.dataset, split=split, cameras=[config.camera], size=config.size, goal=config.goal,
+                frame_stride=config.frame_stride, val_fraction=config.val_fraction, seed=config.split_seed,
+            )  # fmt: skip
+            for split in splits
+        }
+        first = self.data[splits[0]]
+        spec = first.spec
+        if spec.get("near") is None or spec.get("stride") is None or spec.get("distal") is None:
+            raise ValueError(f"{config.dataset}: the msth table has no step record with its spec; re-run goalframe msth")
+        self.model_config = Act2GoalConfig(
+            size=config.size, width=config.width, blocks=config.blocks, near=int(spec["near"]),
+            n_proximal_frames=int(spec["near"]) // int(spec["stride"]), n_distal=int(spec["distal"]), msth=self.msth,
+        )  # fmt: skip
+        self.losses = Act2GoalLosses()
+        self.stats: dict[str, torch.Tensor] | None = None
+
+    def make_model(self) -> Act2GoalPolicy:
+        return Act2GoalPolicy(self.model_config)
+
+    def compute_stats(self) -> dict[str, torch.Tensor]:
+        """Mean and std of the state and of the relative proximal / distal action targets."""
+        data = self.data["train"]
+        rng = np.random.default_rng(0)
+        chosen = rng.choice(len(data), size=min(len(data), 1500), replace=False)
+        states, proximal, distal = [], [], []
+        for i in chosen:
+            s = data[int(i)]
+            state = s["state"].numpy()
+            states.append(state)
+            p = s["proximal_action"].numpy().copy()
+            p[:, EE_RELATIVE] -= state[EE_RELATIVE]
+            proximal.append(p[~s["proximal_action_pad"].numpy()])
+            d = s["distal_action"].numpy().copy()
+            d[:, EE_RELATIVE] -= state[EE_RELATIVE]
+            distal.append(d[~s["distal_action_pad"].numpy()])
+
+        def moments(rows: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+            x = np.concatenate([r.reshape(-1, r.shape[-1]) for r in rows])
+            return torch.tensor(x.mean(0), dtype=torch.float32), torch.tensor(np.maximum(x.std(0), 1e-3), dtype=torch.float32)
+
+        stats = {}
+        stats["state_mean"], stats["state_std"] = moments(states)
+        stats["proximal_mean"], stats["proximal_std"] = moments(proximal)
+        stats["distal_mean"], stats["distal_std"] = moments(distal)
+        return stats
+
+    def batch(self, samples: list[dict]) -> dict[str, torch.Tensor]:
+        b = default_collate(samples)
+        st = self.stats
+        state = b["state"]
+        out = {
+            "observation": b["observation"][:, 0], "goal_image": b["goal_image"][:, 0],
+            "state": (state - st["state_mean"]) / st["state_std"],
+            "proximal_action_pad": b["proximal_action_pad"], "proximal_pad": b["proximal_pad"],
+            "distal_action_pad": b["distal_action_pad"], "distal_pad": b["distal_pad"],
+        }  # fmt: skip
+        for key in ("proximal", "distal"):
+            rel = b[f"{key}_action"].clone()
+            rel[..., EE_RELATIVE] -= state[:, None, EE_RELATIVE]
+            out[f"{key}_target"] = (rel - st[f"{key}_mean"]) / st[f"{key}_std"]
+            out[f"{key}_features"] = thumbnails(b[f"{key}_frames"][:, :, 0])
+        return out
+
+    def train_batch(self, indices: np.ndarray, rng: np.random.Generator) -> dict[str, torch.Tensor]:
+        return self.batch([self.data["train"][int(i)] for i in indices])
+
+    def loss(self, model, batch) -> tuple[torch.Tensor, dict[str, float]]:
+        out = model(batch["observation"], batch["goal_image"], batch["state"])
+        return act2goal_loss(out, batch, self.losses)
+
+
+def make_task(config: TrainConfig, splits: tuple[str, ...] = ("train", "val")):
+    return (Rocket2Task if config.policy == "rocket2" else Act2GoalTask)(config, splits)
+
+
+# ---------------------------------------------------------------------------- checkpoints
+
+
+def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    """Write atomically (a crash never leaves a half-written checkpoint)."""
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def read_config(run: Path) -> TrainConfig:
+    path = Path(run) / CONFIG
+    if not path.exists():
+        raise FileNotFoundError(f"{run}: not a training run (no {CONFIG})")
+    return TrainConfig.from_dict(json.loads(path.read_text())["train"])
+
+
+def read_log(run: Path) -> list[dict[str, Any]]:
+    path = Path(run) / LOG
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _same_run(a: TrainConfig, b: TrainConfig) -> bool:
+    ignore = {"steps", "log_every", "val_every", "checkpoint_every", "threads"}
+    da, db = a.to_dict(), b.to_dict()
+    return all(da[k] == db[k] for k in da if k not in ignore)
+
+
+# ---------------------------------------------------------------------------- the loop
+
+
+@dataclass
+class TrainResult:
+    run: str
+    steps: int
+    seconds: float
+    final: dict[str, float]
+    val: dict[str, float] | None
+    resumed_from: int
+
+
+def _lr(config: TrainConfig, step: int) -> float:
+    if step < config.warmup:
+        return config.lr * (step + 1) / config.warmup
+    progress = min(1.0, (step - config.warmup) / max(1, config.steps - config.warmup))
+    return config.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def _draw(config: TrainConfig, indices: np.ndarray, step: int) -> tuple[np.ndarray, np.random.Generator]:
+    rng = np.random.default_rng([config.seed, step])
+    return indices[rng.integers(len(indices), size=config.batch_size)], rng
+
+
+def _evaluate_loss(task, model, indices: np.ndarray, batch_size: int) -> dict[str, float]:
+    data = task.data["val"]
+    model.eval()
+    totals: dict[str, float] = {}
+    n = 0
+    with torch.no_grad():
+        for start in range(0, len(indices), batch_size):
+            chunk = indices[start : start + batch_size]
+            _loss, parts = task.loss(model, task.batch([data[int(i)] for i in chunk]))
+            for k, v in parts.items():
+                totals[k] = totals.get(k, 0.0) + v * len(chunk)
+            n += len(chunk)
+    model.train()
+    return {k: v / max(n, 1) for k, v in totals.items()}
+
+
+def train(
+    config: TrainConfig,
+    out: str | Path,
+    resume: bool = True,
+    on_step: Callable[[int, int, dict[str, float]], None] | None = None,
+    task=None,
+) -> TrainResult:
+    """Train ``config`` into the run folder ``out``; continue a run there when ``resume``.
+
+    ``on_step(step, steps, losses)`` is called after every step (progress bars).
+    """
+    config = resolve(config)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(config.threads or 1)  # tiny ops: one thread is the most efficient
+    checkpoint_path = out / CHECKPOINT
+    previous = None
+    if (out / CONFIG).exists():
+        previous = read_config(out)
+        if not _same_run(previous, config):
+            raise ValueError(f"{out}: holds a run with another configuration; choose a new --out (or delete it)")
+    state = load_checkpoint(checkpoint_path) if (resume and checkpoint_path.exists()) else None
+    if state is None and (out / LOG).exists():
+        (out / LOG).unlink()  # a fresh start: the old log would mix two runs
+
+    task = task or make_task(config)
+    if len(task.data["train"].indices) == 0:
+        raise ValueError(f"{config.dataset}: no training samples for {config.policy} (check pairs / msth tables and --interactions)")
+    torch.manual_seed(config.seed)
+    model = task.make_model()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    start, elapsed, cpu = 0, 0.0, 0.0
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        start, elapsed, cpu = int(state["step"]), float(state["elapsed"]), float(state.get("cpu", 0.0))
+        stats = state["stats"]
+    else:
+        stats = task.compute_stats()
+    task.stats = stats
+    (out / CONFIG).write_text(json.dumps({"train": config.to_dict(), "model": task.model_config.to_dict(), "losses": task.losses.to_dict()}, indent=1))
+
+    train_indices = np.asarray(task.data["train"].indices)
+    val_data = task.data.get("val")
+    val_indices = np.asarray(val_data.indices) if val_data is not None else np.zeros(0, np.int64)
+    if len(val_indices) > config.val_samples:
+        val_indices = np.sort(np.random.default_rng(config.split_seed).choice(val_indices, config.val_samples, replace=False))
+
+    def checkpoint(step: int) -> None:
+        save_checkpoint(checkpoint_path, {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "elapsed": elapsed, "cpu": cpu, "stats": stats})
+
+    log = open(out / LOG, "a")
+    model.train()
+    parts: dict[str, float] = {}
+    val_parts = None
+    step = start
+    try:
+        for step in range(start, config.steps):
+            began, began_cpu = time.perf_counter(), time.process_time()
+            for group in optimizer.param_groups:
+                group["lr"] = _lr(config, step)
+            idx, rng = _draw(config, train_indices, step)
+            batch = task.train_batch(idx, rng)
+            loss, parts = task.loss(model, batch)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            elapsed += time.perf_counter() - began
+            cpu += time.process_time() - began_cpu
+            done = step + 1
+            record: dict[str, Any] = {}
+            if done % config.log_every == 0 or done == config.steps:
+                record = {"step": done, "seconds": round(elapsed, 2), "cpu_seconds": round(cpu, 2), "lr": _lr(config, step), "train": parts}
+            if len(val_indices) and (done % config.val_every == 0 or done == config.steps):
+                val_parts = _evaluate_loss(task, model, val_indices, config.batch_size)
+                record = {**(record or {"step": done, "seconds": round(elapsed, 2)}), "val": val_parts}
+            if record:
+                log.write(json.dumps(record) + "\n")
+                log.flush()
+            if done % config.checkpoint_every == 0 or done == config.steps:
+                checkpoint(done)
+            if on_step is not None:
+                on_step(done, config.steps, parts)
+        if start >= config.steps and not checkpoint_path.exists():
+            checkpoint(start)
+    finally:
+        log.close()
+    return TrainResult(str(out), config.steps, elapsed, parts, val_parts, start)
+
+
+def load_policy(run: str | Path):
+    """(TrainConfig, model in eval mode, stats) of a run's latest checkpoint."""
+    run = Path(run)
+    config = read_config(run)
+    saved = json.loads((run / CONFIG).read_text())
+    if config.policy == "rocket2":
+        model = Rocket2Policy(Rocket2Config.from_dict(saved["model"]))
+    else:
+        model = Act2GoalPolicy(Act2GoalConfig.from_dict(saved["model"]))
+    if not (run / CHECKPOINT).exists():
+        raise FileNotFoundError(f"{run}: no {CHECKPOINT} (training never reached a checkpoint)")
+    state = load_checkpoint(run / CHECKPOINT)
+    model.load_state_dict(state["model"])
+    model.eval()
+    return config, model, state["stats"], int(state["step"])
