@@ -158,13 +158,14 @@ def worlds(tmp_path_factory) -> dict:
 
 def test_quality_against_the_generated_truth(worlds):
     quality = worlds["quality"]
-    # measured (seed 5, window 32): agibot IoU 0.91, visibility F1 1.00; vpt 0.37 / 0.71 (blocks among
-    # blocks of the same material are the weak spot, see README "Masks"); floors a little under
+    # measured (seed 5, window 32): agibot IoU 0.92, visibility F1 1.00, centroid 2.5 px; vpt 0.48 / 0.80
+    # (blocks among blocks of the same material are the weak spot, see README "Masks"); event-frame
+    # IoU 0.85 over both. The floors are a little under.
     agibot, vpt = quality["agibot"], quality["vpt"]
     assert agibot["tracks"] >= 10 and vpt["tracks"] >= 5
     assert agibot["mean_iou"] >= 0.85 and agibot["visibility_f1"] >= 0.95 and agibot["centroid_error_px"] <= 5
-    assert vpt["mean_iou"] >= 0.30 and vpt["visibility_f1"] >= 0.65
-    assert quality["all"]["event_frame_iou"] >= 0.75
+    assert vpt["mean_iou"] >= 0.42 and vpt["visibility_f1"] >= 0.72
+    assert quality["all"]["event_frame_iou"] >= 0.80
 
 
 def test_tracks_on_disk_match_the_events_and_the_window(worlds):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -30,6 +31,7 @@ import polars as pl
 from goalframe.annotators.annotator import ANNOTATORS, Annotator, annotator_version, build_annotator
 from goalframe.schemas.layout import DatasetError, utc_now
 from goalframe.storage import open_dataset
+from goalframe.storage.layout import MASKS
 from goalframe.storage.masks import REVIEWED, rebuild_tracks_table, track_id_for, track_state, track_path, write_track
 from goalframe.storage.parallel import run_tasks
 from goalframe.storage.store import new_step, open_root, record_step, store_path
@@ -76,16 +78,16 @@ class TrackResult:
     reason: str | None = None
 
 
-# One annotator per worker process (loading SAM weights once, not once per event).
-_ANNOTATORS: dict[tuple, Annotator] = {}
+# One annotator per worker thread (SAM weights load once per worker, not once per event;
+# an annotator keeps per-window state, so threads do not share one).
+_LOCAL = threading.local()
 
 
 def _annotator(options: MaskOptions) -> Annotator:
     key = (options.annotator, options.every, options.checkpoint, options.model_type, options.device, repr(sorted(options.extra.items())))
-    if key not in _ANNOTATORS:
-        _ANNOTATORS.clear()
-        _ANNOTATORS[key] = options.build()
-    return _ANNOTATORS[key]
+    if getattr(_LOCAL, "key", None) != key:
+        _LOCAL.annotator, _LOCAL.key = options.build(), key
+    return _LOCAL.annotator
 
 
 def prompt_problem(row: dict, n_frames: int | None, height: int, width: int) -> str | None:
@@ -203,6 +205,9 @@ def annotate_masks(
 
         check_checkpoint(options.checkpoint, options.model_type)  # fail once, in the driver, before any task
     rows = list(events.iter_rows(named=True))
+    root = open_root(dataset, "r+", storage_options)
+    for episode in sorted({row["episode_id"] for row in rows} & set(ds.episodes)):
+        root.require_group(f"{MASKS}/{episode}")  # parents made here, once: tasks then write only their own track groups
     task_dataset = store_path(dataset) if scheduler else dataset  # a cluster's workers do not share our working directory
     if scheduler and options.checkpoint:
         options = replace(options, checkpoint=os.path.abspath(os.path.expanduser(options.checkpoint)))
