@@ -99,11 +99,16 @@ def _aggregate(runs: list[dict[str, Any]]) -> dict[str, Any]:
     agg: dict[str, Any] = {
         "success": _mean_std([r["closed_loop"]["success_rate"] for r in runs]),
         "random": _mean_std([r["random"]["success_rate"] for r in runs]),
+        "random_prior": _mean_std([r["random_prior"]["success_rate"] for r in runs if "random_prior" in r]),
+        "min_angle": _mean_std([r["closed_loop"].get("mean_min_angle") for r in runs]),
         "train_seconds": _mean_std([r.get("train_seconds") for r in runs]),
         "per_seed": [r["closed_loop"]["success_rate"] for r in runs],
     }
     offline_keys = sorted({k for r in runs for k, v in (r.get("offline") or {}).items() if isinstance(v, (int, float))})
     agg["offline"] = {k: _mean_std([(r.get("offline") or {}).get(k) for r in runs]) for k in offline_keys}
+    by_length_offline = [(r.get("offline") or {}).get("chunk_action_error_cm_by_length") or {} for r in runs]
+    if any(by_length_offline):
+        agg["offline_by_length"] = {n: _mean_std([b.get(n) for b in by_length_offline]) for n in sorted({n for b in by_length_offline for n in b}, key=int)}
     if "by_length" in runs[0]["closed_loop"]:
         agg["by_length"] = {
             n: {
@@ -132,15 +137,18 @@ def format_tables(results: dict[str, Any]) -> str:
             f"ROCKET-2, VPT reach-and-mine with a cross-view goal: closed-loop success over {episodes} episodes"
             f" (seeds {results['eval_seed']}..{results['eval_seed'] + episodes - 1}), mean ± std over {n_seeds} training seed(s)",
             "",
-            "| variant | success | random policy | button acc | camera acc | centroid err | visibility F1 | train s |",
+            "| variant | success | min angle to target (deg) | button acc | camera acc | centroid err | visibility F1 | train s |",
             "|---|---|---|---|---|---|---|---|",
         ]
         for name, agg in results["rocket2"].items():
             off = agg["offline"]
             lines.append(
-                f"| {name} | {_fmt(agg['success'])} | {_fmt(agg['random'])} | {_fmt(off.get('button_accuracy'), 3)} | {_fmt(off.get('camera_accuracy'), 3)} "
+                f"| {name} | {_fmt(agg['success'])} | {_fmt(agg['min_angle'], 1)} | {_fmt(off.get('button_accuracy'), 3)} | {_fmt(off.get('camera_accuracy'), 3)} "
                 f"| {_fmt(off.get('centroid_error'), 3)} | {_fmt(off.get('visibility_f1'), 3)} | {_fmt(agg['train_seconds'], 0)} |"
             )
+        first = next(iter(results["rocket2"].values()))
+        lines.append(f"| random policy (uniform) | {_fmt(first['random'])} | - | - | - | - | - | - |")
+        lines.append(f"| random policy (data's action prior) | {_fmt(first['random_prior'])} | - | - | - | - | - | - |")
         lines.append("")
     if results["act2goal"]:
         lengths = list(next(iter(results["act2goal"].values()))["by_length"])
@@ -156,12 +164,26 @@ def format_tables(results: dict[str, Any]) -> str:
             lines.append(f"| {name} | " + " | ".join(cells) + f" | {_fmt(agg['offline'].get('first_action_error_cm'), 2)} | {_fmt(agg['train_seconds'], 0)} |")
         random_cells = [_fmt(next(iter(results["act2goal"].values()))["by_length"][n]["random"]) for n in lengths]
         lines.append("| random policy | " + " | ".join(random_cells) + " | - | - |")
+        offline_lengths = sorted({n for agg in results["act2goal"].values() for n in agg.get("offline_by_length", {})}, key=int)
+        if offline_lengths:
+            lines += [
+                "",
+                "Act2Goal offline, held-out episodes: proximal action-chunk error (cm, end-effector positions) by the episode's task length",
+                "",
+                "| variant | " + " | ".join(f"{n} obj" for n in offline_lengths) + " |",
+                "|---|" + "---|" * len(offline_lengths),
+            ]
+            for name, agg in results["act2goal"].items():
+                lines.append(f"| {name} | " + " | ".join(_fmt(agg.get("offline_by_length", {}).get(n), 2) for n in offline_lengths) + " |")
     return "\n".join(lines)
 
 
 def _plots(results: dict[str, Any], out: Path) -> None:
     if results["rocket2"]:
-        groups = {name: {"policy": agg["success"]["mean"], "random": agg["random"]["mean"]} for name, agg in results["rocket2"].items()}
+        groups = {name: {"policy": agg["success"]["mean"]} for name, agg in results["rocket2"].items()}
+        first = next(iter(results["rocket2"].values()))
+        groups["random (uniform)"] = {"policy": first["random"]["mean"]}
+        groups["random (data prior)"] = {"policy": first["random_prior"]["mean"]}
         plot_success(groups, out / "rocket2_ablation.png", "ROCKET-2 loss ablation: closed-loop success")
     if results["act2goal"]:
         lengths = list(next(iter(results["act2goal"].values()))["by_length"])

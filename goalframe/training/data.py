@@ -121,8 +121,9 @@ class CachedMSTH(MSTHDataset):
     """:class:`MSTHDataset` (same keys) over frames held in memory, with end-effector
     ``action`` / ``state`` vectors for AgiBot (:data:`EE_ACTION`) instead of LeRobot's joints."""
 
-    def __init__(self, dataset: str, *args, **kwargs):
-        super().__init__(dataset, *args, **kwargs)
+    def __init__(self, dataset: str, *args, frame_stride: int = 1, **kwargs):
+        super().__init__(dataset, *args, frame_stride=frame_stride, **kwargs)
+        self.frame_stride = int(frame_stride)
         self.indices = np.arange(len(self))
         self._ee: dict[str, dict[str, np.ndarray]] = {}
         self.cache = _FrameCache()
@@ -130,6 +131,19 @@ class CachedMSTH(MSTHDataset):
 
     def frames(self, episode: str, camera: str, frames: np.ndarray) -> np.ndarray:
         return self.cache.read(episode, camera, frames)
+
+    def episode_of(self, index: int) -> str:
+        """The episode sample ``index`` comes from."""
+        return self.episodes_of[int(index)]
+
+    @property
+    def episodes_of(self) -> list[str]:
+        if not hasattr(self, "_episode_names"):
+            table = open_dataset(self.dataset).table("msth").filter(pl.col("episode_id").is_in(self.episodes))
+            if self.frame_stride > 1:
+                table = table.filter(pl.col("frame") % self.frame_stride == 0)
+            self._episode_names = table.sort("episode_id", "frame")["episode_id"].to_list()
+        return self._episode_names
 
     def lowdim(self, episode: str) -> dict[str, np.ndarray]:
         if episode not in self._ee:

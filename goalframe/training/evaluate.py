@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from goalframe.training.data import EE_RELATIVE
+from goalframe.training.data import EE_RELATIVE, object_counts
 from goalframe.training.envs import (
     AgibotArrangeEnv,
     RandomAgibotPolicy,
@@ -54,10 +54,11 @@ class Rocket2Agent:
     temporal window (the first frame repeats in front of a short history, as the training
     windows pad)."""
 
-    def __init__(self, model, sample: bool = True, seed: int = 0):
+    def __init__(self, model, sample: bool = True, seed: int = 0, temperature: float = 1.0):
         self.model = model
         self.window = model.config.window
         self.sample = sample
+        self.temperature = float(temperature)
         self.generator = torch.Generator().manual_seed(int(seed))
 
     @torch.no_grad()
@@ -79,7 +80,7 @@ class Rocket2Agent:
         logits = heads["camera"][0, -1]
         if self.sample:  # VPT-style: draw from the heads (seeded per episode)
             buttons = (torch.rand(p_buttons.shape, generator=self.generator) < p_buttons).numpy()
-            camera = torch.multinomial(torch.softmax(logits, -1), 1, generator=self.generator)[:, 0].numpy()
+            camera = torch.multinomial(torch.softmax(logits / self.temperature, -1), 1, generator=self.generator)[:, 0].numpy()
         else:
             buttons, camera = (p_buttons > 0.5).numpy(), logits.argmax(-1).numpy()
         return env_action(buttons, camera)
@@ -116,7 +117,7 @@ class Act2GoalAgent:
 
 def _summary(results: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {"episodes": len(results), "success_rate": float(np.mean([r["success"] for r in results])) if results else 0.0}
-    for key in ("steps", "min_angle", "placed", "progress"):
+    for key in ("steps", "min_angle", "approach", "placed", "progress"):
         values = [r[key] for r in results if key in r]
         if values:
             out[f"mean_{key}"] = float(np.mean(values))
@@ -148,11 +149,13 @@ def policy_factory(config, model, stats) -> Callable[[int], Any]:
     return lambda _seed: Act2GoalAgent(model, stats)
 
 
-def random_factory(config, stats) -> Callable[[int], Any]:
+def random_factory(config, stats, prior: bool = False) -> Callable[[int], Any]:
+    """A random policy: uniform buttons and camera bins, or (``prior``) drawn from the training
+    actions' marginals (ROCKET-2); random end-effector targets (Act2Goal)."""
     if config.policy == "rocket2":
-        button_p = stats["button_p"].numpy() if "button_p" in stats else None
-        camera_p = stats["camera_p"].numpy() if "camera_p" in stats else None
-        return lambda s: RandomVptPolicy(s, button_p, camera_p)
+        if prior:
+            return lambda s: RandomVptPolicy(s, stats["button_p"].numpy(), stats["camera_p"].numpy())
+        return lambda s: RandomVptPolicy(s)
     return lambda s: RandomAgibotPolicy(s)
 
 
@@ -209,9 +212,13 @@ def offline_metrics(config, model, stats, task=None, max_samples: int = 256, bat
     first_err, chunk_err, grip_hits, grip_n, losses = [], [], 0.0, 0, {}
     std = stats["proximal_std"]
     mean = stats["proximal_mean"]
+    counts = object_counts(config.dataset)
+    lengths, per_sample = [], []
     for start in range(0, len(indices), batch_size):
         chunk = indices[start : start + batch_size]
-        batch = task.batch([data[int(i)] for i in chunk])
+        samples = [data[int(i)] for i in chunk]
+        lengths += [counts.get(data.episode_of(int(i)), 0) for i in chunk]
+        batch = task.batch(samples)
         out = model(batch["observation"], batch["goal_image"], batch["state"])
         _loss, parts = task.loss(model, batch)
         for k, v in parts.items():
@@ -222,6 +229,7 @@ def offline_metrics(config, model, stats, task=None, max_samples: int = 256, bat
         position = (pred[..., :6] - true[..., :6]).view(*pred.shape[:2], 2, 3).norm(dim=-1).mean(-1) * 100  # cm, per arm averaged
         first_err.append(position[:, 0].numpy())
         chunk_err.append(position[valid].numpy())
+        per_sample += ((position * valid).sum(1) / valid.sum(1).clamp(min=1)).tolist()
         grip_hits += float((((pred[..., 8:10] >= 0.5) == (true[..., 8:10] >= 0.5)).all(-1) & valid).sum())
         grip_n += int(valid.sum())
     return {
@@ -229,6 +237,9 @@ def offline_metrics(config, model, stats, task=None, max_samples: int = 256, bat
         "first_action_error_cm": float(np.concatenate(first_err).mean()),
         "chunk_action_error_cm": float(np.concatenate(chunk_err).mean()),
         "gripper_accuracy": grip_hits / max(grip_n, 1),
+        "chunk_action_error_cm_by_length": {
+            str(n): float(np.mean([e for e, m in zip(per_sample, lengths) if m == n])) for n in sorted(set(lengths))
+        },
         **{f"val_{k}": v / len(indices) for k, v in losses.items()},
     }
 
@@ -299,6 +310,8 @@ def evaluate_run(
     metrics["closed_loop"] = closed_loop(config, policy_factory(config, model, stats), episodes, seed)
     if baseline:
         metrics["random"] = closed_loop(config, random_factory(config, stats), episodes, seed)
+        if config.policy == "rocket2":
+            metrics["random_prior"] = closed_loop(config, random_factory(config, stats, prior=True), episodes, seed)
     if offline:
         metrics["offline"] = offline_metrics(config, model, stats)
     log = read_log(run)
@@ -312,7 +325,8 @@ def evaluate_run(
     if config.policy == "rocket2":
         groups = {"reach and mine": {"policy": metrics["closed_loop"]["success_rate"]}}
         if baseline:
-            groups["reach and mine"]["random"] = metrics["random"]["success_rate"]
+            groups["reach and mine"]["random (uniform)"] = metrics["random"]["success_rate"]
+            groups["reach and mine"]["random (data prior)"] = metrics["random_prior"]["success_rate"]
         plot_success(groups, run / "success.png", f"closed-loop success ({episodes} episodes)")
     else:
         groups = {}
@@ -329,7 +343,10 @@ def headline(metrics: dict[str, Any]) -> str:
     cl = metrics["closed_loop"]
     parts = [f"success {cl['success_rate']:.2f}"]
     if "random" in metrics:
-        parts[-1] += f" (random {metrics['random']['success_rate']:.2f})"
+        parts[-1] += f" (random {metrics['random']['success_rate']:.2f}"
+        if "random_prior" in metrics:
+            parts[-1] += f", random with the data's action prior {metrics['random_prior']['success_rate']:.2f}"
+        parts[-1] += ")"
     if "by_length" in cl:
         parts.append("by length " + ", ".join(f"{n}: {v['success_rate']:.2f}" for n, v in cl["by_length"].items()))
     off = metrics.get("offline") or {}

@@ -408,6 +408,8 @@ def train(
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         start, elapsed, cpu = int(state["step"]), float(state["elapsed"]), float(state.get("cpu", 0.0))
+        kept = [r for r in read_log(out) if r["step"] <= start]  # steps after the checkpoint are redone
+        (out / LOG).write_text("".join(json.dumps(r) + "\n" for r in kept))
         stats = state["stats"]
     else:
         stats = task.compute_stats()
