@@ -52,7 +52,7 @@ def assert_same_episode(a, b, episode: str, frames: bool = True) -> None:
 
 
 def assert_same_tables(a, b) -> None:
-    assert a.tables == b.tables
+    assert a.tables == b.tables, (a.tables, b.tables)
     for name in a.tables:
         x, y = a.table(name), b.table(name)
         drop = [c for c in x.columns if c in BUILD_ONLY_COLUMNS]

@@ -56,6 +56,10 @@ def open_root(path: str | Path, mode: str = "r", storage_options: dict[str, Any]
     try:
         with _reaching(path):
             root = zarr.open_group(mode=mode, **_root_kwargs(path, storage_options))
+            if is_url(path) and hasattr(root.store, "fs"):
+                # the filesystem instance (and its listing cache) is shared within a process,
+                # while episodes and tracks are written by other processes: list afresh
+                root.store.fs.invalidate_cache()
     except (FileNotFoundError, zarr.errors.GroupNotFoundError, zarr.errors.NodeTypeValidationError):
         raise DatasetError(f"{path}: no goalframe dataset here (no zarr.json)") from None
     if "goalframe_layout" not in root.attrs:
@@ -125,7 +129,10 @@ def new_step(step: str, params: dict[str, Any], started: str, finished: str, sum
 def _fs_and_path(dataset: str | Path, name: str, storage_options: dict[str, Any] | None):
     base = store_path(dataset)
     fs, root = fsspec.core.url_to_fs(base, **(storage_options or {}))
-    return fs, f"{root.rstrip('/')}/{TABLES}/{name}.parquet"
+    folder = f"{root.rstrip('/')}/{TABLES}"
+    if is_url(dataset):  # fsspec caches listings per process; other processes write tables
+        fs.invalidate_cache(folder)
+    return fs, f"{folder}/{name}.parquet"
 
 
 def write_table(dataset: str | Path, name: str, table: pl.DataFrame, storage_options: dict[str, Any] | None = None) -> None:

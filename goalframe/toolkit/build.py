@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 import typer
 
-from goalframe.toolkit.common import example, one_line_errors, out_console, print_json
+from goalframe.toolkit.common import STORAGE_OPTION_HELP, example, one_line_errors, out_console, parse_storage_options, print_json
 
 EPILOG = example(
     "goalframe build raw/vpt --format vpt --out data/vpt.zarr",
@@ -22,7 +22,7 @@ EPILOG = example(
 
 def run_build(
     fmt: str, raw: Path, out: str, workers: int | None = None, scheduler: str | None = None, codec: str = "jpeg",
-    mask_options: Any = None, seed: int = 0, spec: Any = None, show_progress: bool = True,
+    mask_options: Any = None, seed: int = 0, spec: Any = None, show_progress: bool = True, storage_options: dict | None = None,
 ) -> dict[str, Any]:
     """The chain as one function (``build`` and ``demo`` call it); returns each step's summary."""
     from goalframe.annotators.events import extract_events
@@ -34,13 +34,13 @@ def run_build(
     spec = spec or MSTHSpec(horizon=120, near=30, stride=5, distal=6)
     mask_options = mask_options or MaskOptions()
     mask_options.validate()
-    summary: dict[str, Any] = {"ingest": run_ingest(fmt, raw, out, workers, scheduler, codec, show_progress=show_progress).summary()}
+    summary: dict[str, Any] = {"ingest": run_ingest(fmt, raw, out, workers, scheduler, codec, show_progress=show_progress, storage_options=storage_options).summary()}
     steps_workers = workers or 1
-    events, _ = extract_events(out, workers=steps_workers, scheduler=scheduler)
+    events, _ = extract_events(out, workers=steps_workers, scheduler=scheduler, storage_options=storage_options)
     summary["events"] = events.height
-    summary["masks"] = annotate_masks(out, mask_options, workers=steps_workers, scheduler=scheduler).summary()
-    summary["pairs"] = build_pairs(out, seed=seed, workers=steps_workers, scheduler=scheduler)[0].height
-    summary["msth"] = build_msth(out, spec, workers=steps_workers, scheduler=scheduler)[0].height
+    summary["masks"] = annotate_masks(out, mask_options, workers=steps_workers, scheduler=scheduler, storage_options=storage_options).summary()
+    summary["pairs"] = build_pairs(out, seed=seed, workers=steps_workers, scheduler=scheduler, storage_options=storage_options)[0].height
+    summary["msth"] = build_msth(out, spec, workers=steps_workers, scheduler=scheduler, storage_options=storage_options)[0].height
     return summary
 
 
@@ -60,6 +60,7 @@ def build(
     stride: int = typer.Option(5, help="MSTH proximal stride r (frames)."),
     distal: int = typer.Option(6, help="MSTH distal anchors M."),
     json_output: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+    storage_option: Optional[list[str]] = typer.Option(None, "--storage-option", help=STORAGE_OPTION_HELP),
 ) -> None:
     """Build a training-ready dataset from raw recordings: ingest, events, masks, pairs, MSTH."""
     from goalframe.annotators.masks import MaskOptions
@@ -68,7 +69,10 @@ def build(
     with one_line_errors():
         spec = MSTHSpec(horizon=horizon, near=near, stride=stride, distal=distal)  # bad parameters fail before any work
         mask_options = MaskOptions(annotator=annotator, window=window, checkpoint=checkpoint)
-        summary = run_build(format, raw, out, workers, scheduler, codec, mask_options, seed, spec, show_progress=not json_output)
+        summary = run_build(
+            format, raw, out, workers, scheduler, codec, mask_options, seed, spec, show_progress=not json_output,
+            storage_options=parse_storage_options(storage_option),
+        )
     if json_output:
         print_json(summary)
     else:

@@ -6,7 +6,9 @@ from typing import Optional
 
 import typer
 
-from goalframe.toolkit.common import err_console, example, fail, one_line_errors, out_console, print_json, progress_bar
+from goalframe.toolkit.common import (
+    STORAGE_OPTION_HELP, err_console, example, fail, one_line_errors, out_console, parse_storage_options, print_json, progress_bar,
+)
 from goalframe.toolkit.ingest import default_workers
 
 EPILOG = example(
@@ -29,6 +31,7 @@ def masks(
     scheduler: Optional[str] = typer.Option(None, help="Address of a dask.distributed scheduler."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Redo tracks this annotator and version already made (tracks with human reviews are kept)."),
     json_output: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+    storage_option: Optional[list[str]] = typer.Option(None, "--storage-option", help=STORAGE_OPTION_HELP),
 ) -> None:
     """Annotate object masks: every event with a prompt point gets a track over the window before it, tracked backward."""
     with one_line_errors():
@@ -42,7 +45,8 @@ def masks(
 
             check_checkpoint(checkpoint, model_type)
             pick_device(device)
-        ds = open_dataset(dataset)
+        storage_options = parse_storage_options(storage_option)
+        ds = open_dataset(dataset, storage_options)
         if "events" not in ds.tables:
             fail(f"{dataset}: no events table; run `goalframe events {dataset}` first")
         n_events = ds.table("events").height
@@ -55,7 +59,7 @@ def masks(
             def on_result(result: TrackResult) -> None:
                 progress.advance(task)
 
-            report = annotate_masks(dataset, options, workers=chosen, scheduler=scheduler, on_result=on_result)
+            report = annotate_masks(dataset, options, workers=chosen, scheduler=scheduler, storage_options=storage_options, on_result=on_result)
     summary = report.summary()
     problems = [f"{r.event_id} ({r.camera}): {r.reason}" for r in report.failed]
     if json_output:
