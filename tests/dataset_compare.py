@@ -61,9 +61,20 @@ def assert_same_tables(a, b) -> None:
         assert x.sort(x.columns[0]).equals(y.sort(y.columns[0])), f"table {name} differs"
 
 
+def assert_same_tracks(a, b) -> None:
+    """Every mask track (masks, visibility, geometry, score) is equal."""
+    ids = a.track_ids()
+    assert ids == b.track_ids()
+    for episode, track_id in ids:
+        x, y = a.read_track(episode, track_id), b.read_track(episode, track_id)
+        for name in ("frame_index", "mask", "visible", "centroid", "bbox", "score"):
+            np.testing.assert_array_equal(getattr(x, name), getattr(y, name), err_msg=f"{episode}/{track_id} {name}")
+
+
 def assert_same_dataset(path_a: str, path_b: str, options_a: dict | None = None, options_b: dict | None = None) -> None:
     a, b = open_dataset(path_a, options_a), open_dataset(path_b, options_b)
     assert a.episodes and a.episodes == b.episodes
     for episode in a.episodes:
         assert_same_episode(a, b, episode)
     assert_same_tables(a, b)
+    assert_same_tracks(a, b)

@@ -1,4 +1,4 @@
-"""`--scheduler tcp://...`: ingest and events on a dask.distributed cluster equal a serial build."""
+"""`--scheduler tcp://...`: ingest, events and masks on a dask.distributed cluster equal a serial build."""
 
 from __future__ import annotations
 
@@ -47,21 +47,25 @@ def test_cluster_build_equals_serial_build(raw, cluster, tmp_path):
     serial, remote = str(tmp_path / "serial.zarr"), str(tmp_path / "cluster.zarr")
     check(goalframe("ingest", "vpt", str(raw), "--out", serial, "--workers", "1"))
     check(goalframe("events", serial, "--workers", "1"))
+    check(goalframe("masks", serial, "--window", "16", "--workers", "1"))
 
     address = cluster.scheduler_address
     assert address.startswith("tcp://")
     ingest = check(goalframe("ingest", "vpt", str(raw), "--out", remote, "--scheduler", address))
     assert "3 written" in ingest.stdout
     check(goalframe("events", remote, "--scheduler", address))
+    masks = check(goalframe("masks", remote, "--window", "16", "--scheduler", address))
+    assert "0 events without a track" in masks.stdout, masks.stdout
 
     # The tasks really ran on the cluster's worker processes.
     prefixes = set(cluster.scheduler.task_prefixes)
-    assert {"ingest_episode", "episode_events"} <= prefixes, prefixes
+    assert {"ingest_episode", "episode_events", "annotate_event"} <= prefixes, prefixes
     steps = open_dataset(remote).info.steps
     assert steps[0].params["scheduler"] == address
 
     assert_same_dataset(serial, remote)
     assert open_dataset(remote).table("events").height > 0
+    assert open_dataset(remote).table("tracks").height == open_dataset(remote).table("events").height
 
     # A second run on the cluster skips every complete episode.
     again = check(goalframe("ingest", "vpt", str(raw), "--out", remote, "--scheduler", address))
