@@ -56,3 +56,11 @@ def test_review_loop(tmp_path, label_studio):
 
     tracks = open_dataset(tmp_path / "vpt.zarr").table("tracks")
     assert tracks["reviewed"].any()
+
+
+def test_training(tmp_path):
+    notebook = execute("training", tmp_path)
+    text = outputs(notebook)
+    assert "closed_loop" in text and "success_rate" in text
+    run = tmp_path / "run-rocket2"
+    assert (run / "metrics.json").exists() and (run / "learning_curve.png").stat().st_size > 1000
