@@ -144,28 +144,32 @@ def test_resume_skips_overwrite_redoes_and_reviewed_tracks_are_kept(simple):
 @pytest.fixture(scope="module")
 def worlds(tmp_path_factory) -> dict:
     work = tmp_path_factory.mktemp("worlds")
-    data = {
-        "vpt": bench.build("vpt", work, 3, 5, frames=200),
-        "agibot": bench.build("agibot", work, 1, 5, frames_per_object=40, n_objects=2),
+    data = {  # seed 5: mobs, GUI crafting, a placed block; seed 0: mined stone and coal ore
+        "vpt": bench.build("vpt", work / "vpt", 3, 5, frames=200),
+        "vpt_mining": bench.build("vpt", work / "vpt_mining", 3, 0, frames=200),
+        "agibot": bench.build("agibot", work / "agibot", 1, 5, frames_per_object=40, n_objects=2),
     }
     tallies = []
     for fmt, (raw, dataset) in data.items():
         report = annotate_masks(dataset, MaskOptions(window=WINDOW), workers=2)
         assert not report.failed, [(r.event_id, r.reason) for r in report.failed]
-        tallies += bench.stored_tallies(dataset, bench.Truth(raw, fmt), fmt)
+        kind = "agibot" if fmt == "agibot" else "vpt"
+        tallies += bench.stored_tallies(dataset, bench.Truth(raw, kind), fmt)
     return {"data": data, "quality": bench.grouped(tallies)}
 
 
 def test_quality_against_the_generated_truth(worlds):
     quality = worlds["quality"]
-    # measured (seed 5, window 32): agibot IoU 0.92, visibility F1 1.00, centroid 2.5 px; vpt 0.48 / 0.80
-    # (blocks among blocks of the same material are the weak spot, see README "Masks"); event-frame
-    # IoU 0.85 over both. The floors are a little under.
-    agibot, vpt = quality["agibot"], quality["vpt"]
-    assert agibot["tracks"] >= 10 and vpt["tracks"] >= 5
+    # measured (window 32): agibot IoU 0.92, visibility F1 1.00, centroid 2.5 px; vpt (seed 5) 0.48 / 0.80;
+    # vpt mining (seed 0) 0.72 / 0.95 (0.27 without the selection-outline cue: stone and coal ore
+    # among blocks of their own material, see README "Masks"). The floors are a little under.
+    agibot, vpt, mining = quality["agibot"], quality["vpt"], quality["vpt_mining"]
+    assert agibot["tracks"] >= 10 and vpt["tracks"] >= 5 and mining["tracks"] >= 8
     assert agibot["mean_iou"] >= 0.89 and agibot["visibility_f1"] >= 0.97 and agibot["centroid_error_px"] <= 4
     assert vpt["mean_iou"] >= 0.44 and vpt["visibility_f1"] >= 0.72
-    assert quality["all"]["event_frame_iou"] >= 0.82
+    assert mining["mean_iou"] >= 0.65 and mining["visibility_f1"] >= 0.90
+    # event-frame IoU: agibot 0.92, vpt 0.70, vpt mining 0.73
+    assert agibot["event_frame_iou"] >= 0.88 and vpt["event_frame_iou"] >= 0.65 and mining["event_frame_iou"] >= 0.68
 
 
 def test_tracks_on_disk_match_the_events_and_the_window(worlds):

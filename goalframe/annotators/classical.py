@@ -8,6 +8,10 @@ re-segmented: a colour model of the object against its surroundings (Lab histogr
 object vs a ring around it) gives a likelihood ratio per pixel, the warped mask the prior,
 and the posterior decides each pixel near the object. The score is the overlap of the new
 mask with the warped one: it falls when the object leaves the frame or is hidden.
+Selection outlines: where a thin dark closed outline encloses the prompt point (a game's
+selection box around the targeted block), the outlined silhouette is the mask on that frame
+when it agrees with the tracked one; the latest outline on the frames just before the event
+gives the event frame's mask unless the event frame's own outline confirms its flood fill.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from goalframe.annotators.annotator import BackwardTracker, Point, mask_box
+from goalframe.annotators.annotator import BackwardTracker, Point, mask_box, resize_mask
 
 CHROMA_BINS, VALUE_BINS = 24, 6  # colour model: chromaticity (r, g) x brightness
 N_BINS = CHROMA_BINS * CHROMA_BINS * VALUE_BINS
@@ -141,12 +145,58 @@ def components_touching(mask: np.ndarray, core: np.ndarray) -> np.ndarray:
     return np.isin(labels, keep) if len(keep) else np.zeros_like(mask, bool)
 
 
+def selection_outline(frame: np.ndarray, point: Point, darkness: int = 60, contrast: int = 12, max_area: float = 0.6, max_border: float = 0.4, min_area: int = 50, max_faces: int = 6) -> np.ndarray | None:
+    """The silhouette enclosed by a thin dark outline around ``point`` (a game's selection box
+    drawn around the targeted block), or None where no closed outline encloses it.
+
+    Thin dark lines (black-hat response on dark, grey pixels) are closed over small gaps; the
+    region of non-line pixels holding the point is one face; the line network around it, with
+    the regions it encloses, is the outlined object. The face must be mostly enclosed by lines
+    (little of it on the frame border) and not cover most of the frame.
+    """
+    grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+    black_hat = cv2.morphologyEx(grey, cv2.MORPH_BLACKHAT, cv2.getStructuringElement(cv2.MORPH_RECT, (7, 7)))
+    lines = ((black_hat > contrast) & (grey < darkness)).astype(np.uint8)
+    if not lines.any():
+        return None
+    lines = cv2.morphologyEx(lines, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+    height, width = lines.shape
+    row, col = int(round(point[0])), int(round(point[1]))
+    if not (0 <= row < height and 0 <= col < width) or lines[row, col]:
+        return None
+    _count, labels = cv2.connectedComponents(1 - lines, connectivity=4)
+    face = labels == labels[row, col]
+    area = int(face.sum())
+    if area < min_area or area > max_area * height * width:
+        return None
+    border = int(face[0].sum() + face[-1].sum() + face[:, 0].sum() + face[:, -1].sum())
+    perimeter = sum(len(c) for c in cv2.findContours(face.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)[0])
+    if border > max_border * max(perimeter, 1):
+        return None
+    ring = cv2.dilate(face.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & lines.astype(bool)
+    _count, network = cv2.connectedComponents(lines, connectivity=8)
+    ids = np.unique(network[ring])
+    ids = ids[ids > 0]
+    outlined = fill_holes(np.isin(network, ids) | face)
+    # a box outline has a few faces; a grid of many (a GUI's slots) is not one
+    _count, faces, stats, _c = cv2.connectedComponentsWithStats((outlined & ~lines.astype(bool)).astype(np.uint8), connectivity=4)
+    if np.count_nonzero(stats[1:, cv2.CC_STAT_AREA] >= 0.005 * outlined.sum()) > max_faces:
+        return None
+    return outlined
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    union = np.count_nonzero(a | b)
+    return np.count_nonzero(a & b) / union if union else 0.0
+
+
 class ClassicalAnnotator(BackwardTracker):
     name = "classical"
-    version = "1"
+    version = "2"
 
     def __init__(self, tolerance: tuple[int, int, int] = (14, 6, 6), chroma_tolerance: float = 0.04, min_saturation: float = 0.2,
-                 context: int = 16, grow: int = 3, memory: float = 0.5, max_prior: float = 0.98, regrow: float = 0.6, **kw: Any):  # fmt: skip
+                 context: int = 16, grow: int = 3, memory: float = 0.5, max_prior: float = 0.98, regrow: float = 0.6,
+                 outline: bool = True, outline_agree: float = 0.3, outline_lookback: int = 12, outline_faces: int = 6, **kw: Any):  # fmt: skip
         super().__init__(**kw)
         self.tolerance = tuple(int(t) for t in tolerance)
         self.chroma_tolerance = chroma_tolerance
@@ -156,10 +206,14 @@ class ClassicalAnnotator(BackwardTracker):
         self.memory = memory
         self.max_prior = max_prior
         self.regrow = regrow
+        self.outline = outline
+        self.outline_agree = outline_agree
+        self.outline_lookback = outline_lookback
+        self.outline_faces = outline_faces
 
     @property
     def params(self) -> dict[str, Any]:
-        return {**super().params, "tolerance": list(self.tolerance), "chroma_tolerance": self.chroma_tolerance, "min_saturation": self.min_saturation, "context": self.context, "grow": self.grow, "memory": self.memory, "max_prior": self.max_prior, "regrow": self.regrow}
+        return {**super().params, "tolerance": list(self.tolerance), "chroma_tolerance": self.chroma_tolerance, "min_saturation": self.min_saturation, "context": self.context, "grow": self.grow, "memory": self.memory, "max_prior": self.max_prior, "regrow": self.regrow, "outline": self.outline, "outline_agree": self.outline_agree, "outline_lookback": self.outline_lookback, "outline_faces": self.outline_faces}
 
     def begin(self, event_mask: np.ndarray) -> None:
         self._cache: dict[int, np.ndarray] = {}
@@ -168,8 +222,26 @@ class ClassicalAnnotator(BackwardTracker):
         self._anchor = histogram(self._bins(last), event_mask) if event_mask.any() else None
 
     def segment(self, t: int, point: Point) -> tuple[np.ndarray, float]:
+        self._point = point
+        self._outlines: dict[int, np.ndarray | None] = {}
         mask, _chromatic = seed_region(self.full[t], point, self.tolerance, self.chroma_tolerance, self.min_saturation)
+        if not self.outline:
+            return mask, 1.0
+        here = self._outline(t)
+        if here is not None and iou(here, mask) >= 0.8:
+            return mask, 1.0  # the event frame's own outline confirms its region (a block placed)
+        # else a selection outline around the point on a frame just before the event marks the
+        # object acted on, also where the event frame shows it changed already (a block broken)
+        for before in range(t - 1, max(t - 1 - self.outline_lookback, -1), -1):
+            outlined = self._outline(before)
+            if outlined is not None:
+                return outlined, 1.0
         return mask, 1.0
+
+    def _outline(self, t: int) -> np.ndarray | None:
+        if t not in self._outlines:
+            self._outlines[t] = selection_outline(self.full[t], self._point, max_faces=self.outline_faces)
+        return self._outlines[t]
 
     def _bins(self, t: int) -> np.ndarray:
         if t not in self._cache:
@@ -178,6 +250,12 @@ class ClassicalAnnotator(BackwardTracker):
         return self._cache[t]
 
     def resegment(self, t: int, warped: np.ndarray, previous: np.ndarray) -> tuple[np.ndarray, float]:
+        if self.outline:
+            outlined = self._outline(t)
+            if outlined is not None:
+                outlined = resize_mask(outlined, warped.shape)
+                if iou(outlined, warped > 0.5) >= self.outline_agree:
+                    return outlined, 1.0
         image, before = self._bins(t), self._bins(t + 1)
         x0, y0, x1, y1 = mask_box(previous)
         pad = max(self.context, (x1 - x0 + y1 - y0) // 2)
