@@ -153,3 +153,19 @@ def test_briefly_trained_rocket2_beats_a_random_policy(data, tmp_path):
     random = closed_loop_rocket2(random_factory(config, stats), 16, 3000)
     assert trained["mean_approach"] > random["mean_approach"] + 1.0, (trained["mean_approach"], random["mean_approach"])
     assert trained["success_rate"] > random["success_rate"], (trained["success_rate"], random["success_rate"])
+
+
+def test_act2goal_without_distal_targets_is_a_one_line_error(data, tmp_path):
+    """MSTH indices clipped at task segments shorter than the near horizon leave every distal
+    target padded: training says so (and how to fix it) instead of learning from NaN."""
+    import shutil
+
+    from goalframe.sampling import MSTHSpec, build_msth
+
+    copy = tmp_path / "segment-clipped.zarr"
+    shutil.copytree(data["agibot"], copy)
+    build_msth(str(copy), MSTHSpec(horizon=200, near=60, stride=5, distal=3), clip="segment")
+    result = CliRunner().invoke(app, ["train", str(copy), "--policy", "act2goal", "--out", str(tmp_path / "run"), "--steps", "2"])
+    assert result.exit_code == 2, result.output
+    assert "every distal action target in the training split is padding" in result.output and "--clip episode" in result.output
+    assert "Traceback" not in result.output

@@ -23,6 +23,7 @@ EPILOG = example(
 def run_build(
     fmt: str, raw: Path, out: str, workers: int | None = None, scheduler: str | None = None, codec: str = "jpeg",
     mask_options: Any = None, seed: int = 0, spec: Any = None, show_progress: bool = True, storage_options: dict | None = None,
+    msth_clip: str = "segment",
 ) -> dict[str, Any]:
     """The chain as one function (``build`` and ``demo`` call it); returns each step's summary."""
     from goalframe.annotators.events import extract_events
@@ -40,7 +41,7 @@ def run_build(
     summary["events"] = events.height
     summary["masks"] = annotate_masks(out, mask_options, workers=steps_workers, scheduler=scheduler, storage_options=storage_options).summary()
     summary["pairs"] = build_pairs(out, seed=seed, workers=steps_workers, scheduler=scheduler, storage_options=storage_options)[0].height
-    summary["msth"] = build_msth(out, spec, workers=steps_workers, scheduler=scheduler, storage_options=storage_options)[0].height
+    summary["msth"] = build_msth(out, spec, clip=msth_clip, workers=steps_workers, scheduler=scheduler, storage_options=storage_options)[0].height
     return summary
 
 

@@ -55,7 +55,9 @@ def demo(
             raw, dataset, run = out / "raw" / fmt, out / f"{fmt}.zarr", out / "runs" / POLICY_OF[fmt]
             synth_seconds = _synth(fmt, raw, episodes, seed)
             built = time.perf_counter()
-            summary = run_build(fmt, raw, str(dataset), mask_options=MaskOptions(window=64), seed=seed)
+            # MSTH clipped at the episode end: the demo's task segments (one object each) are
+            # shorter than the horizon, so segment clipping would leave no distal targets
+            summary = run_build(fmt, raw, str(dataset), mask_options=MaskOptions(window=64), seed=seed, msth_clip="episode")
             build_seconds = time.perf_counter() - built
             info = dataset_summary(open_dataset(str(dataset)))
             (out / f"{fmt}-info.json").write_text(json.dumps(info, indent=2, default=str))

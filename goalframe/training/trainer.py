@@ -258,14 +258,19 @@ class Act2GoalTask:
             d[:, EE_RELATIVE] -= state[EE_RELATIVE]
             distal.append(d[~s["distal_action_pad"].numpy()])
 
-        def moments(rows: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+        def moments(rows: list[np.ndarray], name: str) -> tuple[torch.Tensor, torch.Tensor]:
             x = np.concatenate([r.reshape(-1, r.shape[-1]) for r in rows])
+            if not len(x):  # statistics of nothing are NaN, and so would every loss be
+                raise ValueError(
+                    f"{self.config.dataset}: every {name} action target in the training split is padding (the MSTH indices "
+                    f"end at the task segment); rebuild with `goalframe msth {self.config.dataset} --clip episode` or a shorter --horizon"
+                )
             return torch.tensor(x.mean(0), dtype=torch.float32), torch.tensor(np.maximum(x.std(0), 1e-3), dtype=torch.float32)
 
         stats = {}
-        stats["state_mean"], stats["state_std"] = moments(states)
-        stats["proximal_mean"], stats["proximal_std"] = moments(proximal)
-        stats["distal_mean"], stats["distal_std"] = moments(distal)
+        stats["state_mean"], stats["state_std"] = moments(states, "state")
+        stats["proximal_mean"], stats["proximal_std"] = moments(proximal, "proximal")
+        stats["distal_mean"], stats["distal_std"] = moments(distal, "distal")
         return stats
 
     def batch(self, samples: list[dict]) -> dict[str, torch.Tensor]:
@@ -438,6 +443,8 @@ def train(
             idx, rng = _draw(config, train_indices, step)
             batch = task.train_batch(idx, rng)
             loss, parts = task.loss(model, batch)
+            if not torch.isfinite(loss):  # stop before NaN weights reach a checkpoint
+                raise ValueError(f"{config.dataset}: the training loss is not finite at step {step + 1} ({parts}); the last checkpoint is kept")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
