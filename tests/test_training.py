@@ -137,6 +137,12 @@ def test_cli_train_and_eval_act2goal(data, tmp_path):
     assert result.exit_code == 0, result.output
     metrics = json.loads((run / "metrics.json").read_text())
     assert set(metrics["closed_loop"]["by_length"]) == {"1", "3", "5"}
+    # offline errors come with the "stand still" baseline, so a model that learned nothing shows it
+    from goalframe.training.evaluate import offline_metrics
+
+    config, model, stats, _step = load_policy(run)
+    offline = offline_metrics(config, model, stats, max_samples=16)
+    assert all(np.isfinite(offline[k]) and offline[k] > 0 for k in ("first_action_error_cm", "hold_position_first_action_error_cm", "hold_position_chunk_action_error_cm"))
     bad = runner.invoke(app, ["train", data["agibot"], "--policy", "act2goal", "--out", str(tmp_path / "x"), "--ablate", "visibility"])
     assert bad.exit_code == 2 and "not an ablation of act2goal" in bad.output
     for command in ("train", "eval"):

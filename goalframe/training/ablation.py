@@ -164,6 +164,9 @@ def format_tables(results: dict[str, Any]) -> str:
             lines.append(f"| {name} | " + " | ".join(cells) + f" | {_fmt(agg['offline'].get('first_action_error_cm'), 2)} | {_fmt(agg['train_seconds'], 0)} |")
         random_cells = [_fmt(next(iter(results["act2goal"].values()))["by_length"][n]["random"]) for n in lengths]
         lines.append("| random policy | " + " | ".join(random_cells) + " | - | - |")
+        hold = next(iter(results["act2goal"].values()))["offline"].get("hold_position_first_action_error_cm")
+        if hold:  # the baseline a model must beat offline: every target = the current pose
+            lines.append("| stand still | " + " | ".join("-" for _ in lengths) + f" | {_fmt(hold, 2)} | - |")
         offline_lengths = sorted({n for agg in results["act2goal"].values() for n in agg.get("offline_by_length", {})}, key=int)
         if offline_lengths:
             lines += [

@@ -210,6 +210,7 @@ def offline_metrics(config, model, stats, task=None, max_samples: int = 256, bat
             "visibility_f1": _f1(np.concatenate(vis_pred), np.concatenate(vis_true)),
         }  # fmt: skip
     first_err, chunk_err, grip_hits, grip_n, losses = [], [], 0.0, 0, {}
+    hold_first, hold_chunk = [], []  # the "stand still" baseline: every target = the current position
     std = stats["proximal_std"]
     mean = stats["proximal_mean"]
     counts = object_counts(config.dataset)
@@ -229,6 +230,9 @@ def offline_metrics(config, model, stats, task=None, max_samples: int = 256, bat
         position = (pred[..., :6] - true[..., :6]).view(*pred.shape[:2], 2, 3).norm(dim=-1).mean(-1) * 100  # cm, per arm averaged
         first_err.append(position[:, 0].numpy())
         chunk_err.append(position[valid].numpy())
+        hold = true[..., :6].view(*true.shape[:2], 2, 3).norm(dim=-1).mean(-1) * 100  # targets are relative to the state
+        hold_first.append(hold[:, 0].numpy())
+        hold_chunk.append(hold[valid].numpy())
         per_sample += ((position * valid).sum(1) / valid.sum(1).clamp(min=1)).tolist()
         grip_hits += float((((pred[..., 8:10] >= 0.5) == (true[..., 8:10] >= 0.5)).all(-1) & valid).sum())
         grip_n += int(valid.sum())
@@ -236,6 +240,8 @@ def offline_metrics(config, model, stats, task=None, max_samples: int = 256, bat
         "samples": int(len(indices)),
         "first_action_error_cm": float(np.concatenate(first_err).mean()),
         "chunk_action_error_cm": float(np.concatenate(chunk_err).mean()),
+        "hold_position_first_action_error_cm": float(np.concatenate(hold_first).mean()),
+        "hold_position_chunk_action_error_cm": float(np.concatenate(hold_chunk).mean()),
         "gripper_accuracy": grip_hits / max(grip_n, 1),
         "chunk_action_error_cm_by_length": {
             str(n): float(np.mean([e for e, m in zip(per_sample, lengths) if m == n])) for n in sorted(set(lengths))
@@ -350,7 +356,7 @@ def headline(metrics: dict[str, Any]) -> str:
     if "by_length" in cl:
         parts.append("by length " + ", ".join(f"{n}: {v['success_rate']:.2f}" for n, v in cl["by_length"].items()))
     off = metrics.get("offline") or {}
-    for key in ("button_accuracy", "camera_accuracy", "centroid_error", "visibility_f1", "first_action_error_cm", "gripper_accuracy"):
+    for key in ("button_accuracy", "camera_accuracy", "centroid_error", "visibility_f1", "first_action_error_cm", "hold_position_first_action_error_cm", "gripper_accuracy"):
         if off.get(key) is not None:
             parts.append(f"{key} {off[key]:.3f}")
     return "; ".join(parts)
