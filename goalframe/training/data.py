@@ -228,45 +228,57 @@ def _done(dataset: Path, marker: str) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def _prepare(fmt: str, out: Path, params: dict, synth: dict, workers: int, finish: Callable[[str, Path], tuple[dict, dict]]) -> PreparedData:
+    """Generated recordings -> ingested dataset with events, then ``finish(dataset, raw)`` (which
+    returns its timings and the summary). Skipped when ``out/<fmt>.zarr`` was already prepared
+    with the same ``params`` (a ``<fmt>.zarr.prepared.json`` marker written last)."""
+    import shutil
+
+    from goalframe.annotators import extract_events
+    from goalframe.sources.registry import get_format
+    from goalframe.storage import ingest
+
+    out = Path(out)
+    dataset, raw = out / f"{fmt}.zarr", out / f"raw-{fmt}"
+    done = _done(dataset, "prepared")
+    if done is not None and done.get("params") == params:
+        return PreparedData(str(dataset), str(raw), done["seconds"], done["summary"])
+    shutil.rmtree(dataset, ignore_errors=True)
+    shutil.rmtree(raw, ignore_errors=True)
+    source = get_format(fmt)
+    seconds = {}
+    started = time.perf_counter()
+    source.synthesize(raw, **synth)
+    seconds["synth"] = time.perf_counter() - started
+    started = time.perf_counter()
+    report = ingest(str(dataset), source.discover(raw), source.read, fmt, workers=workers)
+    if report.failed:
+        raise RuntimeError(report.summary())
+    seconds["ingest"] = time.perf_counter() - started
+    extract_events(str(dataset))
+    finished, summary = finish(str(dataset), raw)
+    seconds.update(finished)
+    (out / f"{fmt}.zarr.prepared.json").write_text(json.dumps({"params": params, "seconds": seconds, "summary": summary}, indent=1))
+    return PreparedData(str(dataset), str(raw), seconds, summary)
+
+
 def prepare_vpt(out: Path, episodes: int = 16, frames: int = 600, seed: int = 0, window: int = 128, workers: int = 1) -> PreparedData:
     """Generated VPT recordings -> dataset with events, truth mask tracks and cross-view pairs.
 
     Skips the work when ``out/vpt.zarr`` was already prepared with the same arguments.
     """
-    from goalframe.annotators import extract_events
     from goalframe.sampling import build_pairs
-    from goalframe.sources.registry import get_format
-    from goalframe.sources.vpt_synth import synthesize_vpt
-    from goalframe.storage import ingest
 
-    out = Path(out)
-    dataset, raw = out / "vpt.zarr", out / "raw-vpt"
+    def tracks_and_pairs(dataset: str, raw: Path) -> tuple[dict, dict]:
+        started = time.perf_counter()
+        tracks = write_truth_tracks(dataset, raw, window)
+        table, _warnings = build_pairs(dataset, seed=seed)
+        pairs = int(table["pair_id"].n_unique()) if table.height else 0
+        return {"tracks_pairs": time.perf_counter() - started}, {"frames": episodes * frames, "tracks": tracks, "pairs": pairs}
+
     params = {"episodes": episodes, "frames": frames, "seed": seed, "window": window}
-    done = _done(dataset, "prepared")
-    if done is not None and done.get("params") == params:
-        return PreparedData(str(dataset), str(raw), done["seconds"], done["summary"])
-    import shutil
-
-    shutil.rmtree(dataset, ignore_errors=True)
-    shutil.rmtree(raw, ignore_errors=True)
-    seconds = {}
-    started = time.perf_counter()
-    synthesize_vpt(raw, episodes=episodes, seed=seed, frames=frames, quirk_rate=0.0)
-    seconds["synth"] = time.perf_counter() - started
-    started = time.perf_counter()
-    source = get_format("vpt")
-    report = ingest(str(dataset), source.discover(raw), source.read, "vpt", workers=workers)
-    if report.failed:
-        raise RuntimeError(report.summary())
-    seconds["ingest"] = time.perf_counter() - started
-    started = time.perf_counter()
-    extract_events(str(dataset))
-    tracks = write_truth_tracks(str(dataset), raw, window)
-    table, _warnings = build_pairs(str(dataset), seed=seed)
-    seconds["tracks_pairs"] = time.perf_counter() - started
-    summary = {"frames": episodes * frames, "tracks": tracks, "pairs": int(table["pair_id"].n_unique()) if table.height else 0}
-    (out / "vpt.zarr.prepared.json").write_text(json.dumps({"params": params, "seconds": seconds, "summary": summary}, indent=1))
-    return PreparedData(str(dataset), str(raw), seconds, summary)
+    synth = {"episodes": episodes, "seed": seed, "frames": frames, "quirk_rate": 0.0}
+    return _prepare("vpt", out, params, synth, workers, tracks_and_pairs)
 
 
 #: The MSTH spec the demo builds (frames at 30 fps; an object takes ~60 frames to move).
@@ -278,40 +290,18 @@ def prepare_agibot(
 ) -> PreparedData:
     """Generated AgiBot recordings (1 to 5 objects each) -> dataset with events and the MSTH table
     (clipped at episode ends, so distal anchors reach into the next objects)."""
-    from goalframe.annotators import extract_events
     from goalframe.sampling import MSTHSpec, build_msth
-    from goalframe.sources.agibot_synth import synthesize_agibot
-    from goalframe.sources.registry import get_format
-    from goalframe.storage import ingest
 
-    out = Path(out)
     msth = dict(msth or DEMO_MSTH)
-    dataset, raw = out / "agibot.zarr", out / "raw-agibot"
-    params = {"episodes": episodes, "frames_per_object": frames_per_object, "seed": seed, "msth": msth}
-    done = _done(dataset, "prepared")
-    if done is not None and done.get("params") == params:
-        return PreparedData(str(dataset), str(raw), done["seconds"], done["summary"])
-    import shutil
 
-    shutil.rmtree(dataset, ignore_errors=True)
-    shutil.rmtree(raw, ignore_errors=True)
-    seconds = {}
-    started = time.perf_counter()
-    synthesize_agibot(raw, episodes=episodes, seed=seed, frames_per_object=frames_per_object)
-    seconds["synth"] = time.perf_counter() - started
-    started = time.perf_counter()
-    source = get_format("agibot")
-    report = ingest(str(dataset), source.discover(raw), source.read, "agibot", workers=workers)
-    if report.failed:
-        raise RuntimeError(report.summary())
-    seconds["ingest"] = time.perf_counter() - started
-    started = time.perf_counter()
-    extract_events(str(dataset))
-    table, _warnings = build_msth(str(dataset), MSTHSpec(**msth), clip="episode")
-    seconds["msth"] = time.perf_counter() - started
-    summary = {"frames": int(table.height), "episodes": episodes}
-    (out / "agibot.zarr.prepared.json").write_text(json.dumps({"params": params, "seconds": seconds, "summary": summary}, indent=1))
-    return PreparedData(str(dataset), str(raw), seconds, summary)
+    def msth_table(dataset: str, _raw: Path) -> tuple[dict, dict]:
+        started = time.perf_counter()
+        table, _warnings = build_msth(dataset, MSTHSpec(**msth), clip="episode")
+        return {"msth": time.perf_counter() - started}, {"frames": int(table.height), "episodes": episodes}
+
+    params = {"episodes": episodes, "frames_per_object": frames_per_object, "seed": seed, "msth": msth}
+    synth = {"episodes": episodes, "seed": seed, "frames_per_object": frames_per_object}
+    return _prepare("agibot", out, params, synth, workers, msth_table)
 
 
 def object_counts(dataset: str) -> dict[str, int]:
