@@ -8,13 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import polars as pl
 import pytest
 
 import simple_source
 from goalframe.annotators.annotator import ANNOTATORS, build_annotator, check_window
-from goalframe.annotators.classical import ClassicalAnnotator
+from goalframe.annotators.classical import ClassicalAnnotator, selection_outline
 from goalframe.annotators.masks import MaskOptions, annotate_masks
 from goalframe.schemas.tables import EVENTS_SCHEMA, conform
 from goalframe.storage import ingest, open_dataset
@@ -75,6 +76,45 @@ def test_the_square_is_tracked_backward_from_the_event_frame(simple):
     np.testing.assert_allclose(track.centroid[-1], (29.5, 84.5), atol=1.5)
     assert track.bbox.shape == (28, 4) and (track.score > 0.3).all()
     assert track.attrs["annotator"] == "classical" and track.attrs["annotator_version"] == ClassicalAnnotator.version
+
+
+# ---- selection outlines drawn over nearer surfaces -------------------------------------
+
+LOG, LEAVES, DARK_LOG = (110, 80, 50), (50, 100, 35), (70, 51, 32)
+
+
+def outlined_block(front: tuple[int, int, int] | None) -> np.ndarray:
+    """A 40 x 40 block (log brown) on grass, outlined in dark grey like a game's selection box;
+    ``front`` paints a nearer surface over its top half that runs on outside the outline."""
+    frame = np.full((120, 160, 3), (120, 190, 90), np.uint8)
+    frame[40:80, 60:100] = LOG
+    if front is not None:
+        frame[10:60, 30:130] = front
+    cv2.rectangle(frame, (59, 39), (100, 80), (20, 20, 20), 1)
+    return frame
+
+
+def test_an_outline_drawn_over_a_nearer_surface_keeps_only_the_visible_part():
+    # leaves in front of the log's top half: the outline is the whole block, the log shows below
+    hidden = selection_outline(outlined_block(LEAVES), (70.0, 80.0))
+    assert hidden is not None and 700 <= hidden.sum() <= 1000 and not hidden[45, 80] and hidden[70, 80]
+    assert selection_outline(outlined_block(LEAVES), (70.0, 80.0), occlusion=False)[45, 80]  # the cue alone
+
+
+def test_an_outlined_face_running_on_into_a_same_material_neighbour_stays():
+    # a shaded face of the same wood crossing the outline is the block's own face, not an occluder
+    whole = selection_outline(outlined_block(DARK_LOG), (70.0, 80.0))
+    assert whole is not None and whole.sum() >= 1500 and whole[45, 80] and whole[70, 80]
+
+
+def test_a_track_ends_where_another_block_is_outlined_in_its_place():
+    # going back in time, a leaves block stands where the log was broken free: the log was behind it
+    log, leaves = outlined_block(None), outlined_block(None)
+    leaves[40:80, 60:100] = LEAVES
+    cv2.rectangle(leaves, (59, 39), (100, 80), (20, 20, 20), 1)
+    frames = np.stack([leaves] * 6 + [log] * 6)
+    track = ClassicalAnnotator().annotate(frames, (60.0, 80.0))
+    assert track.visible[6:].all() and not track.visible[:6].any(), track.visible
 
 
 def test_registry_builds_by_name_and_refuses_unknown_names():

@@ -12,6 +12,9 @@ Selection outlines: where a thin dark closed outline encloses the prompt point (
 selection box around the targeted block), the outlined silhouette is the mask on that frame
 when it agrees with the tracked one; the latest outline on the frames just before the event
 gives the event frame's mask unless the event frame's own outline confirms its flood fill.
+The outline is drawn over nearer surfaces, so a colour region of another material that runs
+across it is cut away (leaves in front of a log); where another material is outlined in the
+object's place on an earlier frame, the object was behind that block, and the track ends.
 """
 
 from __future__ import annotations
@@ -145,7 +148,7 @@ def components_touching(mask: np.ndarray, core: np.ndarray) -> np.ndarray:
     return np.isin(labels, keep) if len(keep) else np.zeros_like(mask, bool)
 
 
-def selection_outline(frame: np.ndarray, point: Point, darkness: int = 60, contrast: int = 12, max_area: float = 0.6, max_border: float = 0.4, min_area: int = 50, max_faces: int = 6) -> np.ndarray | None:
+def selection_outline(frame: np.ndarray, point: Point, darkness: int = 60, contrast: int = 12, max_area: float = 0.6, max_border: float = 0.4, min_area: int = 50, max_faces: int = 6, occlusion: bool = True) -> np.ndarray | None:
     """The silhouette enclosed by a thin dark outline around ``point`` (a game's selection box
     drawn around the targeted block), or None where no closed outline encloses it.
 
@@ -182,7 +185,79 @@ def selection_outline(frame: np.ndarray, point: Point, darkness: int = 60, contr
     _count, faces, stats, _c = cv2.connectedComponentsWithStats((outlined & ~lines.astype(bool)).astype(np.uint8), connectivity=4)
     if np.count_nonzero(stats[1:, cv2.CC_STAT_AREA] >= 0.005 * outlined.sum()) > max_faces:
         return None
-    return outlined
+    return unoccluded(frame, outlined, lines.astype(bool), (row, col)) if occlusion else outlined
+
+
+def unoccluded(frame: np.ndarray, outlined: np.ndarray, lines: np.ndarray, seed: tuple[int, int], edge: float = 10.0, material: float = 0.06, spill: float = 0.15) -> np.ndarray:
+    """The part of an outlined silhouette not hidden behind a nearer surface.
+
+    A game draws the selection outline over whatever is nearer (leaves in front of a log), so
+    the outline is the whole block, seen or not. A nearer surface shows as a colour region that
+    crosses the outline (the line was drawn over it) in another material than the one under
+    the point (the targeted block is the first thing the point's ray hits, so the point is on
+    it). Same-material regions crossing the outline are the block's own faces continuing into
+    a neighbour's (a boulder's top): they stay.
+    """
+    height, width = outlined.shape
+    x0, y0, x1, y1 = mask_box(outlined)
+    pad = 6
+    y0, x0, y1, x1 = max(y0 - pad, 0), max(x0 - pad, 0), min(y1 + pad, height), min(x1 + pad, width)
+    crop, inside = frame[y0:y1, x0:x1], outlined[y0:y1, x0:x1]
+    line_pixels = cv2.dilate(lines[y0:y1, x0:x1].astype(np.uint8), np.ones((3, 3), np.uint8))
+    painted = cv2.inpaint(cv2.medianBlur(crop, 3), line_pixels, 2, cv2.INPAINT_TELEA)
+    lab = cv2.cvtColor(painted, cv2.COLOR_RGB2LAB)
+    gradient = cv2.morphologyEx(lab, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)).max(2)
+    count, regions = cv2.connectedComponents((gradient <= edge).astype(np.uint8), connectivity=4)
+    if count <= 2:
+        return outlined
+    outside = ~cv2.dilate(inside.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    total = np.bincount(regions.reshape(-1), minlength=count)
+    beyond = np.bincount(regions[outside], minlength=count)
+    within = np.bincount(regions[inside], minlength=count)
+    chroma = chromaticity(painted)
+    sums = np.stack([np.bincount(regions.reshape(-1), weights=chroma[..., k].reshape(-1), minlength=count) for k in (0, 1)], 1)
+    region_chroma = sums / np.maximum(total, 1)[:, None]
+    # the target's material: its regions wholly inside the outline, else the region nearest the
+    # point that is larger than a crosshair or cursor drawn on it
+    near = np.zeros(regions.shape, bool)
+    near[max(seed[0] - y0 - 6, 0):seed[0] - y0 + 7, max(seed[1] - x0 - 6, 0):seed[1] - x0 + 7] = True
+    enclosed = (np.bincount(regions[inside & ~near], minlength=count) >= 50) & (beyond == 0)
+    enclosed[0] = False
+    if enclosed.any():
+        target_chroma = np.average(region_chroma[enclosed], axis=0, weights=within[enclosed])
+    else:
+        candidates = near & (regions > 0) & (total[regions] >= 50)
+        if not candidates.any():
+            return outlined
+        rows, cols = np.nonzero(candidates)
+        nearest = int(np.argmin(np.hypot(rows - (seed[0] - y0), cols - (seed[1] - x0))))
+        target_chroma = region_chroma[regions[rows[nearest], cols[nearest]]]
+    other = np.hypot(*(region_chroma - target_chroma).T) > material
+    nearer = other & (beyond >= spill * total) & (within >= 4)
+    nearer[0] = False
+    if not nearer.any():
+        return outlined
+    hidden = cv2.dilate(np.isin(regions, np.flatnonzero(nearer)).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    visible = outlined.copy()
+    visible[y0:y1, x0:x1] &= ~hidden
+    count, parts, stats, _c = cv2.connectedComponentsWithStats(visible.astype(np.uint8), connectivity=8)
+    return parts == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA])) if count > 1 else outlined
+
+
+def chromaticity(frame: np.ndarray) -> np.ndarray:
+    """Per-pixel (r, g) / (r + g + b): unchanged by flat shading, so one material reads the same
+    on its lit and shaded faces."""
+    pixels = frame.astype(np.float32)
+    return pixels[..., :2] / (pixels.sum(2, keepdims=True) + 1.0)
+
+
+def material(frame: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
+    """The median chromaticity of the lit pixels under ``mask`` (dark outline pixels have
+    none), or None where too few are lit."""
+    lit = mask & (frame.max(2) >= 40)
+    if np.count_nonzero(lit) < 8:
+        return None
+    return np.median(chromaticity(frame)[lit], axis=0)
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -192,11 +267,11 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
 
 class ClassicalAnnotator(BackwardTracker):
     name = "classical"
-    version = "2"
+    version = "3"
 
     def __init__(self, tolerance: tuple[int, int, int] = (14, 6, 6), chroma_tolerance: float = 0.04, min_saturation: float = 0.2,
                  context: int = 16, grow: int = 3, memory: float = 0.5, max_prior: float = 0.98, regrow: float = 0.6,
-                 outline: bool = True, outline_agree: float = 0.3, outline_lookback: int = 12, outline_faces: int = 6, **kw: Any):  # fmt: skip
+                 outline: bool = True, outline_agree: float = 0.3, outline_lookback: int = 12, outline_faces: int = 6, outline_material: float = 0.06, **kw: Any):  # fmt: skip
         super().__init__(**kw)
         self.tolerance = tuple(int(t) for t in tolerance)
         self.chroma_tolerance = chroma_tolerance
@@ -210,16 +285,19 @@ class ClassicalAnnotator(BackwardTracker):
         self.outline_agree = outline_agree
         self.outline_lookback = outline_lookback
         self.outline_faces = outline_faces
+        self.outline_material = outline_material
 
     @property
     def params(self) -> dict[str, Any]:
-        return {**super().params, "tolerance": list(self.tolerance), "chroma_tolerance": self.chroma_tolerance, "min_saturation": self.min_saturation, "context": self.context, "grow": self.grow, "memory": self.memory, "max_prior": self.max_prior, "regrow": self.regrow, "outline": self.outline, "outline_agree": self.outline_agree, "outline_lookback": self.outline_lookback, "outline_faces": self.outline_faces}
+        return {**super().params, "tolerance": list(self.tolerance), "chroma_tolerance": self.chroma_tolerance, "min_saturation": self.min_saturation, "context": self.context, "grow": self.grow, "memory": self.memory, "max_prior": self.max_prior, "regrow": self.regrow, "outline": self.outline, "outline_agree": self.outline_agree, "outline_lookback": self.outline_lookback, "outline_faces": self.outline_faces, "outline_material": self.outline_material}
 
     def begin(self, event_mask: np.ndarray) -> None:
         self._cache: dict[int, np.ndarray] = {}
         self._recent: np.ndarray | None = None
         last = len(self.frames) - 1
         self._anchor = histogram(self._bins(last), event_mask) if event_mask.any() else None
+        self._material = material(self.frames[last], event_mask)
+        self._behind_block = False
 
     def segment(self, t: int, point: Point) -> tuple[np.ndarray, float]:
         self._point = point
@@ -243,6 +321,12 @@ class ClassicalAnnotator(BackwardTracker):
             self._outlines[t] = selection_outline(self.full[t], self._point, max_faces=self.outline_faces)
         return self._outlines[t]
 
+    def _same_material(self, t: int, mask: np.ndarray) -> bool:
+        """Whether ``mask`` on frame ``t`` shows the tracked object's material: an outline in the
+        same place may enclose another block (the leaves block in front of a log, before it broke)."""
+        here = material(self.frames[t], mask)
+        return self._material is None or here is None or float(np.hypot(*(here - self._material))) <= self.outline_material
+
     def _bins(self, t: int) -> np.ndarray:
         if t not in self._cache:
             self._cache = {k: v for k, v in self._cache.items() if abs(k - t) <= 1}
@@ -255,7 +339,13 @@ class ClassicalAnnotator(BackwardTracker):
             if outlined is not None:
                 outlined = resize_mask(outlined, warped.shape)
                 if iou(outlined, warped > 0.5) >= self.outline_agree:
-                    return outlined, 1.0
+                    if self._same_material(t, outlined):
+                        return outlined, 1.0
+                    # another block outlined in the object's place: the object is behind it, and
+                    # stays behind it on every earlier frame (blocks do not move; it was broken)
+                    self._behind_block = True
+        if self._behind_block:
+            return np.zeros_like(warped, bool), 0.0
         image, before = self._bins(t), self._bins(t + 1)
         x0, y0, x1, y1 = mask_box(previous)
         pad = max(self.context, (x1 - x0 + y1 - y0) // 2)
@@ -280,7 +370,7 @@ class ClassicalAnnotator(BackwardTracker):
         overlap = np.count_nonzero(mask & core) / union if union else 0.0
         colour = float(np.mean(fg_at[mask] / (fg_at[mask] + bg_at[mask] + 1e-4))) if mask.any() else 0.0
         score = overlap * min(1.0, colour / 0.6)
-        if score < self.min_score and core.sum() >= 16:
+        if score < self.min_score and core.sum() >= 16 and not self.lost:
             # the colour model lost it: has the object changed colour as a whole (a mob hit,
             # a block cracking)? Then region growing inside the warped mask finds its shape again.
             row, col = np.unravel_index(int(np.argmax(cv2.distanceTransform(np.pad(core.astype(np.uint8), 1), cv2.DIST_L2, 3)[1:-1, 1:-1])), core.shape)
