@@ -217,11 +217,15 @@ def unoccluded(frame: np.ndarray, outlined: np.ndarray, lines: np.ndarray, seed:
     chroma = chromaticity(painted)
     sums = np.stack([np.bincount(regions.reshape(-1), weights=chroma[..., k].reshape(-1), minlength=count) for k in (0, 1)], 1)
     region_chroma = sums / np.maximum(total, 1)[:, None]
-    # the target's material: its regions wholly inside the outline, else the region nearest the
-    # point that is larger than a crosshair or cursor drawn on it
+    # the target's material: its regions near the point wholly inside the outline (not a HUD
+    # drawn over a huge outline far from it), else the region nearest the point that is larger
+    # than a crosshair or cursor drawn on it
     near = np.zeros(regions.shape, bool)
     near[max(seed[0] - y0 - 6, 0):seed[0] - y0 + 7, max(seed[1] - x0 - 6, 0):seed[1] - x0 + 7] = True
+    around = np.zeros(regions.shape, bool)
+    around[max(seed[0] - y0 - 16, 0):seed[0] - y0 + 17, max(seed[1] - x0 - 16, 0):seed[1] - x0 + 17] = True
     enclosed = (np.bincount(regions[inside & ~near], minlength=count) >= 50) & (beyond == 0)
+    enclosed &= np.bincount(regions[around & ~near], minlength=count) > 0
     enclosed[0] = False
     if enclosed.any():
         target_chroma = np.average(region_chroma[enclosed], axis=0, weights=within[enclosed])
