@@ -21,7 +21,7 @@ EPILOG = example(
 
 def masks(
     dataset: str = typer.Argument(..., help="Dataset path (NAME.zarr or fsspec URL) with an events table."),
-    annotator: str = typer.Option("classical", help="classical (OpenCV, no weights; settings suited to each source format, recorded in each track) or sam (Segment Anything; needs --checkpoint)."),
+    annotator: str = typer.Option("classical", help="classical (OpenCV, no weights) or sam (Segment Anything; needs --checkpoint)."),
     checkpoint: Optional[str] = typer.Option(None, help="segment-anything checkpoint file for --annotator sam, e.g. sam_vit_b_01ec64.pth."),
     model_type: str = typer.Option("vit_b", help="SAM model type of the checkpoint: vit_b, vit_l or vit_h."),
     every: int = typer.Option(1, help="Keyframe mode: segment every K-th frame back from the event, warp masks by optical flow between."),
