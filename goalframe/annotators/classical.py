@@ -269,21 +269,13 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
     return np.count_nonzero(a & b) / union if union else 0.0
 
 
-# Defaults per source format, under options given explicitly. Game footage is flat-shaded
-# and its blocks stand among blocks of the same material: a background model from a thin ring
-# around the object stops the mask creeping into them (VPT benchmark IoU 0.64 -> 0.69), while
-# camera footage has shading and compression halos at object edges that such a ring mistakes
-# for background (AgiBot 0.84 -> 0.74), so it keeps the box around the object.
-SOURCE_DEFAULTS: dict[str, dict[str, Any]] = {"vpt": {"bg_ring": 8}}
-
-
 class ClassicalAnnotator(BackwardTracker):
     name = "classical"
     version = "3"
 
     def __init__(self, tolerance: tuple[int, int, int] = (14, 6, 6), chroma_tolerance: float = 0.04, min_saturation: float = 0.2,
                  context: int = 16, grow: int = 3, memory: float = 0.5, max_prior: float = 0.98, regrow: float = 0.6,
-                 outline: bool = True, outline_agree: float = 0.3, outline_lookback: int = 12, outline_faces: int = 6, outline_material: float = 0.06, bg_ring: int = 0, **kw: Any):  # fmt: skip
+                 outline: bool = True, outline_agree: float = 0.3, outline_lookback: int = 12, outline_faces: int = 6, outline_material: float = 0.06, **kw: Any):  # fmt: skip
         super().__init__(**kw)
         self.tolerance = tuple(int(t) for t in tolerance)
         self.chroma_tolerance = chroma_tolerance
@@ -298,11 +290,10 @@ class ClassicalAnnotator(BackwardTracker):
         self.outline_lookback = outline_lookback
         self.outline_faces = outline_faces
         self.outline_material = outline_material
-        self.bg_ring = int(bg_ring)
 
     @property
     def params(self) -> dict[str, Any]:
-        return {**super().params, "tolerance": list(self.tolerance), "chroma_tolerance": self.chroma_tolerance, "min_saturation": self.min_saturation, "context": self.context, "grow": self.grow, "memory": self.memory, "max_prior": self.max_prior, "regrow": self.regrow, "outline": self.outline, "outline_agree": self.outline_agree, "outline_lookback": self.outline_lookback, "outline_faces": self.outline_faces, "outline_material": self.outline_material, "bg_ring": self.bg_ring}
+        return {**super().params, "tolerance": list(self.tolerance), "chroma_tolerance": self.chroma_tolerance, "min_saturation": self.min_saturation, "context": self.context, "grow": self.grow, "memory": self.memory, "max_prior": self.max_prior, "regrow": self.regrow, "outline": self.outline, "outline_agree": self.outline_agree, "outline_lookback": self.outline_lookback, "outline_faces": self.outline_faces, "outline_material": self.outline_material}
 
     def begin(self, event_mask: np.ndarray) -> None:
         self._cache: dict[int, np.ndarray] = {}
@@ -360,17 +351,11 @@ class ClassicalAnnotator(BackwardTracker):
         if self._behind_block:
             return np.zeros_like(warped, bool), 0.0
         image, before = self._bins(t), self._bins(t + 1)
+        x0, y0, x1, y1 = mask_box(previous)
+        pad = max(self.context, (x1 - x0 + y1 - y0) // 2)
+        context = np.zeros_like(previous)
+        context[max(y0 - pad, 0):y1 + pad, max(x0 - pad, 0):x1 + pad] = True
         near = cv2.dilate(previous.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-        if self.bg_ring:
-            # the background is what borders the object: where a neighbour shares its colour,
-            # that colour is as likely background, and the mask does not creep into it
-            ring = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * self.bg_ring + 1, 2 * self.bg_ring + 1))
-            context = cv2.dilate(previous.astype(np.uint8), ring).astype(bool)
-        else:
-            x0, y0, x1, y1 = mask_box(previous)
-            pad = max(self.context, (x1 - x0 + y1 - y0) // 2)
-            context = np.zeros_like(previous)
-            context[max(y0 - pad, 0):y1 + pad, max(x0 - pad, 0):x1 + pad] = True
         bg = histogram(before, context & ~near)
         if not self.lost or self._recent is None:
             self._recent = histogram(before, previous)

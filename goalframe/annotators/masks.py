@@ -58,8 +58,8 @@ class MaskOptions:
         if self.every < 1:
             raise ValueError(f"--every must be 1 or more, got {self.every}")
 
-    def build(self, source_format: str | None = None) -> Annotator:
-        options: dict[str, Any] = {"every": self.every, **source_defaults(self.annotator, source_format), **self.extra}
+    def build(self) -> Annotator:
+        options: dict[str, Any] = {"every": self.every, **self.extra}
         if self.annotator == "sam":
             options.update(checkpoint=self.checkpoint, model_type=self.model_type, device=self.device)
         return build_annotator(self.annotator, **options)
@@ -83,20 +83,10 @@ class TrackResult:
 _LOCAL = threading.local()
 
 
-def source_defaults(annotator: str, source_format: str | None) -> dict[str, Any]:
-    """The annotator's option defaults for recordings of ``source_format`` (the classical
-    annotator's ``SOURCE_DEFAULTS``); explicit options override them."""
-    if annotator != "classical" or source_format is None:
-        return {}
-    from goalframe.annotators.classical import SOURCE_DEFAULTS
-
-    return dict(SOURCE_DEFAULTS.get(source_format, {}))
-
-
-def _annotator(options: MaskOptions, source_format: str | None = None) -> Annotator:
-    key = (options.annotator, options.every, options.checkpoint, options.model_type, options.device, repr(sorted(options.extra.items())), source_format)
+def _annotator(options: MaskOptions) -> Annotator:
+    key = (options.annotator, options.every, options.checkpoint, options.model_type, options.device, repr(sorted(options.extra.items())))
     if getattr(_LOCAL, "key", None) != key:
-        _LOCAL.annotator, _LOCAL.key = options.build(source_format), key
+        _LOCAL.annotator, _LOCAL.key = options.build(), key
     return _LOCAL.annotator
 
 
@@ -147,7 +137,7 @@ def annotate_event(row: dict, dataset: str, options: MaskOptions, storage_option
                 return result
         start = max(0, row["frame"] + 1 - options.window)
         frames = ds.read_frames(row["episode_id"], start, row["frame"] + 1, camera)
-        annotator = _annotator(options, row.get("source_format"))
+        annotator = _annotator(options)
         track = annotator.annotate(frames, (row["prompt_row"], row["prompt_col"]), first_frame=start)
         attrs = {
             "event_id": row["event_id"], "camera": camera, "annotator": annotator.name, "annotator_version": annotator.version,
