@@ -12,7 +12,9 @@ the whole `annotate_masks` step (read, annotate, write) on this machine, and of 
 annotators alone; the tiny randomly initialised SAM (the tests' model) with keyframes
 every K = 1, 5, 10 frames, its speed-up and how far its masks move from K = 1 (IoU).
 Where CUDA is present, real ViT-B throughput (random weights: speed does not depend on
-them) is measured too. Results go to benchmarks/results/masks.json.
+them) is measured too. The classical annotator's settings were tuned on the seed-0 worlds,
+so its VPT quality is also measured on held-out worlds (seeds 1-3 by default), annotator
+alone. Results go to benchmarks/results/masks.json.
 """
 
 from __future__ import annotations
@@ -278,6 +280,23 @@ def vit_b_throughput(data: dict, frames: int = 32) -> dict[str, Any] | None:
     return {"device": torch.cuda.get_device_name(), "frames": len(clip), "seconds": round(seconds, 3), "frames_per_s": round(len(clip) / seconds, 2)}
 
 
+def heldout_quality(work: Path, seeds: list[int], episodes: int, frames: int, window: int) -> dict[str, Any]:
+    """The classical annotator (defaults) on VPT worlds of other seeds, pooled and per seed."""
+    from goalframe.annotators.classical import ClassicalAnnotator
+
+    pooled, per_seed = [], {}
+    for seed in seeds:
+        home = work / f"heldout-seed{seed}"
+        if (home / "vpt.zarr" / "tables" / "events.parquet").exists():
+            raw, dataset = home / "raw-vpt", str(home / "vpt.zarr")
+        else:
+            raw, dataset = build("vpt", home, episodes, seed, frames=frames)
+        _quality, tallies, _seconds, _frames = evaluate_direct(dataset, Truth(raw, "vpt"), ClassicalAnnotator(), window, None, "vpt")
+        per_seed[f"seed{seed}"] = summarize(tallies)
+        pooled += tallies
+    return {"vpt": summarize(pooled), **per_seed} if pooled else {}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--vpt-episodes", type=int, default=6)
@@ -288,6 +307,8 @@ def main() -> None:
     parser.add_argument("--keyframe-events", type=int, default=8, help="events per source for the keyframe and tiny SAM runs")
     parser.add_argument("--sam-window", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--heldout-seeds", type=int, nargs="*", default=[1, 2, 3], help="VPT worlds the classical settings were not tuned on")
+    parser.add_argument("--heldout-episodes", type=int, default=4)
     parser.add_argument("--work", type=Path, default=None, help="keep generated data here (reused when present)")
     parser.add_argument("--direct", action="store_true", help="quality of the classical annotator only, no store writes (development)")
     parser.add_argument("--limit", type=int, default=None)
@@ -329,6 +350,7 @@ def main() -> None:
             step[fmt] = {**summary, "wall_seconds": round(wall, 2), "step_frames_per_s": round(summary["frames"] / wall, 1)}
             tallies += stored_tallies(dataset, Truth(raw, fmt), fmt)
         results["classical"] = {"step": step, "quality": grouped(tallies)}
+        results["classical_heldout"] = heldout_quality(work, args.heldout_seeds, args.heldout_episodes, args.vpt_frames, args.window)
         results["classical_keyframes"] = keyframe_runs(lambda k: ClassicalAnnotator(every=k), data, args.window, args.keyframe_events)
         tiny = lambda k: build_annotator("sam", model_type="tiny", device="cpu", every=k, min_score=0.0, patience=10**6)  # noqa: E731
         results["tiny_sam_cpu"] = keyframe_runs(tiny, data, args.sam_window, args.keyframe_events)
@@ -341,6 +363,7 @@ def main() -> None:
         print(f"classical step on {fmt}: {s['written']} tracks, {s['frames']} frames in {s['wall_seconds']} s = {s['step_frames_per_s']} frames/s "
               f"(annotator alone {s['frames_per_s']} frames/s per worker)")  # fmt: skip
     print_quality("classical annotator vs truth (window %d)" % args.window, results["classical"]["quality"])
+    print_quality(f"classical on held-out VPT worlds (seeds {args.heldout_seeds})", results["classical_heldout"])
     for name in ("classical_keyframes", "tiny_sam_cpu"):
         print(f"{name}:")
         for k, run in results[name].items():
