@@ -220,10 +220,7 @@ def unoccluded(frame: np.ndarray, outlined: np.ndarray, lines: np.ndarray, seed:
     # the target's material: its regions near the point wholly inside the outline (not a HUD
     # drawn over a huge outline far from it), else the region nearest the point that is larger
     # than a crosshair or cursor drawn on it
-    near = np.zeros(regions.shape, bool)
-    near[max(seed[0] - y0 - 6, 0):seed[0] - y0 + 7, max(seed[1] - x0 - 6, 0):seed[1] - x0 + 7] = True
-    around = np.zeros(regions.shape, bool)
-    around[max(seed[0] - y0 - 16, 0):seed[0] - y0 + 17, max(seed[1] - x0 - 16, 0):seed[1] - x0 + 17] = True
+    near, around = (square(regions.shape, (seed[0] - y0, seed[1] - x0), radius) for radius in (6, 16))
     enclosed = (np.bincount(regions[inside & ~near], minlength=count) >= 50) & (beyond == 0)
     enclosed &= np.bincount(regions[around & ~near], minlength=count) > 0
     enclosed[0] = False
@@ -246,6 +243,13 @@ def unoccluded(frame: np.ndarray, outlined: np.ndarray, lines: np.ndarray, seed:
     visible[y0:y1, x0:x1] &= ~hidden
     count, parts, stats, _c = cv2.connectedComponentsWithStats(visible.astype(np.uint8), connectivity=8)
     return parts == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA])) if count > 1 else outlined
+
+
+def square(shape: tuple[int, int], centre: tuple[int, int], radius: int) -> np.ndarray:
+    """A boolean mask of ``shape``, true on the square of half-side ``radius`` around ``centre``."""
+    mask = np.zeros(shape, bool)
+    mask[max(centre[0] - radius, 0):centre[0] + radius + 1, max(centre[1] - radius, 0):centre[1] + radius + 1] = True
+    return mask
 
 
 def chromaticity(frame: np.ndarray) -> np.ndarray:
