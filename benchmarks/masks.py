@@ -37,6 +37,13 @@ from goalframe.sources.registry import get_format
 from goalframe.storage import ingest, open_dataset
 
 
+def built(fmt: str, work: Path, episodes: int, seed: int, **options) -> tuple[Path, str]:
+    """``build``, or what an earlier run built in ``work`` (its events table is written last)."""
+    if (work / f"{fmt}.zarr" / "tables" / "events.parquet").exists():
+        return work / f"raw-{fmt}", str(work / f"{fmt}.zarr")
+    return build(fmt, work, episodes, seed, **options)
+
+
 def build(fmt: str, work: Path, episodes: int, seed: int, workers: int = 1, **options) -> tuple[Path, str]:
     """Generate raw recordings with truth, ingest them and extract events."""
     source = get_format(fmt)
@@ -286,11 +293,7 @@ def heldout_quality(work: Path, seeds: list[int], episodes: int, frames: int, wi
 
     pooled, per_seed = [], {}
     for seed in seeds:
-        home = work / f"heldout-seed{seed}"
-        if (home / "vpt.zarr" / "tables" / "events.parquet").exists():
-            raw, dataset = home / "raw-vpt", str(home / "vpt.zarr")
-        else:
-            raw, dataset = build("vpt", home, episodes, seed, frames=frames)
+        raw, dataset = built("vpt", work / f"heldout-seed{seed}", episodes, seed, frames=frames)
         _quality, tallies, _seconds, _frames = evaluate_direct(dataset, Truth(raw, "vpt"), ClassicalAnnotator(), window, None, "vpt")
         per_seed[f"seed{seed}"] = summarize(tallies)
         pooled += tallies
@@ -322,12 +325,8 @@ def main() -> None:
     work = args.work or Path(tempfile.mkdtemp(prefix="goalframe-bench-masks-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        data = {}
-        for fmt, episodes, options in (("vpt", args.vpt_episodes, {"frames": args.vpt_frames}), ("agibot", args.agibot_episodes, {})):
-            if (work / f"{fmt}.zarr" / "tables" / "events.parquet").exists():
-                data[fmt] = (work / f"raw-{fmt}", str(work / f"{fmt}.zarr"))
-            else:
-                data[fmt] = build(fmt, work, episodes, args.seed, **options)
+        data = {fmt: built(fmt, work, episodes, args.seed, **options)
+                for fmt, episodes, options in (("vpt", args.vpt_episodes, {"frames": args.vpt_frames}), ("agibot", args.agibot_episodes, {}))}
         if args.direct:
             tallies, seconds, frames = [], 0.0, 0
             for fmt, (raw, dataset) in data.items():

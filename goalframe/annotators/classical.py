@@ -252,11 +252,11 @@ def square(shape: tuple[int, int], centre: tuple[int, int], radius: int) -> np.n
     return mask
 
 
-def chromaticity(frame: np.ndarray) -> np.ndarray:
-    """Per-pixel (r, g) / (r + g + b): unchanged by flat shading, so one material reads the same
-    on its lit and shaded faces."""
-    pixels = frame.astype(np.float32)
-    return pixels[..., :2] / (pixels.sum(2, keepdims=True) + 1.0)
+def chromaticity(pixels: np.ndarray) -> np.ndarray:
+    """Per-pixel (r, g) / (r + g + b) of RGB ``pixels`` (an image or a list of pixels): unchanged
+    by flat shading, so one material reads the same on its lit and shaded faces."""
+    pixels = pixels.astype(np.float32)
+    return pixels[..., :2] / (pixels.sum(-1, keepdims=True) + 1.0)
 
 
 def material(frame: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
@@ -265,7 +265,7 @@ def material(frame: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
     lit = mask & (frame.max(2) >= 40)
     if np.count_nonzero(lit) < 8:
         return None
-    return np.median(chromaticity(frame)[lit], axis=0)
+    return np.median(chromaticity(frame[lit]), axis=0)  # only the masked pixels, not the frame
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
