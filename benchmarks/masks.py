@@ -33,6 +33,7 @@ import numpy as np
 import polars as pl
 
 from goalframe.annotators import extract_events
+from goalframe.annotators.vpt_camera import static_target
 from goalframe.sources.registry import get_format
 from goalframe.storage import ingest, open_dataset
 
@@ -156,15 +157,17 @@ def scorable_events(dataset: str, truth: Truth) -> list[tuple[dict, int, str]]:
     return rows
 
 
-def evaluate_direct(dataset: str, truth: Truth, annotator, window: int, limit: int | None = None, source: str = "") -> tuple[dict, list[dict], float, int]:
-    """Run ``annotator`` on each scorable event's window (no store writes); tallies and timing."""
+def evaluate_direct(dataset: str, truth: Truth, annotator, window: int, limit: int | None = None, source: str = "", poses: bool = True) -> tuple[dict, list[dict], float, int]:
+    """Run ``annotator`` on each scorable event's window (no store writes); tallies and timing.
+    ``poses``: place static targets (mined blocks) by the recorded camera poses, as the masks step does."""
     ds = open_dataset(dataset)
     tallies, seconds, frames = [], 0.0, 0
     for row, object_id, kind in scorable_events(dataset, truth)[:limit]:
         start = max(0, row["frame"] + 1 - window)
         clip = ds.read_frames(row["episode_id"], start, row["frame"] + 1, row["camera"])
         began = time.perf_counter()
-        track = annotator.annotate(clip, (row["prompt_row"], row["prompt_col"]), first_frame=start)
+        target = static_target(ds, row, start) if poses else None
+        track = annotator.annotate(clip, (row["prompt_row"], row["prompt_col"]), first_frame=start, target=target)
         seconds += time.perf_counter() - began
         frames += len(clip)
         tally = score_track(track.mask, track.visible, truth.masks(row["episode_id"], row["camera"], start, row["frame"] + 1, object_id))

@@ -201,13 +201,14 @@ def worlds(tmp_path_factory) -> dict:
 def test_quality_against_the_generated_truth(worlds):
     quality = worlds["quality"]
     # measured (window 32): agibot IoU 0.92, visibility F1 1.00, centroid 2.5 px; vpt (seed 5) 0.48 / 0.80;
-    # vpt mining (seed 0) 0.72 / 0.95 (0.27 without the selection-outline cue: stone and coal ore
-    # among blocks of their own material, see README "Masks"). The floors are a little under.
+    # vpt mining (seed 0) 0.84 / 0.96 (0.82 placing mined blocks by optical flow instead of the
+    # recorded poses; 0.27 without the selection-outline cue either: stone and coal ore among
+    # blocks of their own material, see README "Masks"). The floors are a little under.
     agibot, vpt, mining = quality["agibot"], quality["vpt"], quality["vpt_mining"]
-    assert agibot["tracks"] >= 10 and vpt["tracks"] >= 5 and mining["tracks"] >= 8
+    assert agibot["tracks"] >= 10 and vpt["tracks"] >= 5 and mining["tracks"] >= 7
     assert agibot["mean_iou"] >= 0.89 and agibot["visibility_f1"] >= 0.97 and agibot["centroid_error_px"] <= 4
     assert vpt["mean_iou"] >= 0.44 and vpt["visibility_f1"] >= 0.72
-    assert mining["mean_iou"] >= 0.65 and mining["visibility_f1"] >= 0.90
+    assert mining["mean_iou"] >= 0.78 and mining["visibility_f1"] >= 0.90
     # event-frame IoU: agibot 0.92, vpt 0.70, vpt mining 0.73
     assert agibot["event_frame_iou"] >= 0.88 and vpt["event_frame_iou"] >= 0.65 and mining["event_frame_iou"] >= 0.68
 

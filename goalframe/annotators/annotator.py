@@ -22,7 +22,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from importlib import import_module
-from typing import Any
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
@@ -30,6 +30,19 @@ import numpy as np
 from goalframe.storage.masks import MaskTrack
 
 Point = tuple[float, float]  # (row, col) in pixels of the full-size frame
+
+
+class StaticTarget(Protocol):
+    """An object that does not move, placed by the recording's camera poses (see ``geometry``)."""
+
+    def fit(self, event_mask: np.ndarray, prompt: Point) -> bool:
+        """Find the object from its mask on the event frame (the window's last); False if it cannot."""
+
+    def silhouettes(self) -> np.ndarray:
+        """(N, H, W) bool: where the fitted object projects on each frame, ignoring what hides it."""
+
+    def describe(self) -> dict[str, Any]:
+        """What was fitted, for the track's attributes."""
 
 
 class Annotator(ABC):
@@ -44,11 +57,13 @@ class Annotator(ABC):
         return {}
 
     @abstractmethod
-    def annotate(self, frames: np.ndarray, prompt: Point, first_frame: int = 0) -> MaskTrack:
+    def annotate(self, frames: np.ndarray, prompt: Point, first_frame: int = 0, target: StaticTarget | None = None) -> MaskTrack:
         """Track over ``frames`` (N, H, W, 3) uint8 RGB whose LAST frame is the event frame.
 
         ``prompt`` is (row, col) on the event frame; ``first_frame`` is the episode frame of
-        ``frames[0]`` (the track's ``frame_index`` starts there).
+        ``frames[0]`` (the track's ``frame_index`` starts there). ``target``, when the
+        recording's camera poses are known and the object stood still, places the object
+        on every frame by projection instead of optical flow.
         """
 
 
@@ -152,6 +167,7 @@ class BackwardTracker(Annotator):
         self.min_extent = min_extent
         self.recover_area = recover_area
         self.flow = Flow()
+        self.guided = False  # while annotating: placed by a StaticTarget's projection, not by flow
 
     @property
     def params(self) -> dict[str, Any]:
@@ -188,17 +204,20 @@ class BackwardTracker(Annotator):
         return size
 
     # the loop ----------------------------------------------------------------------
-    def annotate(self, frames: np.ndarray, prompt: Point, first_frame: int = 0) -> MaskTrack:
+    def annotate(self, frames: np.ndarray, prompt: Point, first_frame: int = 0, target: StaticTarget | None = None) -> MaskTrack:
         check_window(frames, prompt)
         n, height, width = frames.shape[:3]
         self.full = frames
         event_mask, event_score = self.segment(n - 1, (float(prompt[0]), float(prompt[1])))
         event_mask = np.asarray(event_mask, bool)
-        size = self.working_size(height, width, event_mask)
+        guide = target.silhouettes() if target is not None and event_mask.any() and target.fit(event_mask, prompt) else None
+        self.guided = guide is not None
+        # projected silhouettes are exact at full size: work there rather than lose their edges
+        size = (height, width) if self.guided else self.working_size(height, width, event_mask)
         small = resize_frames(frames, size)
         self.frames = small
         self.lost = 0
-        grays = [gray(f) for f in small]
+        grays = None if self.guided else [gray(f) for f in small]
         masks = np.zeros((n, *size), bool)
         scores = np.zeros(n, np.float32)
         visible = np.zeros(n, bool)
@@ -211,8 +230,12 @@ class BackwardTracker(Annotator):
         if visible[-1]:
             carried, lost, good_area = mask, 0, int(mask.sum())
             for t in range(n - 2, -1, -1):
-                flow = self.flow(grays[t], grays[t + 1])
-                warped = Flow.warp(carried, flow)
+                if self.guided:
+                    warped = guide[t].astype(np.float32)
+                    if not guide[t].any():
+                        continue  # out of view: not visible, and nothing to look for
+                else:
+                    warped = Flow.warp(carried, self.flow(grays[t], grays[t + 1]))
                 if self.every > 1 and (n - 1 - t) % self.every:
                     mask, score = warped > 0.5, float(scores[t + 1]) * 0.98
                 else:
@@ -221,7 +244,7 @@ class BackwardTracker(Annotator):
                     mask = mask.astype(bool)
                 area = int(mask.sum())
                 ok = area >= min_pixels and score >= self.min_score
-                if ok and lost and area < self.recover_area * good_area:
+                if ok and lost and not self.guided and area < self.recover_area * good_area:
                     ok = False  # what the flow coasted onto is not the object that was lost
                 if ok:
                     masks[t], scores[t], visible[t] = mask, score, True
@@ -229,6 +252,8 @@ class BackwardTracker(Annotator):
                     continue
                 lost += 1
                 scores[t] = score
+                if self.guided:
+                    continue  # the pose still knows where it is: it may come back into view
                 if lost > self.patience or not (warped > 0.5).any():
                     break
                 carried = warped > 0.5  # coast through a short occlusion on the flow alone
@@ -239,6 +264,8 @@ class BackwardTracker(Annotator):
         self.frames = self.full = None
         track = MaskTrack.from_masks(frame_index, full, score=np.clip(scores, 0, 1), visible=visible)
         track.attrs.update(annotator=self.name, annotator_version=self.version, params=self.params)
+        if self.guided:
+            track.attrs["target"] = target.describe()
         return track
 
 

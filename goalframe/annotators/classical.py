@@ -275,7 +275,7 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
 
 class ClassicalAnnotator(BackwardTracker):
     name = "classical"
-    version = "3"
+    version = "4"
 
     def __init__(self, tolerance: tuple[int, int, int] = (14, 6, 6), chroma_tolerance: float = 0.04, min_saturation: float = 0.2,
                  context: int = 16, grow: int = 3, memory: float = 0.5, max_prior: float = 0.98, regrow: float = 0.6,
@@ -335,6 +335,19 @@ class ClassicalAnnotator(BackwardTracker):
         here = material(self.frames[t], mask)
         return self._material is None or here is None or float(np.hypot(*(here - self._material))) <= self.outline_material
 
+    def _visible_part(self, t: int, silhouette: np.ndarray) -> tuple[np.ndarray, float]:
+        """The pixels of a projected silhouette that show the object's material: what stands
+        in front of it (leaves before a log, the hand, the hotbar) has another chromaticity."""
+        if self._material is None:
+            return silhouette, 1.0
+        pixels = self.frames[t][silhouette].astype(np.float32)
+        near = np.zeros_like(silhouette)
+        near[silhouette] = np.hypot(*(chromaticity(pixels) - self._material).T) <= self.outline_material
+        # dark outline lines and texture specks read as other material: close them over
+        near = cv2.morphologyEx(near.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8)).astype(bool) & silhouette
+        near = cv2.morphologyEx(near.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
+        return near, 1.0 if near.any() else 0.0
+
     def _bins(self, t: int) -> np.ndarray:
         if t not in self._cache:
             self._cache = {k: v for k, v in self._cache.items() if abs(k - t) <= 1}
@@ -354,6 +367,8 @@ class ClassicalAnnotator(BackwardTracker):
                     self._behind_block = True
         if self._behind_block:
             return np.zeros_like(warped, bool), 0.0
+        if self.guided:
+            return self._visible_part(t, warped > 0.5)
         image, before = self._bins(t), self._bins(t + 1)
         x0, y0, x1, y1 = mask_box(previous)
         pad = max(self.context, (x1 - x0 + y1 - y0) // 2)

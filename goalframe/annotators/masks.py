@@ -28,6 +28,7 @@ from typing import Any
 
 import polars as pl
 
+from goalframe.annotators.vpt_camera import static_target
 from goalframe.annotators.annotator import ANNOTATORS, Annotator, annotator_version, build_annotator
 from goalframe.schemas.layout import DatasetError, utc_now
 from goalframe.storage import open_dataset
@@ -48,6 +49,7 @@ class MaskOptions:
     model_type: str = "vit_b"  # sam
     device: str = "auto"  # sam
     overwrite: bool = False
+    poses: bool = True  # place static targets (mined blocks) by the recorded camera poses
     extra: dict[str, Any] = field(default_factory=dict)  # more annotator options (tests, benchmarks)
 
     def validate(self) -> None:
@@ -132,18 +134,19 @@ def annotate_event(row: dict, dataset: str, options: MaskOptions, storage_option
             if REVIEWED in group:
                 result.status, result.reason = "skipped", "the track has human reviews: kept as it is"
                 return result
-            if not options.overwrite and group.attrs.get("annotator_version") == version and group.attrs.get("every", 1) == options.every:
+            if not options.overwrite and group.attrs.get("annotator_version") == version and group.attrs.get("every", 1) == options.every and group.attrs.get("poses", False) == options.poses:
                 result.status, result.reason = "skipped", "already made by this annotator and version"
                 return result
         start = max(0, row["frame"] + 1 - options.window)
         frames = ds.read_frames(row["episode_id"], start, row["frame"] + 1, camera)
         annotator = _annotator(options)
-        track = annotator.annotate(frames, (row["prompt_row"], row["prompt_col"]), first_frame=start)
+        target = static_target(ds, row, start) if options.poses else None
+        track = annotator.annotate(frames, (row["prompt_row"], row["prompt_col"]), first_frame=start, target=target)
         attrs = {
             "event_id": row["event_id"], "camera": camera, "annotator": annotator.name, "annotator_version": annotator.version,
             "event_frame": int(row["frame"]), "interaction": row.get("interaction"), "object": row.get("object"),
-            "prompt": [float(row["prompt_row"]), float(row["prompt_col"])], "window": options.window, "every": options.every,
-            "params": annotator.params,
+            "prompt": [float(row["prompt_row"]), float(row["prompt_col"])], "window": options.window, "every": options.every, "poses": options.poses,
+            "params": annotator.params, **({"target": track.attrs["target"]} if "target" in track.attrs else {}),
         }  # fmt: skip
         if not track.visible[-1]:
             attrs["note"] = "empty or untrusted mask at the event frame: the track is not visible on any frame"

@@ -46,7 +46,9 @@ GROUND_Y = 64  # top surface of the ground
 REGION = 72  # world size in cells (x and z)
 FOV_Y = 70.0
 FOCAL = (LOW_H / 2) / math.tan(math.radians(FOV_Y / 2))
-CX, CY = LOW_W / 2, LOW_H / 2  # principal point, cv2 pixel-centre convention
+# principal point at the frame's centre as in the game's projection: cv2 fills pixel centres
+# at integer coordinates, so the centre of a W-pixel row is at (W - 1) / 2
+CX, CY = (LOW_W - 1) / 2, (LOW_H - 1) / 2
 NEAR = 0.05
 FACE_CULL = 44.0
 FOG_START, FOG_END = 24.0, 60.0

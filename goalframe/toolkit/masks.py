@@ -29,6 +29,7 @@ def masks(
     device: str = typer.Option("auto", help="sam: cuda, cpu, or auto (CUDA when present)."),
     workers: Optional[int] = typer.Option(None, help="Parallel event workers (local processes)."),
     scheduler: Optional[str] = typer.Option(None, help="Address of a dask.distributed scheduler."),
+    poses: bool = typer.Option(True, "--poses/--no-poses", help="Place mined blocks on earlier frames by the recorded camera poses (VPT xpos/ypos/zpos/yaw/pitch) instead of optical flow."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Redo tracks this annotator and version already made (tracks with human reviews are kept)."),
     json_output: bool = typer.Option(False, "--json", help="Print a JSON summary."),
     storage_option: Optional[list[str]] = typer.Option(None, "--storage-option", help=STORAGE_OPTION_HELP),
@@ -38,7 +39,7 @@ def masks(
         from goalframe.annotators.masks import MaskOptions, TrackResult, annotate_masks
         from goalframe.storage import open_dataset
 
-        options = MaskOptions(annotator=annotator, window=window, every=every, checkpoint=checkpoint, model_type=model_type, device=device, overwrite=overwrite)
+        options = MaskOptions(annotator=annotator, window=window, every=every, checkpoint=checkpoint, model_type=model_type, device=device, poses=poses, overwrite=overwrite)
         options.validate()
         if annotator == "sam":
             from goalframe.annotators.sam import check_checkpoint, pick_device

@@ -1,0 +1,72 @@
+"""The camera of a VPT recording, from what its jsonl records on every tick.
+
+VPT lines carry the player's ``xpos``, ``ypos``, ``zpos`` (feet, metres) and ``yaw``,
+``pitch`` (degrees); the eye is 1.62 m above the feet, 1.27 m while sneaking (left shift
+held, Minecraft 1.16 as VPT recorded). The ``-options.json`` beside the recording holds
+``fov`` as Minecraft's options.txt stores it: ``0.0`` is 70 degrees (vertical), each unit
+40 degrees more. The game renders a 1280x720 window that the recorder shrinks to the
+640x360 frame, with the principal point at the frame's centre.
+
+A mined block (``mine_block``) is the one static target the annotator can trust the pose
+with: it sat still in its grid cell until the event broke it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from goalframe.annotators.geometry import CameraPath, UnitCellTarget, yaw_pitch_rotation
+from goalframe.schemas.layout import DatasetError
+from goalframe.storage.dataset import Dataset
+
+EYE_HEIGHT, EYE_HEIGHT_SNEAKING = 1.62, 1.27
+DEFAULT_FOV = 70.0
+SNEAK_KEY = "key.keyboard.left.shift"
+POSE = ("states/xpos", "states/ypos", "states/zpos", "states/yaw", "states/pitch")
+STATIC_EVENTS = ("mine_block",)  # blocks that stood still in their cell until the event
+
+
+def fov_degrees(options: dict | None) -> float:
+    """Vertical field of view from the game options (70 when absent or unreadable)."""
+    try:
+        return DEFAULT_FOV + 40.0 * float((options or {}).get("fov", 0.0))
+    except (TypeError, ValueError):
+        return DEFAULT_FOV
+
+
+def vpt_camera_path(ds: Dataset, episode: str, start: int, stop: int) -> CameraPath | None:
+    """Cameras of frames ``[start, stop)`` of a VPT episode, or None when the poses are not recorded."""
+    meta = ds.meta(episode)
+    if meta.source_format != "vpt":
+        return None
+    try:
+        xpos, ypos, zpos, yaw, pitch = (np.asarray(ds.zarr_array(episode, name)[start:stop], float) for name in POSE)
+    except DatasetError:
+        return None  # early recorder versions lack the pose
+    if not all(np.isfinite(a).all() for a in (xpos, ypos, zpos, yaw, pitch)):
+        return None
+    eye_height = np.where(_sneaking(ds, episode, start, stop), EYE_HEIGHT_SNEAKING, EYE_HEIGHT)
+    eye = np.stack([xpos, ypos + eye_height, zpos], axis=1)
+    rotation = np.stack([yaw_pitch_rotation(y, p) for y, p in zip(yaw, pitch, strict=True)])
+    fov = fov_degrees(meta.source.get("options"))
+    focal = (meta.height / 2) / math.tan(math.radians(fov / 2))
+    return CameraPath(eye, rotation, focal, (meta.width / 2, meta.height / 2), (meta.height, meta.width))
+
+
+def _sneaking(ds: Dataset, episode: str, start: int, stop: int) -> np.ndarray:
+    try:
+        keys = ds.zarr_array(episode, "actions/keyboard/keys")
+        vocabulary = list(keys.attrs.get("vocabulary", []))
+        return np.asarray(keys[start:stop, vocabulary.index(SNEAK_KEY)], bool)
+    except (DatasetError, ValueError):
+        return np.zeros(stop - start, bool)
+
+
+def static_target(ds: Dataset, row: dict, start: int) -> UnitCellTarget | None:
+    """The grid-cell target of an events row whose object stood still (a mined block), or None."""
+    if row.get("kind") not in STATIC_EVENTS:
+        return None
+    path = vpt_camera_path(ds, row["episode_id"], start, int(row["frame"]) + 1)
+    return UnitCellTarget(path) if path is not None else None
