@@ -35,8 +35,9 @@ Point = tuple[float, float]  # (row, col) in pixels of the full-size frame
 class StaticTarget(Protocol):
     """An object that does not move, placed by the recording's camera poses (see ``geometry``)."""
 
-    def fit(self, event_mask: np.ndarray, prompt: Point) -> bool:
-        """Find the object from its mask on the event frame (the window's last); False if it cannot."""
+    def fit(self, frames: np.ndarray, event_mask: np.ndarray, prompt: Point) -> bool:
+        """Find the object on the window's last frames (the event frame is the last), given its
+        mask there and the prompt; False if it cannot."""
 
     def silhouettes(self) -> np.ndarray:
         """(N, H, W) bool: where the fitted object projects on each frame, ignoring what hides it."""
@@ -167,7 +168,7 @@ class BackwardTracker(Annotator):
         self.min_extent = min_extent
         self.recover_area = recover_area
         self.flow = Flow()
-        self.guided = False  # while annotating: placed by a StaticTarget's projection, not by flow
+        self.guided, self.guide = False, None  # while annotating: placed by a StaticTarget's projection, not by flow
 
     @property
     def params(self) -> dict[str, Any]:
@@ -187,6 +188,11 @@ class BackwardTracker(Annotator):
         (that mask on frame ``t + 1``). ``self.lost`` is the number of frames since the
         object was last seen: when it is not 0, ``previous`` is only the flow's guess (the
         loop coasts through a short occlusion) and should not teach the object's looks."""
+
+    def guided_event_mask(self, event_mask: np.ndarray) -> np.ndarray:
+        """With a fitted static target (``self.guide``, full size as ``self.frames`` then), the
+        event frame's mask; the default keeps the annotator's own."""
+        return event_mask
 
     def begin(self, event_mask: np.ndarray) -> None:  # noqa: B027 - optional hook
         """Called once per window with the event frame's mask at working resolution, after ``self.frames`` is set."""
@@ -210,8 +216,8 @@ class BackwardTracker(Annotator):
         self.full = frames
         event_mask, event_score = self.segment(n - 1, (float(prompt[0]), float(prompt[1])))
         event_mask = np.asarray(event_mask, bool)
-        guide = target.silhouettes() if target is not None and event_mask.any() and target.fit(event_mask, prompt) else None
-        self.guided = guide is not None
+        guide = target.silhouettes() if target is not None and target.fit(frames, event_mask, prompt) else None
+        self.guided, self.guide = guide is not None, guide
         # projected silhouettes are exact at full size: work there rather than lose their edges
         size = (height, width) if self.guided else self.working_size(height, width, event_mask)
         small = resize_frames(frames, size)
@@ -224,6 +230,8 @@ class BackwardTracker(Annotator):
         min_pixels = max(1.0, self.min_area * size[0] * size[1])
 
         mask = resize_mask(event_mask, size)
+        if self.guided:
+            event_mask = mask = self.guided_event_mask(event_mask)
         self.begin(mask)
         masks[-1], scores[-1] = mask, event_score
         visible[-1] = event_mask.sum() >= self.min_area * height * width and mask.any() and event_score >= self.min_score
@@ -261,7 +269,7 @@ class BackwardTracker(Annotator):
         for t in np.flatnonzero(visible):
             full[t] = event_mask if t == n - 1 else resize_mask(masks[t], (height, width))
         frame_index = np.arange(first_frame, first_frame + n, dtype=np.int32)
-        self.frames = self.full = None
+        self.frames = self.full = self.guide = None
         track = MaskTrack.from_masks(frame_index, full, score=np.clip(scores, 0, 1), visible=visible)
         track.attrs.update(annotator=self.name, annotator_version=self.version, params=self.params)
         if self.guided:

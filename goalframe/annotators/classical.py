@@ -304,7 +304,8 @@ class ClassicalAnnotator(BackwardTracker):
         self._recent: np.ndarray | None = None
         last = len(self.frames) - 1
         self._anchor = histogram(self._bins(last), event_mask) if event_mask.any() else None
-        self._material = material(self.frames[last], event_mask)
+        if not self.guided:
+            self._material = material(self.frames[last], event_mask)
         self._behind_block = False
 
     def segment(self, t: int, point: Point) -> tuple[np.ndarray, float]:
@@ -334,6 +335,17 @@ class ClassicalAnnotator(BackwardTracker):
         same place may enclose another block (the leaves block in front of a log, before it broke)."""
         here = material(self.frames[t], mask)
         return self._material is None or here is None or float(np.hypot(*(here - self._material))) <= self.outline_material
+
+    def guided_event_mask(self, event_mask: np.ndarray) -> np.ndarray:
+        # the object's material from the annotator's own event mask: its shape may be wrong (a
+        # flood fill over a whole canopy) but it grew from the prompt, which is on the object;
+        # the fitted faces may be half hidden behind another material. Then the part that shows.
+        last = len(self.guide) - 1
+        self._material = material(self.frames[last], event_mask)
+        if self._material is None:
+            self._material = material(self.frames[last], self.guide[last])
+        visible, _ = self._visible_part(last, self.guide[last])
+        return visible if visible.any() else event_mask
 
     def _visible_part(self, t: int, silhouette: np.ndarray) -> tuple[np.ndarray, float]:
         """The pixels of a projected silhouette that show the object's material: what stands
