@@ -111,6 +111,24 @@ def seed_region(frame: np.ndarray, point: Point, tolerance=(14, 6, 6), chroma_to
     return snap_edges(frame, region), chromatic
 
 
+def deep_points(mask: np.ndarray, cells: int = 1) -> list[tuple[int, int]]:
+    """The point deepest inside ``mask`` (farthest from its edge), or with ``cells`` > 1 the
+    deepest point in each of a ``cells`` x ``cells`` grid over its box (where it reaches 3 px deep)."""
+    depth = cv2.distanceTransform(np.pad(mask.astype(np.uint8), 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
+    if cells <= 1:
+        return [tuple(int(v) for v in np.unravel_index(int(np.argmax(depth)), mask.shape))]
+    x0, y0, x1, y1 = mask_box(mask)
+    points = []
+    for rows in np.array_split(np.arange(y0, y1), cells):
+        for cols in np.array_split(np.arange(x0, x1), cells):
+            if len(rows) and len(cols):
+                cell = depth[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+                r, c = np.unravel_index(int(np.argmax(cell)), cell.shape)
+                if cell[r, c] >= 3:
+                    points.append((int(rows[0] + r), int(cols[0] + c)))
+    return sorted(points, key=lambda p: -depth[p])
+
+
 def snap_edges(frame: np.ndarray, region: np.ndarray, width: int = 2) -> np.ndarray:
     """Add the blurred edge pixels just outside ``region`` whose colour is nearer the object's
     than the background's just beyond (video compression spreads an edge over 2-3 pixels;
@@ -278,7 +296,7 @@ class ClassicalAnnotator(BackwardTracker):
     version = "4"
 
     def __init__(self, tolerance: tuple[int, int, int] = (14, 6, 6), chroma_tolerance: float = 0.04, min_saturation: float = 0.2,
-                 context: int = 16, grow: int = 3, memory: float = 0.5, max_prior: float = 0.98, regrow: float = 0.6,
+                 context: int = 16, grow: int = 3, memory: float = 0.5, max_prior: float = 0.98, regrow: float = 0.6, regrow_seeds: int = 3,
                  outline: bool = True, outline_agree: float = 0.3, outline_lookback: int = 12, outline_faces: int = 6, outline_material: float = 0.06, **kw: Any):  # fmt: skip
         super().__init__(**kw)
         self.tolerance = tuple(int(t) for t in tolerance)
@@ -289,6 +307,7 @@ class ClassicalAnnotator(BackwardTracker):
         self.memory = memory
         self.max_prior = max_prior
         self.regrow = regrow
+        self.regrow_seeds = regrow_seeds
         self.outline = outline
         self.outline_agree = outline_agree
         self.outline_lookback = outline_lookback
@@ -297,7 +316,7 @@ class ClassicalAnnotator(BackwardTracker):
 
     @property
     def params(self) -> dict[str, Any]:
-        return {**super().params, "tolerance": list(self.tolerance), "chroma_tolerance": self.chroma_tolerance, "min_saturation": self.min_saturation, "context": self.context, "grow": self.grow, "memory": self.memory, "max_prior": self.max_prior, "regrow": self.regrow, "outline": self.outline, "outline_agree": self.outline_agree, "outline_lookback": self.outline_lookback, "outline_faces": self.outline_faces, "outline_material": self.outline_material}
+        return {**super().params, "tolerance": list(self.tolerance), "chroma_tolerance": self.chroma_tolerance, "min_saturation": self.min_saturation, "context": self.context, "grow": self.grow, "memory": self.memory, "max_prior": self.max_prior, "regrow": self.regrow, "regrow_seeds": self.regrow_seeds, "outline": self.outline, "outline_agree": self.outline_agree, "outline_lookback": self.outline_lookback, "outline_faces": self.outline_faces, "outline_material": self.outline_material}
 
     def begin(self, event_mask: np.ndarray) -> None:
         self._cache: dict[int, np.ndarray] = {}
@@ -408,8 +427,10 @@ class ClassicalAnnotator(BackwardTracker):
         if score < self.min_score and core.sum() >= 16 and not self.lost:
             # the colour model lost it: has the object changed colour as a whole (a mob hit,
             # a block cracking)? Then region growing inside the warped mask finds its shape again.
-            row, col = np.unravel_index(int(np.argmax(cv2.distanceTransform(np.pad(core.astype(np.uint8), 1), cv2.DIST_L2, 3)[1:-1, 1:-1])), core.shape)
-            regrown, _ = seed_region(self.frames[t], (float(row), float(col)), self.tolerance, self.chroma_tolerance, self.min_saturation, radius=3, lab_only=True)
+            regrown = np.zeros_like(core)
+            for row, col in deep_points(core, self.regrow_seeds):
+                if not regrown[row, col]:  # one seed per face: a lit top and a shaded side grow apart in CIELAB
+                    regrown |= seed_region(self.frames[t], (float(row), float(col)), self.tolerance, self.chroma_tolerance, self.min_saturation, radius=3, lab_only=True)[0]
             union = np.count_nonzero(regrown | core)
             agreement = np.count_nonzero(regrown & core) / union if union else 0.0
             if agreement >= self.regrow:

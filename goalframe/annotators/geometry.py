@@ -143,6 +143,8 @@ def cells_on_ray(origin: np.ndarray, direction: np.ndarray, reach: float) -> lis
         next_boundary = np.where(direction >= 0, cell + 1 - origin, origin - cell)
         t_max = np.where(direction != 0, next_boundary / np.abs(direction), np.inf)
         t_delta = np.where(direction != 0, 1.0 / np.abs(direction), np.inf)
+    if not math.isfinite(reach):
+        raise ValueError("reach must be finite")
     cells = [cell.copy()]
     while True:
         axis = int(np.argmin(t_max))
@@ -214,6 +216,7 @@ class UnitCellTarget:
     method: str = ""
 
     def fit(self, frames: np.ndarray, event_mask: np.ndarray, prompt: tuple[float, float]) -> bool:
+        self.cell, self.hidden, self.score, self.method = None, frozenset(), 0.0, ""
         last = len(self.path) - 1
         cells = cells_on_ray(self.path.eye[last], self.path.ray(last, *prompt), self.reach)
         if self._fit_faces(frames, cells):

@@ -29,11 +29,13 @@ STATIC_EVENTS = ("mine_block",)  # blocks that stood still in their cell until t
 
 
 def fov_degrees(options: dict | None) -> float:
-    """Vertical field of view from the game options (70 when absent or unreadable)."""
+    """Vertical field of view from the game options: Minecraft stores the slider's position,
+    -1 (30 degrees) to 1 (110); 70 when absent, unreadable or out of range."""
     try:
-        return DEFAULT_FOV + 40.0 * float((options or {}).get("fov", 0.0))
+        value = float((options or {}).get("fov", 0.0))
     except (TypeError, ValueError):
         return DEFAULT_FOV
+    return DEFAULT_FOV + 40.0 * value if math.isfinite(value) and -1.0 <= value <= 1.0 else DEFAULT_FOV
 
 
 def vpt_camera_path(ds: Dataset, episode: str, start: int, stop: int) -> CameraPath | None:
