@@ -33,7 +33,11 @@ Point = tuple[float, float]  # (row, col) in pixels of the full-size frame
 
 
 class StaticTarget(Protocol):
-    """An object that does not move, placed by the recording's camera poses (see ``geometry``)."""
+    """An object the recording places without image tracking: a block that does not move,
+    projected by the camera poses (``geometry``), or an item in an open GUI (``gui_slots``).
+    ``exact``: its silhouettes are what shows; otherwise what stands in front is still to cut."""
+
+    exact: bool
 
     def fit(self, frames: np.ndarray, event_mask: np.ndarray, prompt: Point) -> bool:
         """Find the object on the window's last frames (the event frame is the last), given its
@@ -168,7 +172,7 @@ class BackwardTracker(Annotator):
         self.min_extent = min_extent
         self.recover_area = recover_area
         self.flow = Flow()
-        self.guided, self.guide = False, None  # while annotating: placed by a StaticTarget's projection, not by flow
+        self.guided, self.guide, self.guide_exact = False, None, False  # while annotating: placed by a StaticTarget, not by flow
 
     @property
     def params(self) -> dict[str, Any]:
@@ -218,6 +222,7 @@ class BackwardTracker(Annotator):
         event_mask = np.asarray(event_mask, bool)
         guide = target.silhouettes() if target is not None and target.fit(frames, event_mask, prompt) else None
         self.guided, self.guide = guide is not None, guide
+        self.guide_exact = self.guided and bool(getattr(target, "exact", False))
         # projected silhouettes are exact at full size: work there rather than lose their edges
         size = (height, width) if self.guided else self.working_size(height, width, event_mask)
         small = resize_frames(frames, size)

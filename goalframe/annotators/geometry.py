@@ -203,6 +203,7 @@ class UnitCellTarget:
     """
 
     path: CameraPath
+    exact = False  # a silhouette ignores what stands in front of the block
     reach: float = 6.0
     frames_before: tuple[int, ...] = (1, 2)
     min_alignment: float = 0.6

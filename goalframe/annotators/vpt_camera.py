@@ -18,6 +18,7 @@ import math
 import numpy as np
 
 from goalframe.annotators.geometry import CameraPath, UnitCellTarget, yaw_pitch_rotation
+from goalframe.annotators.gui_slots import GuiSlotTarget
 from goalframe.schemas.layout import DatasetError
 from goalframe.storage.dataset import Dataset
 
@@ -25,7 +26,8 @@ EYE_HEIGHT, EYE_HEIGHT_SNEAKING = 1.62, 1.27
 DEFAULT_FOV = 70.0
 SNEAK_KEY = "key.keyboard.left.shift"
 POSE = ("states/xpos", "states/ypos", "states/zpos", "states/yaw", "states/pitch")
-STATIC_EVENTS = ("mine_block",)  # blocks that stood still in their cell until the event
+STATIC_EVENTS = ("mine_block",)
+GUI_OPEN = "states/gui/open"  # blocks that stood still in their cell until the event
 
 
 def fov_degrees(options: dict | None) -> float:
@@ -66,9 +68,17 @@ def _sneaking(ds: Dataset, episode: str, start: int, stop: int) -> np.ndarray:
         return np.zeros(stop - start, bool)
 
 
-def static_target(ds: Dataset, row: dict, start: int) -> UnitCellTarget | None:
-    """The grid-cell target of an events row whose object stood still (a mined block), or None."""
+def static_target(ds: Dataset, row: dict, start: int) -> UnitCellTarget | GuiSlotTarget | None:
+    """The target of an events row that the recording places without image tracking, or None:
+    a mined block (it stood still in its grid cell: the recorded poses project it), or an
+    item in the slot of an open GUI (fixed on the screen while the GUI stays open)."""
+    stop = int(row["frame"]) + 1
+    if row.get("gui_open") and ds.meta(row["episode_id"]).source_format == "vpt":
+        try:
+            return GuiSlotTarget(np.asarray(ds.zarr_array(row["episode_id"], GUI_OPEN)[start:stop], bool))
+        except DatasetError:
+            return None
     if row.get("kind") not in STATIC_EVENTS:
         return None
-    path = vpt_camera_path(ds, row["episode_id"], start, int(row["frame"]) + 1)
+    path = vpt_camera_path(ds, row["episode_id"], start, stop)
     return UnitCellTarget(path) if path is not None else None
