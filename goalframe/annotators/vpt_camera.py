@@ -27,6 +27,7 @@ DEFAULT_FOV = 70.0
 SNEAK_KEY = "key.keyboard.left.shift"
 POSE = ("states/xpos", "states/ypos", "states/zpos", "states/yaw", "states/pitch")
 STATIC_EVENTS = ("mine_block",)
+APPEARING_EVENTS = ("use_item",)
 GUI_OPEN = "states/gui/open"  # blocks that stood still in their cell until the event
 
 
@@ -68,16 +69,37 @@ def _sneaking(ds: Dataset, episode: str, start: int, stop: int) -> np.ndarray:
         return np.zeros(stop - start, bool)
 
 
-def static_target(ds: Dataset, row: dict, start: int) -> UnitCellTarget | GuiSlotTarget | None:
+class AppearsAtEvent:
+    """An object that the event itself put there: a block placed (``use_item`` of a block;
+    the other uses, eating or a tool, have no object in view before either). Its mask is the
+    annotator's own on the event frame; no earlier frame shows it."""
+
+    exact = True
+
+    def fit(self, frames: np.ndarray, event_mask: np.ndarray, prompt: tuple[float, float]) -> bool:
+        self.shape = frames.shape[:3]
+        return True
+
+    def describe(self) -> dict:
+        return {"kind": "appears_at_event"}
+
+    def silhouettes(self) -> np.ndarray:
+        return np.zeros(self.shape, bool)  # the event frame keeps the annotator's own mask
+
+
+def static_target(ds: Dataset, row: dict, start: int) -> UnitCellTarget | GuiSlotTarget | AppearsAtEvent | None:
     """The target of an events row that the recording places without image tracking, or None:
-    a mined block (it stood still in its grid cell: the recorded poses project it), or an
-    item in the slot of an open GUI (fixed on the screen while the GUI stays open)."""
+    a mined block (it stood still in its grid cell: the recorded poses project it), an item
+    in the slot of an open GUI (fixed on the screen while the GUI stays open), or a placed
+    block (not there before the event)."""
     stop = int(row["frame"]) + 1
     if row.get("gui_open") and ds.meta(row["episode_id"]).source_format == "vpt":
         try:
             return GuiSlotTarget(np.asarray(ds.zarr_array(row["episode_id"], GUI_OPEN)[start:stop], bool))
         except DatasetError:
             return None
+    if row.get("kind") in APPEARING_EVENTS and ds.meta(row["episode_id"]).source_format == "vpt":
+        return AppearsAtEvent()
     if row.get("kind") not in STATIC_EVENTS:
         return None
     path = vpt_camera_path(ds, row["episode_id"], start, stop)
