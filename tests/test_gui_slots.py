@@ -89,7 +89,9 @@ def gui_frame(layout: str = "game", output: np.ndarray | None = PICKAXE, seed: i
     frame = cv2.convertScaleAbs(world_frame(seed), alpha=0.32, beta=6)
     frame[PANEL_TOP:PANEL_TOP + PANEL_H, PANEL_LEFT:PANEL_LEFT + PANEL_W] = PANEL_GREY
     boxes = {}
-    pitch = small + 2  # neighbouring slots' edges touch, light beside dark
+    # neighbouring slots' edges touch, light beside dark, as in the game; the renderer keeps the
+    # game's 18 px pitch for its 19 px slots, so its slots overlap their neighbours' edges
+    pitch = small + 2
     for k in range(GRID_ROWS * GRID_COLS):
         r, c = divmod(k, GRID_COLS)
         box = draw_slot(frame, GRID_TOP + pitch * r, GRID_LEFT + pitch * c, small, NEIGHBOURS[k])

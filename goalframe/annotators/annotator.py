@@ -235,7 +235,9 @@ class BackwardTracker(Annotator):
         min_pixels = max(1.0, self.min_area * size[0] * size[1])
 
         mask = resize_mask(event_mask, size)
-        if self.guided:
+        if self.guide_exact:  # the target says what shows: no segmentation to do
+            event_mask = mask = guide[-1] if guide[-1].any() else event_mask
+        elif self.guided:
             event_mask = mask = self.guided_event_mask(event_mask)
         self.begin(mask)
         masks[-1], scores[-1] = mask, event_score
@@ -249,7 +251,9 @@ class BackwardTracker(Annotator):
                         continue  # out of view: not visible, and nothing to look for
                 else:
                     warped = Flow.warp(carried, self.flow(grays[t], grays[t + 1]))
-                if self.every > 1 and (n - 1 - t) % self.every:
+                if self.guide_exact:
+                    mask, score = guide[t], 1.0
+                elif self.every > 1 and (n - 1 - t) % self.every:
                     mask, score = warped > 0.5, float(scores[t + 1]) * 0.98
                 else:
                     self.lost = lost

@@ -360,8 +360,6 @@ class ClassicalAnnotator(BackwardTracker):
         # flood fill over a whole canopy) but it grew from the prompt, which is on the object;
         # the fitted faces may be half hidden behind another material. Then the part that shows.
         last = len(self.guide) - 1
-        if self.guide_exact:
-            return self.guide[last] if self.guide[last].any() else event_mask
         self._material = material(self.frames[last], event_mask)
         if self._material is None:
             self._material = material(self.frames[last], self.guide[last])
@@ -388,8 +386,6 @@ class ClassicalAnnotator(BackwardTracker):
         return self._cache[t]
 
     def resegment(self, t: int, warped: np.ndarray, previous: np.ndarray) -> tuple[np.ndarray, float]:
-        if self.guide_exact:
-            return warped > 0.5, 1.0
         if self.outline:
             outlined = self._outline(t)
             if outlined is not None:
