@@ -14,7 +14,7 @@ import pytest
 import simple_source
 import vpt_fixtures
 from goalframe.annotators.geometry import CameraPath, UnitCellTarget, box_silhouette, cells_on_ray, front_faces, yaw_pitch_rotation
-from goalframe.annotators.vpt_camera import EYE_HEIGHT, EYE_HEIGHT_SNEAKING, SNEAK_KEY, fov_degrees, static_target, vpt_camera_path
+from goalframe.annotators.vpt_camera import AppearsAtEvent, EYE_HEIGHT, EYE_HEIGHT_SNEAKING, SNEAK_KEY, fov_degrees, static_target, vpt_camera_path
 from goalframe.sources import vpt_world
 from goalframe.sources.registry import get_format
 from goalframe.sources.vpt_world import FOV_Y, HEIGHT, WIDTH, VptWorld, look_angles
@@ -288,13 +288,17 @@ def test_vpt_camera_path_puts_the_eye_above_the_feet_lower_when_sneaking(sneaky_
     assert path.focal == pytest.approx((height / 2) / math.tan(math.radians(55)))  # fov "1.0": 110 degrees
 
 
-def test_static_target_only_for_mined_blocks(sneaky_vpt):
+def test_static_targets_are_mined_blocks_and_placed_blocks_only(sneaky_vpt):
     dataset, _ = sneaky_vpt
     ds = open_dataset(dataset)
     episode = vpt_fixtures.STEM
-    assert static_target(ds, {"kind": "use_item", "episode_id": episode, "frame": 4}, 0) is None
+    assert static_target(ds, {"kind": "kill_entity", "episode_id": episode, "frame": 4}, 0) is None  # mobs move
     target = static_target(ds, {"kind": "mine_block", "episode_id": episode, "frame": 4}, 1)
     assert isinstance(target, UnitCellTarget) and len(target.path) == 4  # frames 1..4, the event frame included
+    placed = static_target(ds, {"kind": "use_item", "episode_id": episode, "frame": 4}, 1)
+    frames = ds.read_frames(episode, 1, 5)
+    assert isinstance(placed, AppearsAtEvent) and placed.fit(frames, np.ones(frames.shape[1:3], bool), (10.0, 10.0))
+    assert placed.exact and not placed.silhouettes().any()  # not there before the event; the event frame keeps its own mask
 
 
 @pytest.fixture(scope="module")
