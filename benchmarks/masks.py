@@ -35,7 +35,7 @@ import numpy as np
 import polars as pl
 
 from goalframe.annotators import extract_events
-from goalframe.annotators.vpt_camera import static_target
+from goalframe.annotators.vpt_targets import static_target
 from goalframe.sources.registry import get_format
 from goalframe.storage import ingest, open_dataset
 

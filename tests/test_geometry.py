@@ -14,7 +14,7 @@ import pytest
 import simple_source
 import vpt_fixtures
 from goalframe.annotators.geometry import CameraPath, UnitCellTarget, box_silhouette, cells_on_ray, front_faces, yaw_pitch_rotation
-from goalframe.annotators.vpt_camera import AppearsAtEvent, EYE_HEIGHT, EYE_HEIGHT_SNEAKING, SNEAK_KEY, fov_degrees, static_target, vpt_camera_path
+from goalframe.annotators.vpt_targets import AppearsAtEvent, EYE_HEIGHT, EYE_HEIGHT_SNEAKING, SNEAK_KEY, fov_degrees, static_target, vpt_camera_path
 from goalframe.sources import vpt_world
 from goalframe.sources.registry import get_format
 from goalframe.sources.vpt_world import FOV_Y, HEIGHT, WIDTH, VptWorld, look_angles

@@ -16,7 +16,7 @@ import vpt_fixtures
 from goalframe.annotators.annotator import iou
 from goalframe.annotators.classical import ClassicalAnnotator
 from goalframe.annotators.gui_slots import GuiSlotTarget, slot_item_box
-from goalframe.annotators.vpt_camera import static_target
+from goalframe.annotators.vpt_targets import static_target
 from goalframe.sources.registry import get_format
 from goalframe.storage import ingest, open_dataset
 

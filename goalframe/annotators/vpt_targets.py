@@ -1,14 +1,18 @@
-"""The camera of a VPT recording, from what its jsonl records on every tick.
+"""Objects a VPT recording places without image tracking, from what it records on every tick.
 
-VPT lines carry the player's ``xpos``, ``ypos``, ``zpos`` (feet, metres) and ``yaw``,
-``pitch`` (degrees); the eye is 1.62 m above the feet, 1.27 m while sneaking (left shift
-held, Minecraft 1.16 as VPT recorded). The ``-options.json`` beside the recording holds
-``fov`` as Minecraft's options.txt stores it: ``0.0`` is 70 degrees (vertical), each unit
-40 degrees more. The game renders a 1280x720 window that the recorder shrinks to the
-640x360 frame, with the principal point at the frame's centre.
+- The camera (:func:`vpt_camera_path`): VPT lines carry the player's ``xpos``, ``ypos``,
+  ``zpos`` (feet, metres) and ``yaw``, ``pitch`` (degrees); the eye is 1.62 m above the
+  feet, 1.27 m while sneaking (left shift held, Minecraft 1.16 as VPT recorded). The
+  ``-options.json`` beside the recording holds ``fov`` as Minecraft's options.txt stores
+  it: ``0.0`` is 70 degrees (vertical), each unit 40 degrees more. The game renders a
+  1280x720 window that the recorder shrinks to the 640x360 frame, with the principal point
+  at the frame's centre. A mined block (``mine_block``) stood still in its grid cell until
+  the event broke it, so these cameras project it (:class:`~goalframe.annotators.geometry.UnitCellTarget`).
+- An item in the slot of an open GUI (``isGuiOpen``): fixed on the screen while the GUI
+  stays open (:class:`~goalframe.annotators.gui_slots.GuiSlotTarget`).
+- A block placed (``use_item``): not there before its event (:class:`AppearsAtEvent`).
 
-A mined block (``mine_block``) is the one static target the annotator can trust the pose
-with: it sat still in its grid cell until the event broke it.
+:func:`static_target` picks the one for an events row.
 """
 
 from __future__ import annotations
