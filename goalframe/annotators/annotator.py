@@ -67,8 +67,9 @@ class Annotator(ABC):
 
         ``prompt`` is (row, col) on the event frame; ``first_frame`` is the episode frame of
         ``frames[0]`` (the track's ``frame_index`` starts there). ``target``, when the
-        recording's camera poses are known and the object stood still, places the object
-        on every frame by projection instead of optical flow.
+        recording itself locates the object (a block that stood still, projected by the
+        recorded camera poses; an item in an open GUI), places it on every frame instead of
+        optical flow.
         """
 
 

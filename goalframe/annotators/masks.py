@@ -28,8 +28,8 @@ from typing import Any
 
 import polars as pl
 
-from goalframe.annotators.vpt_targets import static_target
 from goalframe.annotators.annotator import ANNOTATORS, Annotator, annotator_version, build_annotator
+from goalframe.annotators.vpt_targets import static_target
 from goalframe.schemas.layout import DatasetError, utc_now
 from goalframe.storage import open_dataset
 from goalframe.storage.layout import MASKS
@@ -49,7 +49,7 @@ class MaskOptions:
     model_type: str = "vit_b"  # sam
     device: str = "auto"  # sam
     overwrite: bool = False
-    poses: bool = True  # place static targets (mined blocks) by the recorded camera poses
+    poses: bool = True  # let the recording place what it can (mined blocks by the camera poses, GUI items, placed blocks)
     extra: dict[str, Any] = field(default_factory=dict)  # more annotator options (tests, benchmarks)
 
     def validate(self) -> None:

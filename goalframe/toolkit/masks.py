@@ -16,6 +16,7 @@ EPILOG = example(
     "goalframe masks data/agibot.zarr --window 64 --workers 4",
     "goalframe masks data/vpt.zarr --annotator sam --checkpoint sam_vit_b_01ec64.pth --model-type vit_b --every 5",
     "goalframe masks data/vpt.zarr --overwrite --json",
+    "goalframe masks data/vpt.zarr --no-poses --overwrite",
 )
 
 
@@ -29,7 +30,7 @@ def masks(
     device: str = typer.Option("auto", help="sam: cuda, cpu, or auto (CUDA when present)."),
     workers: Optional[int] = typer.Option(None, help="Parallel event workers (local processes)."),
     scheduler: Optional[str] = typer.Option(None, help="Address of a dask.distributed scheduler."),
-    poses: bool = typer.Option(True, "--poses/--no-poses", help="Place mined blocks on earlier frames by the recorded camera poses (VPT xpos/ypos/zpos/yaw/pitch) instead of optical flow."),
+    poses: bool = typer.Option(True, "--poses/--no-poses", help="VPT: place mined blocks on earlier frames by the recorded camera poses (xpos/ypos/zpos/yaw/pitch) instead of optical flow, a crafted item in its GUI slot, a placed block on its event frame only."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Redo tracks this annotator and version already made (tracks with human reviews are kept)."),
     json_output: bool = typer.Option(False, "--json", help="Print a JSON summary."),
     storage_option: Optional[list[str]] = typer.Option(None, "--storage-option", help=STORAGE_OPTION_HELP),
