@@ -231,11 +231,12 @@ def keyframe_runs(make, data: dict, window: int, limit: int, ks=(1, 5, 10)) -> d
     tally = {k: {"seconds": 0.0, "frames": 0, "ious": [], "agreement": []} for k in ks}
     for _fmt, dataset, truth, row, object_id in events:
         start = max(0, row["frame"] + 1 - window)
-        clip = open_dataset(dataset).read_frames(row["episode_id"], start, row["frame"] + 1, row["camera"])
+        ds = open_dataset(dataset)
+        clip = ds.read_frames(row["episode_id"], start, row["frame"] + 1, row["camera"])
         truth_masks = truth.masks(row["episode_id"], row["camera"], start, row["frame"] + 1, object_id)
         reference = None
         for k in ks:
-            target = static_target(open_dataset(dataset), row, start)  # a fresh fit per run: fitting is part of the work
+            target = static_target(ds, row, start)  # a fresh fit per run: fitting is part of the work
             began = time.perf_counter()
             track = annotators[k].annotate(clip, (row["prompt_row"], row["prompt_col"]), first_frame=start, target=target)
             tally[k]["seconds"] += time.perf_counter() - began

@@ -41,6 +41,16 @@ def write_simple_episode(raw: Path, name: str, seed: int, n: int) -> SimpleRef:
     return SimpleRef(name, mp4, actions)
 
 
+def ingested_episode(tmp: Path, n: int) -> str:
+    """A dataset ``tmp/ds.zarr`` holding one simple episode ``ep0`` of ``n`` frames."""
+    from goalframe.storage import ingest
+
+    write_simple_episode(tmp / "raw", "ep0", 0, n)
+    out = str(tmp / "ds.zarr")
+    ingest(out, discover(tmp / "raw"), read, "simple")
+    return out
+
+
 def discover(raw: Path) -> list[SimpleRef]:
     return [SimpleRef(p.stem, p, p.with_suffix(".npy")) for p in sorted(Path(raw).glob("*.mp4"))]
 

@@ -246,11 +246,7 @@ def test_fov_reads_minecraft_options_and_falls_back_to_70(options, fov):
 
 @pytest.fixture(scope="module")
 def simple_dataset(tmp_path_factory) -> str:
-    tmp = tmp_path_factory.mktemp("simple")
-    simple_source.write_simple_episode(tmp / "raw", "ep0", 0, 8)
-    out = str(tmp / "ds.zarr")
-    ingest(out, simple_source.discover(tmp / "raw"), simple_source.read, "simple")
-    return out
+    return simple_source.ingested_episode(tmp_path_factory.mktemp("simple"), 8)
 
 
 def test_non_vpt_datasets_have_no_camera_path(simple_dataset):

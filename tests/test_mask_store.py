@@ -7,17 +7,14 @@ import pytest
 
 import simple_source
 from goalframe.schemas.layout import DatasetError
-from goalframe.storage import ingest, open_dataset
+from goalframe.storage import open_dataset
 from goalframe.storage.masks import MaskTrack, rebuild_tracks_table, track_id_for, write_review, write_track
 from goalframe.storage.store import open_root
 
 
 @pytest.fixture
 def dataset(tmp_path):
-    simple_source.write_simple_episode(tmp_path / "raw", "ep0", 0, 20)
-    out = str(tmp_path / "ds.zarr")
-    ingest(out, simple_source.discover(tmp_path / "raw"), simple_source.read, "simple")
-    return out
+    return simple_source.ingested_episode(tmp_path, 20)
 
 
 def square_masks(frames, size=(72, 128), side=10):

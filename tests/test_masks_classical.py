@@ -18,7 +18,7 @@ from goalframe.annotators.annotator import ANNOTATORS, build_annotator, check_wi
 from goalframe.annotators.classical import ClassicalAnnotator, selection_outline
 from goalframe.annotators.masks import MaskOptions, annotate_masks
 from goalframe.schemas.tables import EVENTS_SCHEMA, conform
-from goalframe.storage import ingest, open_dataset
+from goalframe.storage import open_dataset
 from goalframe.storage.masks import MaskTrack, track_id_for, write_review
 from goalframe.storage.store import open_root, read_info, write_table
 
@@ -50,11 +50,7 @@ def square_truth(frames: range, height: int = 72, width: int = 128) -> np.ndarra
 
 @pytest.fixture(scope="module")
 def simple(tmp_path_factory) -> str:
-    tmp = tmp_path_factory.mktemp("simple")
-    simple_source.write_simple_episode(tmp / "raw", "ep0", 0, 40)
-    out = str(tmp / "ds.zarr")
-    ingest(out, simple_source.discover(tmp / "raw"), simple_source.read, "simple")
-    return out
+    return simple_source.ingested_episode(tmp_path_factory.mktemp("simple"), 40)
 
 
 def events_table(dataset: str, rows: list[dict]) -> pl.DataFrame:

@@ -11,7 +11,7 @@ from goalframe.annotators.annotator import build_annotator
 from goalframe.annotators.masks import MaskOptions, annotate_masks
 from goalframe.annotators.sam import SamAnnotator, build_tiny_sam, check_checkpoint, interior_points, load_sam
 from goalframe.schemas.tables import EVENTS_SCHEMA, conform
-from goalframe.storage import ingest, open_dataset
+from goalframe.storage import open_dataset
 from goalframe.storage.masks import track_id_for
 from goalframe.storage.store import write_table
 
@@ -91,9 +91,7 @@ def test_interior_points_lie_deep_inside_the_mask():
 
 @pytest.fixture
 def simple_dataset(tmp_path) -> str:
-    simple_source.write_simple_episode(tmp_path / "raw", "ep0", 0, 24)
-    out = str(tmp_path / "ds.zarr")
-    ingest(out, simple_source.discover(tmp_path / "raw"), simple_source.read, "simple")
+    out = simple_source.ingested_episode(tmp_path, 24)
     row = {"event_id": "ep0:00000", "episode_id": "ep0", "source_format": "simple", "frame": 20, "end_frame": 21, "kind": "grasp", "name": "test",
            "object": "square", "interaction": "use", "interaction_id": 3, "delta": 1, "merged": 1, "gui_open": False, "camera": "main",
            "prompt_row": 30.0, "prompt_col": 55.0, "prompt_visible": True}  # fmt: skip
