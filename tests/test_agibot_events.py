@@ -100,7 +100,7 @@ def test_grasps_and_releases_match_truth_one_to_one(raw: Path, extracted) -> Non
             assert row["name"] == f"{ev['arm']}.{ev['kind']}" and row["end_frame"] == row["frame"] + 1
             assert (row["interaction"], row["interaction_id"]) == ("use", INTERACTION_IDS["use"])
             assert row["text"] and ev["object_type"] in row["text"]  # the enclosing segment's text
-    assert modes == {"full", "strided", "trimmed"}
+    assert modes == {"commanded", "sparse"}
     assert max(abs(e) for e in errors) <= TOLERANCE
     assert np.mean(np.array(errors) == 0) >= 0.9  # measured: every one exact
 
@@ -196,7 +196,7 @@ def _tracks(rec) -> tuple[dict[str, ArmTrack], dict[str, Camera]]:
         track = ArmTrack(
             rec.proprio["state/effector/position"][:, i],
             rec.actions["action/effector/position"][:, i],
-            rec.proprio["state/end/position"][:, i],
+            GripperGeometry().palm_positions(rec.proprio["state/end/position"][:, i], rotation[:, i]),  # end is the flange
             rotation[:, i],
         )
         track.transitions, warnings = gripper_transitions(track.opening, track.command)
@@ -231,6 +231,15 @@ def test_geometry_defaults_are_the_synthetic_gripper() -> None:
     )  # fmt: skip
     assert g.wrist_length == agibot_world.WRIST_LEN
     assert g.tip_depth > agibot_world.TCP_DEPTH
+    # states/end is the flange: the same offsets as the world's (grasp point 0.143 m along the flange z axis)
+    assert g.grasp_offset == agibot_world.FLANGE_TO_GRASP == pytest.approx(0.143)
+    assert g.flange_to_palm == pytest.approx(agibot_world.FLANGE_TO_PALM)
+    world = agibot_world.AgibotWorld()
+    world.reset(seed=1, n_objects=1)
+    flange = world.proprio()["end/position"]
+    rotation = quaternion_matrix(world.proprio()["end/orientation"])
+    assert np.allclose(g.palm_positions(flange, rotation), world.state.ee)
+    assert np.allclose(flange + rotation[..., :, 2] * g.grasp_offset, [world.tcp(0), world.tcp(1)])
     for yaw in (0.0, 0.7, -2.0):
         assert np.allclose(quaternion_matrix(agibot_world.gripper_quaternion(yaw)), agibot_world.gripper_rotation(yaw))
 

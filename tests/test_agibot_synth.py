@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from goalframe.sources.agibot_synth import episode_ids, synthesize_agibot, truth_paths
-from goalframe.sources.agibot_world import CAMERAS, GRIPPER_IDS, TABLE_Z, TCP_DEPTH, AgibotWorld
+from goalframe.sources.agibot_world import CAMERAS, FLANGE_TO_GRASP, FLANGE_TO_PALM, GRIPPER_IDS, TABLE_Z, AgibotWorld, flange_of_palm
 from goalframe.sources.video import iter_frames, probe_video
 
 SEED = 11
@@ -74,8 +74,9 @@ def _truth(raw: Path, task: int, ep: int) -> tuple[dict, dict]:
 
 def _cam_params(raw: Path, task: int, ep: int, cam: str) -> tuple[dict, list]:
     d = raw / "parameters" / str(task) / str(ep) / "parameters" / "camera"
-    intr = json.loads((d / f"{cam}_intrinsic_params.json").read_text())["intrinsic"]
-    ext = json.loads((d / f"{cam}_extrinsic_params_aligned.json").read_text())
+    prefix = cam.removesuffix("_color")  # files are named by the camera prefix, as in real releases
+    intr = json.loads((d / f"{prefix}_intrinsic_params.json").read_text())["intrinsic"]
+    ext = json.loads((d / f"{prefix}_extrinsic_params_aligned.json").read_text())
     return intr, ext
 
 
@@ -101,7 +102,7 @@ def test_layout_and_task_info(raw: Path) -> None:
             assert 500 < np.median(d[d > 0]) < 1500  # the table, about 0.8 m away, in mm
         for cam in CAMERAS:
             intr, ext = _cam_params(raw, task, ep, cam)
-            assert set(intr) == {"fx", "fy", "ppx", "ppy"}
+            assert set(intr) == {"fx", "fy", "ppx", "ppy"} and intr["fx"] < intr["fy"]  # as real Genie-1 cameras
             r = np.array(ext[0]["extrinsic"]["rotation_matrix"])
             assert r.shape == (3, 3) and np.allclose(r @ r.T, np.eye(3), atol=1e-9)
             assert len(ext[0]["extrinsic"]["translation_vector"]) == 3
@@ -123,12 +124,13 @@ def test_h5_key_tree_and_dtypes(raw: Path) -> None:
             for key, (shape, dtype) in STATE_KEYS.items():
                 assert keys[key].dtype == np.dtype(dtype), key
                 assert keys[key].shape == tuple(n if s is None else s for s in shape), key
-            n_act = len(keys["action/joint/index"])
+            n_act = len(keys["action/head/index"])
+            assert n_act in (n, (n + 1) // 2)  # a row per frame, or the rarer rows at every second frame
             for key, tail in ACTION_KEYS.items():
                 assert keys[key].dtype == np.float64 and keys[key].shape == (n_act, *tail), key
             for g in GROUPS:
                 idx = keys[f"action/{g}/index"]
-                assert idx.dtype == np.int64 and idx.shape == (n_act,)
+                assert idx.dtype == np.int64 and idx.ndim == 1 and len(idx) <= n_act
             opening = keys["state/effector/position"][()]
             assert opening.min() >= 0 and opening.max() < 120
             assert set(np.unique(keys["action/effector/position"][()])) <= {0.0, 1.0}
@@ -136,18 +138,20 @@ def test_h5_key_tree_and_dtypes(raw: Path) -> None:
             assert np.allclose(np.linalg.norm(quat, axis=-1), 1.0)
 
 
-def test_a_shorter_action_episode_exists(raw: Path) -> None:
-    shorter = 0
-    for task, ep in _episodes(raw):
-        with h5py.File(_h5(raw, task, ep)) as h5:
-            n = len(h5["timestamp"])
-            idx = h5["action/joint/index"][()]
-            assert np.all(np.diff(idx) > 0) and idx.min() >= 0 and idx.max() < n
-            if len(idx) < n:
-                shorter += 1
-                # the rows are the full-rate commands at the index frames
-                assert len(h5["action/end/position"]) == len(idx)
-    assert shorter >= 1
+def test_both_action_layouts_exist(raw: Path) -> None:
+    """Episode 0: a row per frame, joint/end indexes shorter (Beta); episode 1: short rows, empty end index."""
+    (task0, ep0), (task1, ep1) = _episodes(raw)
+    with h5py.File(_h5(raw, task0, ep0)) as h5:
+        n = len(h5["timestamp"])
+        idx = h5["action/joint/index"][()]
+        assert np.all(np.diff(idx) > 0) and idx.min() > 0 and idx.max() < n - 1 and len(idx) < n
+        assert np.array_equal(h5["action/end/index"][()], idx) and len(h5["action/effector/index"]) == n
+        assert all(len(h5[k]) == n for k in ACTION_KEYS)
+    with h5py.File(_h5(raw, task1, ep1)) as h5:
+        n = len(h5["timestamp"])
+        idx = h5["action/joint/index"][()]
+        assert len(idx) < n and len(h5["action/joint/position"]) == len(idx) == len(h5["action/end/position"])
+        assert len(h5["action/end/index"]) == 0  # the known quirk: the joint index applies
 
 
 def test_videos_match_h5(raw: Path) -> None:
@@ -176,7 +180,7 @@ def test_projection_of_end_effectors_lands_on_grippers(raw: Path) -> None:
         truth, masks = _truth(raw, task, ep)
         intr, ext = _cam_params(raw, task, ep, "head_color")
         with h5py.File(_h5(raw, task, ep)) as h5:
-            end = h5["state/end/position"][()]
+            end = h5["state/end/position"][()] - [0.0, 0.0, FLANGE_TO_PALM]  # the flange's palm centre
         n = len(end)
         mask = masks["masks_head_color"]
         video = iter_frames(raw / "observations" / str(task) / str(ep) / "videos" / "head_color.mp4")
@@ -208,7 +212,7 @@ def test_hand_cameras_ride_on_the_grippers(raw: Path) -> None:
             _, ext = _cam_params(raw, task, ep, cam)
             t = np.array([e["extrinsic"]["translation_vector"] for e in ext])
             dist = np.linalg.norm(t - end[:, arm], axis=1)
-            assert np.allclose(dist, dist[0], atol=1e-9) and dist[0] < 0.1
+            assert np.allclose(dist, dist[0], atol=1e-9) and dist[0] < 0.15
             # the camera's own fingers are in view in every frame
             own = (masks[f"masks_{cam}"] == GRIPPER_IDS[arm]).reshape(len(end), -1).any(1)
             assert own.all()
@@ -285,8 +289,8 @@ def test_world_steps_deterministically_and_grasps() -> None:
         arm = 0 if obj.position[1] > 0 else 1
         yaw = np.zeros(2)
         yaw[arm] = obj.yaw if obj.shape == "box" else 0.0
-        grasp = world.state.ee.copy()
-        grasp[arm] = [obj.position[0], obj.position[1], TABLE_Z + max(obj.height / 2, 0.03) + TCP_DEPTH]
+        grasp = flange_of_palm(world.state.ee)  # the world takes flange targets, as action/end/position holds
+        grasp[arm] = [obj.position[0], obj.position[1], TABLE_Z + max(obj.height / 2, 0.03) + FLANGE_TO_GRASP]
         above = grasp.copy()
         above[arm, 2] += 0.15
         events = []
@@ -303,3 +307,21 @@ def test_world_steps_deterministically_and_grasps() -> None:
     assert e1 == e2 and np.array_equal(rgb1, rgb2) and np.array_equal(ids1, ids2)
     assert [e[0] for e in e1] == ["grasp", "release"] and e1[0][3] == 1
     assert rgb1.shape == (480, 640, 3) and rgb1.dtype == np.uint8 and ids1.dtype == np.uint16
+
+
+def test_end_pose_is_the_flange_and_the_grasp_point_is_0143_below(raw: Path) -> None:
+    """state/end is the flange: the grasp point, FLANGE_TO_GRASP along the approach axis, is
+    where the grasped object's centre is at the grasp."""
+    assert FLANGE_TO_GRASP == pytest.approx(0.143)
+    for task, ep in _episodes(raw):
+        truth, _ = _truth(raw, task, ep)
+        with h5py.File(_h5(raw, task, ep)) as h5:
+            end = h5["state/end/position"][()]
+        world = AgibotWorld()
+        world.reset(truth["world"]["seed"], truth["world"]["n_objects"])
+        for event in (e for e in truth["events"] if e["kind"] == "grasp"):
+            arm = 0 if event["arm"] == "left" else 1
+            grasp_point = end[event["frame"], arm] - [0.0, 0.0, FLANGE_TO_GRASP]
+            obj = world.object(event["object_id"])  # it stood still until the grasp
+            assert np.linalg.norm(grasp_point[:2] - obj.position[:2]) < 0.01
+            assert abs(grasp_point[2] - (TABLE_Z + max(obj.height / 2, 0.03))) < 0.01

@@ -124,9 +124,14 @@ def _short_video(ref) -> None:
     write_mp4(ref.videos_dir / "head_color.mp4", (np.zeros((480, 640, 3), np.uint8) for _ in range(n - 2)), fps=30)
 
 
-def _drop_extrinsics(ref, name: str = "head_color") -> None:
+def _drop_extrinsics(ref, name: str = "head") -> None:
     path = ref.camera_dir / f"{name}_extrinsic_params_aligned.json"
     path.write_text(json.dumps(json.loads(path.read_text())[:-3]))
+
+
+def _keep_first_extrinsic(ref, name: str) -> None:
+    path = ref.camera_dir / f"{name}_extrinsic_params_aligned.json"
+    path.write_text(json.dumps(json.loads(path.read_text())[:1]))
 
 
 def _camera_file(name: str, content: str):
@@ -142,17 +147,19 @@ AGIBOT_BAD: dict[str, tuple[Callable, str, str]] = {
     **{f"missing-{key.replace('/', '-')}": (missing_key(key)[0], "h5", key) for key in ("timestamp", "state/joint/position", "state/effector/position", "state/end/position")},
     "action-longer-than-state": (lambda ref: _h5_edit(ref, _longer_action), "h5", "action/end/"),
     "action-index-out-of-range": (lambda ref: _h5_edit(ref, _index_out_of_range), "h5", "action/head/index"),
-    "action-index-length": (lambda ref: _h5_edit(ref, lambda h5: _replace(h5, "action/waist/index", h5["action/waist/index"][()][:-2])), "h5", "action/waist/index"),
+    "action-index-length": (lambda ref: _h5_edit(ref, lambda h5: _replace(h5, "action/waist/position", h5["action/waist/position"][()][:-2])), "h5", "action/waist/index"),
+    "action-longer-with-index": (lambda ref: _h5_edit(ref, lambda h5: _replace(h5, "action/joint/position", np.zeros((len(h5["timestamp"]) + 4, 14)))), "h5", "action/joint/position"),
     "state-length": (lambda ref: _h5_edit(ref, lambda h5: _replace(h5, "state/head/position", h5["state/head/position"][()][:-1])), "h5", "state/head/position"),
     "corrupt-h5": (lambda ref: ref.h5.write_bytes(b"not an hdf5 file" * 10), "h5", ""),
     "missing-h5": (lambda ref: ref.h5.unlink(), "h5", "missing"),
     "corrupt-mp4": (lambda ref: (ref.videos_dir / "hand_right_color.mp4").write_bytes(np.random.default_rng(0).integers(0, 256, 5000, dtype=np.uint8).tobytes()), "video:hand_right_color", ""),
     "short-video": (_short_video, "video:head_color", "frames"),
-    "intrinsic-not-json": (_camera_file("head_color_intrinsic_params.json", "{not json"), "camera:head_color_intrinsic_params.json", ""),
-    "intrinsic-incomplete": (_camera_file("head_color_intrinsic_params.json", json.dumps({"intrinsic": {"fx": 1.0}})), "camera:head_color_intrinsic_params.json", ""),
-    "extrinsic-empty": (_camera_file("hand_left_color_extrinsic_params_aligned.json", json.dumps({"extrinsic": {}})), "camera:hand_left_color_extrinsic_params_aligned.json", ""),
-    "extrinsic-bad-matrix": (_camera_file("hand_left_color_extrinsic_params_aligned.json", BAD_MATRIX), "camera:hand_left_color_extrinsic_params_aligned.json", ""),
-    "extrinsic-count": (_drop_extrinsics, "camera:head_color_extrinsic_params_aligned.json", ""),
+    "intrinsic-not-json": (_camera_file("head_intrinsic_params.json", "{not json"), "camera:head_intrinsic_params.json", ""),
+    "intrinsic-incomplete": (_camera_file("head_intrinsic_params.json", json.dumps({"intrinsic": {"fx": 1.0}})), "camera:head_intrinsic_params.json", ""),
+    "extrinsic-empty": (_camera_file("hand_left_extrinsic_params_aligned.json", json.dumps({"extrinsic": {}})), "camera:hand_left_extrinsic_params_aligned.json", ""),
+    "extrinsic-bad-matrix": (_camera_file("hand_left_extrinsic_params_aligned.json", BAD_MATRIX), "camera:hand_left_extrinsic_params_aligned.json", ""),
+    "extrinsic-count": (_drop_extrinsics, "camera:head_extrinsic_params_aligned.json", ""),
+    "unaligned-extrinsic-not-json": (_camera_file("hand_right_extrinsic_params.json", "[{"), "camera:hand_right_extrinsic_params.json", ""),
 }
 # Damage to the task_info json (shared by a task's episodes): each in a task of its own.
 AGIBOT_BAD_TASK = {
@@ -163,7 +170,10 @@ AGIBOT_BAD_TASK = {
 AGIBOT_GOOD: dict[str, Callable | None] = {
     "as-synthesized": None,
     "clone": None,
-    "no-extrinsics": lambda ref: (ref.camera_dir / "hand_left_color_extrinsic_params_aligned.json").unlink(),
+    "no-extrinsics": lambda ref: [(ref.camera_dir / f"hand_left_{k}.json").unlink() for k in ("extrinsic_params_aligned", "extrinsic_params")],
+    "real-beta-short-end-index": lambda ref: _h5_edit(ref, lambda h5: _replace(h5, "action/end/index", np.arange(3, len(h5["timestamp"]) - 6, dtype=np.int64))),
+    "single-frame-extrinsics": lambda ref: _keep_first_extrinsic(ref, "hand_right"),
+    "camera-folder-without-parameters-level": lambda ref: shutil.move(ref.camera_dir, ref.camera_dir.parent.parent / "camera"),
     "actions-without-index": lambda ref: _h5_edit(ref, lambda h5: (h5.__delitem__("action/joint/index"), _replace(h5, "action/joint/position", h5["state/joint/position"][()]))),
 }
 

@@ -68,8 +68,15 @@ rest are the few grasps where the near finger and the palm together hide the who
 region, which the ``prompt_note`` flags.
 
 The geometry defaults are the synthetic world's gripper (checked by the tests); for real
-recordings give :class:`GripperGeometry` the real gripper's dimensions (the approach axis
-is assumed to be +z of the end frame, as in the synthetic world). Projection: pinhole with the
+recordings give :class:`GripperGeometry` the real gripper's dimensions. ``states/end/*`` is
+the flange pose: the palm centre is :attr:`GripperGeometry.flange_to_palm` along the
+flange's +z (the approach axis), so that the grasp point lies
+:attr:`GripperGeometry.grasp_offset` (0.143 m, Genie-1 by forward kinematics; ``goalframe
+events --grasp-offset``) from the flange, as in the synthetic world.
+
+Episodes whose actions copy the state (Beta), or whose gripper command leaves 0..1, take
+their transitions from the opening alone. Dexterous-hand episodes (twelve joint angles)
+give segment rows only: a hand's closing is not an opening in mm. Projection: pinhole with the
 episode's intrinsics and that frame's extrinsics (camera to base, ``x_base = R x_cam +
 t``), pixel centres at integer coordinates; ``prompt_visible`` is False outside the image or
 behind the camera. Without intrinsics or extrinsics for a camera the events keep null
@@ -114,6 +121,7 @@ from typing import Any
 
 import numpy as np
 
+from goalframe.schemas.rotations import quaternion_matrix
 from goalframe.schemas.tables import INTERACTION_IDS
 
 HEAD_CAMERA = "head_color"
@@ -302,8 +310,14 @@ def gripper_transitions(
 
 @dataclass(frozen=True)
 class GripperGeometry:
-    """Parallel gripper in its own frame (origin the palm centre = ``states/end/position``;
-    x forward, y along the finger travel, z the approach axis), metres."""
+    """Parallel gripper in its own frame (origin the palm centre; x forward, y along the
+    finger travel, z the approach axis), metres.
+
+    ``states/end/*`` is the FLANGE pose, not the palm: the grasp point lies
+    ``grasp_offset`` further along the flange's z axis (0.143 m on AgiBot's Genie-1 by
+    forward kinematics; Genie-Envisioner draws at 0.23 m), and sits ``grasp_fraction`` of
+    the finger length below the palm, so the palm centre is :attr:`flange_to_palm` along z.
+    """
 
     palm_half: tuple[float, float, float] = (0.03, 0.05, 0.022)
     wrist_half: tuple[float, float] = (0.028, 0.028)  # the link above the palm
@@ -315,6 +329,16 @@ class GripperGeometry:
     region_height: float = 0.028  # candidates from the fingertips up to this far
     region_x: float = 0.015  # and this far either side of the jaw centreline along x
     tip_inset: float = 0.004  # the deepest candidates sit this far above the fingertips
+    grasp_offset: float = 0.143  # flange (states/end/position) to the grasp point along the flange z axis
+    grasp_fraction: float = 0.6  # the grasp point lies this fraction of the finger length below the palm
+
+    @property
+    def flange_to_palm(self) -> float:
+        return self.grasp_offset - (self.palm_half[2] + self.grasp_fraction * self.finger_length)
+
+    def palm_positions(self, flange: np.ndarray, rotation: np.ndarray) -> np.ndarray:
+        """(..., 3) palm centres of flange positions (..., 3) with their rotations (..., 3, 3)."""
+        return np.asarray(flange, np.float64) + rotation[..., :, 2] * self.flange_to_palm
 
     @property
     def tip_depth(self) -> float:
@@ -348,21 +372,6 @@ class GripperGeometry:
 
 
 DEFAULT_GEOMETRY = GripperGeometry()
-
-
-def quaternion_matrix(q: np.ndarray) -> np.ndarray:
-    """Rotation matrices (..., 3, 3) of xyzw quaternions (..., 4), normalised first."""
-    q = np.asarray(q, np.float64)
-    q = q / np.linalg.norm(q, axis=-1, keepdims=True)
-    x, y, z, w = np.moveaxis(q, -1, 0)
-    return np.stack(
-        [
-            np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)], -1),
-            np.stack([2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)], -1),
-            np.stack([2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)], -1),
-        ],
-        -2,
-    )
 
 
 def segments_hit_boxes(points: np.ndarray, eye: np.ndarray, boxes: np.ndarray) -> np.ndarray:
@@ -562,6 +571,8 @@ def events_from_tracks(
         prompt, note = None, None
         if arm is None:
             note = "no prompt point: the segment's arm is not known (no gripper event in it, no arm in its text)"
+        elif arm not in arms:
+            note = f"no prompt point: no gripper track for the {arm} arm"
         elif _pose_note(arms[arm], arm) is not None:
             note = _pose_note(arms[arm], arm)
         elif not head_cam.usable():
@@ -630,6 +641,26 @@ def _segments(ds, episode: str, names: set[str]) -> list[dict[str, Any]]:
     ]
 
 
+def _gripper_command(
+    ds, episode: str, names: set[str], n: int, source: dict[str, Any]
+) -> tuple[np.ndarray | None, np.ndarray | None, str | None]:
+    """(command, filled, why not) of ``actions/effector/position``, trusted only as a 0/1 command.
+
+    Beta copies the state into actions; a command that equals the opening, or leaves 0..1,
+    carries nothing of its own, and the transitions come from the opening alone.
+    """
+    if "actions/effector/position" not in names:
+        return None, None, "no actions/effector/position"
+    if (source.get("actions_equal_state") or {}).get("effector/position"):
+        return None, None, "actions/effector/position is a copy of the state"
+    command = ds.array(episode, "actions/effector/position").astype(np.float64).reshape(n, -1)
+    finite = command[np.isfinite(command)]
+    if finite.size and (finite.min() < -0.05 or finite.max() > 1.05):
+        return None, None, "actions/effector/position outside 0..1"
+    filled = ds.array(episode, "actions/effector/filled").astype(bool) if "actions/effector/filled" in names else None
+    return command, filled, None
+
+
 def agibot_episode_events(
     ds, episode: str, geometry: GripperGeometry = DEFAULT_GEOMETRY, **params: Any
 ) -> tuple[list[dict], list[str]]:
@@ -640,22 +671,21 @@ def agibot_episode_events(
     names = set(ds.array_names(episode))
     n = ds.length(episode)
     warnings: list[str] = []
+    source = ds.meta(episode).source
+    source = source if isinstance(source, dict) else {}
+    cameras = _cameras(ds, episode, n, names)
+    segments = _segments(ds, episode, names)
+    head = HEAD_CAMERA if HEAD_CAMERA in cameras else next((c for c in cameras if c.startswith("head")), HEAD_CAMERA)
+    effector = source.get("effector") if isinstance(source.get("effector"), dict) else {}
+    if effector.get("type") == "dexhand":
+        warnings.append(f"{episode}: dexterous hands (joint angles): no grasp or release events, segments only")
+        return events_from_tracks({}, cameras, segments, n, geometry, head), warnings
     if "states/effector/position" not in names:
         return [], [f"{episode}: no states/effector/position; no AgiBot events"]
     opening = ds.array(episode, "states/effector/position").astype(np.float64).reshape(n, -1)
-    command = filled = None
-    if "actions/effector/position" in names:
-        command = ds.array(episode, "actions/effector/position").astype(np.float64).reshape(n, -1)
-        if "actions/effector/filled" in names:
-            filled = ds.array(episode, "actions/effector/filled").astype(bool)
-        finite = command[np.isfinite(command)]
-        if finite.size and (finite.min() < -0.05 or finite.max() > 1.05):
-            warnings.append(
-                f"{episode}: actions/effector/position outside 0..1; gripper command taken from the opening"
-            )
-            command = filled = None
-    else:
-        warnings.append(f"{episode}: no actions/effector/position; gripper command taken from the opening")
+    command, filled, why = _gripper_command(ds, episode, names, n, source)
+    if why:
+        warnings.append(f"{episode}: {why}; gripper command taken from the opening")
     position = ds.array(episode, "states/end/position").astype(np.float64) if "states/end/position" in names else None
     rotation = None
     if "states/end/orientation" in names:
@@ -663,18 +693,17 @@ def agibot_episode_events(
     n_arms = min(opening.shape[1], len(ARMS))
     arms: dict[str, ArmTrack] = {}
     for i, arm in enumerate(ARMS[:n_arms]):
+        arm_rotation = None if rotation is None else rotation.reshape(n, -1, 3, 3)[:, i]
+        flange = None if position is None else position.reshape(n, -1, 3)[:, i]
         track = ArmTrack(
             opening=opening[:, i],
             command=None if command is None else command[:, i],
-            position=None if position is None else position.reshape(n, -1, 3)[:, i],
-            rotation=None if rotation is None else rotation.reshape(n, -1, 3, 3)[:, i],
+            position=None if flange is None or arm_rotation is None else geometry.palm_positions(flange, arm_rotation),
+            rotation=arm_rotation,
         )
         track.transitions, found = gripper_transitions(track.opening, track.command, filled, **params)
         warnings.extend(f"{episode}: {arm} gripper: {w}" for w in found)
         arms[arm] = track
-    cameras = _cameras(ds, episode, n, names)
-    segments = _segments(ds, episode, names)
-    head = HEAD_CAMERA if HEAD_CAMERA in cameras else next((c for c in cameras if c.startswith("head")), HEAD_CAMERA)
     rows = events_from_tracks(arms, cameras, segments, n, geometry, head)
     missing = sorted({c.missing for c in cameras.values() if c.missing})
     if missing and any(r["kind"] != "segment" for r in rows):

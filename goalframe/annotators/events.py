@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import polars as pl
@@ -47,7 +47,7 @@ class EpisodeEvents:
     warnings: list[str] = field(default_factory=list)
 
 
-def _vpt_episode(ds, episode: str) -> tuple[list[dict], list[str]]:
+def _vpt_episode(ds, episode: str, **_options: Any) -> tuple[list[dict], list[str]]:
     names = set(ds.array_names(episode))
     meta = ds.meta(episode)
     stats_arrays = ("states/stats/frame", "states/stats/key", "states/stats/value")
@@ -60,23 +60,29 @@ def _vpt_episode(ds, episode: str) -> tuple[list[dict], list[str]]:
     )  # fmt: skip
 
 
-def _agibot_episode(ds, episode: str) -> tuple[list[dict], list[str]]:
-    from goalframe.annotators.agibot_events import agibot_episode_events
+def _agibot_episode(ds, episode: str, grasp_offset: float | None = None) -> tuple[list[dict], list[str]]:
+    from goalframe.annotators.agibot_events import DEFAULT_GEOMETRY, agibot_episode_events
 
-    return agibot_episode_events(ds, episode)
-
-
-EXTRACTORS: dict[str, Callable[[Any, str], tuple[list[dict], list[str]]]] = {"vpt": _vpt_episode, "agibot": _agibot_episode}
+    geometry = DEFAULT_GEOMETRY if grasp_offset is None else replace(DEFAULT_GEOMETRY, grasp_offset=float(grasp_offset))
+    return agibot_episode_events(ds, episode, geometry)
 
 
-def episode_events(episode: str, dataset: str, storage_options: dict | None = None) -> EpisodeEvents:
-    """One task: all events of one episode, with ids and the common columns filled."""
+EXTRACTORS: dict[str, Callable[..., tuple[list[dict], list[str]]]] = {"vpt": _vpt_episode, "agibot": _agibot_episode}
+
+
+def episode_events(
+    episode: str, dataset: str, storage_options: dict | None = None, grasp_offset: float | None = None
+) -> EpisodeEvents:
+    """One task: all events of one episode, with ids and the common columns filled.
+
+    ``grasp_offset`` (AgiBot): metres from the recorded flange pose to the grasp point along
+    the flange's z axis (default :attr:`GripperGeometry.grasp_offset`)."""
     ds = open_dataset(dataset, storage_options)
     meta = ds.meta(episode)
     extractor = EXTRACTORS.get(meta.source_format)
     if extractor is None:
         return EpisodeEvents(episode, [], [f"{episode}: no event extractor for format {meta.source_format!r}"])
-    rows, warnings = extractor(ds, episode)
+    rows, warnings = extractor(ds, episode, grasp_offset=grasp_offset)
     rows.sort(key=lambda r: (r["frame"], r["name"], r.get("camera") or ""))
     for index, row in enumerate(rows):
         row.update(event_id=f"{episode}:{index:05d}", episode_id=episode, source_format=meta.source_format)
@@ -124,8 +130,13 @@ def extract_events(
     scheduler: str | None = None,
     storage_options: dict | None = None,
     on_result: Callable[[EpisodeEvents], None] | None = None,
+    grasp_offset: float | None = None,
 ) -> tuple[pl.DataFrame, list[str]]:
-    """Extract, filter and write ``tables/events.parquet``; returns the table and warnings."""
+    """Extract, filter and write ``tables/events.parquet``; returns the table and warnings.
+
+    ``grasp_offset``: see :func:`episode_events` (AgiBot only)."""
+    if grasp_offset is not None and not 0.0 <= grasp_offset <= 0.5:
+        raise ValueError(f"--grasp-offset must be between 0 and 0.5 m, got {grasp_offset}")
     filters = filters or EventFilters()
     filters.validate()
     check_types(filters.types)
@@ -133,12 +144,13 @@ def extract_events(
     ds = open_dataset(dataset, storage_options)
     results = run_tasks(
         episode_events, ds.episodes, workers=workers, scheduler=scheduler, on_result=on_result,
-        dataset=dataset, storage_options=storage_options,
+        dataset=dataset, storage_options=storage_options, grasp_offset=grasp_offset,
     )  # fmt: skip
     table = conform([row for r in results for row in r.rows], EVENTS_SCHEMA)
     table = apply_filters(table, filters)
     write_table(dataset, "events", table, storage_options)
     warnings = [w for r in results for w in r.warnings]
     summary = {"episodes": len(results), "events": table.height, "warnings": len(warnings), "seconds": round(time.perf_counter() - started, 3)}
-    record_step(open_root(dataset, "r+", storage_options), new_step("events", asdict(filters), started_at, utc_now(), summary))
+    params = {**asdict(filters), **({"grasp_offset": grasp_offset} if grasp_offset is not None else {})}
+    record_step(open_root(dataset, "r+", storage_options), new_step("events", params, started_at, utc_now(), summary))
     return table, warnings

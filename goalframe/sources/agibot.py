@@ -37,23 +37,35 @@ import h5py
 import numpy as np
 
 from goalframe.schemas.episode import RawEpisode, RawFormatError, VideoRef
+from goalframe.schemas.rotations import carried_pose, quaternion_matrix
+from goalframe.schemas.vectors import vector_metadata
 from goalframe.sources.video import probe_video
 
 FPS = 30.0
 REQUIRED_KEYS = ("timestamp", "state/joint/position", "state/effector/position", "state/end/position")
 EFFECTOR_THRESHOLD_FRACTION = 0.9
+DEXHAND_JOINTS = 6  # joint angles per dexterous hand in state/effector/position
+FLANGE = "the arm's flange (wrist mounting plate), not the grasp point: see GripperGeometry.grasp_offset"
 UNITS = {
-    "joint/position": {"unit": "rad"},
-    "joint/current_value": {"unit": "rad"},
-    "effector/position": {"unit": "mm", "meaning": "gripper opening"},
-    "end/position": {"unit": "m", "frame": "robot base", "axes": ["arm (left, right)", "xyz"]},
+    "joint/position": {"unit": "rad", "axes": ["left arm joints [:7]", "right arm joints [7:]"]},
+    "joint/current_value": {"unit": "motor steps", "meaning": "joint motor readings, NOT radians"},
+    "end/position": {"unit": "m", "frame": "robot base", "axes": ["arm (left, right)", "xyz"], "pose_of": FLANGE},
     "end/orientation": {
         "convention": "quaternion xyzw",
         "frame": "robot base",
         "axes": ["arm (left, right)", "xyzw"],
+        "pose_of": FLANGE,
     },
     "head/position": {"unit": "rad", "axes": ["yaw", "pitch"]},
     "waist/position": {"axes": ["pitch (rad)", "lift (m)"]},
+}
+EFFECTOR_UNITS = {
+    "gripper": {"unit": "mm", "meaning": "gripper opening", "axes": ["left", "right"]},
+    "dexhand": {"unit": "rad", "meaning": "dexterous hand joint angles", "axes": ["left hand [:6]", "right hand [6:]"]},
+}
+EFFECTOR_COMMAND = {
+    "gripper": {"values": "0 = open, 1 = closed (as recorded: check the range before trusting it)"},
+    "dexhand": {"unit": "rad", "meaning": "dexterous hand joint targets", "axes": ["left hand [:6]", "right hand [6:]"]},
 }
 
 
@@ -70,6 +82,7 @@ class EpisodeRef:
     depth_dir: Path
     camera_dir: Path
     task_info: Path
+    tactile_dir: Path | None = None
 
     @property
     def paths(self) -> list[Path]:
@@ -84,14 +97,27 @@ class EpisodeRef:
             (self.videos_dir, "*.mp4"),
             (self.depth_dir, "*.png"),
             (self.camera_dir, "*.json"),
+            (self.tactile_dir, "*.mp4"),
         ):
-            if folder.is_dir():
+            if folder is not None and folder.is_dir():
                 files.extend(p for p in folder.glob(pattern) if p.is_file())
         return sorted(files)
 
 
 def _id_key(text: str) -> tuple[int, int, str]:
     return (0, int(text), "") if text.isdigit() else (1, 0, text)
+
+
+CAMERA_FOLDERS = (("parameters", "camera"), ("camera",))  # both documented layouts, the usual first
+
+
+def camera_folder(raw: Path, task_id: str, episode_id: str) -> Path:
+    """``parameters/<t>/<e>/parameters/camera``, or ``parameters/<t>/<e>/camera`` where only that exists."""
+    base = raw / "parameters" / task_id / episode_id
+    for parts in CAMERA_FOLDERS:
+        if base.joinpath(*parts).is_dir():
+            return base.joinpath(*parts)
+    return base.joinpath(*CAMERA_FOLDERS[0])
 
 
 def episode_ref(raw: Path, task_id: str, episode_id: str) -> EpisodeRef:
@@ -105,8 +131,9 @@ def episode_ref(raw: Path, task_id: str, episode_id: str) -> EpisodeRef:
         h5=raw / "proprio_stats" / task_id / episode_id / "proprio_stats.h5",
         videos_dir=obs / "videos",
         depth_dir=obs / "depth",
-        camera_dir=raw / "parameters" / task_id / episode_id / "parameters" / "camera",
+        camera_dir=camera_folder(raw, task_id, episode_id),
         task_info=raw / "task_info" / f"task_{task_id}.json",
+        tactile_dir=obs / "tactile",
     )
 
 
@@ -164,106 +191,116 @@ def _effector_fill(opening: np.ndarray) -> tuple[np.ndarray, float]:
     return (opening < threshold).astype(np.float64), threshold
 
 
-def _place_actions(
-    path: Path, data: dict[str, np.ndarray], n: int, warnings: list[str]
-) -> tuple[dict[str, np.ndarray], dict[str, dict[str, Any]], dict[str, Any]]:
-    """Actions as (T, ...) arrays placed at their index frames and filled from state."""
-    arrays: dict[str, np.ndarray] = {}
-    attrs: dict[str, dict[str, Any]] = {}
-    fill_info: dict[str, Any] = {}
+def _read_index(path: Path, data: dict[str, np.ndarray], key: str, n: int) -> np.ndarray | None:
+    """``action/<g>/index`` as int64 frame numbers in ``[0, n)``; None when absent or empty."""
+    index = data.get(key)
+    if index is None or index.size == 0:
+        return None
+    if index.ndim != 1:
+        raise RawFormatError(path, f"{key} must be 1-D, got shape {index.shape}")
+    if not np.issubdtype(index.dtype, np.integer):
+        whole = np.issubdtype(index.dtype, np.floating) and np.all(np.isfinite(index)) and np.all(index == np.round(index))
+        if not whole:
+            raise RawFormatError(path, f"{key} holds non-integer frame numbers ({index.dtype})")
+    index = index.astype(np.int64)
+    if index.min() < 0 or index.max() >= n:
+        raise RawFormatError(
+            path, f"{key} out of range: frames {int(index.min())}..{int(index.max())} for {n} state frames"
+        )
+    return index
+
+
+def _action_groups(data: dict[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
+    """``{group: {name: rows}}`` of every non-empty ``action/<group>/<name>`` but the indexes."""
     groups: dict[str, dict[str, np.ndarray]] = {}
     for key, arr in data.items():
         parts = key.split("/")
-        if (
-            parts[0] != "action"
-            or len(parts) < 3
-            or arr.size == 0
-            or parts[-1] == "index"
-            and len(parts) == 3
-        ):
+        if parts[0] != "action" or len(parts) < 3 or arr.size == 0 or (len(parts) == 3 and parts[2] == "index"):
             continue
         groups.setdefault(parts[1], {})["/".join(parts[2:])] = arr
-    for group in sorted(groups):
+    return groups
+
+
+def _rows_by_index(
+    path: Path, key: str, index_key: str, arr: np.ndarray, index: np.ndarray, warnings: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(frames, rows) of a short action array placed at its index frames, one row per frame."""
+    if len(index) != len(arr):
+        raise RawFormatError(path, f"{index_key} has {len(index)} entries but {key} has {len(arr)} rows")
+    order = np.argsort(index, kind="stable")
+    if np.any(np.diff(index) < 0):
+        warnings.append(f"{index_key} is not sorted; rows were reordered by frame")
+    frames, rows = index[order], arr[order]
+    keep = np.ones(len(frames), bool)
+    keep[:-1] = frames[1:] != frames[:-1]  # several rows for one frame: the last one wins
+    if not keep.all():
+        warnings.append(f"{key}: {int((~keep).sum())} rows share a frame with a later row; the last row per frame is kept")
+    return frames[keep], rows[keep]
+
+
+def _place_actions(
+    path: Path, data: dict[str, np.ndarray], n: int, effector: dict[str, Any], warnings: list[str]
+) -> tuple[dict[str, np.ndarray], dict[str, dict[str, Any]], dict[str, Any]]:
+    """Actions as (T, ...) arrays, with ``commanded`` masks from the indexes (see :func:`read`)."""
+    arrays: dict[str, np.ndarray] = {}
+    attrs: dict[str, dict[str, Any]] = {}
+    fill_info: dict[str, Any] = {}
+    for group, members in sorted(_action_groups(data).items()):
         index_key = f"action/{group}/index"
-        index = data.get(index_key)
-        if index is not None and index.size == 0:
-            index = None
-        if index is not None:
-            if index.ndim != 1:
-                raise RawFormatError(path, f"{index_key} must be 1-D, got shape {index.shape}")
-            if not np.issubdtype(index.dtype, np.integer):
-                if not (
-                    np.issubdtype(index.dtype, np.floating)
-                    and np.all(np.isfinite(index))
-                    and np.all(index == np.round(index))
-                ):
-                    raise RawFormatError(path, f"{index_key} holds non-integer frame numbers ({index.dtype})")
-                index = index.astype(np.int64)
-            if index.min() < 0 or index.max() >= n:
-                raise RawFormatError(
-                    path,
-                    f"{index_key} out of range: frames {int(index.min())}..{int(index.max())} for {n} state frames",
-                )
-        filled = np.ones(n, bool)
-        rows = None
-        for name in sorted(groups[group]):
-            arr = np.asarray(groups[group][name])
-            key = f"action/{group}/{name}"
+        index = _read_index(path, data, index_key, n)
+        commanded: np.ndarray | None = None
+        filled = np.zeros(n, bool)
+        for name in sorted(members):
+            arr, key = np.asarray(members[name]), f"action/{group}/{name}"
             if arr.ndim == 0:
                 raise RawFormatError(path, f"{key} is a scalar, expected one row per frame")
-            m = len(arr)
-            if index is None:
-                if m != n:
-                    what = "longer" if m > n else "shorter"
-                    raise RawFormatError(
-                        path, f"{key} has {m} rows, {what} than the {n} state frames, and no {index_key}"
-                    )
-                rows, values = np.arange(n), arr
-            else:
-                if len(index) != m:
-                    raise RawFormatError(path, f"{index_key} has {len(index)} entries but {key} has {m} rows")
-                order = np.argsort(index, kind="stable")
-                if np.any(np.diff(index) < 0):
-                    warnings.append(f"{index_key} is not sorted; rows were reordered by frame")
-                idx, values = index[order], arr[order]
-                keep = np.ones(m, bool)
-                keep[:-1] = idx[1:] != idx[:-1]  # several rows for one frame: the last one wins
-                if not keep.all():
-                    warnings.append(
-                        f"{key}: {int((~keep).sum())} rows share a frame with a later row; the last row per frame is kept"
-                    )
-                rows, values = idx[keep], values[keep]
-            out, source = _fill_source(data, group, name, arr, n)
-            out[rows] = values
-            filled_here = np.ones(n, bool)
-            filled_here[rows] = False
-            filled = filled_here  # same index for the whole group
-            n_filled = int(filled_here.sum())
-            path_out = f"actions/{group}/{name}"
-            arrays[path_out] = out
-            attrs[path_out] = {
-                "rows_in_file": int(m),
-                "filled_rows": n_filled,
-                "filled_from": source["source"],
-            }
-            if group == "effector" and name == "position":
-                attrs[path_out]["values"] = "0 = open, 1 = closed"
+            m, out_key = len(arr), f"actions/{group}/{name}"
+            if m > n:
+                raise RawFormatError(path, f"{key} has {m} rows, longer than the {n} state frames: corrupt recording")
+            if m == n:
+                arrays[out_key] = arr
+                attrs[out_key] = {"rows_in_file": m, "filled_rows": 0}
+                if index is not None:
+                    commanded = np.zeros(n, bool)
+                    commanded[index] = True
+                continue
+            used_key, used = index_key, index
+            if used is None and group == "end":  # a known quirk: an empty end index means the joint one
+                used_key, used = "action/joint/index", _read_index(path, data, "action/joint/index", n)
+            if used is None:
+                raise RawFormatError(path, f"{key} has {m} rows, shorter than the {n} state frames, and no {index_key}")
+            frames, rows = _rows_by_index(path, key, used_key, arr, used, warnings)
+            out, source = _fill_source(data, group, name, arr, n, effector)
+            out[frames] = rows
+            placed = np.zeros(n, bool)
+            placed[frames] = True
+            commanded = placed if commanded is None else commanded | placed
+            n_filled = int(n - placed.sum())
+            arrays[out_key] = out
+            attrs[out_key] = {"rows_in_file": m, "filled_rows": n_filled, "filled_from": source["source"], "placed_by": used_key}
+            filled |= ~placed
             if n_filled:
                 fill_info[f"{group}/{name}"] = {**source, "filled_rows": n_filled}
-        if rows is not None:
-            arrays[f"actions/{group}/filled"] = filled
-            attrs[f"actions/{group}/filled"] = {
-                "meaning": f"True where no action row was recorded for the frame and actions/{group}/* was filled from state"
+        arrays[f"actions/{group}/filled"] = filled
+        attrs[f"actions/{group}/filled"] = {
+            "meaning": f"True where no action row was recorded for the frame and actions/{group}/* was filled from state"
+        }
+        if commanded is not None:
+            arrays[f"actions/{group}/commanded"] = commanded
+            attrs[f"actions/{group}/commanded"] = {
+                "meaning": f"True on the frames {index_key} lists: the control source was sending commands",
+                "from": index_key,
+                "frames_commanded": int(commanded.sum()),
             }
     return arrays, attrs, fill_info
 
 
 def _fill_source(
-    data: dict[str, np.ndarray], group: str, name: str, arr: np.ndarray, n: int
+    data: dict[str, np.ndarray], group: str, name: str, arr: np.ndarray, n: int, effector: dict[str, Any]
 ) -> tuple[np.ndarray, dict[str, Any]]:
     tail = arr.shape[1:]
     dtype = arr.dtype if np.issubdtype(arr.dtype, np.floating) else np.float64
-    if group == "effector" and name == "position":
+    if group == "effector" and name == "position" and effector.get("type") == "gripper":
         state = data.get("state/effector/position")
         if state is not None and state.shape[1:] == tail and len(state) == n:
             values, threshold = _effector_fill(np.asarray(state, np.float64))
@@ -276,32 +313,64 @@ def _fill_source(
     for candidate in (f"state/{group}/{name}", f"state/{group}/position"):
         state = data.get(candidate)
         if state is not None and state.size and len(state) == n and state.shape[1:] == tail:
-            return np.array(state, dtype=dtype), {
-                "source": candidate,
-                "method": "copy of the state at the same frame",
-            }
+            return np.array(state, dtype=dtype), {"source": candidate, "method": "copy of the state at the same frame"}
     return np.zeros((n, *tail), dtype), {"source": "zeros", "method": "no matching state array: zeros"}
+
+
+def _actions_equal_state(arrays: dict[str, np.ndarray]) -> dict[str, bool]:
+    """Per action array with a state of the same name and shape: is it the state, row for row?
+
+    Beta copies the state into the joint and end actions (while the operator's VR button is
+    released the command is the state); such actions carry nothing of their own.
+    """
+    out: dict[str, bool] = {}
+    for key in sorted(arrays):
+        if not key.startswith("actions/"):
+            continue
+        state = arrays.get("states/" + key[len("actions/") :])
+        action = arrays[key]
+        if state is None or state.shape != action.shape or not np.issubdtype(action.dtype, np.number):
+            continue
+        out[key[len("actions/") :]] = bool(np.allclose(action, state, rtol=0.0, atol=1e-9, equal_nan=True))
+    return out
+
+
+def effector_kind(data: dict[str, np.ndarray]) -> dict[str, Any]:
+    """What ``state/effector/position`` holds: two gripper openings (mm) or 12 dexhand joints (rad)."""
+    state = np.asarray(data["state/effector/position"])
+    width = int(np.prod(state.shape[1:])) if state.ndim > 1 else 1
+    if width == 2 * DEXHAND_JOINTS:
+        return {"type": "dexhand", "width": width, "unit": "rad", "joints_per_hand": DEXHAND_JOINTS,
+                "axes": ["left hand joints [:6]", "right hand joints [6:]"]}  # fmt: skip
+    return {"type": "gripper", "width": width, "unit": "mm", "axes": ["left opening", "right opening"]}
 
 
 # ----------------------------------------------------------------------------- json
 
 
-def _load_json(path: Path) -> Any:
+def _load_json(path: Path, warnings: list[str] | None = None) -> Any:
+    """Parse a json file; with ``warnings``, bytes that are not UTF-8 are replaced and reported."""
     try:
-        return json.loads(path.read_text())
+        raw = path.read_bytes()
     except OSError as exc:
         raise RawFormatError(path, f"unreadable ({exc.__class__.__name__}: {exc})") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        line = getattr(exc, "lineno", None)
-        raise RawFormatError(
-            path, f"malformed JSON ({exc.__class__.__name__}: {getattr(exc, 'msg', exc)})", line
-        ) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if warnings is None:
+            raise RawFormatError(path, f"not UTF-8 (byte {exc.start})") from None
+        text = raw.decode("utf-8", errors="replace")
+        warnings.append(f"{path.name}: bytes that are not UTF-8 (first at byte {exc.start}) replaced by U+FFFD")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RawFormatError(path, f"malformed JSON (JSONDecodeError: {exc.msg})", exc.lineno) from None
 
 
-def _task_record(ref: EpisodeRef) -> dict[str, Any]:
+def _task_record(ref: EpisodeRef, warnings: list[str]) -> dict[str, Any]:
     if not ref.task_info.is_file():
         raise RawFormatError(ref.task_info, "task info file is missing")
-    records = _load_json(ref.task_info)
+    records = _load_json(ref.task_info, warnings)
     if not isinstance(records, list):
         raise RawFormatError(
             ref.task_info, f"expected a list of episode records, got {type(records).__name__}"
@@ -339,7 +408,8 @@ def _segments(ref: EpisodeRef, rec: dict[str, Any], n: int, warnings: list[str])
             warnings.append(
                 f"{ref.task_info.name}: segment {i} [{start}, {end}) is outside the episode's {n} frames"
             )
-        out.append({**seg, "start_frame": start, "end_frame": end})
+        text = seg.get("action_text", seg.get("english_action_text"))
+        out.append({**seg, "start_frame": start, "end_frame": end, **({"action_text": text} if text is not None else {})})
     return out
 
 
@@ -355,84 +425,125 @@ def _intrinsic(path: Path) -> dict[str, float]:
     return {k: float(v) for k, v in intr.items() if _number(v)}
 
 
-def _extrinsics(path: Path, n: int, warnings: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    doc = _load_json(path)
-    if not isinstance(doc, list) or not doc:
-        raise RawFormatError(path, "expected a non-empty list of per-frame extrinsics")
+_CAM_FILE = re.compile(r"^(?P<cam>.+?)_(?P<kind>intrinsic_params|extrinsic_params_aligned|extrinsic_params)\.json$")
+HAND_ARMS = {"hand_left": 0, "hand_right": 1}
+CAMERA_POSE_MEANING = {"transform": "camera to robot base: p_base = R @ p_cam + t", "camera_frame": "x right, y down, z forward"}
+
+
+def camera_prefix(video: str) -> str:
+    """The name a camera's parameter files start with: the video's stem without ``_color``."""
+    return video[: -len("_color")] if video.endswith("_color") else video
+
+
+def _pose_entry(path: Path, entry: Any) -> tuple[np.ndarray, np.ndarray]:
     try:
-        rot = np.array([d["extrinsic"]["rotation_matrix"] for d in doc], dtype=np.float64)
-        trans = np.array([d["extrinsic"]["translation_vector"] for d in doc], dtype=np.float64)
+        rot = np.array(entry["extrinsic"]["rotation_matrix"], dtype=np.float64)
+        trans = np.array(entry["extrinsic"]["translation_vector"], dtype=np.float64)
     except (KeyError, TypeError, ValueError):
-        raise RawFormatError(
-            path, 'each entry must be {"extrinsic": {"rotation_matrix": 3x3, "translation_vector": 3}}'
-        ) from None
-    if rot.shape[1:] != (3, 3) or trans.shape[1:] != (3,):
-        raise RawFormatError(
-            path,
-            f"rotation_matrix must be 3x3 and translation_vector 3, got {rot.shape[1:]} and {trans.shape[1:]}",
-        )
+        raise RawFormatError(path, 'each entry must be {"extrinsic": {"rotation_matrix": 3x3, "translation_vector": 3}}') from None
+    if rot.shape != (3, 3) or trans.shape != (3,):
+        raise RawFormatError(path, f"rotation_matrix must be 3x3 and translation_vector 3, got {rot.shape} and {trans.shape}")
     if not (np.all(np.isfinite(rot)) and np.all(np.isfinite(trans))):
         raise RawFormatError(path, "non-finite extrinsics")
-    if len(rot) != n:
-        if len(rot) == 1:
-            warnings.append(f"{path.name}: one extrinsic for {n} frames; repeated for every frame")
-            rot, trans = np.repeat(rot, n, 0), np.repeat(trans, n, 0)
-        else:
-            raise RawFormatError(path, f"{len(rot)} per-frame extrinsics for {n} frames")
     return rot, trans
 
 
-_CAM_FILE = re.compile(
-    r"^(?P<cam>.+?)_(?P<kind>intrinsic_params|extrinsic_params_aligned|extrinsic_params)\.json$"
-)
+def _extrinsics(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(F, 3, 3), (F, 3) from an aligned list (one per frame) or an unaligned single dict."""
+    doc = _load_json(path)
+    entries = [doc] if isinstance(doc, dict) else doc
+    if not isinstance(entries, list) or not entries:
+        raise RawFormatError(path, "expected a non-empty list of per-frame extrinsics or one extrinsic object")
+    poses = [_pose_entry(path, e) for e in entries]
+    return np.stack([r for r, _ in poses]), np.stack([t for _, t in poses])
 
 
-def _cameras(
-    ref: EpisodeRef, video_cams: list[str], n: int, warnings: list[str]
-) -> tuple[dict[str, Any], dict[str, np.ndarray], dict[str, dict[str, Any]]]:
-    cams: dict[str, dict[str, Any]] = {c: {} for c in video_cams}
+def _flange_poses(arrays: dict[str, np.ndarray], arm: int) -> tuple[np.ndarray, np.ndarray] | None:
+    position, orientation = arrays.get("states/end/position"), arrays.get("states/end/orientation")
+    if position is None or orientation is None:
+        return None
+    n = len(position)
+    try:
+        return quaternion_matrix(orientation.reshape(n, -1, 4)[:, arm]), position.reshape(n, -1, 3)[:, arm]
+    except (ValueError, IndexError):
+        return None
+
+
+def _camera_track(
+    prefix: str, path: Path, n: int, arrays: dict[str, np.ndarray], warnings: list[str]
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """Per-frame camera poses and how they were obtained."""
+    rot, trans = _extrinsics(path)
+    if len(rot) == n:
+        return rot, trans, f"per frame, from {path.name}"
+    if len(rot) != 1:
+        raise RawFormatError(path, f"{len(rot)} per-frame extrinsics for {n} frames")
+    arm = HAND_ARMS.get(prefix.split("_fisheye")[0])
+    flange = None if arm is None else _flange_poses(arrays, arm)
+    if flange is not None:
+        rot, trans = carried_pose(flange[0], flange[1], rot[0], trans[0])
+        return rot, trans, f"one pose in {path.name}, carried with the {('left', 'right')[arm]} arm's flange pose (states/end/*)"
+    if arm is not None:
+        warnings.append(f"{path.name}: one extrinsic for a hand camera and no end pose to carry it; kept fixed")
+    return np.repeat(rot, n, 0), np.repeat(trans, n, 0), f"one pose in {path.name}, fixed for every frame"
+
+
+def _parameter_files(camera_dir: Path | None) -> tuple[dict[str, dict[str, Path]], list[str]]:
     files: dict[str, dict[str, Path]] = {}
     other: list[str] = []
-    if ref.camera_dir.is_dir():
-        for p in sorted(ref.camera_dir.glob("*.json")):
+    if camera_dir is not None and camera_dir.is_dir():
+        for p in sorted(camera_dir.glob("*.json")):
             m = _CAM_FILE.match(p.name)
             if m:
                 files.setdefault(m["cam"], {})[m["kind"]] = p
-                cams.setdefault(m["cam"], {})
             else:
                 other.append(p.name)
-    arrays: dict[str, np.ndarray] = {}
-    array_attrs: dict[str, dict[str, Any]] = {}
-    for cam in sorted(cams):
-        info = cams[cam]
-        f = files.get(cam, {})
-        if "intrinsic_params" in f:
-            info["intrinsic"] = _intrinsic(f["intrinsic_params"])
-            info["has_intrinsics"] = True
-        else:
-            info["has_intrinsics"] = False
-            if cam in video_cams:
-                warnings.append(f"{cam}: no intrinsic parameter file")
-        if "extrinsic_params_aligned" in f:
-            rot, trans = _extrinsics(f["extrinsic_params_aligned"], n, warnings)
-            arrays[f"cameras/{cam}/rotation"] = rot
-            arrays[f"cameras/{cam}/translation"] = trans
-            meaning = {
-                "transform": "camera to robot base: p_base = R @ p_cam + t",
-                "camera_frame": "x right, y down, z forward",
-            }
-            array_attrs[f"cameras/{cam}/rotation"] = meaning
-            array_attrs[f"cameras/{cam}/translation"] = {**meaning, "unit": "m"}
-            info["has_extrinsics"] = True
-        else:
-            info["has_extrinsics"] = False
-        if "extrinsic_params" in f:
-            info["unaligned_extrinsic_file"] = f["extrinsic_params"].name
-        info["has_video"] = cam in video_cams
-    out: dict[str, Any] = dict(cams)
+    return files, other
+
+
+def _cameras(
+    ref: EpisodeRef, video_cams: list[str], n: int, arrays: dict[str, np.ndarray], warnings: list[str]
+) -> tuple[dict[str, Any], dict[str, np.ndarray], dict[str, dict[str, Any]]]:
+    """Camera parameters linked to the videos by prefix (``head_color`` <-> ``head_*``)."""
+    files, other = _parameter_files(ref.camera_dir)
+    linked: dict[str, str] = {}
+    for cam in video_cams:
+        for name in (camera_prefix(cam), cam):  # the second: files named after the video (older exports)
+            if name in files:
+                linked[cam] = name
+                break
+    unlinked = sorted(set(files) - set(linked.values()))
+    cams: dict[str, dict[str, Any]] = {}
+    out_arrays: dict[str, np.ndarray] = {}
+    out_attrs: dict[str, dict[str, Any]] = {}
+    for cam in [*video_cams, *unlinked]:
+        prefix = linked.get(cam, cam if cam in files else camera_prefix(cam))
+        found = files.get(prefix, {})
+        info: dict[str, Any] = {"has_video": cam in video_cams, "parameter_prefix": prefix}
+        info["parameter_files"] = sorted(p.name for p in found.values())
+        if "intrinsic_params" in found:
+            info["intrinsic"] = _intrinsic(found["intrinsic_params"])
+        elif cam in video_cams:
+            warnings.append(f"{cam}: no {prefix}_intrinsic_params.json")
+        info["has_intrinsics"] = "intrinsic" in info
+        if "extrinsic_params" in found:  # parsed even beside an aligned file: a bad one is named
+            rot, trans = _extrinsics(found["extrinsic_params"])
+            info["unaligned_extrinsic"] = {"rotation_matrix": rot[0].tolist(), "translation_vector": trans[0].tolist()}
+        pose_file = found.get("extrinsic_params_aligned") or found.get("extrinsic_params")
+        info["has_extrinsics"] = pose_file is not None
+        if pose_file is not None:
+            rot, trans, how = _camera_track(prefix, pose_file, n, arrays, warnings)
+            out_arrays[f"cameras/{cam}/rotation"], out_arrays[f"cameras/{cam}/translation"] = rot, trans
+            out_attrs[f"cameras/{cam}/rotation"] = {**CAMERA_POSE_MEANING, "source": how}
+            out_attrs[f"cameras/{cam}/translation"] = {**CAMERA_POSE_MEANING, "unit": "m", "source": how}
+            info["extrinsics"] = how
+        cams[cam] = info
+    result: dict[str, Any] = dict(cams)
     if other:
-        out["_other_files"] = other
-    return out, arrays, array_attrs
+        result["_other_files"] = other
+    if ref.camera_dir is not None:
+        result["_folder"] = str(ref.camera_dir.relative_to(ref.root)) if ref.camera_dir.is_relative_to(ref.root) else str(ref.camera_dir)
+    return result, out_arrays, out_attrs
 
 
 # ----------------------------------------------------------------------------- read
@@ -441,85 +552,58 @@ def _cameras(
 def read(ref: EpisodeRef) -> RawEpisode:
     """Parse and validate one episode.
 
-    Actions: a group ``action/<g>`` whose datasets have as many rows as ``timestamp`` and
-    no index (or an index that covers every frame) is taken as is. Otherwise the
-    ``action/<g>/index`` frames say where each row goes; frames with no row are filled
-    from the state at the same frame (``state/<g>/<name>``, else ``state/<g>/position``;
-    ``action/effector/position`` (0 open, 1 closed) from ``state/effector/position``
-    thresholded at 0.9 x the episode's largest opening; zeros where no state matches, as
-    for ``robot/velocity``). ``actions/<g>/filled`` marks the filled frames and
-    ``attrs["action_fill"]`` says how each array was filled. Several rows for one frame:
-    the last wins (a warning).
+    Actions (``action/<g>/<name>``, see ``reference/raw-formats.md``):
+
+    * one row per frame (the usual layout): taken as they are. A shorter
+      ``action/<g>/index`` then lists the frames where the control source was sending, kept
+      as ``actions/<g>/commanded`` (T,) bool;
+    * fewer rows than frames (rarer): row ``i`` belongs to frame ``index[i]`` (an empty
+      ``action/end/index`` falls back to ``action/joint/index``); the other frames are
+      filled from the state at the same frame (``state/<g>/<name>``, else
+      ``state/<g>/position``; the gripper command (0 open, 1 closed) from the opening
+      thresholded at 0.9 x the episode's largest; zeros where no state matches) and marked
+      in ``actions/<g>/filled``; several rows for one frame: the last wins (a warning);
+    * more rows than frames: a corrupt recording, rejected.
+
+    ``attrs["actions_equal_state"]`` says, per action array with a same-shaped state, whether
+    it is the state row for row (Beta copies the state into the joint and end actions).
+    ``attrs["effector"]`` says whether ``state/effector/position`` holds two gripper
+    openings (mm) or twelve dexterous-hand joint angles (rad); the latter are never
+    thresholded.
+
+    Cameras: parameter files are named by the video's prefix without ``_color``
+    (``head_color.mp4`` <-> ``head_intrinsic_params.json``,
+    ``head_extrinsic_params_aligned.json``), in ``parameters/<t>/<e>/parameters/camera/`` or
+    ``parameters/<t>/<e>/camera/``. The aligned file holds one pose per frame; where it
+    (or the unaligned ``*_extrinsic_params.json``) holds a single pose, the head camera
+    keeps it and a hand camera is carried with its arm's flange pose, as Genie-Envisioner's
+    loader does (``cameras/<cam>/rotation`` attrs say which).
 
     Raises :class:`RawFormatError` naming the file for: a missing or unreadable h5, a
     missing required key (``timestamp``, ``state/joint/position``,
     ``state/effector/position``, ``state/end/position``), a state array whose length is not
-    ``T``, actions that cannot be placed (length differs from ``T`` without an index,
-    index length mismatch, index out of range), a missing or unreadable video, a video
-    whose frame count is not ``T``, a missing task_info file or an episode absent from it,
-    and malformed task or camera json.
+    ``T``, actions that cannot be placed (longer than ``T``, shorter without an index, index
+    length mismatch, index out of range), a missing or unreadable video, a video whose frame
+    count is not ``T``, a missing task_info file or an episode absent from it, and malformed
+    task or camera json.
     """
     warnings: list[str] = []
     data = _load_h5(ref.h5)
-    ts = np.asarray(data["timestamp"])
-    if ts.ndim != 1 or ts.size == 0:
-        raise RawFormatError(ref.h5, f"timestamp must be a non-empty 1-D array, got shape {ts.shape}")
-    n = len(ts)
-    if not np.issubdtype(ts.dtype, np.integer):
-        warnings.append(f"timestamp is {ts.dtype}, converted to int64 nanoseconds")
-        ts = np.rint(ts.astype(np.float64)).astype(np.int64)
-    ts = ts.astype(np.int64)
-    if n > 1 and np.any(np.diff(ts) <= 0):
-        warnings.append("timestamps are not strictly increasing")
-
-    arrays: dict[str, np.ndarray] = {}
-    array_attrs: dict[str, dict[str, Any]] = {}
-    empty: list[str] = []
-    ignored: list[str] = []
-    for key in sorted(data):
-        arr = np.asarray(data[key])
-        top = key.split("/")[0]
-        if key == "timestamp":
-            continue
-        if arr.size == 0:
-            empty.append(key)
-            continue
-        if top == "state":
-            if arr.ndim == 0 or len(arr) != n:
-                rows = "a scalar" if arr.ndim == 0 else f"{len(arr)} rows"
-                raise RawFormatError(ref.h5, f"{key} has {rows}, timestamp has {n}")
-            sub = key[len("state/") :]
-            arrays[f"states/{sub}"] = arr
-            if sub in UNITS:
-                array_attrs[f"states/{sub}"] = dict(UNITS[sub])
-        elif top != "action":
-            ignored.append(key)
-    if ignored:
-        warnings.append(f"datasets outside state/ and action/ were not kept: {', '.join(ignored)}")
-    act_arrays, act_attrs, fill_info = _place_actions(ref.h5, data, n, warnings)
+    ts, n = _timestamps(ref.h5, data, warnings)
+    effector = effector_kind(data)
+    arrays, array_attrs, empty = _states(ref.h5, data, n, effector, warnings)
+    act_arrays, act_attrs, fill_info = _place_actions(ref.h5, data, n, effector, warnings)
     for key, value in act_attrs.items():
         sub = key[len("actions/") :]
-        if sub in UNITS and sub != "effector/position":
-            value = {**UNITS[sub], **value}
-        array_attrs[key] = value
+        base = EFFECTOR_COMMAND[effector["type"]] if sub == "effector/position" else UNITS.get(sub, {})
+        array_attrs[key] = {**base, **value}
     arrays.update(act_arrays)
+    equal = _actions_equal_state(arrays)
+    for sub, same in equal.items():
+        array_attrs.setdefault(f"actions/{sub}", {})["equals_state"] = same
 
-    # videos
-    if not ref.videos_dir.is_dir():
-        raise RawFormatError(ref.videos_dir, "videos folder is missing")
-    videos: dict[str, VideoRef] = {}
-    for mp4 in sorted(ref.videos_dir.glob("*.mp4")):
-        probe = probe_video(mp4)
-        if probe.n_frames != n:
-            raise RawFormatError(mp4, f"video has {probe.n_frames} frames, proprio_stats.h5 has {n}")
-        if abs(probe.fps - FPS) > 0.5:
-            warnings.append(f"{mp4.name}: {probe.fps:.2f} fps, expected {FPS:g}")
-        videos[mp4.stem] = VideoRef(mp4, n, probe.height, probe.width)
-    if not videos:
-        raise RawFormatError(ref.videos_dir, "no camera videos (*.mp4)")
-
-    # task info and segments
-    rec = _task_record(ref)
+    videos = _videos(ref, n, warnings)
+    rec = _task_record(ref, warnings)
     segments = _segments(ref, rec, n, warnings)
     texts = [str(s.get("action_text", "")) for s in segments]
     skills = [str(s.get("skill", "")) for s in segments]
@@ -528,35 +612,25 @@ def read(ref: EpisodeRef) -> RawEpisode:
     seg_attrs = {"time_major": False, "action_text": texts, "skill": skills, "end_frame": "exclusive"}
     array_attrs["segments/start_frame"] = seg_attrs
     array_attrs["segments/end_frame"] = dict(seg_attrs)
-    task = {k: v for k, v in rec.items() if k != "label_info"}
-    task["task_id"] = int(ref.task_id) if ref.task_id.isdigit() else ref.task_id
-    task["action_config"] = segments
-    if isinstance(rec.get("label_info"), dict):
-        extra = {k: v for k, v in rec["label_info"].items() if k != "action_config"}
-        if extra:
-            task["label_info_extra"] = extra
 
-    # cameras
-    cameras, cam_arrays, cam_attrs = _cameras(ref, list(videos), n, warnings)
+    cameras, cam_arrays, cam_attrs = _cameras(ref, list(videos), n, arrays, warnings)
     arrays.update(cam_arrays)
     array_attrs.update(cam_attrs)
 
-    depth = sorted(p.name for p in ref.depth_dir.glob("head_depth_*.png")) if ref.depth_dir.is_dir() else []
-    if len(ts) > 1:
-        rate = 1e9 / float(np.median(np.diff(ts))) if np.median(np.diff(ts)) > 0 else 0.0
-        if rate and abs(rate - FPS) > 0.1 * FPS:
-            warnings.append(f"timestamps imply {rate:.1f} fps, expected {FPS:g}")
-
     attrs: dict[str, Any] = {
-        "task_id": task["task_id"],
+        "task_id": int(ref.task_id) if ref.task_id.isdigit() else ref.task_id,
         "raw_episode_id": int(ref.raw_episode_id) if ref.raw_episode_id.isdigit() else ref.raw_episode_id,
-        "task": task,
+        "task": _task_attrs(ref, rec, segments),
         "segments": {"action_text": texts, "skill": skills, "end_frame": "exclusive"},
         "cameras": cameras,
+        "effector": effector,
+        "actions_equal_state": equal,
         "empty_datasets": empty,
         "action_fill": fill_info,
         "timestamp_unit": "ns",
-        "depth": {"files": depth, "unit": "mm", "dtype": "uint16"},
+        "depth": {"files": _listed(ref.depth_dir, "head_depth_*.png"), "unit": "mm", "dtype": "uint16"},
+        "tactile": {"files": _listed(ref.tactile_dir, "*.mp4"), "stored": False},
+        "vectors": vector_metadata() if effector["type"] == "gripper" else {"refused": "dexterous-hand episode"},
     }
     return RawEpisode(
         episode_id=ref.episode_id,
@@ -572,3 +646,87 @@ def read(ref: EpisodeRef) -> RawEpisode:
         raw_files=ref.paths,
         warnings=warnings,
     )
+
+
+def _timestamps(path: Path, data: dict[str, np.ndarray], warnings: list[str]) -> tuple[np.ndarray, int]:
+    ts = np.asarray(data["timestamp"])
+    if ts.ndim != 1 or ts.size == 0:
+        raise RawFormatError(path, f"timestamp must be a non-empty 1-D array, got shape {ts.shape}")
+    if not np.issubdtype(ts.dtype, np.integer):
+        warnings.append(f"timestamp is {ts.dtype}, converted to int64 nanoseconds")
+        ts = np.rint(ts.astype(np.float64))
+    ts = ts.astype(np.int64)
+    if len(ts) > 1:
+        steps = np.diff(ts)
+        if np.any(steps <= 0):
+            warnings.append("timestamps are not strictly increasing")
+        median = float(np.median(steps))
+        rate = 1e9 / median if median > 0 else 0.0
+        if rate and abs(rate - FPS) > 0.1 * FPS:
+            warnings.append(f"timestamps imply {rate:.1f} fps, expected {FPS:g}")
+    return ts, len(ts)
+
+
+def _states(
+    path: Path, data: dict[str, np.ndarray], n: int, effector: dict[str, Any], warnings: list[str]
+) -> tuple[dict[str, np.ndarray], dict[str, dict[str, Any]], list[str]]:
+    """Every non-empty ``state/*`` dataset as ``states/*``, with units; the empty ones listed."""
+    arrays: dict[str, np.ndarray] = {}
+    attrs: dict[str, dict[str, Any]] = {}
+    empty: list[str] = []
+    ignored: list[str] = []
+    for key in sorted(data):
+        arr = np.asarray(data[key])
+        if key == "timestamp":
+            continue
+        if arr.size == 0:
+            empty.append(key)
+            continue
+        top = key.split("/")[0]
+        if top == "state":
+            if arr.ndim == 0 or len(arr) != n:
+                rows = "a scalar" if arr.ndim == 0 else f"{len(arr)} rows"
+                raise RawFormatError(path, f"{key} has {rows}, timestamp has {n}")
+            sub = key[len("state/") :]
+            arrays[f"states/{sub}"] = arr
+            units = EFFECTOR_UNITS[effector["type"]] if sub == "effector/position" else UNITS.get(sub)
+            if units:
+                attrs[f"states/{sub}"] = dict(units)
+        elif top != "action":
+            ignored.append(key)
+    if ignored:
+        warnings.append(f"datasets outside state/ and action/ were not kept: {', '.join(ignored)}")
+    return arrays, attrs, empty
+
+
+def _videos(ref: EpisodeRef, n: int, warnings: list[str]) -> dict[str, VideoRef]:
+    if not ref.videos_dir.is_dir():
+        raise RawFormatError(ref.videos_dir, "videos folder is missing")
+    videos: dict[str, VideoRef] = {}
+    for mp4 in sorted(ref.videos_dir.glob("*.mp4")):
+        probe = probe_video(mp4)
+        if probe.n_frames != n:
+            raise RawFormatError(mp4, f"video has {probe.n_frames} frames, proprio_stats.h5 has {n}")
+        if abs(probe.fps - FPS) > 0.5:
+            warnings.append(f"{mp4.name}: {probe.fps:.2f} fps, expected {FPS:g}")
+        videos[mp4.stem] = VideoRef(mp4, n, probe.height, probe.width)
+    if not videos:
+        raise RawFormatError(ref.videos_dir, "no camera videos (*.mp4)")
+    return videos
+
+
+def _task_attrs(ref: EpisodeRef, rec: dict[str, Any], segments: list[dict[str, Any]]) -> dict[str, Any]:
+    task = {k: v for k, v in rec.items() if k != "label_info"}
+    if "task_name" not in task and "english_task_name" in task:
+        task["task_name"] = task["english_task_name"]
+    task["task_id"] = int(ref.task_id) if ref.task_id.isdigit() else ref.task_id
+    task["action_config"] = segments
+    if isinstance(rec.get("label_info"), dict):
+        extra = {k: v for k, v in rec["label_info"].items() if k != "action_config"}
+        if extra:
+            task["label_info_extra"] = extra
+    return task
+
+
+def _listed(folder: Path | None, pattern: str) -> list[str]:
+    return sorted(p.name for p in folder.glob(pattern)) if folder is not None and folder.is_dir() else []

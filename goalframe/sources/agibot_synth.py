@@ -7,8 +7,9 @@ and writes, under ``out``::
     task_info/task_{task_id}.json                                  one record per episode
     observations/{task_id}/{episode_id}/videos/{camera}.mp4        h264, 30 fps, 480x640
     observations/{task_id}/{episode_id}/depth/head_depth_{frame:06d}.png   uint16 mm
-    parameters/{task_id}/{episode_id}/parameters/camera/{camera}_intrinsic_params.json
-    parameters/{task_id}/{episode_id}/parameters/camera/{camera}_extrinsic_params_aligned.json
+    parameters/{task_id}/{episode_id}/parameters/camera/{prefix}_intrinsic_params.json   (or .../camera/)
+    parameters/{task_id}/{episode_id}/parameters/camera/{prefix}_extrinsic_params_aligned.json
+    parameters/{task_id}/{episode_id}/parameters/camera/{prefix}_extrinsic_params.json
     proprio_stats/{task_id}/{episode_id}/proprio_stats.h5
     truth/{task_id}_{episode_id}.npz    masks_<camera> (T, 480, 640) uint16 object ids
     truth/{task_id}_{episode_id}.json   objects, id labels, grasp/release events, segments
@@ -19,9 +20,16 @@ Frame ``t`` of every stream is the world state after ``t`` steps; the action row
 last segment ends at ``T``. A grasp or release event's ``frame`` is the first frame whose
 state shows the object attached or let go.
 
-Episode ``i`` of a run depends only on ``(seed, i)``. Episode 1 of every run with two or
-more episodes records actions at every second frame only (``T' < T``); other episodes
-record them at every frame, or (one in four) drop a few rows at both ends.
+Episode ``i`` of a run depends only on ``(seed, i)``. The files follow the real layouts
+(``reference/raw-formats.md``), messy parts included, one variant per episode as
+:func:`episode_layout` says: action rows for every frame with SHORTER joint/end indexes
+(the frames the operator was sending), or the rarer short actions with an empty
+``action/end/index``; joint/end actions that copy the state (Beta); camera files named by
+the camera prefix (``head_intrinsic_params.json``) in either parameter folder, with
+per-frame, single-frame or only unaligned extrinsics; intrinsics with fx != fy; a
+dexterous-hand episode (twelve joint angles, hand videos named ``hand_*_fisheye_color``,
+rendered with the pinhole model). ``state/end/*`` and ``action/end/*`` are the FLANGE pose,
+:data:`~goalframe.sources.agibot_world.FLANGE_TO_GRASP` above the grasp point.
 """
 
 from __future__ import annotations
@@ -48,15 +56,19 @@ from goalframe.sources.agibot_world import (
     HOME,
     LABELS,
     TABLE_Z,
+    FLANGE_TO_GRASP,
+    OPEN_MM,
     TCP_DEPTH,
     WAIST,
     WIDTH,
     AgibotAction,
     AgibotWorld,
     WorldState,
+    flange_of_palm,
     gripper_quaternion,
     joint_positions,
 )
+from goalframe.sources.agibot import camera_prefix
 from goalframe.sources.video import write_mp4
 
 FIRST_TASK_ID = 351
@@ -75,6 +87,9 @@ PHASES = (
     ("retreat", 0.10, 3),
 )
 MIN_FRAMES_PER_OBJECT = 36
+# 10 s per pick-and-place: a pick and a place segment of about 5 s each, as real AgiBot
+# segments last seconds (the card's example spans frames 8-218), so MSTH's horizons fit.
+FRAMES_PER_OBJECT = 300
 LEAD_FRAMES = 3
 
 
@@ -109,7 +124,7 @@ def _where(y: float) -> str:
     return "in the middle of the table"
 
 
-def simulate_episode(world_seed: int, n_objects: int, frames_per_object: int = 90) -> EpisodeRecording:
+def simulate_episode(world_seed: int, n_objects: int, frames_per_object: int = FRAMES_PER_OBJECT) -> EpisodeRecording:
     """Script and step one pick-and-place episode (no files); deterministic in its arguments."""
     if frames_per_object < MIN_FRAMES_PER_OBJECT:
         raise ValueError(f"frames_per_object must be >= {MIN_FRAMES_PER_OBJECT}, got {frames_per_object}")
@@ -129,7 +144,7 @@ def simulate_episode(world_seed: int, n_objects: int, frames_per_object: int = 9
 
     def advance(pos: np.ndarray, yaw: np.ndarray, grip: np.ndarray) -> None:
         act_rows.append((pos.copy(), yaw.copy(), grip.copy()))
-        for ev in world.step(AgibotAction(pos, grip, yaw)):
+        for ev in world.step(AgibotAction(flange_of_palm(pos), grip, yaw)):
             obj = world.object(ev.object_id)
             events.append(
                 {
@@ -245,7 +260,7 @@ def simulate_episode(world_seed: int, n_objects: int, frames_per_object: int = 9
     actions = {
         "action/joint/position": np.stack([joint_positions(p, y) for p, y in zip(pos, yaw)]),
         "action/effector/position": grip.astype(np.float64),
-        "action/end/position": pos,
+        "action/end/position": flange_of_palm(pos),
         "action/end/orientation": np.stack([[gripper_quaternion(float(v)) for v in row] for row in yaw]),
         "action/head/position": np.repeat(world.head[None], n, 0),
         "action/waist/position": np.repeat(WAIST[None], n, 0),
@@ -262,40 +277,114 @@ def simulate_episode(world_seed: int, n_objects: int, frames_per_object: int = 9
     )
 
 
-def _action_index(mode: str, n: int, rng: np.random.Generator) -> np.ndarray:
-    if mode == "strided":
-        return np.arange(0, n, 2, dtype=np.int64)
-    if mode == "trimmed":
-        return np.arange(int(rng.integers(1, 4)), n - int(rng.integers(1, 4)), dtype=np.int64)
-    return np.arange(n, dtype=np.int64)
+@dataclass(frozen=True)
+class EpisodeLayout:
+    """How one generated episode is written: the variants real releases hold (raw-formats.md)."""
+
+    actions: str = "commanded"  # a row per frame and shorter joint/end indexes; "sparse": rows at every 2nd frame only
+    copies_state: bool = False  # joint and end actions are the state, row for row (Beta)
+    camera_folder: tuple[str, ...] = ("parameters", "camera")  # or ("camera",)
+    extrinsics: str = "aligned"  # one pose per frame; "single": the aligned file holds frame 0 only; "unaligned": only the one-pose file
+    effector: str = "gripper"  # or "dexhand": twelve joint angles instead of two openings
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "actions": self.actions,
+            "copies_state": self.copies_state,
+            "camera_folder": "/".join(self.camera_folder),
+            "extrinsics": self.extrinsics,
+            "effector": self.effector,
+        }
 
 
-def _write_h5(path: Path, rec: EpisodeRecording, timestamps: np.ndarray, index: np.ndarray) -> None:
+FIXED_LAYOUTS = (
+    EpisodeLayout(),
+    EpisodeLayout(actions="sparse"),
+    EpisodeLayout(copies_state=True, camera_folder=("camera",), extrinsics="single"),
+    EpisodeLayout(camera_folder=("camera",), extrinsics="unaligned"),
+    EpisodeLayout(effector="dexhand"),
+)
+
+
+def episode_layout(i: int, rng: np.random.Generator, dexhand: bool = True) -> EpisodeLayout:
+    """Episode ``i``'s layout: the first five cover every variant once, later ones are drawn."""
+    if i < len(FIXED_LAYOUTS) and (dexhand or FIXED_LAYOUTS[i].effector == "gripper"):
+        return FIXED_LAYOUTS[i]
+    return EpisodeLayout(
+        actions="sparse" if rng.random() < 0.15 else "commanded",
+        copies_state=bool(rng.random() < 0.3),
+        camera_folder=("camera",) if rng.random() < 0.25 else ("parameters", "camera"),
+        extrinsics=str(rng.choice(["aligned", "single", "unaligned"], p=[0.7, 0.2, 0.1])),
+    )
+
+
+def commanded_frames(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Frames where the operator was sending joint/end commands: not the first and last moments, nor one pause."""
+    sending = np.ones(n, bool)
+    sending[: int(rng.integers(2, 6))] = False
+    sending[n - int(rng.integers(3, 10)) :] = False
+    gap = max(2, n // 25)
+    start = int(rng.integers(n // 4, max(n // 4 + 1, 3 * n // 4 - gap)))
+    sending[start : start + gap] = False
+    return np.flatnonzero(sending).astype(np.int64)
+
+
+DEXHAND_MAX_RAD = np.array([1.4, 1.5, 1.5, 1.5, 1.5, 1.1])  # per finger joint, fully closed
+
+
+def dexhand_angles(closure: np.ndarray) -> np.ndarray:
+    """(T, 12) joint angles of two hands from (T, 2) closure in 0..1 (0 open)."""
+    closure = np.clip(np.asarray(closure, np.float64), 0.0, 1.0)
+    return np.concatenate([closure[:, :1] * DEXHAND_MAX_RAD, closure[:, 1:] * DEXHAND_MAX_RAD], axis=1)
+
+
+def _recorded(rec: EpisodeRecording, layout: EpisodeLayout) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The state and action arrays as the h5 holds them for ``layout`` (full length)."""
+    state, action = dict(rec.proprio), dict(rec.actions)
+    if layout.copies_state:
+        for key in ("joint/position", "end/position", "end/orientation"):
+            action[f"action/{key}"] = state[f"state/{key}"].copy()
+    if layout.effector == "dexhand":
+        state["state/effector/position"] = dexhand_angles(1.0 - state["state/effector/position"] / OPEN_MM)
+        action["action/effector/position"] = dexhand_angles(action["action/effector/position"])
+    return state, action
+
+
+def _write_h5(path: Path, rec: EpisodeRecording, layout: EpisodeLayout, timestamps: np.ndarray, rng: np.random.Generator) -> dict[str, Any]:
+    """Write proprio_stats.h5; returns what the action rows and indexes are."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    n = rec.n_frames
+    state, action = _recorded(rec, layout)
     empty = np.zeros((0,), np.float32)
+    every = np.arange(n, dtype=np.int64)
+    if layout.actions == "sparse":
+        rows = indexes = {g: every[::2] for g in ("joint", "effector", "end", "head", "waist", "robot")}
+        indexes = {**indexes, "end": np.zeros((0,), np.int64)}  # the known quirk: use the joint index
+    else:
+        rows = {g: every for g in ("joint", "effector", "end", "head", "waist", "robot")}
+        sending = commanded_frames(n, rng)
+        indexes = {**rows, "joint": sending, "end": sending}
     with h5py.File(path, "w") as h5:
         h5.create_dataset("timestamp", data=timestamps.astype(np.int64))
-        p = rec.proprio
         for key in ("joint/position", "joint/current_value"):
-            h5.create_dataset(f"state/{key}", data=p[f"state/{key}"].astype(np.float64))
+            h5.create_dataset(f"state/{key}", data=state[f"state/{key}"].astype(np.float64))
         h5.create_dataset("state/joint/effort", data=empty)
         h5.create_dataset("state/joint/velocity", data=empty)
-        for key in (
-            "effector/position",
-            "end/position",
-            "end/orientation",
-            "head/position",
-            "waist/position",
-        ):
-            h5.create_dataset(f"state/{key}", data=p[f"state/{key}"].astype(np.float64))
+        for key in ("effector/position", "end/position", "end/orientation", "head/position", "waist/position"):
+            h5.create_dataset(f"state/{key}", data=state[f"state/{key}"].astype(np.float64))
         for key in ("orientation", "orientation_drift", "position", "position_drift"):
             h5.create_dataset(f"state/robot/{key}", data=empty)
-        groups: set[str] = set()
-        for key, arr in rec.actions.items():
-            h5.create_dataset(key, data=arr[index].astype(np.float64))
-            groups.add(key.split("/")[1])
-        for g in sorted(groups):
-            h5.create_dataset(f"action/{g}/index", data=index.astype(np.int64))
+        for key, arr in action.items():
+            group = key.split("/")[1]
+            h5.create_dataset(key, data=arr[rows[group]].astype(np.float64))
+        for group in sorted(indexes):
+            h5.create_dataset(f"action/{group}/index", data=indexes[group])
+    return {
+        "mode": layout.actions,
+        "rows": {g: int(len(r)) for g, r in rows.items()},
+        "index": {g: int(len(i)) for g, i in indexes.items()},
+        "commanded_frames": indexes["joint"].tolist() if layout.actions == "commanded" else None,
+    }
 
 
 def _camera_poses(world: AgibotWorld, states: list[WorldState], camera: str) -> list[dict[str, Any]]:
@@ -307,36 +396,48 @@ def _camera_poses(world: AgibotWorld, states: list[WorldState], camera: str) -> 
     return out
 
 
+def video_name(camera: str, layout: EpisodeLayout) -> str:
+    """The video stem a camera is written under: dexterous-hand episodes film the hands with fisheyes."""
+    if layout.effector == "dexhand" and camera.startswith("hand_"):
+        return camera.replace("_color", "_fisheye_color")
+    return camera
+
+
+def _write_camera_parameters(cam_dir: Path, world: AgibotWorld, rec: EpisodeRecording, layout: EpisodeLayout) -> None:
+    """Files named by the camera prefix without ``_color`` (``head_intrinsic_params.json``...)."""
+    for cam in CAMERAS:
+        prefix = camera_prefix(video_name(cam, layout))
+        (cam_dir / f"{prefix}_intrinsic_params.json").write_text(json.dumps({"intrinsic": world.intrinsics(cam)}))
+        poses = _camera_poses(world, rec.states, cam)
+        (cam_dir / f"{prefix}_extrinsic_params.json").write_text(json.dumps(poses[0]))
+        if layout.extrinsics != "unaligned":
+            aligned = poses if layout.extrinsics == "aligned" else poses[:1]
+            (cam_dir / f"{prefix}_extrinsic_params_aligned.json").write_text(json.dumps(aligned))
+
+
 def write_episode(
-    out: Path, task_id: int, episode_id: int, rec: EpisodeRecording, action_mode: str, mode_seed: int
+    out: Path, task_id: int, episode_id: int, rec: EpisodeRecording, layout: EpisodeLayout, mode_seed: int
 ) -> dict[str, Any]:
     """Write one simulated episode's files (not the task_info record: returned instead)."""
     n = rec.n_frames
     key = f"{task_id}_{episode_id}"
     obs = out / "observations" / str(task_id) / str(episode_id)
-    cam_dir = out / "parameters" / str(task_id) / str(episode_id) / "parameters" / "camera"
+    cam_dir = out.joinpath("parameters", str(task_id), str(episode_id), *layout.camera_folder)
     h5_path = out / "proprio_stats" / str(task_id) / str(episode_id) / "proprio_stats.h5"
     truth = out / "truth"
     for d in (obs / "videos", obs / "depth", cam_dir, truth):
         d.mkdir(parents=True, exist_ok=True)
 
-    index = _action_index(action_mode, n, np.random.default_rng([mode_seed, 3]))
     timestamps = (
         TIMESTAMP_BASE_NS
         + episode_id * 1_000_000_000_000
         + np.rint(np.arange(n) * 1e9 / FPS).astype(np.int64)
     )
-    _write_h5(h5_path, rec, timestamps, index)
+    actions = _write_h5(h5_path, rec, layout, timestamps, np.random.default_rng([mode_seed, 3]))
 
     world = AgibotWorld()
     world.reset(rec.world_seed, rec.n_objects)
-    for cam in CAMERAS:
-        (cam_dir / f"{cam}_intrinsic_params.json").write_text(
-            json.dumps({"intrinsic": world.intrinsics(cam)})
-        )
-        (cam_dir / f"{cam}_extrinsic_params_aligned.json").write_text(
-            json.dumps(_camera_poses(world, rec.states, cam))
-        )
+    _write_camera_parameters(cam_dir, world, rec, layout)
 
     depth_frames = sorted({0, n // 2, n - 1})
     for t in depth_frames:
@@ -348,9 +449,10 @@ def write_episode(
         "fortran_order": False,
         "shape": (n, HEIGHT, WIDTH),
     }
+    videos = [video_name(cam, layout) for cam in CAMERAS]
     with zipfile.ZipFile(truth / f"{key}.npz", "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
-        for cam in CAMERAS:
-            with zf.open(f"masks_{cam}.npy", "w", force_zip64=True) as fh:
+        for cam, video in zip(CAMERAS, videos):
+            with zf.open(f"masks_{video}.npy", "w", force_zip64=True) as fh:
                 np.lib.format.write_array_header_1_0(fh, header)
 
                 def frames(cam: str = cam, fh=fh):
@@ -360,7 +462,7 @@ def write_episode(
                         fh.write(np.ascontiguousarray(ids, np.uint16).tobytes())
                         yield rgb
 
-                written = write_mp4(obs / "videos" / f"{cam}.mp4", frames(), fps=FPS, crf=20)
+                written = write_mp4(obs / "videos" / f"{video}.mp4", frames(), fps=FPS, crf=20)
                 assert written == n
 
     truth_rec = {
@@ -376,14 +478,13 @@ def write_episode(
         "events": rec.events,
         "segments": rec.segments,
         "segment_end": "exclusive",
-        "actions": {
-            "mode": action_mode,
-            "rows": int(len(index)),
-            "index_first": int(index[0]),
-            "index_last": int(index[-1]),
-        },
+        "layout": layout.to_json(),
+        "actions": actions,
+        "end_pose": "flange",
+        "flange_to_grasp_m": FLANGE_TO_GRASP,
         "depth_frames": depth_frames,
-        "cameras": list(CAMERAS),
+        "cameras": videos,
+        "camera_poses": {video: _camera_poses(world, rec.states[:1], cam)[0] for cam, video in zip(CAMERAS, videos)},
     }
     (truth / f"{key}.json").write_text(json.dumps(truth_rec, indent=1))
     names = [o["type"] for o in rec.objects]
@@ -415,15 +516,21 @@ def synthesize_agibot(
     out: Path,
     episodes: int,
     seed: int,
-    frames_per_object: int = 90,
+    frames_per_object: int = FRAMES_PER_OBJECT,
     progress: Callable[[int], None] | None = None,
     n_objects: int | None = None,
     stats: dict[str, Any] | None = None,
+    dexhand: bool = True,
 ) -> list[Path]:
     """Write ``episodes`` synthetic AgiBot episodes under ``out``; returns their observation dirs.
 
     ``n_objects`` fixes the number of objects picked and placed per episode (default: 1 to
-    5, drawn per episode). ``progress`` is called after each episode with the number of
+    5, drawn per episode). Episode layouts follow :func:`episode_layout`: the first five
+    episodes of a run are, in order, the usual Beta layout (a row per frame, shorter
+    joint/end indexes), the rarer short actions with an empty end index, actions copying the
+    state with single-frame extrinsics in the ``camera/`` folder, unaligned extrinsics only,
+    and a dexterous-hand episode (``dexhand=False`` leaves it out, for the gripper-only
+    trainers). ``progress`` is called after each episode with the number of
     frames it added. ``stats``, when given, receives ``frames`` and ``seconds`` (the
     generation rate is ``frames / seconds`` frames per second, all three cameras).
     """
@@ -441,11 +548,8 @@ def synthesize_agibot(
         rng = np.random.default_rng(ss)
         count = n_objects if n_objects is not None else int(rng.integers(1, 6))
         rec = simulate_episode(world_seed, count, frames_per_object)
-        if i == 1:
-            mode = "strided"
-        else:
-            mode = "trimmed" if rng.random() < 0.25 else "full"
-        records.setdefault(task_id, []).append(write_episode(out, task_id, episode_id, rec, mode, world_seed))
+        layout = episode_layout(i, rng, dexhand)
+        records.setdefault(task_id, []).append(write_episode(out, task_id, episode_id, rec, layout, world_seed))
         paths.append(out / "observations" / str(task_id) / str(episode_id))
         total += rec.n_frames
         if progress is not None:

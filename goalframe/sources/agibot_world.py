@@ -20,9 +20,12 @@ coordinates). A camera pose ``(R, t)`` is camera-to-base: ``p_base = R @ p_cam +
 base point projects with ``p_cam = R.T @ (p_base - t)``, ``u = fx x/z + ppx``,
 ``v = fy y/z + ppy``.
 
-The end-effector position of an arm is the centre of its gripper palm; the gripper
+Internally an arm's end-effector position is the centre of its gripper palm; the gripper
 always points down (approach = -z) and turns about z by its yaw, so its orientation
-quaternion (xyzw) is ``(cos(yaw/2), sin(yaw/2), 0, 0)``.
+quaternion (xyzw) is ``(cos(yaw/2), sin(yaw/2), 0, 0)``. What the world reports and takes
+(:meth:`AgibotWorld.proprio`, :class:`AgibotAction`) is the FLANGE, as AgiBot's
+``state/end/*`` records it: :data:`FLANGE_TO_PALM` above the palm centre along the approach
+axis, :data:`FLANGE_TO_GRASP` above the grasp point.
 
 Object-id images (uint16): 0 background (floor, wall), 1..n objects, :data:`TABLE_ID`
 table, :data:`ROBOT_BODY_ID` torso and head, :data:`ARM_IDS` upper arm and forearm,
@@ -68,6 +71,10 @@ WRIST_LEN = 0.13  # palm centre to the top of the wrist link
 PALM_HALF = np.array([0.03, 0.05, 0.022])  # along gripper x, y (finger axis), z (approach)
 FINGER_LEN, FINGER_THICK, FINGER_DEPTH = 0.065, 0.010, 0.020
 TCP_DEPTH = PALM_HALF[2] + 0.6 * FINGER_LEN  # palm centre to the grasp point, along approach
+# The recorded end pose is the flange (the wrist mounting plate), as on the real robot, where
+# forward kinematics puts the grasp point 0.143 m further along the flange's z axis.
+FLANGE_TO_GRASP = 0.143  # m, flange to the grasp point along the approach axis
+FLANGE_TO_PALM = FLANGE_TO_GRASP - TCP_DEPTH  # m, flange to the palm centre along the approach axis
 OPEN_MM, MAX_MM = 90.0, 120.0
 GRIPPER_SPEED_MM = 600.0  # mm/s
 EE_SPEED = 1.5  # m/s
@@ -79,8 +86,9 @@ HEAD_POSITION = np.array([0.12, 0.0, 1.46])  # head camera optical centre
 HEAD_PITCH = 1.00  # rad, down from horizontal
 WAIST = np.array([0.0, 0.30])  # waist pitch (rad), lift (m): constant here
 
-HEAD_INTRINSIC = {"fx": 600.0, "fy": 600.0, "ppx": 320.0, "ppy": 240.0}
-HAND_INTRINSIC = {"fx": 380.0, "fy": 380.0, "ppx": 320.0, "ppy": 240.0}
+# Real Genie-1 intrinsics at 640x480 have fx well below fy (head ~322 / ~429): pixels are not square.
+HEAD_INTRINSIC = {"fx": 480.0, "fy": 600.0, "ppx": 320.0, "ppy": 240.0}
+HAND_INTRINSIC = {"fx": 300.0, "fy": 380.0, "ppx": 320.0, "ppy": 240.0}
 HAND_CAM_OFFSET = np.array([-0.06, 0.0, 0.0])  # in the gripper frame (x fwd, y fingers, z approach)
 HAND_CAM_TILT = math.radians(30.0)  # optical axis tilted from the approach axis toward gripper x
 NEAR = 0.02
@@ -388,11 +396,20 @@ def hand_camera_pose(ee: np.ndarray, yaw: float) -> tuple[np.ndarray, np.ndarray
 # ----------------------------------------------------------------------------- the world
 
 
+def flange_of_palm(palm: np.ndarray) -> np.ndarray:
+    """Flange positions (..., 3) of palm centres (..., 3): the gripper points down."""
+    return np.asarray(palm, float) + np.array([0.0, 0.0, FLANGE_TO_PALM])
+
+
+def palm_of_flange(flange: np.ndarray) -> np.ndarray:
+    return np.asarray(flange, float) - np.array([0.0, 0.0, FLANGE_TO_PALM])
+
+
 @dataclass
 class AgibotAction:
-    """Per-arm end-effector targets (robot base frame) and gripper commands."""
+    """Per-arm flange targets (robot base frame, as ``action/end/position``) and gripper commands."""
 
-    position: np.ndarray  # (2, 3)
+    position: np.ndarray  # (2, 3) flange
     gripper: np.ndarray  # (2,) 0 open, 1 closed
     yaw: np.ndarray | None = None  # (2,) gripper yaw targets; None keeps the current yaw
 
@@ -497,7 +514,7 @@ class AgibotWorld:
             action = AgibotAction(
                 np.asarray(action["position"], float), np.asarray(action["gripper"], float), action.get("yaw")
             )
-        target = np.clip(np.asarray(action.position, float).reshape(2, 3), WORKSPACE_LO, WORKSPACE_HI)
+        target = np.clip(palm_of_flange(np.asarray(action.position, float).reshape(2, 3)), WORKSPACE_LO, WORKSPACE_HI)
         command = (np.asarray(action.gripper, float).reshape(2) >= 0.5).astype(float)
         yaw_t = st.yaw if action.yaw is None else np.asarray(action.yaw, float).reshape(2)
         st.frame += 1
@@ -582,7 +599,7 @@ class AgibotWorld:
         return {
             "joint/position": joint_positions(st.ee, st.yaw),
             "effector/position": st.opening.copy(),
-            "end/position": st.ee.copy(),
+            "end/position": flange_of_palm(st.ee),
             "end/orientation": np.stack([gripper_quaternion(float(y)) for y in st.yaw]),
             "head/position": self.head.copy(),
             "waist/position": WAIST.copy(),

@@ -18,6 +18,24 @@ def array_summary(array: zarr.Array) -> dict[str, Any]:
     return entry
 
 
+def _count(values) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for value in values:
+        counts[str(value)] = counts.get(str(value), 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def actions_equal_state(metas) -> dict[str, list[str]]:
+    """Per episode, the action arrays its reader found to be copies of the state (AgiBot Beta)."""
+    out: dict[str, list[str]] = {}
+    for meta in metas:
+        found = meta.source.get("actions_equal_state") if isinstance(meta.source, dict) else None
+        copies = sorted(name for name, same in (found or {}).items() if same)
+        if copies:
+            out[meta.episode_id] = copies
+    return out
+
+
 def dataset_summary(ds: Dataset, arrays_of: str | None = None) -> dict[str, Any]:
     """Counts, cameras, one episode's arrays, tables and the step record."""
     metas = [ds.meta(e) for e in ds.episodes]
@@ -34,6 +52,8 @@ def dataset_summary(ds: Dataset, arrays_of: str | None = None) -> dict[str, Any]
         "formats": sorted({m.source_format for m in metas}),
         "cameras": sorted({c for m in metas for c in m.cameras}),
         "frame_codecs": sorted({m.frame_codec for m in metas}),
+        "actions_equal_state": actions_equal_state(metas),
+        "effectors": _count(m.source.get("effector", {}).get("type") for m in metas if isinstance(m.source.get("effector"), dict)),
         "tables": {name: ds.table(name).height for name in ds.tables},
         "steps": [s.model_dump() for s in info.steps],
     }

@@ -26,6 +26,7 @@ def events(
     match: Optional[str] = typer.Option(None, help="Regex searched in event names, e.g. 'minecraft.kill_entity:.*'."),
     min_gap: int = typer.Option(0, help="Merge events of the same name less than this many frames apart (bursts)."),
     min_start: int = typer.Option(0, help="Drop events before this frame (no full window before them)."),
+    grasp_offset: Optional[float] = typer.Option(None, help="AgiBot: metres from the recorded flange pose (state/end) to the grasp point along the flange z axis [default: 0.143, Genie-1 by forward kinematics]."),
     workers: Optional[int] = typer.Option(None, help="Parallel episode workers."),
     scheduler: Optional[str] = typer.Option(None, help="Address of a dask.distributed scheduler."),
     json_output: bool = typer.Option(False, "--json", help="Print a JSON summary."),
@@ -47,7 +48,7 @@ def events(
                 progress.advance(task)
 
             target = store_path(dataset) if scheduler else dataset  # a cluster's workers have another working directory
-            table, warnings = extract_events(target, filters, workers=workers or min(default_workers(), max(n_episodes, 1)), scheduler=scheduler, storage_options=options, on_result=on_result)
+            table, warnings = extract_events(target, filters, workers=workers or min(default_workers(), max(n_episodes, 1)), scheduler=scheduler, storage_options=options, on_result=on_result, grasp_offset=grasp_offset)
     for warning in warnings:
         err_console.print(f"[yellow]warning[/] {warning}", soft_wrap=True)
     counts = {row["kind"]: row["len"] for row in table.group_by("kind").len().sort("kind").iter_rows(named=True)}

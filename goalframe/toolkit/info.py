@@ -29,6 +29,11 @@ def info(
         f"{summary['frames']} frames ({summary['hours']} h), formats {summary['formats']}, cameras {summary['cameras']}, "
         f"codec {summary['frame_codecs']}"
     )
+    copies = _count_arrays(summary["actions_equal_state"])
+    if copies:
+        out_console.print("actions that copy the state (carry no command of their own): " + ", ".join(f"{a} in {n} episode(s)" for a, n in copies.items()))
+    if summary["effectors"]:
+        out_console.print("effectors: " + ", ".join(f"{kind} {n}" for kind, n in summary["effectors"].items()))
     if summary["incomplete_episodes"]:
         out_console.print(f"{summary['incomplete_episodes']} incomplete episode(s) (invisible; re-run ingest)")
     if "arrays" in summary:
@@ -41,6 +46,14 @@ def info(
     out_console.print("tables: " + (", ".join(f"{k} ({v} rows)" for k, v in summary["tables"].items()) or "none"))
     for step in summary["steps"]:
         out_console.print(f"step {step['step']} at {step['finished']}: {step['summary']}")
+
+
+def _count_arrays(per_episode: dict[str, list[str]]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for arrays in per_episode.values():
+        for name in arrays:
+            counts[name] = counts.get(name, 0) + 1
+    return dict(sorted(counts.items()))
 
 
 EPILOG = example("goalframe info data/vpt.zarr", "goalframe info data/vpt.zarr --json")

@@ -268,8 +268,10 @@ class RandomVptPolicy:
 
 def agibot_state_vector(world) -> np.ndarray:
     """The world's state in :data:`~goalframe.training.data.EE_ACTION` order (opening in mm / 100)."""
+    from goalframe.sources.agibot_world import flange_of_palm
+
     st = world.state
-    return np.concatenate([st.ee.reshape(6), st.yaw.reshape(2), st.opening.reshape(2) / 100.0]).astype(np.float32)
+    return np.concatenate([flange_of_palm(st.ee).reshape(6), st.yaw.reshape(2), st.opening.reshape(2) / 100.0]).astype(np.float32)
 
 
 def ee_vector_to_action(vector: np.ndarray):
@@ -380,10 +382,10 @@ class RandomAgibotPolicy:
         self.current, self.t = None, 0
 
     def act(self, observation: dict[str, Any]) -> np.ndarray:
-        from goalframe.sources.agibot_world import WORKSPACE_HI, WORKSPACE_LO
+        from goalframe.sources.agibot_world import WORKSPACE_HI, WORKSPACE_LO, flange_of_palm
 
         if self.current is None or self.t % self.hold == 0:
-            position = self.rng.uniform(WORKSPACE_LO, WORKSPACE_HI, size=(2, 3)).reshape(6)
+            position = flange_of_palm(self.rng.uniform(WORKSPACE_LO, WORKSPACE_HI, size=(2, 3))).reshape(6)
             yaw = self.rng.uniform(-0.8, 0.8, size=2)
             grip = (self.rng.random(2) < 0.5).astype(float)
             self.current = np.concatenate([position, yaw, grip]).astype(np.float32)
