@@ -203,7 +203,7 @@ def main() -> None:
     try:
         started = time.perf_counter()
         vpt = build("vpt", work, args.vpt_episodes, args.seed, track_window=args.window + args.window // 2, frames=args.vpt_frames)
-        agibot = build("agibot", work, args.agibot_episodes, args.seed, track_window=64, frames_per_object=90, n_objects=3)
+        agibot = build("agibot", work, args.agibot_episodes, args.seed, track_window=64, frames_per_object=90, n_objects=3, dexhand=False)
         build_pairs(vpt, seed=args.seed)
         spec = MSTHSpec(horizon=150, near=54, stride=6, distal=9)  # Act2Goal's 9 + 9 frames, 54 proximal actions
         build_msth(agibot, spec)

@@ -24,7 +24,9 @@ at least ``size`` pixels; any other store or codec goes through zarr.
 Action vectors (``action``): AgiBot, 22 floats as LeRobot's AgiBot port: head 2, left arm
 joints 7, left gripper, right arm joints 7, right gripper, waist 2, base velocity 2 (the
 state, 20 floats, is the same without the base velocity; arrays an episode lacks are
-zeros). VPT, 22 floats: the 20 buttons (0/1) then the 2 camera bins (0..10, 5 = still).
+zeros; every column is named in :mod:`goalframe.schemas.vectors` and in each AgiBot
+episode's ``vectors`` attrs; dexterous-hand episodes are refused with one line). VPT, 22
+floats: the 20 buttons (0/1) then the 2 camera bins (0..10, 5 = still).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset as TorchDataset
 
 from goalframe.schemas.layout import DatasetError
+from goalframe.schemas.vectors import AGIBOT_ACTION_LAYOUT, AGIBOT_STATE_LAYOUT, require_gripper
 from goalframe.storage import open_dataset
 from goalframe.storage.layout import FRAMES
 from goalframe.storage.masks import REVIEWED, track_path
@@ -51,16 +54,9 @@ from goalframe.storage.masks import REVIEWED, track_path
 SPLITS = ("train", "val", "all")
 MSTH_GOALS = ("hindsight", "segment_end", "episode_end")
 
-# (array, first column, last column exclusive): LeRobot's AgiBot state/action order.
-AGIBOT_STATE = (
-    ("states/head/position", 0, 2),
-    ("states/joint/position", 0, 7),
-    ("states/effector/position", 0, 1),
-    ("states/joint/position", 7, 14),
-    ("states/effector/position", 1, 2),
-    ("states/waist/position", 0, 2),
-)
-AGIBOT_ACTION = tuple((name.replace("states/", "actions/", 1), a, b) for name, a, b in AGIBOT_STATE) + (("actions/robot/velocity", 0, 2),)
+# (array, first column, last column exclusive, column names): LeRobot's AgiBot state/action order.
+AGIBOT_STATE = AGIBOT_STATE_LAYOUT
+AGIBOT_ACTION = AGIBOT_ACTION_LAYOUT
 VPT_BUTTONS, VPT_CAMERA = "actions/vpt/buttons", "actions/vpt/camera_bin"
 
 
@@ -322,7 +318,8 @@ def _agibot_vector(ds, episode: str, layout) -> np.ndarray:
     n = ds.length(episode)
     parts = []
     cache: dict[str, np.ndarray] = {}
-    for name, first, last in layout:
+    require_gripper(episode, ds.meta(episode).source.get("effector"))
+    for name, first, last, _columns in layout:
         if name in names:
             values = cache.setdefault(name, np.asarray(ds.array(episode, name), dtype=np.float32).reshape(n, -1))
             parts.append(values[:, first:last])

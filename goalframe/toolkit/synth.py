@@ -43,8 +43,9 @@ def synth_agibot(
     out: Path = typer.Argument(..., help="Folder to write the extracted AgiBot World layout into."),
     episodes: int = typer.Option(3, help="Number of episodes."),
     seed: int = typer.Option(0, help="Random seed."),
-    frames_per_object: int = typer.Option(90, help="Frames (at 30 fps) per pick-and-place."),
+    frames_per_object: int = typer.Option(300, help="Frames (at 30 fps) per pick-and-place: a pick and a place segment of about 5 s each, as real segments last seconds."),
+    dexhand: bool = typer.Option(True, help="Make the fifth episode a dexterous-hand one (twelve joint angles), as real releases hold."),
 ) -> None:
     """Write AgiBot World recordings (an mp4 per camera, proprio_stats.h5, task_info, camera parameters)."""
     with one_line_errors():
-        _run("agibot", out, episodes, seed, frames_per_object=frames_per_object)
+        _run("agibot", out, episodes, seed, frames_per_object=frames_per_object, dexhand=dexhand)

@@ -30,6 +30,7 @@ import numpy as np
 import polars as pl
 
 from goalframe.sampling.datasets import CrossViewDataset, FrameReader, MSTHDataset
+from goalframe.schemas.vectors import require_gripper
 from goalframe.storage import open_dataset
 
 #: Act2Goal action / state vector: both arms' end-effector targets (m, robot base frame),
@@ -55,6 +56,9 @@ def agibot_ee_lowdim(ds, episode: str) -> dict[str, np.ndarray]:
     if missing:
         raise ValueError(f"{ds.path}: episode {episode!r} lacks {missing[0]} (act2goal trains on end-effector arrays)")
 
+    source = ds.meta(episode).source
+    require_gripper(episode, source.get("effector"))
+
     def vector(prefix: str, grip: np.ndarray) -> np.ndarray:
         position = np.asarray(ds.array(episode, f"{prefix}/end/position"), np.float64).reshape(-1, 6)
         yaw = quaternion_yaw(np.asarray(ds.array(episode, f"{prefix}/end/orientation"), np.float64))
@@ -62,7 +66,13 @@ def agibot_ee_lowdim(ds, episode: str) -> dict[str, np.ndarray]:
 
     command = np.asarray(ds.array(episode, "actions/effector/position"), np.float64)
     opening = np.asarray(ds.array(episode, "states/effector/position"), np.float64) / 100.0
-    return {"action": vector("actions", command), "state": vector("states", opening)}
+    state = vector("states", opening)
+    action = vector("actions", command)
+    copied = source.get("actions_equal_state") or {}
+    if copied.get("end/position") and copied.get("end/orientation"):
+        # Beta: the end "actions" are the state itself; the pose reached next is the command.
+        action[:, EE_RELATIVE] = np.concatenate([state[1:, EE_RELATIVE], state[-1:, EE_RELATIVE]])
+    return {"action": action, "state": state}
 
 
 class _FrameCache:
@@ -300,7 +310,8 @@ def prepare_agibot(
         return {"msth": time.perf_counter() - started}, {"frames": int(table.height), "episodes": episodes}
 
     params = {"episodes": episodes, "frames_per_object": frames_per_object, "seed": seed, "msth": msth}
-    synth = {"episodes": episodes, "seed": seed, "frames_per_object": frames_per_object}
+    # the bundled policies act with parallel grippers: no dexterous-hand episode
+    synth = {"episodes": episodes, "seed": seed, "frames_per_object": frames_per_object, "dexhand": False}
     return _prepare("agibot", out, params, synth, workers, msth_table)
 
 
