@@ -87,9 +87,9 @@ PHASES = (
     ("retreat", 0.10, 3),
 )
 MIN_FRAMES_PER_OBJECT = 36
-# 10 s per pick-and-place: a pick and a place segment of about 5 s each, as real AgiBot
+# 14 s per pick-and-place: a pick and a place segment of about 7 s each, as real AgiBot
 # segments last seconds (the card's example spans frames 8-218), so MSTH's horizons fit.
-FRAMES_PER_OBJECT = 300
+FRAMES_PER_OBJECT = 420
 LEAD_FRAMES = 3
 
 

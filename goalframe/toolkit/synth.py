@@ -43,7 +43,7 @@ def synth_agibot(
     out: Path = typer.Argument(..., help="Folder to write the extracted AgiBot World layout into."),
     episodes: int = typer.Option(3, help="Number of episodes."),
     seed: int = typer.Option(0, help="Random seed."),
-    frames_per_object: int = typer.Option(300, help="Frames (at 30 fps) per pick-and-place: a pick and a place segment of about 5 s each, as real segments last seconds."),
+    frames_per_object: int = typer.Option(420, help="Frames (at 30 fps) per pick-and-place: a pick and a place segment of about 7 s each, as real segments last seconds (the card's example: frames 8-218)."),
     dexhand: bool = typer.Option(True, help="Make the fifth episode a dexterous-hand one (twelve joint angles), as real releases hold."),
 ) -> None:
     """Write AgiBot World recordings (an mp4 per camera, proprio_stats.h5, task_info, camera parameters)."""
