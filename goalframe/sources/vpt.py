@@ -777,7 +777,10 @@ def read(ref: EpisodeRef, truncate_camera: bool = False) -> RawEpisode:
     if not ref.mp4.is_file():
         raise RawFormatError(shown_path(ref.mp4), "video file (.mp4) is missing")
     warnings: list[str] = []
-    probe = probe_video(ref.mp4)
+    try:
+        probe = probe_video(ref.mp4)
+    except RawFormatError as exc:  # keep the one line printable when the name is not UTF-8
+        raise RawFormatError(shown_path(ref.mp4), shown_path(exc.problem)) from None
     if abs(probe.fps - FPS) > 0.01:
         raise RawFormatError(shown_path(ref.mp4), f"video runs at {probe.fps:g} fps, VPT recordings are {FPS} fps")
 
