@@ -45,9 +45,13 @@ def test_a_counter_missing_from_stats_is_a_zero_row_and_counts_up_again(tmp_path
         line["stats"] = {} if v is None else {DIRT: v}
     lines.append(make_line(6))
     del lines[6]["stats"]  # a line without stats tells nothing: the counter keeps its value
+    lines.append(make_line(7, stats={DIRT: None}))  # nor does a null value
+    lines[7]["stats"] = {DIRT: None}
+    lines.append(make_line(8))
+    lines[8]["stats"] = {DIRT: 4}
     write_episode(tmp_path, lines=lines)
     r = _read_one(tmp_path)
-    assert _stats_rows(r) == [(0, DIRT, 3), (2, DIRT, 0), (4, DIRT, 2)]
+    assert _stats_rows(r) == [(0, DIRT, 3), (2, DIRT, 0), (4, DIRT, 2), (8, DIRT, 4)]
     assert r.attrs["quirks"]["vanished_counters"] == 1
     assert "non-zero" in r.array_attrs["states/stats/value"]["vanished"]
 

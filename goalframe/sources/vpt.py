@@ -290,7 +290,7 @@ class _Columns:
     server_tick: list[int] = field(default_factory=list)
     server_ms: list[float] = field(default_factory=list)
     inventory: list[dict[str, int]] = field(default_factory=list)
-    stats: list[dict[str, int] | None] = field(default_factory=list)
+    stats: list[dict[str, int | None] | None] = field(default_factory=list)
     lines: list[dict] = field(default_factory=list)  # minimal per-line dicts for the VPT conversion
 
 
@@ -353,7 +353,8 @@ def _parse_line(
     elif not isinstance(stats, dict):
         raise _LineError(f"field 'stats' is {type(stats).__name__}, expected an object")
     else:
-        stats = {name: _integer(stats, name, name, miss, 0) for name in stats if stats[name] is not None}
+        # a null value is unknown, not 0: kept as None so that the counter does not "vanish"
+        stats = {name: None if stats[name] is None else _integer(stats, name, name, miss, 0) for name in stats}
 
     # everything validated: commit the line
     missing.update(miss)
@@ -509,14 +510,15 @@ def _timestamps(
     return ms, ts, len(gaps)
 
 
-def _stats_table(stats: list[dict[str, int] | None]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], int]:
+def _stats_table(stats: list[dict[str, int | None] | None]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], int]:
     """The sparse (frame, key, value) table of counter changes, and how many counters vanished.
 
     The recorder lists only NON-ZERO counters, so a counter missing from a line that has
     ``stats`` is 0 there: it gets a row with value 0 on the frame it vanished, and counts
-    up from 0 when it comes back. A line without ``stats`` at all tells nothing and is skipped.
+    up from 0 when it comes back. A line without ``stats`` at all, or a counter listed with a
+    null value, tells nothing: the last value stands.
     """
-    names = sorted({name for s in stats if s for name in s})
+    names = sorted({name for s in stats if s for name, v in s.items() if v is not None})
     index = {n: i for i, n in enumerate(names)}
     frames: list[int] = []
     keys: list[int] = []
@@ -533,7 +535,7 @@ def _stats_table(stats: list[dict[str, int] | None]) -> tuple[np.ndarray, np.nda
     for t, s in enumerate(stats):
         if s is None:
             continue
-        for name in sorted(s):
+        for name in sorted(n for n, v in s.items() if v is not None):
             if last.get(name) != s[name]:
                 record(t, name, s[name])
         for name in sorted(n for n, v in last.items() if v != 0 and n not in s):
