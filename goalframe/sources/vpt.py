@@ -564,8 +564,8 @@ def _mouse_arrays(
 ) -> dict[str, np.ndarray]:
     """``actions/mouse/*`` as recorded, except VPT's recorder-version factor on GUI-open deltas."""
     arrays = {
-        f"actions/mouse/{name}": np.array(cols.mouse[raw_name], dtype=np.float32)
-        for raw_name, name in zip(MOUSE_FIELDS, MOUSE_ARRAYS)
+        f"actions/mouse/{name}": np.array(cols.mouse[field_name], dtype=np.float32)
+        for field_name, name in zip(MOUSE_FIELDS, MOUSE_ARRAYS)
     }
     window = recording.window
     gui_scaled = np.array(cols.gui_open, dtype=bool)
