@@ -145,7 +145,7 @@ def test_the_whole_chain_runs_on_every_layout(built, tmp_path):
     import shutil
 
     shutil.copytree(out, work)
-    for step in (["events", str(work)], ["masks", str(work), "--window", "16"], ["pairs", str(work), "--seed", "0"],
+    for step in (["events", str(work)], ["masks", str(work), "--window", "8"], ["pairs", str(work), "--seed", "0"],
                  ["msth", str(work), "--horizon", "40", "--near", "10", "--stride", "5", "--distal", "3"]):
         result = goalframe(*step)
         assert result.returncode == 0, (step, result.stderr)
