@@ -95,7 +95,7 @@ class Layout:
     framebuffer: tuple[int, int]  # (width, height) framebuffer pixels
     pause_tick: int | None  # the first line written after the pause
     pause_ms: int
-    counter_reset_tick: int | None  # from here on, one counter vanishes until its next event
+    counter_reset_tick: int | None  # where a counter should vanish (the nearest tick that fits is used)
 
     @property
     def ratio(self) -> float:
