@@ -106,3 +106,59 @@ def test_an_episode_without_stats_warns_and_does_not_crash(tmp_path):
     table, warnings = extract_events(dataset)
     assert table.height == 0
     assert warnings == ["carol-cccc-20220101-000000: no stats counters in this episode; no VPT events"]
+
+
+def test_a_counter_that_vanishes_and_returns_counts_from_zero(tmp_path):
+    """stats lists only non-zero counters: dirt 5 -> gone at frame 4 (a reset) -> back as 7 at frame 7."""
+    def line(t: int) -> dict:
+        mined = 5 if t < 4 else None if t < 7 else 7
+        return stats_line(t, {} if mined is None else {MINE: mined})
+
+    dataset = build(tmp_path, {"dave-dddd-20220101-000000": [line(t) for t in range(9)]})
+    table, warnings = extract_events(dataset)
+    assert table.select("frame", "name", "delta").rows() == [(7, MINE, 7)], "counted from 0, not 7 - 5"
+    assert warnings == [
+        f"dave-dddd-20220101-000000: frame 4: counter {MINE} vanished from stats (reset from 5 to 0); "
+        "it counts up from 0 again; no event"
+    ]
+
+
+def test_gui_prompt_scales_from_the_recorded_window(tmp_path):
+    lines = [stats_line(t, {CRAFT: 4 + 4 * (t >= 2)}, gui=t == 2, mouse=(960.0, 270.0)) for t in range(4)]
+    raw = tmp_path / "raw"
+    fx.write_episode(raw, lines=lines, stem="erin-eeee-20220101-000000",
+                     options={"windowWidth": 1920, "windowHeight": 1080, "framebufferWidth": 1920, "framebufferHeight": 1080})
+    out = str(tmp_path / "ds.zarr")
+    assert not ingest(out, vpt.discover(raw), vpt.read, "vpt").failed
+    table, _ = extract_events(out)
+    height, width = fx.FRAME_SIZE
+    row = table.row(0, named=True)
+    assert (row["frame"], row["gui_open"]) == (2, True)
+    assert (row["prompt_row"], row["prompt_col"]) == (270.0 * height / 1080, 960.0 * width / 1920) == (height / 4, width / 2)
+
+
+def test_min_gap_merges_events_less_than_n_frames_apart_on_the_cli(tmp_path):
+    """Dirt mined at frames 2, 5 and 6: --min-gap 3 keeps 2 and 5 apart (exactly 3) and merges 6 into 5."""
+    import json
+    import subprocess
+    import sys
+
+    lines = [stats_line(t, {MINE: (t >= 2) + (t >= 5) + (t >= 6)}) for t in range(9)]
+    dataset = build(tmp_path, {"fay-ffff-20220101-000000": lines})
+
+    def frames_deltas(min_gap: int) -> list[tuple[int, int, int]]:
+        result = subprocess.run([sys.executable, "-m", "goalframe.toolkit.cli", "events", dataset, "--min-gap", str(min_gap), "--json"],
+                                capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["events"] == open_dataset(dataset).table("events").height
+        return open_dataset(dataset).table("events").select("frame", "delta", "merged").rows()
+
+    assert frames_deltas(3) == [(2, 1, 1), (5, 2, 2)]
+    assert frames_deltas(4) == [(2, 3, 3)]
+    one, _ = extract_events(dataset, EventFilters(min_gap=1))  # distinct frames are always 1 apart
+    assert one.select("frame", "delta", "merged").rows() == [(2, 1, 1), (5, 1, 1), (6, 1, 1)]
+    import os
+
+    wide = {**os.environ, "COLUMNS": "400"}  # one help line per option
+    help_text = subprocess.run([sys.executable, "-m", "goalframe.toolkit.cli", "events", "--help"], capture_output=True, text=True, env=wide).stdout
+    assert "less than this many frames apart" in help_text and "exactly N apart stay separate" in help_text

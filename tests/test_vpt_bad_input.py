@@ -26,6 +26,7 @@ DAMAGE = {
 RECOVERABLE = {
     "truncated-last": ({"truncate_last": True}, "truncated"),
     "non-utf8": ({"bad_utf8_line": 2}, "UTF-8"),
+    "bad-window": ({"options": {"windowWidth": "wide"}}, "-options.json: no usable windowWidth/windowHeight"),
 }
 
 

@@ -1,4 +1,6 @@
-"""synth vpt -> ingest vpt -> info -> events: every field round-trips against the generator's truth."""
+"""synth vpt -> ingest vpt -> events -> masks -> pairs -> msth: every field round-trips against the
+generator's truth, including the recorder's real layout (window sizes, GUI-scaled deltas, a pause,
+a counter that vanishes and comes back)."""
 
 from __future__ import annotations
 
@@ -91,10 +93,36 @@ def test_quirks_are_handled_and_reported(built):
             assert ds.array(episode, "actions/mouse/buttons")[0, 0] and not ds.array(episode, "actions/vpt/buttons")[0, attack]
 
 
+def test_window_gui_scale_and_pauses_are_read_from_the_real_layout(built):
+    _raw, out, truths = built
+    ds = open_dataset(out)
+    windows = set()
+    for episode, truth in truths.items():
+        layout, n = truth["layout"], truth["n_lines"]
+        window = tuple(layout["window"])
+        windows.add(window)
+        assert tuple(ds.array_attrs(episode, "actions/mouse/x")["window_size"]) == window
+        assert ds.array_attrs(episode, "actions/mouse/dx")["gui_scale_factor"] == layout["gui_scale_factor"]
+        np.testing.assert_array_equal(ds.array(episode, "actions/mouse/gui_scaled"), ds.array(episode, "states/gui/open"))
+        warnings = " ".join(ds.meta(episode).warnings)
+        assert ("not 1280x720" in warnings) == (window != (1280, 720))
+        paused = np.flatnonzero(ds.array(episode, "states/paused_before")).tolist()
+        assert paused == [p["frame"] for p in layout["pauses"] if p["frame"] < n]
+        assert ("paused" in warnings) == bool(paused)
+    assert (1280, 720) in windows and len(windows) > 1
+    assert any(t["layout"]["pauses"] for t in truths.values())
+
+
 def test_events_match_the_true_events_exactly(built):
     raw, out, truths = built
     table, warnings = extract_events(str(out))
-    assert not warnings
+    resets = [(stem, r) for stem, t in truths.items() for r in t["layout"]["counter_resets"]]
+    assert sorted(warnings) == sorted(
+        f"{stem}: frame {r['frame']}: counter {r['stat']} vanished from stats (reset from {r['value']} to 0); "
+        "it counts up from 0 again; no event"
+        for stem, r in resets
+    )
+    assert any(r["returned"] is not None for _, r in resets), "a counter comes back in this set"
     found = {(r["episode_id"], r["frame"], r["name"], r["delta"]) for r in table.iter_rows(named=True)}
     true = {(stem, e["frame"], e["stat"], e["delta"]) for stem, t in truths.items() for e in t["events"] if e["frame"] < t["n_lines"]}
     assert found == true, f"missing {sorted(true - found)[:5]}, extra {sorted(found - true)[:5]}"
@@ -108,3 +136,35 @@ def test_events_match_the_true_events_exactly(built):
                 continue
             row = table.filter((pl.col("episode_id") == stem) & (pl.col("frame") == event["frame"]) & (pl.col("name") == event["stat"])).row(0, named=True)
             assert ids[event["frame"], int(row["prompt_row"]), int(row["prompt_col"])] == event["object_id"]
+
+
+def test_the_whole_chain_runs_on_every_layout(built, tmp_path):
+    """events -> masks -> pairs -> msth through the CLI; GUI prompts land on the item in every window size."""
+    raw, out, truths = built
+    work = tmp_path / "chain.zarr"
+    import shutil
+
+    shutil.copytree(out, work)
+    for step in (["events", str(work)], ["masks", str(work), "--window", "8"], ["pairs", str(work), "--seed", "0"],
+                 ["msth", str(work), "--horizon", "40", "--near", "10", "--stride", "5", "--distal", "3"]):
+        result = goalframe(*step)
+        assert result.returncode == 0, (step, result.stderr)
+    ds = open_dataset(work)
+    events, tracks, pairs, msth = (ds.table(name) for name in ("events", "tracks", "pairs", "msth"))
+    assert msth.height == sum(ds.lengths.values())
+    for stem, truth in truths.items():
+        assert tracks.filter(pl.col("episode_id") == stem).height > 0, stem
+        assert pairs.filter(pl.col("episode_id") == stem).height > 0, stem
+    gui = events.filter(pl.col("gui_open"))
+    assert gui.height > 0
+    checked = set()
+    for event in gui.iter_rows(named=True):
+        truth = truths[event["episode_id"]]
+        true_event = next(e for e in truth["events"] if e["frame"] == event["frame"] and e["stat"] == event["name"])
+        row, col = int(event["prompt_row"]), int(event["prompt_col"])
+        assert (row, col) == tuple(true_event["prompt"])
+        track_id = tracks.filter(pl.col("event_id") == event["event_id"])["track_id"][0]
+        track = ds.read_track(event["episode_id"], track_id)
+        assert track.mask[track.row(event["frame"])][row, col], "the item's mask holds the cursor"
+        checked.add(tuple(truth["layout"]["window"]))
+    assert (1920, 1080) in checked, "a GUI event in a window that is not 1280x720 was checked"

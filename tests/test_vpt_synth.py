@@ -68,13 +68,18 @@ def test_file_set_and_index(clean):
     index = json.loads((out / f"index_{VERSION}.json").read_text())
     assert index["basedir"] == str(out)
     assert index["relpaths"] == [f"{VERSION}/{p.stem}.mp4" for p in paths]
+    windows = []
     for p in paths:
         assert p.parent == out / VERSION and p.suffix == ".jsonl"
         parts = p.stem.split("-")
         assert len(parts[-3]) == 12 and len(parts[-2]) == 8 and len(parts[-1]) == 6
         opts = json.loads((p.parent / f"{p.stem}-options.json").read_text())
-        assert (opts["windowWidth"], opts["windowHeight"]) == (1280, 720)
-        assert (opts["framebufferWidth"], opts["framebufferHeight"]) == (1280, 720)
+        truth, _ = _truth(out, p)
+        assert [opts["windowWidth"], opts["windowHeight"]] == truth["layout"]["window"]
+        assert [opts["framebufferWidth"], opts["framebufferHeight"]] == truth["layout"]["framebuffer"]
+        assert opts["framebufferToWindowRatio"] == opts["framebufferWidth"] / opts["windowWidth"]
+        windows.append((opts["windowWidth"], opts["windowHeight"], opts["framebufferWidth"]))
+    assert sorted(windows) == [(1280, 720, 1280), (1280, 720, 2560), (1920, 1080, 1920)]  # usual, 2x display, bigger
 
 
 def test_mp4_and_frame_counts(clean):
@@ -94,6 +99,7 @@ def test_jsonl_keys_types_and_cumulative_stats(clean):
         lines, raw = _read_lines(p)
         assert raw.endswith(b"\n") and len(lines) == FRAMES
         prev_stats: dict = {}
+        layout = json.loads((out / "truth" / f"{p.stem}.json").read_text())["layout"]
         for i, obj in enumerate(lines):
             assert set(obj) == set(TOP_KEYS)
             for k, typ in TOP_KEYS.items():
@@ -105,8 +111,10 @@ def test_jsonl_keys_types_and_cumulative_stats(clean):
             assert all(isinstance(k, str) and k.startswith("key.") for k in obj["keyboard"]["keys"])
             assert all(set(it) == {"type", "quantity"} for it in obj["inventory"])
             assert obj["tick"] == i and 0 <= obj["hotbar"] <= 8
+            assert all(v > 0 for v in obj["stats"].values()), "the recorder lists only non-zero counters"
+            resets = {r["stat"] for r in layout["counter_resets"] if r["frame"] == i}
             for k, v in prev_stats.items():
-                assert obj["stats"].get(k, 0) >= v, (i, k)
+                assert obj["stats"].get(k, 0) >= v or k in resets, (i, k)
             prev_stats = obj["stats"]
 
 
@@ -167,6 +175,42 @@ def test_events_match_stat_increases_and_masks(clean):
                 n_prompt += 1
     assert n_prompt >= 1  # at least one mine/kill event was checked against the mask
     assert len(types) >= 2
+
+
+def test_real_layout_window_pause_and_vanishing_counter(clean):
+    """The recorder's layout: window pixels, a pause in milli, a counter that vanishes (seed 5:
+    a start counter vanishes for good; the one that comes back is checked in test_vpt_ingest)."""
+    out, paths = clean
+    seen = {"pause": 0, "reset": 0, "gui": 0}
+    for p in paths:
+        lines, _ = _read_lines(p)
+        truth, arr = _truth(out, p)
+        layout = truth["layout"]
+        width, height = layout["window"]
+        ratio = layout["framebuffer"][0] / width
+        assert layout["gui_scale_factor"] == 2 / ratio
+        for obj in lines:
+            mouse = obj["mouse"]
+            if not obj["isGuiOpen"]:
+                assert (mouse["x"], mouse["y"]) == (width / 2, height / 2)
+            else:
+                seen["gui"] += 1
+                assert 0 <= mouse["x"] <= width and 0 <= mouse["y"] <= height
+                assert mouse["scaledX"] == mouse["x"] / layout["gui_scale_factor"]
+        milli = np.diff(arr["milli"])
+        assert (np.diff(arr["tick"]) == 1).all(), "tick runs on through a pause"
+        pauses = [{"frame": int(t) + 1, "ms": int(milli[t])} for t in np.flatnonzero(milli > 1000)]
+        assert pauses == layout["pauses"]
+        seen["pause"] += len(pauses)
+        for reset in layout["counter_resets"]:
+            seen["reset"] += 1
+            name, frame, back = reset["stat"], reset["frame"], reset["returned"]
+            assert lines[frame - 1]["stats"][name] == reset["value"] > 0
+            gone = range(frame, back if back is not None else len(lines))
+            assert all(name not in lines[t]["stats"] for t in gone)
+            if back is not None:
+                assert lines[back]["stats"][name] == sum(e["delta"] for e in truth["events"] if e["frame"] == back and e["stat"] == name)
+    assert seen["pause"] >= 1 and seen["reset"] >= 1 and seen["gui"] >= 1
 
 
 def test_deterministic_jsonl(tmp_path):

@@ -118,7 +118,7 @@ def write_episode(
     version: str | None = VERSION,
     n_frames: int | None = None,
     fps: int = 20,
-    options: bool = True,
+    options: bool | dict[str, Any] = True,
     truncate_last: bool = False,
     malformed_line: int | None = None,
     bad_utf8_line: int | None = None,
@@ -135,6 +135,7 @@ def write_episode(
     ``bad_utf8_line`` puts invalid UTF-8 bytes in that line's ``keyboard.chars``,
     ``null_sections_line`` writes ``"mouse": null, "keyboard": null`` there (old versions),
     ``drop_fields`` removes keys from every line (``"hotbar"`` or ``"mouse.dwheel"``).
+    ``options`` as a dict is merged into the default options (``{"windowWidth": 1920, ...}``).
     """
     folder = root / version if version else root
     folder.mkdir(parents=True, exist_ok=True)
@@ -178,8 +179,7 @@ def write_episode(
     elif not missing_mp4:
         write_video(mp4, n_lines if n_frames is None else n_frames, fps=fps)
     if options:
-        opts.write_text(
-            json.dumps({"fov": "0.0", "gamma": "2.0", "windowWidth": 1280, "windowHeight": 720,
-                        "framebufferWidth": 1280, "framebufferHeight": 720})
-        )  # fmt: skip
+        values = {"fov": "0.0", "gamma": "2.0", "guiScale": "2", "windowWidth": 1280, "windowHeight": 720,
+                  "framebufferWidth": 1280, "framebufferHeight": 720}  # fmt: skip
+        opts.write_text(json.dumps({**values, **(options if isinstance(options, dict) else {})}))
     return Episode(root=root, base=base, jsonl=jsonl, mp4=mp4, options=opts, lines=intended)

@@ -15,7 +15,7 @@ from typing import Any
 
 import polars as pl
 
-from goalframe.annotators.vpt_events import vpt_events
+from goalframe.annotators.vpt_events import WINDOW_SIZE, vpt_events
 from goalframe.schemas.layout import utc_now
 from goalframe.schemas.tables import EVENTS_SCHEMA, INTERACTION_IDS, conform
 from goalframe.storage import open_dataset
@@ -27,7 +27,7 @@ from goalframe.storage.store import new_step, open_root, record_step, write_tabl
 class EventFilters:
     types: list[str] | None = None  # event kinds (mine_block, grasp...) or interactions (hunt, mine...)
     match: str | None = None  # regex searched in the event name, e.g. "minecraft.kill_entity:.*"
-    min_gap: int = 0  # events of the same name closer than this many frames merge into the first
+    min_gap: int = 0  # events of the same name less than this many frames apart merge into the first
     min_start: int = 0  # drop events earlier than this frame (no full window before them)
 
     def validate(self) -> None:
@@ -54,9 +54,11 @@ def _vpt_episode(ds, episode: str, **_options: Any) -> tuple[list[dict], list[st
     if not all(name in names for name in stats_arrays) or ds.zarr_array(episode, stats_arrays[0]).shape[0] == 0:
         return [], [f"{episode}: no stats counters in this episode; no VPT events"]
     stats = (*(ds.array(episode, name) for name in stats_arrays), ds.array_attrs(episode, "states/stats/key")["vocabulary"])
+    # the recording window the cursor is in (datasets ingested before it was recorded: 1280x720)
+    window = tuple(ds.array_attrs(episode, "actions/mouse/x").get("window_size") or WINDOW_SIZE)
     return vpt_events(
         episode, stats, ds.array(episode, "states/gui/open"), ds.array(episode, "actions/mouse/x"),
-        ds.array(episode, "actions/mouse/y"), meta.height, meta.width, camera=meta.cameras[0],
+        ds.array(episode, "actions/mouse/y"), meta.height, meta.width, camera=meta.cameras[0], window=window,
     )  # fmt: skip
 
 
@@ -90,12 +92,17 @@ def episode_events(
 
 
 def merge_bursts(table: pl.DataFrame, min_gap: int) -> pl.DataFrame:
-    """Merge runs of same-name events (same camera) whose frames are within ``min_gap``."""
+    """Merge runs of same-name events (same camera) less than ``min_gap`` frames apart.
+
+    Each event closer than ``min_gap`` to the previous one joins its run, so the kept events
+    of one name are at least ``min_gap`` frames apart ("min gap"); events exactly ``min_gap``
+    apart stay separate.
+    """
     if min_gap <= 0 or table.is_empty():
         return table
     keys = ["episode_id", "name", "camera"]
     ordered = table.sort([*keys, "frame"])
-    starts = (pl.col("frame").diff().over(keys).fill_null(min_gap + 1) > min_gap).cum_sum().over(keys)
+    starts = (pl.col("frame").diff().over(keys).fill_null(min_gap) >= min_gap).cum_sum().over(keys)
     grouped = ordered.with_columns(_burst=starts).group_by([*keys, "_burst"], maintain_order=True)
     merged = grouped.agg(
         pl.all().exclude("delta", "merged").first(), pl.col("delta").sum(), pl.col("merged").sum()

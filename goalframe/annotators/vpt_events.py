@@ -3,8 +3,10 @@
 Counters are named ``minecraft.<type>:minecraft.<object>``; ``custom:*`` counters are
 movement bookkeeping and ignored. The first value a counter has on frame 0 is the
 baseline carried in from before the recording, not an event; a counter that first
-appears later started from 0. A counter that DEcreases means a new world or a reset:
-no event, a warning, and the new value becomes the baseline.
+appears later started from 0. The recorder lists only non-zero counters, so the reader
+stores a counter that vanishes as a 0 on that frame: a reset, and its return counts up
+from 0 (MineStudio's rule). A counter that DEcreases (to 0 or not) means a new world or a
+reset: no event, a warning on that frame, and the new value becomes the baseline.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import numpy as np
 from goalframe.schemas.tables import INTERACTION_IDS
 
 EVENT_TYPES = ("mine_block", "use_item", "craft_item", "kill_entity", "pickup", "drop", "break_item")
-WINDOW_SIZE = (1280, 720)  # the recorder's window: mouse x, y are in these coordinates
+WINDOW_SIZE = (1280, 720)  # the usual recorder window; episodes read the real one from their attrs
 
 # Objects whose "use" toggles something in the world: ROCKET's "switch" interaction.
 SWITCH_SUFFIXES = ("lever", "_button", "_door", "_trapdoor", "_fence_gate", "bell", "note_block")
@@ -44,10 +46,16 @@ def interaction_of(kind: str, obj: str) -> str:
     return "none"  # drop, break_item: no target object in view to condition on
 
 
-def prompt_point(gui_open: bool, mouse_x: float, mouse_y: float, height: int, width: int) -> tuple[float, float]:
-    """(row, col) in stored-frame pixels: the cursor when a GUI is open, else the crosshair."""
-    if gui_open:
-        return mouse_y * height / WINDOW_SIZE[1], mouse_x * width / WINDOW_SIZE[0]
+def prompt_point(
+    gui_open: bool, mouse_x: float, mouse_y: float, height: int, width: int, window: tuple[int, int] = WINDOW_SIZE
+) -> tuple[float, float]:
+    """(row, col) in stored-frame pixels: the cursor when a GUI is open, else the crosshair.
+
+    ``window`` is the recording window (width, height) that ``mouse_x, mouse_y`` are in.
+    """
+    if gui_open:  # the frame is the whole window shrunk, so window pixels scale straight to frame pixels
+        window_width, window_height = window
+        return mouse_y * height / window_height, mouse_x * width / window_width
     return height / 2.0, width / 2.0
 
 
@@ -73,6 +81,12 @@ def counter_increases(
     return increases, decreases
 
 
+def decrease_warning(episode_id: str, frame: int, name: str, old: int, new: int) -> str:
+    if new == 0:  # stats lists only non-zero counters: the reader stored its vanishing as a 0
+        return f"{episode_id}: frame {frame}: counter {name} vanished from stats (reset from {old} to 0); it counts up from 0 again; no event"
+    return f"{episode_id}: frame {frame}: counter {name} decreased from {old} to {new} (new world or reset?); no event"
+
+
 def vpt_events(
     episode_id: str,
     stats: tuple[np.ndarray, np.ndarray, np.ndarray, list[str]],
@@ -82,13 +96,14 @@ def vpt_events(
     height: int,
     width: int,
     camera: str = "pov",
+    window: tuple[int, int] = WINDOW_SIZE,
 ) -> tuple[list[dict], list[str]]:
-    """Event rows (EVENTS_SCHEMA columns) and warnings for one episode."""
+    """Event rows (EVENTS_SCHEMA columns) and warnings for one episode.
+
+    ``window`` (width, height) is the recording window ``mouse_x, mouse_y`` are in.
+    """
     increases, decreases = counter_increases(*stats)
-    warnings = [
-        f"{episode_id}: frame {frame}: counter {name} decreased from {old} to {new} (new world or reset?); no event"
-        for frame, name, old, new in decreases
-    ]
+    warnings = [decrease_warning(episode_id, *decrease) for decrease in decreases]
     rows = []
     for frame, name, delta in increases:
         parsed = parse_stat(name)
@@ -97,7 +112,7 @@ def vpt_events(
         kind, obj = parsed
         interaction = interaction_of(kind, obj)
         gui = bool(gui_open[frame])
-        row, col = prompt_point(gui, float(mouse_x[frame]), float(mouse_y[frame]), height, width)
+        row, col = prompt_point(gui, float(mouse_x[frame]), float(mouse_y[frame]), height, width, window)
         rows.append(
             {
                 "frame": frame, "end_frame": frame + 1, "kind": kind, "name": name, "object": obj,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -25,6 +26,7 @@ import numpy as np
 from goalframe.schemas.episode import RawEpisode, RawFormatError, VideoRef
 from goalframe.sources.video import probe_video
 from goalframe.sources.vpt_actions import VPT_ACTION_ATTRS, convert_actions
+from goalframe.sources.vpt_recorder import PAUSE_GAP_MS, Window, pauses_before, version_factor, window_from_options
 
 SOURCE_FORMAT = "vpt"
 CAMERA = "pov"  # MineRL's name for the first-person view
@@ -146,9 +148,9 @@ def _discover_index(index: Path) -> list[EpisodeRef]:
     try:
         spec = json.loads(index.read_bytes())
     except (OSError, ValueError) as exc:
-        raise RawFormatError(index, f"unreadable index file ({exc.__class__.__name__}: {exc})") from None
+        raise RawFormatError(shown_path(index), f"unreadable index file ({exc.__class__.__name__}: {exc})") from None
     if not isinstance(spec, dict) or not isinstance(spec.get("relpaths"), list):
-        raise RawFormatError(index, 'index file needs {"basedir": ..., "relpaths": [...]}')
+        raise RawFormatError(shown_path(index), 'index file needs {"basedir": ..., "relpaths": [...]}')
     basedir = spec.get("basedir")
     root = Path(basedir) if isinstance(basedir, str) and basedir else None
     if root is not None and not root.is_absolute():
@@ -158,7 +160,7 @@ def _discover_index(index: Path) -> list[EpisodeRef]:
     bases = []
     for rel in spec["relpaths"]:
         if not isinstance(rel, str) or not rel.strip():
-            raise RawFormatError(index, f"relpaths entry {rel!r} is not a path")
+            raise RawFormatError(shown_path(index), f"relpaths entry {rel!r} is not a path")
         bases.append(root / _strip_suffix(rel.strip().lstrip("/")))
     return _finish(bases)
 
@@ -181,8 +183,8 @@ def discover(raw: str | Path) -> list[EpisodeRef]:
             return _finish([raw.with_suffix("")])
         if raw.suffix == ".json":
             return _discover_index(raw)
-        raise RawFormatError(raw, "not a VPT directory, index .json, .jsonl or .mp4")
-    raise RawFormatError(raw, "does not exist")
+        raise RawFormatError(shown_path(raw), "not a VPT directory, index .json, .jsonl or .mp4")
+    raise RawFormatError(shown_path(raw), "does not exist")
 
 
 # --------------------------------------------------------------------------- jsonl parsing
@@ -257,6 +259,16 @@ def _has_surrogates(text: str) -> bool:
     return _SURROGATE_RE.search(text) is not None
 
 
+def shown_path(path: str | Path) -> str:
+    """``path`` as printable text: name bytes that are not UTF-8 (surrogate escapes) become U+FFFD."""
+    return _SURROGATE_RE.sub("\ufffd", str(path))
+
+
+def raw_name(path: Path) -> str:
+    """The file name's exact bytes, non-UTF-8 ones written as ``\\xff`` escapes."""
+    return os.fsencode(path.name).decode("utf-8", errors="backslashreplace")
+
+
 def _per_field(names: tuple[str, ...]):
     return field(default_factory=lambda: {k: [] for k in names})
 
@@ -278,7 +290,7 @@ class _Columns:
     server_tick: list[int] = field(default_factory=list)
     server_ms: list[float] = field(default_factory=list)
     inventory: list[dict[str, int]] = field(default_factory=list)
-    stats: list[dict[str, int] | None] = field(default_factory=list)
+    stats: list[dict[str, int | None] | None] = field(default_factory=list)
     lines: list[dict] = field(default_factory=list)  # minimal per-line dicts for the VPT conversion
 
 
@@ -341,7 +353,8 @@ def _parse_line(
     elif not isinstance(stats, dict):
         raise _LineError(f"field 'stats' is {type(stats).__name__}, expected an object")
     else:
-        stats = {name: _integer(stats, name, name, miss, 0) for name in stats if stats[name] is not None}
+        # a null value is unknown, not 0: kept as None so that the counter does not "vanish"
+        stats = {name: None if stats[name] is None else _integer(stats, name, name, miss, 0) for name in stats}
 
     # everything validated: commit the line
     missing.update(miss)
@@ -395,10 +408,10 @@ def parse_jsonl(path: Path, warnings: list[str]) -> tuple[_Columns, int, dict[st
     raw_lines = _split_lines(data)
     while raw_lines and not raw_lines[-1].strip():  # blank lines at the very end
         raw_lines.pop()
-        warnings.append(f"{path}: blank line(s) at the end ignored")
+        warnings.append(f"{shown_path(path)}: blank line(s) at the end ignored")
     n_lines = len(raw_lines)
     if n_lines == 0:
-        raise RawFormatError(path, "action file has no lines")
+        raise RawFormatError(shown_path(path), "action file has no lines")
     cols = _Columns()
     missing: Counter[str] = Counter()
     nulls: Counter[str] = Counter()
@@ -411,7 +424,7 @@ def parse_jsonl(path: Path, warnings: list[str]) -> tuple[_Columns, int, dict[st
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             text = raw.decode("utf-8", errors="replace")
-            replaced.append(f"{path}:{number}: invalid UTF-8 bytes replaced with U+FFFD")
+            replaced.append(f"{shown_path(path)}:{number}: invalid UTF-8 bytes replaced with U+FFFD")
         try:
             try:
                 obj = json.loads(text)
@@ -420,27 +433,27 @@ def parse_jsonl(path: Path, warnings: list[str]) -> tuple[_Columns, int, dict[st
             _parse_line(obj, len(cols.lines), cols, missing, nulls, quirks)
         except (_LineError, RecursionError) as exc:
             if not last:
-                raise RawFormatError(path, str(exc), line=number) from None
-            warnings.append(f"{path}:{number}: truncated or malformed last line dropped ({exc})")
+                raise RawFormatError(shown_path(path), str(exc), line=number) from None
+            warnings.append(f"{shown_path(path)}:{number}: truncated or malformed last line dropped ({exc})")
             dropped_last = True
     _summarise(warnings, replaced, "invalid UTF-8")
     if not cols.lines:
-        raise RawFormatError(path, "action file has no valid lines")
+        raise RawFormatError(shown_path(path), "action file has no valid lines")
     if quirks["surrogates_replaced_lines"]:
         warnings.append(
-            f"{path}: {quirks['surrogates_replaced_lines']} line(s) had unpaired surrogate escapes in "
+            f"{shown_path(path)}: {quirks['surrogates_replaced_lines']} line(s) had unpaired surrogate escapes in "
             "keyboard.chars, replaced with U+FFFD"
         )
     if nulls:
         warnings.append(
-            f"{path}: null "
+            f"{shown_path(path)}: null "
             + ", ".join(f"{k} on {v} line(s)" for k, v in sorted(nulls.items()))
             + " (old recorder version), read as no input"
         )
     if missing:
         fields = sorted(missing)
         shown = ", ".join(fields[:8]) + (f" and {len(fields) - 8} more" if len(fields) > 8 else "")
-        warnings.append(f"{path}: fields missing on some lines, filled with neutral values: {shown}")
+        warnings.append(f"{shown_path(path)}: fields missing on some lines, filled with neutral values: {shown}")
     info = {
         "missing_fields": sorted(set(missing) | {f"{k} (null)" for k in nulls}),
         "quirks": {
@@ -493,48 +506,125 @@ def _timestamps(
         if first is not None:
             ts[:first] = ts[first] - step_ns * np.arange(first, 0, -1)
     if gaps:
-        warnings.append(f"{path}: {len(gaps)} line(s) without 'milli', timestamps filled at 50 ms steps")
+        warnings.append(f"{shown_path(path)}: {len(gaps)} line(s) without 'milli', timestamps filled at 50 ms steps")
     return ms, ts, len(gaps)
 
 
-def _stats_table(stats: list[dict[str, int] | None]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
-    names = sorted({name for s in stats if s for name in s})
+def _stats_table(stats: list[dict[str, int | None] | None]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], int]:
+    """The sparse (frame, key, value) table of counter changes, and how many counters vanished.
+
+    The recorder lists only NON-ZERO counters, so a counter missing from a line that has
+    ``stats`` is 0 there: it gets a row with value 0 on the frame it vanished, and counts
+    up from 0 when it comes back. A line without ``stats`` at all, or a counter listed with a
+    null value, tells nothing: the last value stands.
+    """
+    names = sorted({name for s in stats if s for name, v in s.items() if v is not None})
     index = {n: i for i, n in enumerate(names)}
     frames: list[int] = []
     keys: list[int] = []
     values: list[int] = []
     last: dict[str, int] = {}
+    vanished = 0
+
+    def record(t: int, name: str, value: int) -> None:
+        frames.append(t)
+        keys.append(index[name])
+        values.append(value)
+        last[name] = value
+
     for t, s in enumerate(stats):
-        if not s:
+        if s is None:
             continue
-        for name in sorted(s):
-            value = s[name]
-            if last.get(name) != value:
-                frames.append(t)
-                keys.append(index[name])
-                values.append(value)
-                last[name] = value
+        for name in sorted(n for n, v in s.items() if v is not None):
+            if last.get(name) != s[name]:
+                record(t, name, s[name])
+        for name in sorted(n for n, v in last.items() if v != 0 and n not in s):
+            record(t, name, 0)
+            vanished += 1
     return (
         np.array(frames, dtype=np.int32),
         np.array(keys, dtype=np.int32),
         np.array(values, dtype=np.int64),
         names,
+        vanished,
     )
 
 
-def _build_arrays(cols: _Columns, quirks: dict[str, Any], warnings: list[str], path: Path):
+@dataclass(frozen=True)
+class _Recording:
+    """What the reader knows about how a segment was recorded (beyond its lines)."""
+
+    window: Window
+    version: str | None
+    truncate_camera: bool
+
+
+def _mouse_arrays(
+    cols: _Columns, recording: _Recording, attrs: dict[str, dict[str, Any]], quirks: dict[str, Any]
+) -> dict[str, np.ndarray]:
+    """``actions/mouse/*`` as recorded, except VPT's recorder-version factor on GUI-open deltas."""
+    arrays = {
+        f"actions/mouse/{name}": np.array(cols.mouse[field_name], dtype=np.float32)
+        for field_name, name in zip(MOUSE_FIELDS, MOUSE_ARRAYS)
+    }
+    window = recording.window
+    gui_scaled = np.array(cols.gui_open, dtype=bool)
+    factor = version_factor(recording.version)
+    if factor != 1.0:  # VPT lists these factors but never applies them; actions/vpt/* stays VPT's
+        for name in ("dx", "dy"):
+            arrays[f"actions/mouse/{name}"][gui_scaled] *= np.float32(factor)
+    quirks["gui_open_lines"] = int(gui_scaled.sum())
+    arrays["actions/mouse/gui_scaled"] = gui_scaled
+    gui = {
+        "gui_scaled": "on frames where actions/mouse/gui_scaled is true (a GUI was open) the recorder "
+        "divided this value by the GUI scale factor guiScale / framebufferToWindowRatio",
+        "gui_scale_factor": window.gui_scale_factor,
+    }
+    position = {
+        "units": f"window pixels ({window.width}x{window.height} window)",
+        "window_size": list(window.size),
+        "to_frame": "frame col = x * frame_width / window_width, row = y * frame_height / window_height",
+    }
+    attrs["actions/mouse/x"] = attrs["actions/mouse/y"] = position
+    attrs["actions/mouse/dx"] = attrs["actions/mouse/dy"] = {
+        "units": "mouse counts; camera deg = value * 360/2400",
+        **gui,
+        "recorder_version": recording.version,
+        "recorder_version_factor": factor,
+        "recorder_version_factor_note": "VPT's MINEREC_VERSION_SPECIFIC_SCALERS (5.7, 5.8: x0.5; 6.7-6.9: x2.0), "
+        "applied here to GUI-open frames only; actions/vpt/camera keeps the recorded deltas as VPT does",
+    }
+    attrs["actions/mouse/scaled_x"] = attrs["actions/mouse/scaled_y"] = {"units": "recorder scaledX/scaledY", **gui}
+    attrs["actions/mouse/dwheel"] = {"units": "scroll wheel steps"}
+    attrs["actions/mouse/gui_scaled"] = {"meaning": "a GUI was open (states/gui/open): dx, dy, scaled_x, scaled_y are GUI-scaled"}
+    return arrays
+
+
+def _pause_array(ms: np.ndarray, attrs: dict[str, dict[str, Any]], quirks: dict[str, Any], warnings: list[str], shown: str) -> np.ndarray:
+    paused = pauses_before(ms)
+    gaps = np.diff(ms)[paused[1:]] if len(ms) > 1 else np.zeros(0, dtype=np.int64)
+    attrs["states/paused_before"] = {
+        "meaning": "the game was paused just before this frame: milli jumped while no line and no frame "
+        "were written (tick does not advance in a pause); no frames are missing",
+        "threshold_ms": PAUSE_GAP_MS,
+    }
+    quirks["pauses"] = int(paused.sum())
+    quirks["paused_ms"] = int(gaps.sum())
+    if paused.any():
+        frames = ", ".join(str(int(f)) for f in np.flatnonzero(paused)[:5])
+        warnings.append(
+            f"{shown}: game paused {int(paused.sum())} time(s), {gaps.sum() / 1000:.1f} s in all (milli jumps before "
+            f"frame {frames}); no frames are missing, flagged in states/paused_before"
+        )
+    return paused
+
+
+def _build_arrays(cols: _Columns, quirks: dict[str, Any], warnings: list[str], path: Path, recording: _Recording):
     counter: Counter[str] = Counter()
     arrays: dict[str, np.ndarray] = {}
     attrs: dict[str, dict[str, Any]] = {}
 
-    for raw_name, name in zip(MOUSE_FIELDS, MOUSE_ARRAYS):
-        arrays[f"actions/mouse/{name}"] = np.array(cols.mouse[raw_name], dtype=np.float32)
-    attrs["actions/mouse/x"] = attrs["actions/mouse/y"] = {"units": "window pixels (1280x720 window)"}
-    attrs["actions/mouse/dx"] = attrs["actions/mouse/dy"] = {
-        "units": "mouse counts; camera deg = value * 360/2400"
-    }
-    attrs["actions/mouse/scaled_x"] = attrs["actions/mouse/scaled_y"] = {"units": "recorder scaledX/scaledY"}
-    attrs["actions/mouse/dwheel"] = {"units": "scroll wheel steps"}
+    arrays.update(_mouse_arrays(cols, recording, attrs, quirks))
     for name, rows in (("buttons", cols.buttons), ("new_buttons", cols.new_buttons)):
         arrays[f"actions/mouse/{name}"] = _button_hot(rows, counter)
         attrs[f"actions/mouse/{name}"] = {
@@ -567,6 +657,7 @@ def _build_arrays(cols: _Columns, quirks: dict[str, Any], warnings: list[str], p
     ms, ts, n_gaps = _timestamps(cols.milli, warnings, path)
     arrays["states/milli"] = ms
     attrs["states/milli"] = {"units": "unix epoch ms", "missing": -1}
+    arrays["states/paused_before"] = _pause_array(ms, attrs, quirks, warnings, shown_path(path))
     arrays["states/server_tick"] = np.array(cols.server_tick, dtype=np.int64)
     attrs["states/server_tick"] = {"missing": -1}
     arrays["states/server_tick_duration_ms"] = np.array(cols.server_ms, dtype=np.float32)
@@ -584,18 +675,27 @@ def _build_arrays(cols: _Columns, quirks: dict[str, Any], warnings: list[str], p
         "note": "summed over the slots holding each type",
     }
 
-    frame, key, value, stat_names = _stats_table(cols.stats)
+    frame, key, value, stat_names, vanished = _stats_table(cols.stats)
     arrays["states/stats/frame"] = frame
     arrays["states/stats/key"] = key
     arrays["states/stats/value"] = value
     sparse = {"sparse": True, "table": "states/stats", "columns": ["frame", "key", "value"]}
     attrs["states/stats/frame"] = {**sparse, "meaning": "frame where the cumulative counter changed"}
     attrs["states/stats/key"] = {**sparse, "vocabulary": stat_names}
-    attrs["states/stats/value"] = {**sparse, "meaning": "cumulative counter value from that frame on"}
+    attrs["states/stats/value"] = {
+        **sparse,
+        "meaning": "cumulative counter value from that frame on",
+        "vanished": "the recorder lists only non-zero counters: a counter missing from a line is 0 there "
+        "(a row with value 0 where it vanished); when it comes back it counts up from 0",
+    }
+    quirks["vanished_counters"] = vanished
 
     vpt_stats: dict[str, Any] = {}
-    arrays.update(convert_actions(cols.lines, stats=vpt_stats))
+    arrays.update(convert_actions(cols.lines, truncate_camera=recording.truncate_camera, stats=vpt_stats))
     attrs.update({k: dict(v) for k, v in VPT_ACTION_ATTRS.items()})
+    attrs["actions/vpt/camera"]["conversion"] = (
+        "truncated toward zero (VPT's integer array, --truncate-camera)" if recording.truncate_camera else "float (MineStudio)"
+    )
 
     quirks.update(vpt_stats)
     quirks["mouse_buttons_out_of_range"] = counter["mouse_buttons_out_of_range"]
@@ -612,55 +712,88 @@ def _read_options(ref: EpisodeRef, warnings: list[str]) -> tuple[dict | None, Pa
         candidate = ref.jsonl.parent / (ref.jsonl.stem + OPTIONS_SUFFIX)
         path = candidate if candidate.is_file() else None
     if path is None:
-        warnings.append(f"{ref.jsonl.parent / (ref.jsonl.stem + OPTIONS_SUFFIX)}: options file is missing")
+        warnings.append(f"{shown_path(ref.jsonl.parent / (ref.jsonl.stem + OPTIONS_SUFFIX))}: options file is missing (window taken as 1280x720)")
         return None, None
     try:
         options = json.loads(path.read_bytes())
     except (OSError, ValueError) as exc:
-        warnings.append(f"{path}: unreadable options file ignored ({exc.__class__.__name__})")
+        warnings.append(f"{shown_path(path)}: unreadable options file ignored ({exc.__class__.__name__})")
         return None, path
     if not isinstance(options, dict):
-        warnings.append(f"{path}: options file is not a JSON object, ignored")
+        warnings.append(f"{shown_path(path)}: options file is not a JSON object, ignored")
         return None, path
     return options, path
 
 
-def read(ref: EpisodeRef) -> RawEpisode:
+def _window(options: dict | None, options_path: Path | None, ref: EpisodeRef, warnings: list[str]) -> Window:
+    """The recording window from the options, with a warning when it is not the usual 1280x720."""
+    window, missing = window_from_options(options)
+    shown = shown_path(options_path or ref.jsonl)
+    if missing is not None:
+        if options is not None:  # a missing or unreadable options file has its own warning already
+            warnings.append(f"{shown}: {missing}; cursor positions read as in a 1280x720 window")
+    elif not window.is_usual:
+        warnings.append(
+            f"{shown}: window is {window.width}x{window.height}, not 1280x720; cursor positions are scaled from it"
+        )
+    return window
+
+
+def _name_attrs(ref: EpisodeRef, warnings: list[str]) -> dict[str, Any]:
+    """Raw file names that are not UTF-8: shown with U+FFFD, the exact bytes kept as escapes."""
+    name = ref.jsonl.with_suffix("").name
+    if not _has_surrogates(name):
+        return {}
+    warnings.append(
+        f"{shown_path(ref.jsonl)}: file name has bytes that are not UTF-8, shown as U+FFFD; "
+        "the exact name is in the episode attrs (raw_name)"
+    )
+    return {"raw_name": raw_name(ref.jsonl.with_suffix(""))}
+
+
+def read(ref: EpisodeRef, truncate_camera: bool = False) -> RawEpisode:
     """Parse and validate one VPT segment.
 
     Raises :class:`RawFormatError` (one line, naming the file) for a missing ``.jsonl`` or
     ``.mp4``, an unreadable video, fps other than 20, a malformed line before the last, or
     a frame count outside ``n_lines <= n_frames <= n_lines + 1`` (``n_lines`` counts a
     dropped truncated last line too). The episode keeps ``T`` = valid lines; extra frames
-    are left out through ``VideoRef.n_frames``.
+    are left out through ``VideoRef.n_frames``. ``truncate_camera`` truncates
+    ``actions/vpt/camera`` toward zero as VPT's own integer array does (exact parity);
+    floats are the default.
 
     Arrays (first axis T unless said): ``actions/mouse/{x,y,dx,dy,scaled_x,scaled_y,dwheel}``
-    float32; ``actions/mouse/{buttons,new_buttons}`` (T, 8) bool; ``actions/keyboard/
+    float32 (x, y in window pixels of the options' window size; dx, dy on GUI-open frames
+    times VPT's recorder-version factor); ``actions/mouse/gui_scaled`` bool;
+    ``actions/mouse/{buttons,new_buttons}`` (T, 8) bool; ``actions/keyboard/
     {keys,new_keys}`` (T, V) bool; ``actions/keyboard/chars`` object (str);
     ``states/gui/{open,inventory}`` bool; ``states/hotbar`` int8; ``states/{yaw,pitch,xpos,
     ypos,zpos}`` float64 (NaN if missing); ``states/{tick,milli,server_tick}`` int64 (-1 if
-    missing); ``states/server_tick_duration_ms`` float32 (NaN if missing);
-    ``states/inventory/quantity`` (T, I) int32; the sparse ``states/stats/{frame (int32),
-    key (int32), value (int64)}`` (one row per change); and ``actions/vpt/*`` from
-    :func:`goalframe.sources.vpt_actions.convert_actions`.
+    missing); ``states/paused_before`` bool; ``states/server_tick_duration_ms`` float32 (NaN
+    if missing); ``states/inventory/quantity`` (T, I) int32; the sparse ``states/stats/{frame
+    (int32), key (int32), value (int64)}`` (one row per change, value 0 where a counter
+    vanished); and ``actions/vpt/*`` from :func:`goalframe.sources.vpt_actions.convert_actions`.
     """
     if not ref.jsonl.is_file():
-        raise RawFormatError(ref.jsonl, "action file (.jsonl) is missing")
+        raise RawFormatError(shown_path(ref.jsonl), "action file (.jsonl) is missing")
     if not ref.mp4.is_file():
-        raise RawFormatError(ref.mp4, "video file (.mp4) is missing")
+        raise RawFormatError(shown_path(ref.mp4), "video file (.mp4) is missing")
     warnings: list[str] = []
-    probe = probe_video(ref.mp4)
+    try:
+        probe = probe_video(ref.mp4)
+    except RawFormatError as exc:  # keep the one line printable when the name is not UTF-8
+        raise RawFormatError(shown_path(ref.mp4), shown_path(exc.problem)) from None
     if abs(probe.fps - FPS) > 0.01:
-        raise RawFormatError(ref.mp4, f"video runs at {probe.fps:g} fps, VPT recordings are {FPS} fps")
+        raise RawFormatError(shown_path(ref.mp4), f"video runs at {probe.fps:g} fps, VPT recordings are {FPS} fps")
 
     try:
         cols, n_lines, info = parse_jsonl(ref.jsonl, warnings)
     except OSError as exc:
-        raise RawFormatError(ref.jsonl, f"unreadable action file ({exc.__class__.__name__}: {exc})") from None
+        raise RawFormatError(shown_path(ref.jsonl), f"unreadable action file ({exc.__class__.__name__}: {exc})") from None
     if not n_lines <= probe.n_frames <= n_lines + 1:
         raise RawFormatError(
-            ref.mp4,
-            f"video has {probe.n_frames} frames but {ref.jsonl.name} has {n_lines} lines "
+            shown_path(ref.mp4),
+            f"video has {probe.n_frames} frames but {shown_path(ref.jsonl.name)} has {n_lines} lines "
             f"(expected {n_lines} or {n_lines + 1} frames)",
         )
     n_frames = len(cols.lines)
@@ -669,13 +802,14 @@ def read(ref: EpisodeRef) -> RawEpisode:
     if (probe.width, probe.height) != (640, 360):
         quirks["video_size"] = [probe.width, probe.height]
 
-    arrays, array_attrs, timestamps = _build_arrays(cols, quirks, warnings, ref.jsonl)
     options, options_path = _read_options(ref, warnings)
+    recording = _Recording(_window(options, options_path, ref, warnings), ref.version, truncate_camera)
+    arrays, array_attrs, timestamps = _build_arrays(cols, quirks, warnings, ref.jsonl, recording)
     raw_files = [ref.jsonl, ref.mp4] + ([options_path] if options_path is not None else [])
     return RawEpisode(
         episode_id=ref.episode_id,
         source_format=SOURCE_FORMAT,
-        raw_path=str(ref.jsonl.with_suffix("")),
+        raw_path=shown_path(ref.jsonl.with_suffix("")),
         fps=float(FPS),
         n_frames=n_frames,
         videos={CAMERA: VideoRef(path=ref.mp4, n_frames=n_frames, height=probe.height, width=probe.width)},
@@ -685,8 +819,11 @@ def read(ref: EpisodeRef) -> RawEpisode:
         attrs={
             "recorder_version": ref.version,
             "options": options,
+            "window": recording.window.to_attrs(),
+            "truncate_camera": truncate_camera,
             "missing_fields": info["missing_fields"],
-            "jsonl": str(ref.jsonl),
+            "jsonl": shown_path(ref.jsonl),
+            **_name_attrs(ref, warnings),
             "quirks": quirks,
         },
         raw_files=raw_files,

@@ -21,12 +21,22 @@ newline; its frame is in the mp4) and ``non_utf8_line`` (raw byte 0xFF in ``keyb
 An episode never has both ``extra_frame`` and ``truncated_last_line``, so the mp4 always
 holds T or T + 1 frames.
 
+The real recorder's layout, whatever ``quirk_rate`` (:class:`Layout`, by episode index so
+that any two or three episodes show each; truth ``layout``): the window cycles through
+1280x720, 1920x1080 and a 1280x720 window on a 2x (retina) framebuffer, and the jsonl is
+written in that window's coordinates (``mouse.x, y``; GUI-open ``dx, dy, scaledX, scaledY``
+divided by the GUI scale factor ``guiScale / framebufferToWindowRatio``); even episodes
+have one stats counter that vanishes (reset to 0, no longer listed) and comes back counted
+from 0 with its next event; odd episodes have a pause: ``milli`` jumps by seconds between
+two lines while ``tick`` runs on. None of it changes a rendered frame, an event or a mask:
+the world keeps its cursor in 1280x720 coordinates.
+
 Truth events (``<stem>.json["events"]``) are the increases of non-``custom`` stats, one per
 (tick, stat, object): ``frame`` is the tick whose stats line first shows the increase,
 ``delta`` the increase, ``object_id`` the world object involved (the mined block, killed mob,
 placed block, or the crafting output slot as a GUI id; null for pickup, drop and eating),
 ``prompt`` the (row, col) prompt point on that frame (frame centre, or the cursor
-``(mouse.x, mouse.y) * 360/720`` when a GUI is open) and ``visible`` whether
+``(mouse.x, mouse.y) * 360 / windowHeight`` when a GUI is open) and ``visible`` whether
 ``object_ids[frame][prompt] == object_id``. The world shows a mined block or killed mob on
 the event frame and removes it from the next, so for mining and hunting the event frame is
 the last frame where the target is visible under the crosshair.
@@ -39,6 +49,7 @@ import math
 import random
 import zipfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -68,6 +79,47 @@ from goalframe.sources.vpt_world import (
 
 VERSION = "6.13"
 NON_UTF8_PLACEHOLDER = "\u0001NONUTF8\u0001"
+GUI_SCALE = 2  # the options' guiScale
+# (window, framebuffer) sizes in pixels, cycled over the episodes: usual, bigger, a 2x display
+WINDOW_LAYOUTS = (((1280, 720), (1280, 720)), ((1920, 1080), (1920, 1080)), ((1280, 720), (2560, 1440)))
+PAUSE_MS_RANGE = (2_000, 20_000)  # how long a generated pause lasts, ms
+PAUSE_SPAN = (0.3, 0.8)  # where in the episode it falls (fraction of the frames)
+COUNTER_RESET_SPAN = (0.2, 0.4)  # where a counter vanishes (fraction of the frames)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How one episode is recorded: window, and the pause and counter reset it may have."""
+
+    window: tuple[int, int]  # (width, height) window pixels
+    framebuffer: tuple[int, int]  # (width, height) framebuffer pixels
+    pause_tick: int | None  # the first line written after the pause
+    pause_ms: int
+    counter_reset_tick: int | None  # where a counter should vanish (the nearest tick that fits is used)
+
+    @property
+    def ratio(self) -> float:
+        return self.framebuffer[0] / self.window[0]
+
+    @property
+    def gui_scale_factor(self) -> float:
+        return GUI_SCALE / self.ratio
+
+    @property
+    def window_scale(self) -> float:
+        """Window pixels per pixel of the world's 1280x720 cursor space."""
+        return self.window[0] / WINDOW_W
+
+
+def episode_layout(index: int, seed: int, frames: int) -> Layout:
+    """The layout of episode ``index``; draws from its own generator, so frames do not change."""
+    rng = random.Random(f"vpt-layout-{seed}")
+    window, framebuffer = WINDOW_LAYOUTS[index % len(WINDOW_LAYOUTS)]
+    pause_tick = rng.randint(max(1, int(frames * PAUSE_SPAN[0])), max(1, int(frames * PAUSE_SPAN[1])))
+    pause_ms = rng.randint(*PAUSE_MS_RANGE)
+    reset_tick = rng.randint(max(1, int(frames * COUNTER_RESET_SPAN[0])), max(1, int(frames * COUNTER_RESET_SPAN[1])))
+    paused = index % 2 == 1 and frames > 2
+    return Layout(window, framebuffer, pause_tick if paused else None, pause_ms, reset_tick if index % 2 == 0 else None)
 
 # VPT's KEYBOARD_BUTTON_MAPPING (run_inverse_dynamics_model.py)
 KEY_TO_ACTION = {
@@ -678,13 +730,13 @@ def _env_action(inp: dict[str, Any], gui_open: bool) -> dict[str, Any]:
     return act
 
 
-def _options_json(rng: random.Random) -> dict[str, Any]:
+def _options_json(rng: random.Random, layout: Layout) -> dict[str, Any]:
     opts: dict[str, Any] = {
         "version": "2586", "autoJump": "false", "autoSuggestions": "true", "chatColors": "true",
         "enableVsync": "true", "entityShadows": "true", "forceUnicodeFont": "false",
         "fov": "0.0", "fovEffectScale": "1.0", "gamma": f"{rng.choice((0.0, 0.5, 1.0))}",
         "renderDistance": str(rng.choice((8, 10, 12))), "entityDistanceScaling": "1.0",
-        "guiScale": "2", "particles": "0", "maxFps": "260", "difficulty": "2", "graphicsMode": "1",
+        "guiScale": str(GUI_SCALE), "particles": "0", "maxFps": "260", "difficulty": "2", "graphicsMode": "1",
         "ao": "2", "biomeBlendRadius": "2", "renderClouds": "\"true\"", "lang": "en_us",
         "mouseSensitivity": "0.5", "invertYMouse": "false", "rawMouseInput": "true",
         "mouseWheelSensitivity": "1.0", "discrete_mouse_scroll": "false", "touchscreen": "false",
@@ -698,8 +750,9 @@ def _options_json(rng: random.Random) -> dict[str, Any]:
         "key_key.pickItem": "key.mouse.middle",
         **{f"key_key.hotbar.{i}": f"key.keyboard.{i}" for i in range(1, 10)},
     }
-    opts.update({"windowWidth": WINDOW_W, "windowHeight": WINDOW_H,
-                 "framebufferWidth": WINDOW_W, "framebufferHeight": WINDOW_H})
+    (width, height), (fb_width, fb_height) = layout.window, layout.framebuffer
+    opts.update({"windowWidth": width, "windowHeight": height, "framebufferWidth": fb_width,
+                 "framebufferHeight": fb_height, "framebufferToWindowRatio": layout.ratio})
     return opts
 
 
@@ -750,8 +803,10 @@ def _start_stats(rng: random.Random) -> dict[str, int]:
 class _Recorder:
     """Turns player inputs and world states into jsonl lines and truth arrays."""
 
-    def __init__(self, rng: random.Random, start: datetime, stuck_attack: bool) -> None:
+    def __init__(self, rng: random.Random, start: datetime, stuck_attack: bool, layout: Layout) -> None:
         self.rng = rng
+        self.layout = layout
+        self.paused_ms = 0  # milli runs on through a pause while tick stops
         self.milli0 = int(start.timestamp() * 1000) + rng.randint(0, 999)
         self.server_tick = rng.randint(10000, 900000)
         self.prev_keys: list[str] = []
@@ -776,18 +831,24 @@ class _Recorder:
         new_keys = [k for k in keys if k not in self.prev_keys]
         self.prev_keys = keys
         chars = "".join(KEY_CHARS.get(k, "") for k in new_keys)
-        milli = max(self.last_milli + 1, self.milli0 + 50 * t + rng.randint(-3, 3))
+        if t == self.layout.pause_tick:
+            self.paused_ms += self.layout.pause_ms
+        milli = max(self.last_milli + 1, self.milli0 + 50 * t + rng.randint(-3, 3) + self.paused_ms)
         self.last_milli = milli
         r = rng.random()
         self.server_tick += 0 if r < 0.01 else 2 if r < 0.02 else 1
-        if w.gui_open:
-            mx, my = float(w.mouse_x), float(w.mouse_y)
-        else:
-            mx, my = WINDOW_W / 2, WINDOW_H / 2
+        # the world's cursor lives in 1280x720; the recorder writes the real window's pixels
+        scale = self.layout.window_scale
+        mx, my = (float(w.mouse_x), float(w.mouse_y)) if w.gui_open else (WINDOW_W / 2, WINDOW_H / 2)
+        mx, my = mx * scale, my * scale
+        dx, dy = float(inp["dx"]), float(inp["dy"])
+        factor = self.layout.gui_scale_factor
+        if w.gui_open:  # the recorder divides GUI-open deltas by the GUI scale factor
+            dx, dy = dx * scale / factor, dy * scale / factor
         obj = {
             "mouse": {
-                "x": mx, "y": my, "dx": float(inp["dx"]), "dy": float(inp["dy"]),
-                "scaledX": mx / 2, "scaledY": my / 2, "dwheel": float(inp["dwheel"]),
+                "x": mx, "y": my, "dx": dx, "dy": dy,
+                "scaledX": mx / factor, "scaledY": my / factor, "dwheel": float(inp["dwheel"]),
                 "buttons": sorted(buttons), "newButtons": sorted(new_buttons),
             },
             "keyboard": {"keys": keys, "newKeys": new_keys, "chars": chars},
@@ -825,16 +886,58 @@ def _prompt_point(is_gui: bool, mx: float, my: float) -> tuple[int, int]:
     return HEIGHT // 2, WIDTH // 2
 
 
-def synthesize_episode(out: Path, stem: str, start: datetime, seed: int, frames: int,
-                       quirks: dict[str, Any], draw_cursor: bool = False) -> Path:
-    """Write one episode (mp4, jsonl, options, truth); returns the jsonl path."""
-    rng = random.Random(seed)
+def _new_world(rng: random.Random) -> tuple[VptWorld, ScriptedPlayer]:
+    """The episode's world, start inventory, start stats and player, drawn from ``rng``."""
     world = VptWorld()
     world.reset(rng.randrange(2**31))
     _start_inventory(world, rng)
     world.stats = _start_stats(rng)
-    player = ScriptedPlayer(world, rng.randrange(2**31))
-    rec = _Recorder(random.Random(rng.randrange(2**31)), start, quirks["stuck_attack"])
+    return world, ScriptedPlayer(world, rng.randrange(2**31))
+
+
+def _stat_history(seed: int, frames: int) -> tuple[set[str], list[tuple[int, str]]]:
+    """Replay the episode's world and player without rendering: the counters it starts with
+    and (tick, stat) of every increase. Rendering does not change the world, so the real run
+    makes the same increases."""
+    world, player = _new_world(random.Random(seed))
+    start = set(world.stats)
+    history = []
+    for t in range(frames):
+        for ev in world.step(_env_action(player.next_input(), world.gui_open)):
+            history.append((t, ev["stat"]))
+    return start, history
+
+
+def _plan_counter_reset(seed: int, frames: int, n_valid: int, target: int) -> tuple[int, str, int | None] | None:
+    """(tick, stat, tick it comes back) for a counter that vanishes and returns, nearest ``target``.
+
+    The counter must be non-zero when it vanishes and increase again on a later line, so that
+    the episode shows both halves of the rule: gone means 0, back means counted from 0. Where
+    no counter increases twice, a start counter vanishes for good (comes back: None).
+    """
+    start, history = _stat_history(seed, frames)
+    nonzero_from = {name: 0 for name in start}
+    windows = []  # (first tick it may vanish, tick it comes back, stat)
+    for t, stat in history:
+        if stat.startswith("minecraft.custom:") or t >= n_valid:
+            continue
+        if stat in nonzero_from and t - nonzero_from[stat] >= 2:
+            windows.append((nonzero_from[stat] + 1, t, stat))
+        nonzero_from[stat] = t
+    if not windows:  # nothing increases twice: a start counter that just vanishes
+        still = sorted(n for n in start if not n.startswith("minecraft.custom:") and n not in {s for _, s in history})
+        return (min(target, n_valid - 1), still[0], None) if still else None
+    first, back, stat = min(windows, key=lambda w: (max(w[0] - target, target - (w[1] - 1), 0), w[2]))
+    return min(max(target, first), back - 1), stat, back
+
+
+def synthesize_episode(out: Path, stem: str, start: datetime, seed: int, frames: int,
+                       quirks: dict[str, Any], draw_cursor: bool = False, layout: Layout | None = None) -> Path:
+    """Write one episode (mp4, jsonl, options, truth); returns the jsonl path."""
+    layout = layout or episode_layout(0, seed, frames)
+    rng = random.Random(seed)
+    world, player = _new_world(rng)
+    rec = _Recorder(random.Random(rng.randrange(2**31)), start, quirks["stuck_attack"], layout)
     vdir = out / VERSION
     tdir = out / "truth"
     vdir.mkdir(parents=True, exist_ok=True)
@@ -862,6 +965,8 @@ def synthesize_episode(out: Path, stem: str, start: datetime, seed: int, frames:
     lines: list[bytes] = []
     final_stats: dict[str, int] = {}
     seen = np.zeros(65536, bool)  # ids shown on some frame
+    reset = None if layout.counter_reset_tick is None else _plan_counter_reset(seed, frames, n_valid, layout.counter_reset_tick)
+    resets: list[dict[str, Any]] = []
 
     def frames_iter() -> Iterator[np.ndarray]:
         nonlocal final_stats
@@ -869,6 +974,9 @@ def synthesize_episode(out: Path, stem: str, start: datetime, seed: int, frames:
         for t in range(frames):
             inp = player.next_input()
             step_events = world.step(_env_action(inp, world.gui_open))
+            if reset is not None and t == reset[0] and reset[1] in world.stats:
+                # the counter goes to 0, so the recorder stops listing it
+                resets.append({"frame": t, "stat": reset[1], "value": world.stats.pop(reset[1])})
             rgb, ids = world.render(cursor=draw_cursor)
             obj, written_buttons = rec.line(t, inp, world)
             if non_utf8 is not None and t == non_utf8:
@@ -895,7 +1003,7 @@ def synthesize_episode(out: Path, stem: str, start: datetime, seed: int, frames:
                 keys_per_tick.append(list(obj["keyboard"]["keys"]))
                 inv_per_tick.append(obj["inventory"])
                 final_stats = dict(obj["stats"])
-                row, col = _prompt_point(obj["isGuiOpen"], obj["mouse"]["x"], obj["mouse"]["y"])
+                row, col = _prompt_point(obj["isGuiOpen"], world.mouse_x, world.mouse_y)
                 merged: dict[tuple[str, Any], dict[str, Any]] = {}
                 for ev in step_events:
                     k = (ev["stat"], ev["object_id"])
@@ -938,7 +1046,7 @@ def synthesize_episode(out: Path, stem: str, start: datetime, seed: int, frames:
         npz.close()
     jsonl = vdir / f"{stem}.jsonl"
     jsonl.write_bytes(b"".join(lines))
-    (vdir / f"{stem}-options.json").write_text(json.dumps(_options_json(rng), indent=2))
+    (vdir / f"{stem}-options.json").write_text(json.dumps(_options_json(rng, layout), indent=2))
 
     seen[0] = False
     object_ids = sorted({int(i) for i in np.nonzero(seen)[0]} | {e["object_id"] for e in events if e["object_id"]})
@@ -951,6 +1059,7 @@ def synthesize_episode(out: Path, stem: str, start: datetime, seed: int, frames:
         "n_mp4_frames": n_mp4,
         "quirks": {"extra_frame": bool(quirks["extra_frame"]), "stuck_attack": bool(quirks["stuck_attack"]),
                    "truncated_last_line": bool(quirks["truncated_last_line"]), "non_utf8_line": non_utf8},
+        "layout": _layout_truth(layout, millis, resets, events),
         "objects": objects,
         "events": events,
         "keys": keys_per_tick,
@@ -959,6 +1068,21 @@ def synthesize_episode(out: Path, stem: str, start: datetime, seed: int, frames:
     }
     (tdir / f"{stem}.json").write_text(json.dumps(truth))
     return jsonl
+
+
+def _layout_truth(layout: Layout, millis: np.ndarray, resets: list[dict[str, Any]], events: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the recorder's layout put in this episode, for the reader's tests."""
+    pauses = []
+    if layout.pause_tick is not None and layout.pause_tick < len(millis):
+        t = layout.pause_tick
+        pauses.append({"frame": t, "ms": int(millis[t] - millis[t - 1])})
+    for reset in resets:
+        back = [e["frame"] for e in events if e["stat"] == reset["stat"] and e["frame"] > reset["frame"]]
+        reset["returned"] = back[0] if back else None
+    return {
+        "window": list(layout.window), "framebuffer": list(layout.framebuffer),
+        "gui_scale_factor": layout.gui_scale_factor, "pauses": pauses, "counter_resets": resets,
+    }
 
 
 def synthesize_vpt(out: Path, episodes: int, seed: int, frames: int = 400, quirk_rate: float = 0.3,
@@ -986,7 +1110,8 @@ def synthesize_vpt(out: Path, episodes: int, seed: int, frames: int = 400, quirk
         n_valid = frames - 1 if q["truncated_last_line"] else frames
         non_utf8 = rng.randrange(1, n_valid) if q.pop("non_utf8") and n_valid > 1 else None
         q["non_utf8_line"] = non_utf8
-        paths.append(synthesize_episode(out, stem, start, ep_seed, frames, q, draw_cursor))
+        layout = episode_layout(e, ep_seed, frames)
+        paths.append(synthesize_episode(out, stem, start, ep_seed, frames, q, draw_cursor, layout))
         relpaths.append(f"{VERSION}/{stem}.mp4")
         if progress is not None:
             progress(frames)

@@ -48,7 +48,7 @@ def remove_episode(root: zarr.Group, episode_id: str) -> None:
 def file_checksum(paths: list[Path]) -> str:
     digest = hashlib.sha256()
     for path in sorted(paths, key=lambda p: p.name):
-        digest.update(path.name.encode())
+        digest.update(os.fsencode(path.name))  # the name's bytes: the same as UTF-8 for every UTF-8 name
         with open(path, "rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)

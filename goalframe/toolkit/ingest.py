@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Optional
@@ -32,8 +33,12 @@ def run_ingest(
     codec: str = "jpeg",
     show_progress: bool = True,
     storage_options: dict | None = None,
+    reader_options: dict | None = None,
 ) -> IngestReport:
-    """Discover, ingest with a progress bar, print one line per failed episode."""
+    """Discover, ingest with a progress bar, print one line per failed episode.
+
+    ``reader_options`` are keyword arguments of the format's ``read`` (VPT: ``truncate_camera``).
+    """
     if codec not in FRAME_CODECS:
         raise ValueError(f"--codec must be one of {', '.join(FRAME_CODECS)}, got {codec!r}")
     if not raw.exists():
@@ -57,20 +62,24 @@ def run_ingest(
             for warning in result.warnings:
                 progress.console.print(f"[yellow]warning[/] {warning}", soft_wrap=True)
 
+        read = functools.partial(source.read, **reader_options) if reader_options else source.read
         return ingest(
-            out, refs, source.read, fmt, codec=codec, workers=workers, scheduler=scheduler, on_result=on_result,
+            out, refs, read, fmt, codec=codec, workers=workers, scheduler=scheduler, on_result=on_result,
             storage_options=storage_options,
-            params={"raw": str(raw), "codec": codec, "workers": workers, "scheduler": scheduler},
+            params={"raw": str(raw), "codec": codec, "workers": workers, "scheduler": scheduler, **(reader_options or {})},
         )
 
 
 def _command(
     fmt: str, raw: Path, out: str, workers: Optional[int], scheduler: Optional[str], codec: str, json_output: bool,
-    storage_option: Optional[list[str]] = None,
+    storage_option: Optional[list[str]] = None, reader_options: dict | None = None,
 ) -> None:
     with one_line_errors():
         options = parse_storage_options(storage_option)
-        report = run_ingest(fmt, raw, out, workers, scheduler, codec, show_progress=not json_output, storage_options=options)
+        report = run_ingest(
+            fmt, raw, out, workers, scheduler, codec, show_progress=not json_output, storage_options=options,
+            reader_options=reader_options,
+        )
     if json_output:
         print_json(report.to_dict())
     else:
@@ -94,15 +103,22 @@ STORAGE_OPTION = typer.Option(None, "--storage-option", help=STORAGE_OPTION_HELP
 @app.command("vpt", epilog=example(
     "goalframe ingest vpt raw/vpt --out data/vpt.zarr",
     "goalframe ingest vpt raw/vpt/index_6.13.json --out data/vpt.zarr --workers 2 --codec zstd",
+    "goalframe ingest vpt raw/vpt --out data/vpt-int.zarr --truncate-camera",
     "goalframe ingest vpt raw/vpt --out s3://bucket/vpt.zarr --scheduler tcp://10.0.0.5:8786 --storage-option endpoint_url=http://minio:9000",
 ))
 def ingest_vpt(
     raw: Path = typer.Argument(..., help="A folder of VPT recordings or an index json file."),
     out: str = OUT, workers: Optional[int] = WORKERS, scheduler: Optional[str] = SCHEDULER, codec: str = CODEC, json_output: bool = JSON,
     storage_option: Optional[list[str]] = STORAGE_OPTION,
+    truncate_camera: bool = typer.Option(
+        False, "--truncate-camera",
+        help="Truncate actions/vpt/camera degrees toward zero as VPT's own integer conversion does (exact parity); "
+        "default: floats, as MineStudio. Recorded in the step and episode attrs.",
+    ),
 ) -> None:
     """Ingest VPT contractor recordings; complete episodes are skipped, failed ones reported."""
-    _command("vpt", raw, out, workers, scheduler, codec, json_output, storage_option)
+    reader_options = {"truncate_camera": True} if truncate_camera else None
+    _command("vpt", raw, out, workers, scheduler, codec, json_output, storage_option, reader_options)
 
 
 @app.command("agibot", epilog=example("goalframe ingest agibot raw/agibot --out data/agibot.zarr"))
