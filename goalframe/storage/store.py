@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 import io
+import json
 import os
 import warnings
 from collections.abc import Iterator
@@ -178,13 +180,35 @@ def _fs_and_path(dataset: str | Path, name: str, storage_options: dict[str, Any]
     return fs, f"{folder}/{name}.parquet"
 
 
-def write_table(dataset: str | Path, name: str, table: pl.DataFrame, storage_options: dict[str, Any] | None = None) -> None:
-    """Write ``tables/<name>.parquet`` atomically: readers see the old file or the new one."""
-    fs, path = _fs_and_path(dataset, name, storage_options)
-    buffer = io.BytesIO()
-    table.write_parquet(buffer)
-    data = buffer.getvalue()
-    if is_url(dataset):  # object stores replace a key in one PUT
+class TableError(DatasetError):
+    """A damaged table: ``str()`` is one line naming the file; ``problem`` is what is wrong."""
+
+    def __init__(self, where: str, problem: str):
+        self.where, self.problem = where, problem
+        super().__init__(f"{where}: {problem}")
+
+
+def _checksum_path(path: str) -> str:
+    return f"{path}.sha256"
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _read_checksums(fs, path: str) -> dict[str, Any] | None:
+    """The table's recorded checksums, None for a table written before they were kept."""
+    try:
+        return json.loads(fs.cat_file(_checksum_path(path)))
+    except FileNotFoundError:
+        return None
+    except (ValueError, UnicodeDecodeError):
+        return {"sha256": None}  # a damaged record: no digest matches it
+
+
+def _put(fs, path: str, data: bytes, local: bool) -> None:
+    """Replace one file atomically: readers see the old bytes or the new ones."""
+    if not local:  # object stores replace a key in one PUT
         fs.pipe_file(path, data)
         return
     fs.makedirs(os.path.dirname(path), exist_ok=True)
@@ -196,12 +220,62 @@ def write_table(dataset: str | Path, name: str, table: pl.DataFrame, storage_opt
     os.replace(temporary, path)
 
 
+def write_table(dataset: str | Path, name: str, table: pl.DataFrame, storage_options: dict[str, Any] | None = None) -> None:
+    """Write ``tables/<name>.parquet`` atomically, with its sha256 in ``<name>.parquet.sha256``.
+
+    The checksum record goes first and keeps the digest of the file it replaces, so a
+    writer killed between the two writes leaves a table that still matches its record.
+    """
+    fs, path = _fs_and_path(dataset, name, storage_options)
+    buffer = io.BytesIO()
+    table.write_parquet(buffer)
+    data = buffer.getvalue()
+    local = not is_url(dataset)
+    with writable(dataset):
+        previous = _sha256(fs.cat_file(path)) if fs.exists(path) else None
+        record = {"sha256": _sha256(data), "bytes": len(data), "previous": previous}
+        _put(fs, _checksum_path(path), json.dumps(record).encode(), local)
+        _put(fs, path, data, local)
+
+
+def table_problem(dataset: str | Path, name: str, data: bytes, storage_options: dict[str, Any] | None = None) -> str | None:
+    """What is wrong with a table's bytes against its recorded checksum, if anything."""
+    fs, path = _fs_and_path(dataset, name, storage_options)
+    record = _read_checksums(fs, path)
+    if record is None:
+        return None
+    digest = _sha256(data)
+    if digest in (record.get("sha256"), record.get("previous")) and digest is not None:
+        return None
+    return f"checksum mismatch: the file's sha256 is {digest[:12]}…, it was written as {str(record.get('sha256'))[:12]}… (damaged: re-run the step that writes it)"
+
+
+def parse_table(where: str, data: bytes) -> pl.DataFrame:
+    """Parquet bytes to a table; any reader failure (polars panics included) is one line."""
+    try:
+        return pl.read_parquet(io.BytesIO(data))
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - polars' PanicException is a BaseException
+        text = str(exc).splitlines()[0] if str(exc) else ""
+        raise TableError(where, f"unreadable parquet ({exc.__class__.__name__}: {text[:200]})") from None
+
+
 def read_table(dataset: str | Path, name: str, storage_options: dict[str, Any] | None = None) -> pl.DataFrame | None:
+    """``tables/<name>.parquet``, None when absent; DatasetError naming the file when damaged.
+
+    The checksum is checked before parsing: a flipped byte in a parquet footer can make the
+    reader ask for exabytes and abort the whole process.
+    """
     fs, path = _fs_and_path(dataset, name, storage_options)
     if not fs.exists(path):
         return None
-    with fs.open(path, "rb") as handle:
-        return pl.read_parquet(handle)
+    where = f"{dataset}/{TABLES}/{name}.parquet"
+    data = fs.cat_file(path)
+    problem = table_problem(dataset, name, data, storage_options)
+    if problem:
+        raise TableError(where, problem)
+    return parse_table(where, data)
 
 
 def list_tables(dataset: str | Path, storage_options: dict[str, Any] | None = None) -> list[str]:
