@@ -356,3 +356,21 @@ def test_lease_is_reentrant_within_a_process(tmp_path):
         holder = json.loads((Path(out) / LEASE_NAME).read_text())
         assert holder["pid"] == os.getpid() and holder["command"] == "outer"
     assert (Path(out) / LEASE_NAME).read_text() == ""  # released: nobody holds it
+
+
+def test_a_flipped_mask_byte_names_episode_and_track(built, tmp_path):
+    import numpy as np
+
+    from goalframe.storage.masks import MaskTrack, write_track
+    from goalframe.storage.store import open_root
+
+    out = copy_of(built, tmp_path)
+    episode = open_dataset(out).episodes[0]
+    masks = np.zeros((4, 16, 16), bool)
+    masks[:, 4:9, 3:12] = True
+    write_track(open_root(out, "r+"), episode, "0.pov.test", MaskTrack.from_masks(range(4), masks), {"event_id": f"{episode}:0"})
+    assert open_dataset(out).read_track(episode, "0.pov.test").mask.sum() == masks.sum()
+    chunk = Path(out) / "masks" / episode / "0.pov.test" / "mask" / "c" / "0" / "0" / "0"
+    _flip(chunk, chunk.stat().st_size // 2)
+    with pytest.raises(DatasetError, match=rf"episode '{episode}' mask track '0.pov.test': "):
+        open_dataset(out).read_track(episode, "0.pov.test")

@@ -166,7 +166,12 @@ class Dataset:
 
     def read_track(self, episode: str, track_id: str, reviewed: bool = True) -> mask_store.MaskTrack:
         """A mask track; with ``reviewed`` (default) the newest human correction wins per frame."""
-        return mask_store.read_track(self.root, episode, track_id, reviewed=reviewed)
+        try:
+            return mask_store.read_track(self.root, episode, track_id, reviewed=reviewed)
+        except (DatasetError, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001 - a mask chunk that fails to decode
+            raise DatasetError(f"{self.path}: episode {episode!r} mask track {track_id!r}: {decode_problem(exc)} (run `goalframe verify`)") from None
 
     def track_ids(self, episode: str | None = None) -> list[tuple[str, str]]:
         """(episode, track_id) of complete tracks, optionally of one episode."""
