@@ -212,11 +212,6 @@ def dataset_lease(
             release()
 
 
-def holds_lease(dataset: str) -> bool:
-    """Whether this process holds ``dataset``'s lease."""
-    return bool(_held.get(store_path(dataset)))
-
-
 F = TypeVar("F", bound=Callable[..., Any])
 
 
