@@ -234,6 +234,11 @@ def test_a_table_without_a_checksum_record_still_fails_in_one_line(built, tmp_pa
     _flip(path, path.stat().st_size - 2)  # the closing magic bytes
     with pytest.raises(TableError, match=r"events\.parquet: unreadable parquet"):
         read_table(out, "events")
+    report = verify_dataset(out, checksums=False)
+    assert [d.where for d in report.damage] == ["tables/events.parquet"]
+    assert not any("events.parquet" in note for note in report.notes)  # unreadable: damage, not a note
+    Path(f"{Path(out) / 'tables' / 'manifest.parquet'}.sha256").unlink()
+    assert any("manifest.parquet: no checksum recorded" in note for note in verify_dataset(out, checksums=False).notes)
 
 
 def test_rewriting_a_table_keeps_it_verified(built, tmp_path):

@@ -238,6 +238,12 @@ def write_table(dataset: str | Path, name: str, table: pl.DataFrame, storage_opt
         _put(fs, path, data, local)
 
 
+def has_checksum(dataset: str | Path, name: str, storage_options: dict[str, Any] | None = None) -> bool:
+    """Whether ``tables/<name>.parquet`` has a checksum record (tables written before they were kept have none)."""
+    fs, path = _fs_and_path(dataset, name, storage_options)
+    return fs.exists(_checksum_path(path))
+
+
 def table_problem(dataset: str | Path, name: str, data: bytes, storage_options: dict[str, Any] | None = None) -> str | None:
     """What is wrong with a table's bytes against its recorded checksum, if anything."""
     fs, path = _fs_and_path(dataset, name, storage_options)
