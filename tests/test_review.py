@@ -94,7 +94,11 @@ def project_id(ls, title: str) -> int:
 
 
 def snapshot(folder: str) -> dict[str, tuple[int, bytes]]:
-    return {str(p.relative_to(folder)): (p.stat().st_mtime_ns, p.read_bytes()) for p in sorted(Path(folder).rglob("*")) if p.is_file()}
+    """Every file of the dataset but the writer lease (which each writing command takes and releases)."""
+    from goalframe.storage.store import LEASE_NAME
+
+    files = (p for p in sorted(Path(folder).rglob("*")) if p.is_file() and p.name != LEASE_NAME)
+    return {str(p.relative_to(folder)): (p.stat().st_mtime_ns, p.read_bytes()) for p in files}
 
 
 def test_push_then_pull_without_edits_is_bit_exact_and_second_push_adds_nothing(local_dataset, label_studio, ls):

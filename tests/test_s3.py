@@ -139,6 +139,37 @@ def test_a_prefix_holding_other_things_is_refused_untouched(s3, raw):
     assert fs.find("bucket/mine") == ["bucket/mine/notes.txt"]
 
 
+
+def test_the_writer_lease_on_s3_refuses_a_second_writer_and_recovers_a_dead_one(built, s3, raw):
+    """On S3 the lease is an object created only if absent (If-None-Match): a second writer
+    gets one line; the lease of a process that died on this host is taken over."""
+    import socket
+    import subprocess
+    import sys
+
+    import s3fs
+
+    from goalframe.storage.lease import dataset_lease
+    from goalframe.storage.store import LEASE_NAME
+
+    _local, url = built
+    _endpoint, options, cli = s3
+    fs = s3fs.S3FileSystem(**options)
+    lease = f"bucket/ds.zarr/{LEASE_NAME}"
+    with dataset_lease(url, "holder test", options):
+        refused = goalframe("ingest", "vpt", str(raw), "--out", url, *cli, env=NO_LOOKUPS)
+        assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
+        assert f"is in use by pid {os.getpid()}" in refused.stderr and "(holder test)" in refused.stderr
+    assert not fs.exists(lease)  # released
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout.strip()
+    record = {"pid": int(dead), "host": socket.gethostname(), "command": "ingest vpt", "started": "2026-01-01T00:00:00+00:00", "token": "x"}
+    fs.pipe_file(lease, json.dumps(record).encode())  # as a run killed with SIGKILL leaves it
+    again = check(goalframe("ingest", "vpt", str(raw), "--out", url, *cli, env=NO_LOOKUPS))
+    assert "2 skipped" in again.stdout, again.stdout
+    fs.invalidate_cache()
+    assert not fs.exists(lease)
+
+
 def test_storage_options_parse_nested_and_typed_values():
     from goalframe.toolkit.common import parse_storage_options
 

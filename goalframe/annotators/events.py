@@ -20,6 +20,7 @@ from goalframe.schemas.layout import utc_now
 from goalframe.schemas.tables import EVENTS_SCHEMA, INTERACTION_IDS, conform
 from goalframe.storage import open_dataset
 from goalframe.storage.parallel import run_tasks
+from goalframe.storage.lease import writes_dataset
 from goalframe.storage.store import new_step, open_root, record_step, write_table
 
 
@@ -130,6 +131,7 @@ def check_types(types: list[str] | None) -> None:
         raise ValueError(f"--types: unknown {', '.join(unknown)}; known: {', '.join(sorted(known))}")
 
 
+@writes_dataset("events")
 def extract_events(
     dataset: str,
     filters: EventFilters | None = None,

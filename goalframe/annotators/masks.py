@@ -35,6 +35,7 @@ from goalframe.storage import open_dataset
 from goalframe.storage.layout import MASKS
 from goalframe.storage.masks import REVIEWED, rebuild_tracks_table, track_id_for, track_state, track_path, write_track
 from goalframe.storage.parallel import run_tasks
+from goalframe.storage.lease import writes_dataset
 from goalframe.storage.store import new_step, open_root, record_step, store_path
 
 DEFAULT_WINDOW = 128
@@ -185,6 +186,7 @@ class MasksReport:
         }  # fmt: skip
 
 
+@writes_dataset("masks")
 def annotate_masks(
     dataset: str,
     options: MaskOptions | None = None,

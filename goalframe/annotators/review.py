@@ -38,6 +38,7 @@ from goalframe.schemas.layout import utc_now
 from goalframe.storage.dataset import Dataset, open_dataset
 from goalframe.storage.layout import FRAMES, safe_name
 from goalframe.storage.masks import MaskTrack, rebuild_tracks_table, reviews, write_review
+from goalframe.storage.lease import writes_dataset
 from goalframe.storage.store import is_url, new_step, open_root, read_table, record_step, write_table
 
 DEFAULT_PROJECT = "goalframe mask review"
@@ -465,6 +466,7 @@ class PushReport:
     by_track: dict[str, int] = field(default_factory=dict)  # created per episode/track
 
 
+@writes_dataset("review push")
 def push(
     dataset: str,
     url: str,
@@ -635,6 +637,7 @@ def _frame_size(ds: Dataset, episode: str, camera: str) -> tuple[int, int]:
     return int(shape[1]), int(shape[2])
 
 
+@writes_dataset("review pull")
 def pull(
     dataset: str,
     url: str,

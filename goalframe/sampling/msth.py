@@ -38,6 +38,7 @@ from goalframe.schemas.layout import utc_now
 from goalframe.schemas.tables import MSTH_SCHEMA, empty_table
 from goalframe.storage import open_dataset
 from goalframe.storage.parallel import run_tasks
+from goalframe.storage.lease import writes_dataset
 from goalframe.storage.store import new_step, open_root, record_step, write_table
 
 CLIP_MODES = ("segment", "episode")
@@ -229,6 +230,7 @@ def episode_msth(episode: str, dataset: str, spec: MSTHSpec, clip: str, storage_
     return EpisodeMSTH(episode, index_frame(episode, columns), 0 if starts is None else len(starts), warnings)
 
 
+@writes_dataset("msth")
 def build_msth(
     dataset: str,
     spec: MSTHSpec,

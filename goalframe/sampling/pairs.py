@@ -30,6 +30,7 @@ from goalframe.schemas.layout import utc_now
 from goalframe.schemas.tables import INTERACTION_IDS, PAIRS_SCHEMA, empty_table
 from goalframe.storage import open_dataset
 from goalframe.storage.parallel import run_tasks
+from goalframe.storage.lease import writes_dataset
 from goalframe.storage.store import new_step, open_root, record_step, write_table
 
 GOAL_SOURCES = ("same_episode", "cross_episode", "cross_camera")
@@ -197,6 +198,7 @@ def sample_pairs(
     return pl.DataFrame(columns, schema=PAIRS_SCHEMA), counts
 
 
+@writes_dataset("pairs")
 def build_pairs(
     dataset: str,
     seed: int = 0,

@@ -1,6 +1,6 @@
 """Data contracts shared by every layer: metadata records, table schemas, raw episodes."""
 
-from goalframe.schemas.episode import EpisodeMeta, RawEpisode, RawFormatError
+from goalframe.schemas.episode import EpisodeMeta, RawEpisode, RawFormatError, episode_key
 from goalframe.schemas.layout import LAYOUT_VERSION, DatasetError, DatasetInfo, StepRecord
 from goalframe.schemas.tables import EVENTS_SCHEMA, INTERACTION_IDS, MANIFEST_SCHEMA, TRACKS_SCHEMA
 
@@ -8,6 +8,7 @@ __all__ = [
     "EpisodeMeta",
     "RawEpisode",
     "RawFormatError",
+    "episode_key",
     "LAYOUT_VERSION",
     "DatasetError",
     "DatasetInfo",

@@ -2,12 +2,50 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, Field
+
+
+_KEY_CHARS = re.compile(r"[^A-Za-z0-9._-]")
+_KEY_MAX = 160  # characters: far below the 255-byte file name limit, with room for the suffix
+# Names that would clash with zarr's own files inside the episodes/ folder.
+_RESERVED_KEYS = {"zarr.json", ".zarray", ".zgroup", ".zattrs", ".zmetadata"}
+
+
+def is_episode_key(episode_id: str) -> bool:
+    """Whether ``episode_id`` can be a store key as it is (the rule of :func:`episode_key`)."""
+    return (
+        bool(episode_id)
+        and len(episode_id) <= _KEY_MAX
+        and not _KEY_CHARS.search(episode_id)
+        and not episode_id.startswith("__")  # zarr reserves names starting with "__"
+        and set(episode_id) != {"."}  # ".", ".." and the like: not a node name (or a way up)
+        and episode_id.lower() not in _RESERVED_KEYS
+    )
+
+
+def episode_key(episode_id: str) -> str:
+    """The store key (group name under ``episodes/``) of a raw episode id; one rule for every format.
+
+    A clean id (``[A-Za-z0-9._-]``, not ``__``-prefixed, not only dots, at most 160
+    characters) is its own key, so VPT's already sanitised ids and AgiBot's
+    ``<task>_<episode>`` numbers keep their keys. Any other id -- spaces, ``;``, ``~``,
+    ``,``, ``:``, ``/``, ``..``, non-ASCII -- has every other character replaced by ``_``
+    and gets ``-`` plus 8 hex digits of its sha256, so two ids that clean to the same text
+    still get different keys. The raw id is kept in the episode attrs (``raw_episode_id``).
+    """
+    if is_episode_key(episode_id):
+        return episode_id
+    cleaned = _KEY_CHARS.sub("_", episode_id)[: _KEY_MAX - 11].strip(".") or "_"  # room for "ep" and the suffix
+    if cleaned.startswith("__"):
+        cleaned = "ep" + cleaned
+    return f"{cleaned}-{hashlib.sha256(episode_id.encode('utf-8', 'surrogateescape')).hexdigest()[:8]}"
 
 
 class RawFormatError(ValueError):
@@ -58,7 +96,7 @@ class RawEpisode:
 class EpisodeMeta(BaseModel):
     """Attributes of ``episodes/<id>``; ``complete`` is written last, in its own update."""
 
-    episode_id: str
+    episode_id: str = Field(description="the store key, see episode_key()")
     source_format: str
     raw_path: str
     fps: float
@@ -72,4 +110,5 @@ class EpisodeMeta(BaseModel):
     goalframe_version: str
     warnings: list[str] = Field(default_factory=list)
     source: dict[str, Any] = Field(default_factory=dict, description="format-specific extras")
+    raw_episode_id: str | None = Field(default=None, description="the id as the source named it (the key may differ)")
     complete: bool = False

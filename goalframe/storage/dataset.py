@@ -21,12 +21,58 @@ from goalframe.storage.manifest import complete_episode_metas
 from goalframe.storage.store import list_tables, open_root, read_info, read_table, store_path
 
 
+def _selection_text(selection: Any) -> str:
+    first = selection[0] if isinstance(selection, tuple) and selection else selection
+    if first is Ellipsis or first == slice(None):
+        return "all rows"
+    if isinstance(first, slice):
+        start = 0 if first.start is None else first.start
+        return f"rows {start}-{first.stop - 1}" if first.stop is not None else f"rows {start}-"
+    if isinstance(first, (int, np.integer)):
+        return f"row {int(first)}"
+    return "the selection"
+
+
+def decode_problem(exc: BaseException) -> str:
+    """zarr's decode errors in words (its bare checksum message names no array)."""
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    if "computed checksum do not match" in text:
+        return "CRC32C checksum mismatch: the stored bytes changed"
+    return f"{exc.__class__.__name__}: {text}" if text else exc.__class__.__name__
+
+
+class NamedArray:
+    """A zarr array of one episode whose read errors name the dataset, episode and array.
+
+    Everything but reading (shape, attrs, metadata, store...) is the zarr array's own.
+    """
+
+    def __init__(self, array: zarr.Array, dataset: str, episode: str, name: str):
+        self._array, self._where = array, f"{dataset}: episode {episode!r} array {name!r}"
+
+    def __getattr__(self, attribute: str) -> Any:
+        if attribute.startswith("_"):  # not forwarded: keeps pickling and copying of the proxy sane
+            raise AttributeError(attribute)
+        return getattr(self._array, attribute)
+
+    def __len__(self) -> int:
+        return len(self._array)
+
+    def __getitem__(self, selection: Any) -> Any:
+        try:
+            return self._array[selection]
+        except (IndexError, TypeError, KeyboardInterrupt):
+            raise  # a bad selection is the caller's, not damage
+        except Exception as exc:  # noqa: BLE001 - any decode failure of stored bytes
+            raise DatasetError(f"{self._where} {_selection_text(selection)}: {decode_problem(exc)} (run `goalframe verify`)") from None
+
+
 class Dataset:
     def __init__(self, path: str, storage_options: dict[str, Any] | None = None):
         self.path = store_path(path)
         self.storage_options = storage_options
         self.root = open_root(path, mode="r", storage_options=storage_options)
-        self._arrays: dict[tuple[str, str], zarr.Array] = {}
+        self._arrays: dict[tuple[str, str], NamedArray] = {}
         self._metas: dict[str, EpisodeMeta] = {}
 
     def __repr__(self) -> str:
@@ -69,13 +115,14 @@ class Dataset:
     def cameras(self, episode: str) -> list[str]:
         return self.meta(episode).cameras
 
-    def zarr_array(self, episode: str, name: str) -> zarr.Array:
-        """The lazy zarr array ``episodes/<episode>/<name>`` (cached per dataset object)."""
+    def zarr_array(self, episode: str, name: str) -> NamedArray:
+        """The lazy zarr array ``episodes/<episode>/<name>`` (cached per dataset object); a
+        chunk that fails to decode is a DatasetError naming the episode, array and rows."""
         key = (episode, name)
         if key not in self._arrays:
             self.meta(episode)
             try:
-                self._arrays[key] = self.root[f"{episode_path(episode)}/{name}"]
+                self._arrays[key] = NamedArray(self.root[f"{episode_path(episode)}/{name}"], self.path, episode, name)
             except KeyError:
                 raise DatasetError(f"{self.path}: episode {episode!r} has no array {name!r}") from None
         return self._arrays[key]
@@ -119,7 +166,12 @@ class Dataset:
 
     def read_track(self, episode: str, track_id: str, reviewed: bool = True) -> mask_store.MaskTrack:
         """A mask track; with ``reviewed`` (default) the newest human correction wins per frame."""
-        return mask_store.read_track(self.root, episode, track_id, reviewed=reviewed)
+        try:
+            return mask_store.read_track(self.root, episode, track_id, reviewed=reviewed)
+        except (DatasetError, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001 - a mask chunk that fails to decode
+            raise DatasetError(f"{self.path}: episode {episode!r} mask track {track_id!r}: {decode_problem(exc)} (run `goalframe verify`)") from None
 
     def track_ids(self, episode: str | None = None) -> list[tuple[str, str]]:
         """(episode, track_id) of complete tracks, optionally of one episode."""

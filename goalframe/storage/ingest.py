@@ -13,12 +13,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from goalframe.schemas.episode import RawEpisode, RawFormatError
+from goalframe.schemas.episode import RawEpisode, RawFormatError, episode_key
 from goalframe.schemas.layout import utc_now
+from goalframe.storage.lease import dataset_lease
 from goalframe.storage.manifest import rebuild_manifest
 from goalframe.storage.parallel import run_tasks
 from goalframe.storage.store import create_or_open, open_root, record_step, new_step, store_path
-from goalframe.storage.writer import episode_state, write_episode
+from goalframe.storage.writer import episode_state, raw_id_of, write_episode
 
 
 @dataclass
@@ -74,7 +75,11 @@ def ingest_episode(
     """One task: skip a complete episode, else read, validate and write it whole."""
     started = time.perf_counter()
     root = open_root(dataset, mode="r+", storage_options=storage_options)
-    if episode_state(root, ref.episode_id) == "complete":
+    key = episode_key(ref.episode_id)
+    holder = raw_id_of(root, key)
+    if holder is not None and holder != ref.episode_id:  # a different raw id already has this key
+        return EpisodeResult(ref.episode_id, "failed", error=f"{ref.episode_id}: its store key {key!r} holds episode {holder!r}; rename one of them")
+    if episode_state(root, key) == "complete":
         return EpisodeResult(ref.episode_id, "skipped")
     try:
         raw = read(ref)
@@ -102,9 +107,35 @@ def ingest(
     on_result: Callable[[EpisodeResult], None] | None = None,
     params: dict[str, Any] | None = None,
 ) -> IngestReport:
-    """Ingest every ref; returns per-episode results. Raises DatasetError for a bad output path."""
+    """Ingest every ref; returns per-episode results. Raises DatasetError for a bad output path.
+
+    Holds the dataset's writer lease throughout (DatasetInUse when another command has it).
+    """
+    with dataset_lease(dataset, f"ingest {source_format}", storage_options, create=True):
+        return _ingest(dataset, refs, read, source_format, codec, workers, scheduler, storage_options, on_result, params)
+
+
+def _unique_refs(refs: Sequence[Any]) -> tuple[list[Any], list[EpisodeResult]]:
+    """Refs whose store keys are unique; a second ref of one key fails (two tasks would share a group)."""
+    seen: set[str] = set()
+    unique, duplicates = [], []
+    for ref in refs:
+        key = episode_key(ref.episode_id)
+        if key in seen:
+            duplicates.append(EpisodeResult(ref.episode_id, "failed", error=f"{ref.episode_id}: another episode of this ingest has the same id (store key {key!r})"))
+        else:
+            seen.add(key)
+            unique.append(ref)
+    return unique, duplicates
+
+
+def _ingest(dataset, refs, read, source_format, codec, workers, scheduler, storage_options, on_result, params) -> IngestReport:  # noqa: ANN001
     started_at, started = utc_now(), time.perf_counter()
     root = create_or_open(dataset, storage_options)
+    refs, duplicates = _unique_refs(refs)
+    for result in duplicates:
+        if on_result:
+            on_result(result)
     # A cluster's workers do not share our working directory: send them absolute paths.
     task_dataset = store_path(dataset) if scheduler else dataset
     # Several processes on 2 cores: one decoding thread each; alone: let FFmpeg thread.
@@ -122,7 +153,7 @@ def ingest(
         storage_options=storage_options,
     )
     rebuild_manifest(dataset, storage_options)
-    report = IngestReport(dataset=dataset, results=results, seconds=time.perf_counter() - started)
+    report = IngestReport(dataset=dataset, results=results + duplicates, seconds=time.perf_counter() - started)
     summary = report.summary()
     summary.pop("errors")
     record_step(

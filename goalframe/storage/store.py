@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import io
+import json
 import os
 import warnings
 from collections.abc import Iterator
@@ -20,6 +23,9 @@ from goalframe.storage.layout import EPISODES, TABLES
 
 # Non-zarr folders (tables/) inside the store make zarr warn when it lists the root.
 warnings.filterwarnings("ignore", message="Object at .* is not recognized as a component of a Zarr hierarchy")
+
+LEASE_NAME = ".goalframe-lease"  # the writer lease (storage/lease.py), at the dataset root
+_NOT_WRITABLE = {errno.EROFS, errno.EACCES, errno.EPERM}
 
 
 def is_url(path: str | Path) -> bool:
@@ -51,6 +57,26 @@ def _reaching(path: str | Path) -> Iterator[None]:
         raise DatasetError(f"{path}: cannot reach the store ({exc.__class__.__name__}: {text})") from None
 
 
+@contextmanager
+def writable(path: str | Path) -> Iterator[None]:
+    """A read-only dataset, folder or disk is one line naming the path, not a traceback."""
+    try:
+        yield
+    except PermissionError as exc:
+        raise DatasetError(f"{path}: cannot write here ({_why_not_writable(exc)})") from None
+    except OSError as exc:
+        if exc.errno not in _NOT_WRITABLE:
+            raise
+        raise DatasetError(f"{path}: cannot write here ({_why_not_writable(exc)})") from None
+
+
+def _why_not_writable(exc: OSError) -> str:
+    where = f": {exc.filename}" if exc.filename else ""
+    if exc.errno == errno.EROFS:
+        return f"read-only file system{where}"
+    return f"permission denied{where}"
+
+
 def open_root(path: str | Path, mode: str = "r", storage_options: dict[str, Any] | None = None) -> zarr.Group:
     """Open an existing goalframe dataset; a one-line DatasetError when it is not one."""
     try:
@@ -70,39 +96,53 @@ def open_root(path: str | Path, mode: str = "r", storage_options: dict[str, Any]
     return root
 
 
-def create_or_open(path: str | Path, storage_options: dict[str, Any] | None = None) -> zarr.Group:
-    """Open a dataset for writing, creating it when the path is absent or an empty folder.
+def refuse_foreign_folder(path: str | Path, storage_options: dict[str, Any] | None = None) -> bool:
+    """Refuse a path that holds something other than a dataset; returns whether zarr.json is there.
 
-    Refuses an existing path that holds something else, so a typo never writes into (or
-    later deletes from) a folder of the user's.
+    A typo must never write into (or later delete from) a folder or prefix of the user's.
+    One holding only our lease is a dataset whose first writer was killed before it wrote
+    zarr.json: that one is fine.
     """
     if not is_url(path):
         local = Path(path)
         if local.exists() and not local.is_dir():
             raise DatasetError(f"{path}: exists and is a file, not a dataset folder")
-        if local.is_dir() and any(local.iterdir()) and not (local / "zarr.json").exists():
-            raise DatasetError(f"{path}: exists and is not a goalframe dataset (a non-empty folder without zarr.json)")
         has_root = (local / "zarr.json").exists()
-    else:
-        with _reaching(path):
-            fs, root_path = fsspec.core.url_to_fs(store_path(path), **(storage_options or {}))
-            root_path = root_path.rstrip("/")
-            has_root = fs.exists(f"{root_path}/zarr.json")
-            if not has_root and fs.isdir(root_path) and fs.ls(root_path, detail=False):
-                raise DatasetError(f"{path}: exists and is not a goalframe dataset (a non-empty prefix without zarr.json)")
+        if local.is_dir() and not has_root and any(p.name != LEASE_NAME for p in local.iterdir()):
+            raise DatasetError(f"{path}: exists and is not a goalframe dataset (a non-empty folder without zarr.json)")
+        return has_root
+    with _reaching(path):
+        fs, root_path = fsspec.core.url_to_fs(store_path(path), **(storage_options or {}))
+        root_path = root_path.rstrip("/")
+        has_root = fs.exists(f"{root_path}/zarr.json")
+        if not has_root and fs.isdir(root_path) and any(p.rstrip("/").rsplit("/", 1)[-1] != LEASE_NAME for p in fs.ls(root_path, detail=False)):
+            raise DatasetError(f"{path}: exists and is not a goalframe dataset (a non-empty prefix without zarr.json)")
+    return has_root
+
+
+def create_or_open(path: str | Path, storage_options: dict[str, Any] | None = None) -> zarr.Group:
+    """Open a dataset for writing, creating it when the path is absent or an empty folder
+    (refusing one that holds something else, see refuse_foreign_folder)."""
+    has_root = refuse_foreign_folder(path, storage_options)
     try:
         return open_root(path, mode="r+", storage_options=storage_options)
     except DatasetError:
         if has_root:
             raise
     # The root record goes in with the group's own zarr.json (one atomic write), so a build
-    # killed right here leaves either nothing or a dataset that the next run opens.
+    # killed right here leaves either nothing or a dataset that the next run opens. Mode
+    # "a", not "w-": the folder may already hold the writer lease (storage/lease.py).
     try:
-        with _reaching(path):
-            root = zarr.open_group(mode="w-", attributes=DatasetInfo().model_dump(), **_root_kwargs(path, storage_options))
+        with _reaching(path), writable(path):
+            root = zarr.open_group(mode="a", attributes=DatasetInfo().model_dump(), **_root_kwargs(path, storage_options))
     except FileNotFoundError as exc:  # object stores: no such bucket
         raise DatasetError(f"{path}: cannot create the dataset ({str(exc).splitlines()[0] if str(exc) else 'not found'})") from None
-    root.require_group(EPISODES)
+    except zarr.errors.ContainsGroupError:  # another process created it a moment ago
+        return open_root(path, mode="r+", storage_options=storage_options)
+    if "goalframe_layout" not in root.attrs:  # another process created a bare group meanwhile
+        raise DatasetError(f"{path}: a zarr group but not a goalframe dataset (no goalframe_layout attribute)")
+    with writable(path):
+        root.require_group(EPISODES)
     return root
 
 
@@ -111,10 +151,15 @@ def read_info(root: zarr.Group) -> DatasetInfo:
 
 
 def record_step(root: zarr.Group, record: StepRecord) -> None:
-    """Append a step to the root record. Only the driver process calls this (single writer)."""
-    info = read_info(root)
+    """Append a step to the root record. Only the driver holding the lease calls this.
+
+    The record is re-read from the store first: ``root`` may have been opened long before
+    (at the start of an ingest), and its cached attrs would drop steps recorded since.
+    """
+    fresh = zarr.open_group(root.store, path=root.path, mode="r+", zarr_format=3)
+    info = read_info(fresh)
     info.steps.append(record)
-    root.attrs.update(info.model_dump())
+    fresh.attrs.update(info.model_dump())
 
 
 def new_step(step: str, params: dict[str, Any], started: str, finished: str, summary: dict[str, Any]) -> StepRecord:
@@ -135,13 +180,35 @@ def _fs_and_path(dataset: str | Path, name: str, storage_options: dict[str, Any]
     return fs, f"{folder}/{name}.parquet"
 
 
-def write_table(dataset: str | Path, name: str, table: pl.DataFrame, storage_options: dict[str, Any] | None = None) -> None:
-    """Write ``tables/<name>.parquet`` atomically: readers see the old file or the new one."""
-    fs, path = _fs_and_path(dataset, name, storage_options)
-    buffer = io.BytesIO()
-    table.write_parquet(buffer)
-    data = buffer.getvalue()
-    if is_url(dataset):  # object stores replace a key in one PUT
+class TableError(DatasetError):
+    """A damaged table: ``str()`` is one line naming the file; ``problem`` is what is wrong."""
+
+    def __init__(self, where: str, problem: str):
+        self.where, self.problem = where, problem
+        super().__init__(f"{where}: {problem}")
+
+
+def _checksum_path(path: str) -> str:
+    return f"{path}.sha256"
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _read_checksums(fs, path: str) -> dict[str, Any] | None:
+    """The table's recorded checksums, None for a table written before they were kept."""
+    try:
+        return json.loads(fs.cat_file(_checksum_path(path)))
+    except FileNotFoundError:
+        return None
+    except (ValueError, UnicodeDecodeError):
+        return {"sha256": None}  # a damaged record: no digest matches it
+
+
+def _put(fs, path: str, data: bytes, local: bool) -> None:
+    """Replace one file atomically: readers see the old bytes or the new ones."""
+    if not local:  # object stores replace a key in one PUT
         fs.pipe_file(path, data)
         return
     fs.makedirs(os.path.dirname(path), exist_ok=True)
@@ -153,12 +220,68 @@ def write_table(dataset: str | Path, name: str, table: pl.DataFrame, storage_opt
     os.replace(temporary, path)
 
 
+def write_table(dataset: str | Path, name: str, table: pl.DataFrame, storage_options: dict[str, Any] | None = None) -> None:
+    """Write ``tables/<name>.parquet`` atomically, with its sha256 in ``<name>.parquet.sha256``.
+
+    The checksum record goes first and keeps the digest of the file it replaces, so a
+    writer killed between the two writes leaves a table that still matches its record.
+    """
+    fs, path = _fs_and_path(dataset, name, storage_options)
+    buffer = io.BytesIO()
+    table.write_parquet(buffer)
+    data = buffer.getvalue()
+    local = not is_url(dataset)
+    with writable(dataset):
+        previous = _sha256(fs.cat_file(path)) if fs.exists(path) else None
+        record = {"sha256": _sha256(data), "bytes": len(data), "previous": previous}
+        _put(fs, _checksum_path(path), json.dumps(record).encode(), local)
+        _put(fs, path, data, local)
+
+
+def has_checksum(dataset: str | Path, name: str, storage_options: dict[str, Any] | None = None) -> bool:
+    """Whether ``tables/<name>.parquet`` has a checksum record (tables written before they were kept have none)."""
+    fs, path = _fs_and_path(dataset, name, storage_options)
+    return fs.exists(_checksum_path(path))
+
+
+def table_problem(dataset: str | Path, name: str, data: bytes, storage_options: dict[str, Any] | None = None) -> str | None:
+    """What is wrong with a table's bytes against its recorded checksum, if anything."""
+    fs, path = _fs_and_path(dataset, name, storage_options)
+    record = _read_checksums(fs, path)
+    if record is None:
+        return None
+    digest = _sha256(data)
+    if digest in (record.get("sha256"), record.get("previous")) and digest is not None:
+        return None
+    return f"checksum mismatch: the file's sha256 is {digest[:12]}…, it was written as {str(record.get('sha256'))[:12]}… (damaged: re-run the step that writes it)"
+
+
+def parse_table(where: str, data: bytes) -> pl.DataFrame:
+    """Parquet bytes to a table; any reader failure (polars panics included) is one line."""
+    try:
+        return pl.read_parquet(io.BytesIO(data))
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - polars' PanicException is a BaseException
+        text = str(exc).splitlines()[0] if str(exc) else ""
+        raise TableError(where, f"unreadable parquet ({exc.__class__.__name__}: {text[:200]})") from None
+
+
 def read_table(dataset: str | Path, name: str, storage_options: dict[str, Any] | None = None) -> pl.DataFrame | None:
+    """``tables/<name>.parquet``, None when absent; DatasetError naming the file when damaged.
+
+    The checksum is checked before parsing: a flipped byte in a parquet footer can make the
+    reader ask for exabytes and abort the whole process.
+    """
     fs, path = _fs_and_path(dataset, name, storage_options)
     if not fs.exists(path):
         return None
-    with fs.open(path, "rb") as handle:
-        return pl.read_parquet(handle)
+    where = f"{dataset}/{TABLES}/{name}.parquet"
+    data = fs.cat_file(path)
+    problem = table_problem(dataset, name, data, storage_options)
+    if problem:
+        raise TableError(where, problem)
+    return parse_table(where, data)
 
 
 def list_tables(dataset: str | Path, storage_options: dict[str, Any] | None = None) -> list[str]:

@@ -37,7 +37,7 @@ import zarr
 from goalframe.schemas.episode import EpisodeMeta
 from goalframe.storage.layout import EPISODES, FRAMES, MASKS, episode_path
 from goalframe.storage.parallel import run_tasks
-from goalframe.storage.store import list_tables, open_root, read_table, store_path
+from goalframe.storage.store import TableError, has_checksum, list_tables, open_root, read_table, store_path
 from goalframe.storage.writer import file_checksum
 
 CHECKSUM_OK = "ok"
@@ -394,6 +394,9 @@ def _check_tables(dataset: str, storage_options, episodes: dict[str, dict], root
         where = f"tables/{name}.parquet"
         try:
             table = read_table(dataset, name, storage_options)
+        except TableError as exc:  # checksum mismatch or unparsable parquet
+            damage.append(Damage("table", exc.problem, where=where))
+            continue
         except Exception as exc:  # noqa: BLE001
             damage.append(Damage("table", f"unreadable ({_one_line(exc)})", where=where))
             continue
@@ -508,6 +511,9 @@ def verify_dataset(
     notes = [f"{e}: incomplete episode (invisible to readers; the next ingest replaces it)" for e in incomplete]
     if mask_chunks:
         notes.append(f"{mask_chunks} mask chunks decoded")
+    for name in heights:
+        if not has_checksum(dataset, name, storage_options):
+            notes.append(f"tables/{name}.parquet: no checksum recorded (written by an older goalframe; re-run its step to add one)")
     return VerifyReport(
         dataset=dataset, episodes=checks, damage=damage, notes=notes, tables=heights, seconds=time.perf_counter() - started
     )

@@ -19,9 +19,10 @@ from typing import TypeVar
 
 import numpy as np
 import zarr
+from zarr.core.sync import sync
 
 from goalframe import __version__
-from goalframe.schemas.episode import EpisodeMeta, RawEpisode
+from goalframe.schemas.episode import EpisodeMeta, RawEpisode, episode_key
 from goalframe.schemas.layout import utc_now
 from goalframe.sources.video import iter_frame_blocks
 from goalframe.storage.layout import FRAME_SHARD, FRAMES, create_numeric_array, episode_path, frame_array_options
@@ -30,12 +31,35 @@ T = TypeVar("T")
 
 
 def episode_state(root: zarr.Group, episode_id: str) -> str:
-    """``complete``, ``partial`` (left by a failed or killed writer) or ``absent``."""
+    """``complete``, ``partial`` (left by a failed or killed writer) or ``absent``.
+
+    A group marked complete counts as complete only while every array it lists is there:
+    one that lost arrays (a second writer once deleted them under a committed episode) is
+    ``partial``, so a re-run rewrites it instead of skipping it forever.
+    """
     try:
-        group = root[episode_path(episode_id)]
-    except KeyError:
+        group = zarr.open_group(root.store, path=_full_path(root, episode_id), mode="r")
+    except (FileNotFoundError, KeyError, zarr.errors.GroupNotFoundError, zarr.errors.NodeTypeValidationError):
         return "absent"
-    return "complete" if group.attrs.get("complete") is True else "partial"
+    attrs = group.attrs.asdict()
+    if attrs.get("complete") is not True:
+        return "partial"
+    return "partial" if missing_arrays(root, episode_id, attrs.get("arrays") or []) else "complete"
+
+
+def missing_arrays(root: zarr.Group, episode_id: str, names: list[str]) -> list[str]:
+    """The arrays of ``names`` whose metadata is not in the episode group (one key lookup each)."""
+    prefix = _full_path(root, episode_id)
+    return [name for name in names if not sync(root.store.exists(f"{prefix}/{name}/zarr.json"))]
+
+
+def raw_id_of(root: zarr.Group, episode_id: str) -> str | None:
+    """The raw id an existing episode group was written for (None when there is none)."""
+    try:
+        attrs = zarr.open_group(root.store, path=_full_path(root, episode_id), mode="r").attrs.asdict()
+    except (FileNotFoundError, KeyError, zarr.errors.GroupNotFoundError, zarr.errors.NodeTypeValidationError):
+        return None
+    return attrs.get("raw_episode_id") or attrs.get("episode_id")
 
 
 def remove_episode(root: zarr.Group, episode_id: str) -> None:
@@ -79,6 +103,10 @@ class WriterReplaced(RuntimeError):
     """Another writer (a re-run while a killed build's worker still ran) took the episode over."""
 
 
+class ArraysVanished(RuntimeError):
+    """Arrays the episode lists are gone before its commit: it must not be marked complete."""
+
+
 def _full_path(root: zarr.Group, episode_id: str) -> str:
     return f"{root.path}/{episode_path(episode_id)}".lstrip("/")
 
@@ -100,6 +128,9 @@ def _commit(root: zarr.Group, episode_id: str, token: str) -> None:
     group = zarr.open_group(root.store, path=_full_path(root, episode_id), mode="r+")
     if group.attrs.get("writer") != token:
         raise WriterReplaced(f"{episode_id}: another writer replaced this episode while it was being written")
+    missing = missing_arrays(root, episode_id, group.attrs.get("arrays") or [])
+    if missing:
+        raise ArraysVanished(f"{episode_id}: {len(missing)} arrays vanished while it was written ({', '.join(missing[:4])}); not committed")
     group.attrs.update({"complete": True})
 
 
@@ -139,11 +170,17 @@ def write_episode(
     decode_threads: int = 0,
     on_frames: Callable[[int], None] | None = None,
 ) -> EpisodeMeta:
-    """Write ``raw`` as ``episodes/<id>``; on any error the partial group is removed."""
-    remove_episode(root, raw.episode_id)
+    """Write ``raw`` as ``episodes/<key>``; on any error the partial group is removed.
+
+    The key is :func:`episode_key` of the raw id: the one place where a source's episode
+    ids become store keys, for every format and for the Python API alike.
+    """
+    key = episode_key(raw.episode_id)
+    remove_episode(root, key)
     first = next(iter(raw.videos.values()))
     meta = EpisodeMeta(
-        episode_id=raw.episode_id,
+        episode_id=key,
+        raw_episode_id=raw.episode_id,
         source_format=raw.source_format,
         raw_path=raw.raw_path,
         fps=raw.fps,
@@ -166,19 +203,19 @@ def write_episode(
         "writer": token,
     }
     try:
-        group = root.create_group(episode_path(raw.episode_id), attributes=meta.model_dump() | extras)
+        group = root.create_group(episode_path(key), attributes=meta.model_dump() | extras)
         # Dozens of small arrays cost ~5 ms of metadata writes each: overlap them with frames.
         with ThreadPoolExecutor(max_workers=1) as pool:
             numeric = pool.submit(write_numeric_arrays, group, raw)
             for camera in raw.videos:
                 write_frames(group, camera, raw, codec, decode_threads, on_frames)
             numeric.result()
-        _commit(root, raw.episode_id, token)
+        _commit(root, key, token)
     except WriterReplaced:
         raise  # the group is another writer's now: leave it alone
     except BaseException:
-        if _writer_of(root, raw.episode_id) in (token, None):
-            remove_episode(root, raw.episode_id)
+        if _writer_of(root, key) in (token, None):
+            remove_episode(root, key)
         raise
     meta.complete = True
     return meta

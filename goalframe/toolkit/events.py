@@ -8,7 +8,7 @@ import typer
 
 from goalframe.annotators.events import EpisodeEvents, EventFilters, extract_events
 from goalframe.toolkit.common import (
-    STORAGE_OPTION_HELP, err_console, example, one_line_errors, out_console, parse_storage_options, print_json, progress_bar,
+    STORAGE_OPTION_HELP, err_console, example, fail, one_line_errors, out_console, parse_storage_options, print_json, progress_bar,
 )
 from goalframe.toolkit.ingest import default_workers
 
@@ -40,6 +40,8 @@ def events(
 
         options = parse_storage_options(storage_option)
         n_episodes = len(open_dataset(dataset, options).episodes)
+        if not n_episodes:
+            fail(f"{dataset}: no complete episodes, no events to extract; run `goalframe ingest` first")
         with progress_bar("events", n_episodes) as progress:
             task = progress.add_task("events", total=n_episodes)
             progress.disable = json_output

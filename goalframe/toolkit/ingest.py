@@ -12,6 +12,7 @@ import typer
 from goalframe.sources.registry import get_format
 from goalframe.storage.ingest import EpisodeResult, IngestReport, ingest
 from goalframe.storage.layout import FRAME_CODECS
+from goalframe.storage.lease import dataset_lease
 from goalframe.storage.store import create_or_open
 from goalframe.toolkit.common import (
     STORAGE_OPTION_HELP, err_console, example, one_line_errors, out_console, parse_storage_options, print_json, progress_bar,
@@ -50,24 +51,27 @@ def run_ingest(
     if not refs:
         raise ValueError(f"{raw}: no {fmt} episodes found")
     workers = workers or min(default_workers(), len(refs))
-    create_or_open(out, storage_options)  # refuse a foreign output folder before any progress is shown
-    with progress_bar(f"ingest {fmt}", len(refs)) as progress:
-        task = progress.add_task(f"ingest {fmt}", total=len(refs))
-        progress.disable = not show_progress
+    # Held here already (ingest() takes it again, re-entrant) so that a busy or read-only
+    # dataset, like a foreign output folder, is refused before any progress is shown.
+    with dataset_lease(out, f"ingest {fmt}", storage_options, create=True):
+        create_or_open(out, storage_options)
+        with progress_bar(f"ingest {fmt}", len(refs)) as progress:
+            task = progress.add_task(f"ingest {fmt}", total=len(refs))
+            progress.disable = not show_progress
 
-        def on_result(result: EpisodeResult) -> None:
-            progress.advance(task)
-            if result.status == "failed":
-                progress.console.print(f"[red]failed[/] {result.error}", soft_wrap=True)
-            for warning in result.warnings:
-                progress.console.print(f"[yellow]warning[/] {warning}", soft_wrap=True)
+            def on_result(result: EpisodeResult) -> None:
+                progress.advance(task)
+                if result.status == "failed":
+                    progress.console.print(f"[red]failed[/] {result.error}", soft_wrap=True)
+                for warning in result.warnings:
+                    progress.console.print(f"[yellow]warning[/] {warning}", soft_wrap=True)
 
-        read = functools.partial(source.read, **reader_options) if reader_options else source.read
-        return ingest(
-            out, refs, read, fmt, codec=codec, workers=workers, scheduler=scheduler, on_result=on_result,
-            storage_options=storage_options,
-            params={"raw": str(raw), "codec": codec, "workers": workers, "scheduler": scheduler, **(reader_options or {})},
-        )
+            read = functools.partial(source.read, **reader_options) if reader_options else source.read
+            return ingest(
+                out, refs, read, fmt, codec=codec, workers=workers, scheduler=scheduler, on_result=on_result,
+                storage_options=storage_options,
+                params={"raw": str(raw), "codec": codec, "workers": workers, "scheduler": scheduler, **(reader_options or {})},
+            )
 
 
 def _command(

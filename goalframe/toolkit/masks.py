@@ -52,6 +52,8 @@ def masks(
         if "events" not in ds.tables:
             fail(f"{dataset}: no events table; run `goalframe events {dataset}` first")
         n_events = ds.table("events").height
+        if not n_events:
+            fail(f"{dataset}: the events table has no events, nothing to annotate; run `goalframe events {dataset}` on a dataset with episodes")
         # SAM holds a large model per process: one worker unless asked (a GPU is shared anyway)
         chosen = workers or (1 if annotator == "sam" else min(default_workers(), max(n_events, 1)))
         with progress_bar("masks", n_events) as progress:

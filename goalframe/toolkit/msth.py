@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from goalframe.toolkit.common import (
-    STORAGE_OPTION_HELP, err_console, example, one_line_errors, out_console, parse_storage_options, print_json, progress_bar,
+    STORAGE_OPTION_HELP, err_console, example, fail, one_line_errors, out_console, parse_storage_options, print_json, progress_bar,
 )
 from goalframe.toolkit.ingest import default_workers
 
@@ -40,6 +40,8 @@ def msth(
             raise ValueError(f"--clip must be one of {', '.join(CLIP_MODES)}, got {clip!r}")
         options = parse_storage_options(storage_option)
         n_episodes = len(open_dataset(dataset, options).episodes)
+        if not n_episodes:
+            fail(f"{dataset}: no complete episodes, no MSTH indices to build; run `goalframe ingest` first")
         with progress_bar("msth", n_episodes) as progress:
             task = progress.add_task("msth", total=n_episodes)
             progress.disable = json_output
