@@ -338,7 +338,7 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     try:
         data = {fmt: built(fmt, work, episodes, args.seed, **options)
-                for fmt, episodes, options in (("vpt", args.vpt_episodes, {"frames": args.vpt_frames}), ("agibot", args.agibot_episodes, {}))}
+                for fmt, episodes, options in (("vpt", args.vpt_episodes, {"frames": args.vpt_frames}), ("agibot", args.agibot_episodes, {"frames_per_object": 90}))}
         if args.direct:
             tallies, seconds, frames = [], 0.0, 0
             for fmt, (raw, dataset) in data.items():
