@@ -103,7 +103,7 @@ def _floor_scaled_log_ratio(a: int, m: int, big_m: int) -> int:
     (unique factorisation), and then the floor is an integer division; else the ratio is
     irrational, ``a`` times it is never an integer, and decimals precise enough to tell
     which side of the nearest integer it lies on settle it. Both take microseconds for any
-    ``a`` (raising ``M + 1`` to the power ``a`` took minutes for a horizon of 10^8).
+    ``a`` (raising ``M + 1`` to the power ``a`` had not finished after a minute for 10^8).
     """
     if m == big_m or a == 0:
         return a
