@@ -81,7 +81,8 @@ def test_build_runs_the_whole_chain_and_verify_passes(tmp_path):
 
     synthesize_vpt(tmp_path / "raw", episodes=2, seed=5, frames=100, quirk_rate=0.0)
     out = tmp_path / "ds.zarr"
-    result = goalframe("build", str(tmp_path / "raw"), "--format", "vpt", "--out", str(out), "--window", "16", "--json")
+    # 100-frame episodes hold no MSTH horizon of 120 frames (the default): build says so, so give one that fits
+    result = goalframe("build", str(tmp_path / "raw"), "--format", "vpt", "--out", str(out), "--window", "16", "--horizon", "60", "--json")
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     ds = open_dataset(out)

@@ -146,13 +146,13 @@ def test_msth_on_agibot_clips_at_task_segments_and_the_command(tmp_path_factory,
 
     _raw, dataset = fresh(tmp_path_factory, tmp_path, "agibot")
     ds = open_dataset(dataset)
-    table, warnings = build_msth(dataset, MSTHSpec(horizon=12, near=6, stride=2, distal=3))
+    table, warnings = build_msth(dataset, MSTHSpec(horizon=12, near=6, stride=2, distal=3), clip="segment")
     assert not warnings and table.schema == pl.Schema(MSTH_SCHEMA)
     assert table.height == sum(ds.lengths.values())
     for episode in ds.episodes:
         starts, ends = ds.array(episode, "segments/start_frame"), ds.array(episode, "segments/end_frame")
         rows = table.filter(pl.col("episode_id") == episode).sort("frame")
-        expected = index_frame(episode, msth_index(ds.length(episode), MSTHSpec(12, 6, 2, 3), starts, ends))
+        expected = index_frame(episode, msth_index(ds.length(episode), MSTHSpec(12, 6, 2, 3), starts, ends, "segment"))
         assert rows.equals(expected)
         for s, e in zip(starts, ends):
             inside = rows.filter((pl.col("frame") >= int(s)) & (pl.col("frame") < int(e)))

@@ -77,7 +77,7 @@ def test_checkpoint_round_trip_and_resume(data, tmp_path):
     base = dict(policy="rocket2", dataset=data["vpt"], width=32, blocks=1, window=4, batch_size=4, checkpoint_every=3, val_every=3)
     straight = train(TrainConfig(**base, steps=6), tmp_path / "straight")
     state = load_checkpoint(tmp_path / "straight" / CHECKPOINT)  # weights_only=True
-    assert state["step"] == 6 and set(state) == {"model", "optimizer", "step", "elapsed", "cpu", "stats"}
+    assert state["step"] == 6 and set(state) == {"model", "optimizer", "step", "elapsed", "cpu", "stats"}  # checksum checked, dropped
     config, model, _stats, step = load_policy(tmp_path / "straight")
     assert step == 6 and isinstance(model, Rocket2Policy)
     again = Rocket2Policy(model.config)
@@ -162,15 +162,29 @@ def test_briefly_trained_rocket2_beats_a_random_policy(data, tmp_path):
 
 
 def test_act2goal_without_distal_targets_is_a_one_line_error(data, tmp_path):
-    """MSTH indices clipped at task segments shorter than the near horizon leave every distal
-    target padded: training says so (and how to fix it) instead of learning from NaN."""
+    """MSTH indices clipped at task segments shorter than the horizon leave every distal
+    target padded: `goalframe msth` refuses to write such a table, and training on one
+    written before that check says so (and how to fix it) instead of learning from NaN."""
     import shutil
+    from dataclasses import asdict
 
-    from goalframe.sampling import MSTHSpec, build_msth
+    import polars as pl
+
+    from goalframe.sampling import MSTHSpec, build_msth, msth_index
+    from goalframe.sampling.msth import episode_segments, index_frame
+    from goalframe.schemas.layout import utc_now
+    from goalframe.storage import open_dataset
+    from goalframe.storage.store import new_step, open_root, record_step, write_table
 
     copy = tmp_path / "segment-clipped.zarr"
     shutil.copytree(data["agibot"], copy)
-    build_msth(str(copy), MSTHSpec(horizon=200, near=60, stride=5, distal=3), clip="segment")
+    spec = MSTHSpec(horizon=200, near=60, stride=5, distal=3)
+    with pytest.raises(ValueError, match="every distal target would be padding; use --clip episode"):
+        build_msth(str(copy), spec, clip="segment")
+    ds = open_dataset(str(copy))  # the table as goalframe wrote it before refusing
+    table = pl.concat([index_frame(e, msth_index(ds.length(e), spec, *episode_segments(ds, e), "segment")) for e in ds.episodes])
+    write_table(str(copy), "msth", table)
+    record_step(open_root(str(copy), "r+"), new_step("msth", {**asdict(spec), "clip": "segment"}, utc_now(), utc_now(), {}))
     result = CliRunner().invoke(app, ["train", str(copy), "--policy", "act2goal", "--out", str(tmp_path / "run"), "--steps", "2"])
     assert result.exit_code == 2, result.output
     assert "every distal action target in the training split is padding" in result.output and "--clip episode" in result.output

@@ -13,10 +13,13 @@ rounding below ``K - P``). :func:`msth_index` builds the table for a whole episo
 for every episode (schema ``MSTH_SCHEMA``).
 
 Conventions (also in ``MSTH_SCHEMA``):
-- indices past the clip end (``clip="segment"``: the end of t's task segment, the episode end
-  for frames outside every segment and for datasets without segments; ``clip="episode"``: the
-  episode end) are clamped to the last frame before it and flagged in a pad mask, as
-  LeRobot's ``_is_pad``;
+- indices past the clip end (``clip="episode"``, the default: the episode end, so the distal
+  anchors run on toward the episode's goal through the next task segments; ``clip="segment"``:
+  the end of t's task segment, the episode end for frames outside every segment and for
+  datasets without segments) are clamped to the last frame before it and flagged in a pad
+  mask, as LeRobot's ``_is_pad``;
+- a table is only written when some frame reaches ``t + K`` within its clip, and M is at most
+  the ``K - P + 1`` frames the anchors can take: otherwise every distal target is padding;
 - action row i is the command issued at frame i (it moves toward frame i + 1), so the
   proximal action chunk of frame t is rows t .. t + P - 1 and the distal action of anchor
   m is row t + d_m - 1 (the action that produces frame t + d_m);
@@ -26,6 +29,7 @@ Conventions (also in ``MSTH_SCHEMA``):
 
 from __future__ import annotations
 
+import decimal
 import math
 import time
 from collections.abc import Callable
@@ -82,12 +86,25 @@ def check_msth_params(horizon: int, near: int, stride: int, distal: int) -> None
         raise ValueError(f"MSTH --horizon K={horizon} must be >= --near P={near}")
 
 
+def _primitive_root(n: int) -> tuple[int, int]:
+    """``(b, k)`` with ``n == b**k`` and ``k`` as large as possible (``b`` is no perfect power), n >= 2."""
+    for k in range(n.bit_length(), 1, -1):
+        guess = round(n ** (1.0 / k))
+        for b in (guess - 1, guess, guess + 1):
+            if b >= 2 and b**k == n:
+                return b, k
+    return n, 1
+
+
 def _floor_scaled_log_ratio(a: int, m: int, big_m: int) -> int:
     """``floor(a * log(m + 1) / log(M + 1))`` exactly, for integers a >= 0 and 1 <= m <= M.
 
-    q <= a * log(m+1) / log(M+1)  <=>  (M+1)**q <= (m+1)**a  (both sides positive integers), so
-    the float estimate is only trusted when it is far from an integer, and settled exactly
-    with Python integers otherwise.
+    The float estimate is trusted when it is far from an integer. Otherwise: the ratio
+    ``log(m+1) / log(M+1)`` is rational exactly when both numbers are powers of one base
+    (unique factorisation), and then the floor is an integer division; else the ratio is
+    irrational, ``a`` times it is never an integer, and decimals precise enough to tell
+    which side of the nearest integer it lies on settle it. Both take microseconds for any
+    ``a`` (raising ``M + 1`` to the power ``a`` had not finished after a minute for 10^8).
     """
     if m == big_m or a == 0:
         return a
@@ -95,13 +112,19 @@ def _floor_scaled_log_ratio(a: int, m: int, big_m: int) -> int:
     nearest = round(x)
     if abs(x - nearest) > 1e-9 * max(1.0, x):
         return min(a, max(0, math.floor(x)))
-    base, target = big_m + 1, (m + 1) ** a
-    q = max(0, min(a, nearest))
-    while q > 0 and base**q > target:
-        q -= 1
-    while q < a and base ** (q + 1) <= target:
-        q += 1
-    return q
+    (base, i), (other, j) = _primitive_root(m + 1), _primitive_root(big_m + 1)
+    if base == other:
+        return a * i // j
+    digits = len(str(a)) + 30
+    while True:  # terminates: an irrational multiple is some distance from every integer
+        with decimal.localcontext() as context:
+            context.prec = digits
+            exact = decimal.Decimal(a) * decimal.Decimal(m + 1).ln() / decimal.Decimal(big_m + 1).ln()
+            floor = int(exact.to_integral_value(rounding=decimal.ROUND_FLOOR))
+            margin = decimal.Decimal(10) ** (len(str(a)) + 5 - digits)  # far above the rounding error
+            if exact - floor > margin and floor + 1 - exact > margin:
+                return min(a, max(0, floor))
+        digits *= 2
 
 
 def msth_offsets(horizon: int, near: int, stride: int, distal: int) -> tuple[np.ndarray, np.ndarray]:
@@ -144,7 +167,7 @@ def msth_index(
     spec: MSTHSpec,
     segment_starts: np.ndarray | None = None,
     segment_ends: np.ndarray | None = None,
-    clip: str = "segment",
+    clip: str = "episode",
 ) -> dict[str, np.ndarray]:
     """The MSTH index table of one episode as numpy arrays (column names of ``MSTH_SCHEMA``).
 
@@ -209,6 +232,35 @@ class EpisodeMSTH:
     table: pl.DataFrame
     segments: int
     warnings: list[str]
+    reach: int = 0  # the most frames any frame of the episode can look ahead without padding
+
+
+def check_distal_count(spec: MSTHSpec) -> None:
+    """A table holds M anchors per frame, all within ``t + P .. t + K``: more than those
+    ``K - P + 1`` frames only repeats anchors (and an absurd M would take minutes and memory)."""
+    distinct = spec.horizon - spec.near + 1
+    if spec.distal > distinct:
+        raise ValueError(
+            f"MSTH --distal M={spec.distal} is more than the {distinct} frames the distal anchors can take "
+            f"(t + P .. t + K with --near P={spec.near}, --horizon K={spec.horizon})"
+        )
+
+
+def check_horizon_fits(dataset: str, spec: MSTHSpec, clip: str, reach: int) -> None:
+    """Refuse a horizon that no frame of the dataset reaches within its clip: every distal
+    target and hindsight goal would be padding, and training on it would learn nothing."""
+    if spec.horizon <= reach:
+        return
+    if clip == "segment":
+        raise ValueError(
+            f"{dataset}: --horizon K={spec.horizon} reaches past the end of every task segment (--clip segment: "
+            f"frames look at most {reach} frames ahead within their segment), so every distal target would be padding; "
+            f"use --clip episode or --horizon {reach} or less"
+        )
+    raise ValueError(
+        f"{dataset}: --horizon K={spec.horizon} is longer than any episode (the longest has {reach + 1} frames), "
+        f"so every distal target would be padding; use --horizon {reach} or less"
+    )
 
 
 def episode_segments(ds, episode: str) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -227,14 +279,15 @@ def episode_msth(episode: str, dataset: str, spec: MSTHSpec, clip: str, storage_
     if starts is not None and len(starts) and (np.any(starts >= ends) or np.any(ends > n_frames) or np.any(starts < 0)):
         warnings.append(f"{episode}: segments outside [0, {n_frames}) or empty were clipped")
     columns = msth_index(n_frames, spec, starts, ends, clip)
-    return EpisodeMSTH(episode, index_frame(episode, columns), 0 if starts is None else len(starts), warnings)
+    reach = int(np.max(columns["clip_end"] - 1 - columns["frame"]))
+    return EpisodeMSTH(episode, index_frame(episode, columns), 0 if starts is None else len(starts), warnings, reach)
 
 
 @writes_dataset("msth")
 def build_msth(
     dataset: str,
     spec: MSTHSpec,
-    clip: str = "segment",
+    clip: str = "episode",
     workers: int = 1,
     scheduler: str | None = None,
     storage_options: dict | None = None,
@@ -243,12 +296,15 @@ def build_msth(
     """Write ``tables/msth.parquet`` (one row per frame of every episode); returns it and warnings."""
     if clip not in CLIP_MODES:
         raise ValueError(f"--clip must be one of {', '.join(CLIP_MODES)}, got {clip!r}")
+    check_distal_count(spec)
     started_at, started = utc_now(), time.perf_counter()
     ds = open_dataset(dataset, storage_options)
     results = run_tasks(
         episode_msth, ds.episodes, workers=workers, scheduler=scheduler, on_result=on_result,
         dataset=dataset, spec=spec, clip=clip, storage_options=storage_options,
     )  # fmt: skip
+    if results:  # checked before anything is written: a refused spec leaves the old table
+        check_horizon_fits(dataset, spec, clip, max(r.reach for r in results))
     tables = [r.table for r in results]
     table = pl.concat(tables) if tables else empty_table(MSTH_SCHEMA)
     write_table(dataset, "msth", table, storage_options)

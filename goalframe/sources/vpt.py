@@ -429,7 +429,8 @@ def parse_jsonl(path: Path, warnings: list[str]) -> tuple[_Columns, int, dict[st
             try:
                 obj = json.loads(text)
             except json.JSONDecodeError as exc:
-                raise _LineError(f"malformed JSON ({exc.msg} at column {exc.colno})") from None
+                # json's own messages may end in "at" ("Unterminated string starting at")
+                raise _LineError(f"malformed JSON ({exc.msg.removesuffix(' at')} at column {exc.colno})") from None
             _parse_line(obj, len(cols.lines), cols, missing, nulls, quirks)
         except (_LineError, RecursionError) as exc:
             if not last:

@@ -11,10 +11,19 @@ from goalframe.toolkit import msth, pairs
 from goalframe.toolkit import verify
 from goalframe.toolkit import evaluate, train
 from goalframe.toolkit import build, masks
+from goalframe.toolkit.common import example
 
 app = typer.Typer(
     name="goalframe",
     help="Build goal-conditioned visuomotor datasets from VPT and AgiBot recordings.",
+    epilog=example(
+        "goalframe demo",
+        "goalframe synth agibot raw/agibot --episodes 3",
+        "goalframe build raw/agibot --format agibot --out data/agibot.zarr",
+        "goalframe train data/agibot.zarr --policy act2goal --out runs/act2goal",
+        "goalframe eval runs/act2goal",
+        "goalframe COMMAND --help",
+    ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},

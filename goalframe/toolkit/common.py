@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn
 
@@ -37,7 +37,7 @@ def one_line_errors() -> Iterator[None]:
         fail(str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__)
 
 
-def progress_bar(description: str, total: int | None) -> Progress:
+def progress_bar(description: str, total: int | None, show: bool = True) -> Progress:
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -46,8 +46,16 @@ def progress_bar(description: str, total: int | None) -> Progress:
         TimeRemainingColumn(),
         console=err_console,
         transient=False,
-        disable=not sys.stderr.isatty() and total is None,
+        disable=not show or (not sys.stderr.isatty() and total is None),
     )
+
+
+@contextmanager
+def step_progress(description: str, total: int, show: bool = True) -> Iterator[Callable[..., None]]:
+    """A bar for one step of ``total`` tasks; yields the ``on_result`` callback that advances it."""
+    with progress_bar(description, total, show) as progress:
+        task = progress.add_task(description, total=total)
+        yield lambda *_results: progress.advance(task)
 
 
 def print_json(data: Any) -> None:

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
-from goalframe.toolkit.common import example, one_line_errors, out_console, print_json
+from goalframe.toolkit.common import example, one_line_errors, out_console, print_json, progress_bar
 
 EPILOG = example(
     "goalframe eval runs/rocket2",
     "goalframe eval runs/act2goal --episodes 10",
-    "goalframe eval runs/rocket2 --episodes 50 --seed 2000 --json",
+    "goalframe eval runs/rocket2 --episodes 50 --seed 2000 --json --overwrite",
 )
 
 
@@ -23,6 +23,7 @@ def evaluate(
     offline: bool = typer.Option(True, "--offline/--no-offline", help="Also compute offline metrics on the held-out episodes."),
     baseline: bool = typer.Option(True, "--baseline/--no-baseline", help="Also run a random policy on the same seeds."),
     threads: Optional[int] = typer.Option(None, help="Torch threads (default 1: the most efficient for these small models)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an earlier evaluation's metrics.json and plots (without it, eval refuses to)."),
     json_output: bool = typer.Option(False, "--json", help="Print metrics.json."),
 ) -> None:
     """Evaluate a run in the generated worlds; writes RUN/metrics.json, learning_curve.png and success.png."""
@@ -31,9 +32,19 @@ def evaluate(
             raise ValueError(f"--episodes must be >= 1, got {episodes}")
         if not run.is_dir():
             raise FileNotFoundError(f"{run}: no such run folder")
-        from goalframe.training.evaluate import evaluate_run, headline
+        from goalframe.training.evaluate import METRICS, evaluate_run, headline
 
-        metrics = evaluate_run(run, episodes=episodes, seed=seed, offline=offline, baseline=baseline, threads=threads)
+        if (run / METRICS).exists() and not overwrite:
+            raise ValueError(f"{run / METRICS}: exists from an earlier evaluation; pass --overwrite to replace it")
+        with progress_bar("eval", 1, show=not json_output) as progress:
+            phases: dict[str, Any] = {}  # one bar per phase (closed loop per policy, offline), added as each starts
+
+            def on_progress(phase: str, done: int, total: int) -> None:
+                if phase not in phases:
+                    phases[phase] = progress.add_task(phase, total=total)
+                progress.update(phases[phase], completed=done)
+
+            metrics = evaluate_run(run, episodes=episodes, seed=seed, offline=offline, baseline=baseline, threads=threads, on_progress=on_progress)
     if json_output:
         print_json(metrics)
     else:

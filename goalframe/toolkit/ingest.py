@@ -18,7 +18,11 @@ from goalframe.toolkit.common import (
     STORAGE_OPTION_HELP, err_console, example, one_line_errors, out_console, parse_storage_options, print_json, progress_bar,
 )
 
-app = typer.Typer(help="Ingest raw recordings into a chunked Zarr dataset (parallel, resumable).", no_args_is_help=True)
+app = typer.Typer(
+    help="Ingest raw recordings into a chunked Zarr dataset (parallel, resumable).",
+    epilog=example("goalframe ingest vpt raw/vpt --out data/vpt.zarr", "goalframe ingest agibot raw/agibot --out data/agibot.zarr --workers 2"),
+    no_args_is_help=True,
+)
 
 
 def default_workers() -> int:

@@ -13,8 +13,13 @@ from goalframe.toolkit.ingest import default_workers
 
 EPILOG = example(
     "goalframe msth data/agibot.zarr --horizon 200 --near 54 --stride 6 --distal 9",
-    "goalframe msth data/agibot.zarr --horizon 90 --near 30 --stride 5 --distal 4 --clip episode",
+    "goalframe msth data/agibot.zarr --horizon 40 --near 10 --stride 5 --distal 4 --clip segment",
     "goalframe msth data/vpt.zarr --horizon 128 --near 16 --stride 4 --distal 6 --json",
+)
+
+CLIP_HELP = (
+    "Clip indices at the end of the 'episode' (anchors run on toward the episode's goal, as train's default --goal episode_end) "
+    "or of the task 'segment' (the episode end where there is none; K must fit in a segment)."
 )
 
 
@@ -24,7 +29,7 @@ def msth(
     near: int = typer.Option(..., "--near", "-P", help="Near horizon P in frames (proximal frames and actions up to t + P)."),
     stride: int = typer.Option(..., "--stride", "-r", help="Proximal frame stride r (P must be a multiple)."),
     distal: int = typer.Option(..., "--distal", "-M", help="Number M of sparse distal anchors (log-spaced between P and K)."),
-    clip: str = typer.Option("segment", help="Clip indices at the end of the task 'segment' (episode end where there is none) or of the 'episode'."),
+    clip: str = typer.Option("episode", help=CLIP_HELP),
     workers: Optional[int] = typer.Option(None, help="Parallel episode workers."),
     scheduler: Optional[str] = typer.Option(None, help="Address of a dask.distributed scheduler."),
     json_output: bool = typer.Option(False, "--json", help="Print a JSON summary."),
@@ -32,10 +37,11 @@ def msth(
 ) -> None:
     """Multi-Scale Temporal Hashing index table (Act2Goal): proximal/distal frames, action ranges, pad masks, goal frames."""
     with one_line_errors():
-        from goalframe.sampling.msth import CLIP_MODES, EpisodeMSTH, MSTHSpec, build_msth
+        from goalframe.sampling.msth import CLIP_MODES, EpisodeMSTH, MSTHSpec, build_msth, check_distal_count
         from goalframe.storage import open_dataset
 
         spec = MSTHSpec(horizon=horizon, near=near, stride=stride, distal=distal)
+        check_distal_count(spec)
         if clip not in CLIP_MODES:
             raise ValueError(f"--clip must be one of {', '.join(CLIP_MODES)}, got {clip!r}")
         options = parse_storage_options(storage_option)

@@ -16,7 +16,15 @@ from goalframe.toolkit.common import (
     STORAGE_OPTION_HELP, err_console, example, one_line_errors, out_console, parse_storage_options, print_json, progress_bar,
 )  # fmt: skip
 
-app = typer.Typer(help="Review mask tracks in Label Studio: push frames with predicted masks, pull corrections.", no_args_is_help=True)
+app = typer.Typer(
+    help="Review mask tracks in Label Studio: push frames with predicted masks, pull corrections.",
+    epilog=example(
+        "goalframe review push data/vpt.zarr --url http://localhost:8080",
+        "goalframe review pull data/vpt.zarr --url http://localhost:8080",
+        "goalframe review status data/vpt.zarr --url http://localhost:8080",
+    ),
+    no_args_is_help=True,
+)
 
 DATASET_HELP = "Dataset path (NAME.zarr or fsspec URL)."
 URL_HELP = "Label Studio base URL, e.g. http://localhost:8080."

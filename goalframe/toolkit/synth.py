@@ -9,12 +9,21 @@ import typer
 from goalframe.sources.registry import get_format
 from goalframe.toolkit.common import example, one_line_errors, out_console, progress_bar
 
-app = typer.Typer(help="Generate realistic raw recordings (the real file layout) with ground truth.", no_args_is_help=True)
+app = typer.Typer(
+    help="Generate realistic raw recordings (the real file layout) with ground truth.",
+    epilog=example("goalframe synth vpt raw/vpt --episodes 4 --seed 0", "goalframe synth agibot raw/agibot --episodes 3"),
+    no_args_is_help=True,
+)
+
+
+def _check_at_least(flag: str, value: float, minimum: float) -> None:
+    if value < minimum:
+        raise ValueError(f"{flag} must be at least {minimum}, got {value}")
 
 
 def _run(fmt: str, out: Path, episodes: int, seed: int, **options) -> None:
-    if episodes < 1:
-        raise ValueError(f"--episodes must be at least 1, got {episodes}")
+    """Every option is checked before the progress bar appears and before anything is written."""
+    _check_at_least("--episodes", episodes, 1)
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"{out}: exists and is not a folder")
     with progress_bar(f"synth {fmt}", episodes) as progress:
@@ -35,6 +44,9 @@ def synth_vpt(
 ) -> None:
     """Write VPT contractor recordings (mp4 + jsonl + options.json + index) of a small Minecraft-like world."""
     with one_line_errors():
+        _check_at_least("--frames", frames, 2)
+        if not 0.0 <= quirk_rate <= 1.0:
+            raise ValueError(f"--quirk-rate must be between 0 and 1, got {quirk_rate}")
         _run("vpt", out, episodes, seed, frames=frames, quirk_rate=quirk_rate)
 
 
@@ -47,5 +59,8 @@ def synth_agibot(
     dexhand: bool = typer.Option(True, help="Make the fifth episode a dexterous-hand one (twelve joint angles), as real releases hold."),
 ) -> None:
     """Write AgiBot World recordings (an mp4 per camera, proprio_stats.h5, task_info, camera parameters)."""
+    from goalframe.sources.agibot_synth import MIN_FRAMES_PER_OBJECT
+
     with one_line_errors():
+        _check_at_least("--frames-per-object", frames_per_object, MIN_FRAMES_PER_OBJECT)
         _run("agibot", out, episodes, seed, frames_per_object=frames_per_object, dexhand=dexhand)

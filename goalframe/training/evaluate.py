@@ -125,20 +125,33 @@ def _summary(results: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def closed_loop_rocket2(policy_factory: Callable[[int], Any], episodes: int, seed: int, max_steps: int = 60, size: int = 64) -> dict[str, Any]:
+def _run_episodes(env, policy_factory: Callable[[int], Any], episodes: int, seed: int, on_episode: Callable[[], None] | None) -> list[dict[str, Any]]:
+    results = []
+    for i in range(episodes):
+        results.append(run_episode(env, policy_factory(seed + i), seed + i))
+        if on_episode is not None:
+            on_episode()
+    return results
+
+
+def closed_loop_rocket2(
+    policy_factory: Callable[[int], Any], episodes: int, seed: int, max_steps: int = 60, size: int = 64,
+    on_episode: Callable[[], None] | None = None,
+) -> dict[str, Any]:
     """Success of ``policy_factory(episode_seed)`` on ``episodes`` seeded reach-and-mine episodes."""
     env = VptReachEnv(size=size, max_steps=max_steps)
-    return _summary([run_episode(env, policy_factory(seed + i), seed + i) for i in range(episodes)])
+    return _summary(_run_episodes(env, policy_factory, episodes, seed, on_episode))
 
 
 def closed_loop_act2goal(
-    policy_factory: Callable[[int], Any], episodes: int, seed: int, lengths=TASK_LENGTHS, size: int = 64, frames_per_object: int = 60
+    policy_factory: Callable[[int], Any], episodes: int, seed: int, lengths=TASK_LENGTHS, size: int = 64, frames_per_object: int = 60,
+    on_episode: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """Success per task length (objects to arrange) over ``episodes`` seeded episodes each."""
     by_length = {}
     for n in lengths:
         env = AgibotArrangeEnv(n_objects=n, size=size, frames_per_object=frames_per_object)
-        by_length[str(n)] = _summary([run_episode(env, policy_factory(seed + i), seed + i) for i in range(episodes)])
+        by_length[str(n)] = _summary(_run_episodes(env, policy_factory, episodes, seed, on_episode))
     rates = [v["success_rate"] for v in by_length.values()]
     return {"success_rate": float(np.mean(rates)), "by_length": by_length}
 
@@ -159,10 +172,15 @@ def random_factory(config, stats, prior: bool = False) -> Callable[[int], Any]:
     return lambda s: RandomAgibotPolicy(s)
 
 
-def closed_loop(config, factory, episodes: int, seed: int) -> dict[str, Any]:
+def closed_loop(config, factory, episodes: int, seed: int, on_episode: Callable[[], None] | None = None) -> dict[str, Any]:
     if config.policy == "rocket2":
-        return closed_loop_rocket2(factory, episodes, seed, size=config.size)
-    return closed_loop_act2goal(factory, episodes, seed, size=config.size)
+        return closed_loop_rocket2(factory, episodes, seed, size=config.size, on_episode=on_episode)
+    return closed_loop_act2goal(factory, episodes, seed, size=config.size, on_episode=on_episode)
+
+
+def closed_loop_episodes(config, episodes: int) -> int:
+    """Episodes one closed-loop evaluation runs (Act2Goal: ``episodes`` per task length)."""
+    return episodes if config.policy == "rocket2" else episodes * len(TASK_LENGTHS)
 
 
 # ---------------------------------------------------------------------------- offline
@@ -176,8 +194,11 @@ def _f1(pred: np.ndarray, truth: np.ndarray) -> float:
 
 
 @torch.no_grad()
-def offline_metrics(config, model, stats, task=None, max_samples: int = 256, batch_size: int = 16) -> dict[str, Any]:
-    """Metrics on the held-out episodes (the run's val split); ``{}`` when there are none."""
+def offline_metrics(
+    config, model, stats, task=None, max_samples: int = 256, batch_size: int = 16, on_batch: Callable[[int, int], None] | None = None
+) -> dict[str, Any]:
+    """Metrics on the held-out episodes (the run's val split); ``{}`` when there are none.
+    ``on_batch(done, total)`` follows the batches (progress bars)."""
     task = task or make_task(config, splits=("val",))
     task.stats = stats
     data = task.data["val"]
@@ -186,6 +207,12 @@ def offline_metrics(config, model, stats, task=None, max_samples: int = 256, bat
         return {}
     if len(indices) > max_samples:
         indices = np.sort(np.random.default_rng(0).choice(indices, max_samples, replace=False))
+    n_batches = -(-len(indices) // batch_size)
+
+    def batch_done(start: int) -> None:
+        if on_batch is not None:
+            on_batch(start // batch_size + 1, n_batches)
+
     if config.policy == "rocket2":
         button_hits, camera_hits, frames, errs, vis_pred, vis_true = 0.0, 0.0, 0, [], [], []
         for start in range(0, len(indices), batch_size):
@@ -202,6 +229,7 @@ def offline_metrics(config, model, stats, task=None, max_samples: int = 256, bat
             errs.append((out["centroid"] - batch["centroid"]).norm(dim=-1)[seen].numpy())
             vis_pred.append((out["visible"] > 0)[valid].numpy())
             vis_true.append(batch["visible"][valid].numpy())
+            batch_done(start)
         errs_all = np.concatenate(errs) if errs else np.zeros(0)
         return {
             "samples": int(len(indices)), "frames": frames,
@@ -236,6 +264,7 @@ def offline_metrics(config, model, stats, task=None, max_samples: int = 256, bat
         per_sample += ((position * valid).sum(1) / valid.sum(1).clamp(min=1)).tolist()
         grip_hits += float((((pred[..., 8:10] >= 0.5) == (true[..., 8:10] >= 0.5)).all(-1) & valid).sum())
         grip_n += int(valid.sum())
+        batch_done(start)
     return {
         "samples": int(len(indices)),
         "first_action_error_cm": float(np.concatenate(first_err).mean()),
@@ -305,21 +334,34 @@ def plot_success(groups: dict[str, dict[str, float]], path: Path, title: str, xl
 
 
 def evaluate_run(
-    run: str | Path, episodes: int = 20, seed: int = 1000, offline: bool = True, baseline: bool = True, threads: int | None = None
+    run: str | Path, episodes: int = 20, seed: int = 1000, offline: bool = True, baseline: bool = True, threads: int | None = None,
+    on_progress: Callable[[str, int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """Closed-loop and offline metrics of a run; writes ``metrics.json`` and the plots into it."""
+    """Closed-loop and offline metrics of a run; writes ``metrics.json`` and the plots into it.
+
+    ``on_progress(phase, done, total)`` follows each phase (closed-loop episodes per policy,
+    offline batches), for progress bars.
+    """
     run = Path(run)
     torch.set_num_threads(threads or 1)
     config, model, stats, step = load_policy(run)
     started = time.perf_counter()
+    n_closed = closed_loop_episodes(config, episodes)
+
+    def follow(phase: str) -> Callable[[], None]:
+        done = iter(range(1, n_closed + 1))
+        return lambda: on_progress(phase, next(done), n_closed) if on_progress else None
+
     metrics: dict[str, Any] = {"run": str(run), "policy": config.policy, "ablate": config.ablate, "step": step, "episodes": episodes, "seed": seed}
-    metrics["closed_loop"] = closed_loop(config, policy_factory(config, model, stats), episodes, seed)
+    metrics["closed_loop"] = closed_loop(config, policy_factory(config, model, stats), episodes, seed, follow("closed loop: policy"))
     if baseline:
-        metrics["random"] = closed_loop(config, random_factory(config, stats), episodes, seed)
+        metrics["random"] = closed_loop(config, random_factory(config, stats), episodes, seed, follow("closed loop: random policy"))
         if config.policy == "rocket2":
-            metrics["random_prior"] = closed_loop(config, random_factory(config, stats, prior=True), episodes, seed)
+            prior = random_factory(config, stats, prior=True)
+            metrics["random_prior"] = closed_loop(config, prior, episodes, seed, follow("closed loop: random with the data's prior"))
     if offline:
-        metrics["offline"] = offline_metrics(config, model, stats)
+        on_batch = (lambda done, total: on_progress("offline: held-out episodes", done, total)) if on_progress else None
+        metrics["offline"] = offline_metrics(config, model, stats, on_batch=on_batch)
     log = read_log(run)
     if log:
         metrics["train_seconds"] = log[-1].get("seconds")

@@ -3,9 +3,15 @@
 A run is a folder::
 
     RUN/config.json        the TrainConfig (and model config) as JSON
-    RUN/checkpoint.pt      {"model", "optimizer", "step", "elapsed", "cpu", "stats"}: tensors and
-                           plain containers only, read with torch.load(weights_only=True)
+    RUN/checkpoint.pt      {"model", "optimizer", "step", "elapsed", "cpu", "stats", "sha256"}: tensors
+                           and plain containers only, read with torch.load(weights_only=True);
+                           "sha256" covers every tensor's bytes and every other value, so a
+                           flipped byte in a weight is refused instead of loaded
     RUN/log.jsonl          one line per logged step: train losses, lr, seconds; val losses
+
+The config stores the dataset as an absolute path (URLs as given), so a run is evaluated
+and resumed from any folder. A run that fails before its first checkpoint leaves nothing
+behind (the files and folders it created are removed).
 
 Batch ``k`` (samples and augmentation) is drawn from ``numpy.random.default_rng([seed, k])``,
 so a resumed run draws exactly the batches an uninterrupted one would (same config, same
@@ -17,6 +23,7 @@ Two tasks share the loop: :class:`Rocket2Task` (CrossViewDataset windows) and
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -31,6 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import default_collate
 
+from goalframe.storage.store import store_path
 from goalframe.training.data import EE_RELATIVE, CachedCrossView, CachedMSTH
 from goalframe.sources.vpt_actions import BUTTON_INDEX
 from goalframe.training.models import (
@@ -112,6 +120,7 @@ def resolve(config: TrainConfig) -> TrainConfig:
         if values[key] is None:
             values[key] = value
     values["ablate"] = sorted(set(config.ablate))
+    values["dataset"] = store_path(config.dataset)  # the same dataset whichever folder a command runs from
     out = TrainConfig.from_dict(values)
     if out.steps < 1 or out.batch_size < 1:
         raise ValueError(f"--steps and --batch-size must be >= 1, got {out.steps} and {out.batch_size}")
@@ -305,22 +314,90 @@ def make_task(config: TrainConfig, splits: tuple[str, ...] = ("train", "val")):
 # ---------------------------------------------------------------------------- checkpoints
 
 
+class CheckpointError(ValueError):
+    """A checkpoint file that cannot be used: empty, cut short, not a checkpoint, or changed."""
+
+
+CHECKPOINT_KEYS = ("model", "optimizer", "step", "stats")
+
+
+def _feed(digest: Any, value: Any) -> None:
+    """Hash a checkpoint value: tensors by dtype, shape and bytes, containers in key order."""
+    if isinstance(value, torch.Tensor):
+        tensor = value.detach().cpu().contiguous()
+        digest.update(f"tensor {tensor.dtype} {tuple(tensor.shape)}\n".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    elif isinstance(value, dict):
+        digest.update(f"dict {len(value)}\n".encode())
+        for key in sorted(value, key=repr):
+            digest.update(f"{key!r}\n".encode())
+            _feed(digest, value[key])
+    elif isinstance(value, (list, tuple)):
+        digest.update(f"{type(value).__name__} {len(value)}\n".encode())
+        for item in value:
+            _feed(digest, item)
+    else:
+        digest.update(f"{type(value).__name__} {value!r}\n".encode())
+
+
+def state_sha256(state: dict[str, Any]) -> str:
+    """sha256 of everything in a checkpoint but its own ``sha256`` entry."""
+    digest = hashlib.sha256()
+    _feed(digest, {k: v for k, v in state.items() if k != "sha256"})
+    return digest.hexdigest()
+
+
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    """Write atomically (a crash never leaves a half-written checkpoint)."""
+    """Write atomically (a crash never leaves a half-written checkpoint), with its checksum."""
     tmp = path.with_suffix(".tmp")
-    torch.save(state, tmp)
+    torch.save({**state, "sha256": state_sha256(state)}, tmp)
     os.replace(tmp, path)
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
-    return torch.load(path, map_location="cpu", weights_only=True)
+    """The checkpoint's state (without its checksum); a one-line CheckpointError naming the file
+    when it is empty, cut short, not a goalframe checkpoint, or its bytes changed since written.
+    Checkpoints written before checksums were stored load unchecked."""
+    path = Path(path)
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"{path}: empty file (0 bytes), not a checkpoint")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for cut or foreign files; any means unusable
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise CheckpointError(
+            f"{path}: not a readable checkpoint (cut short, damaged or not written by goalframe train: {exc.__class__.__name__}: {reason})"
+        ) from None
+    missing = [key for key in CHECKPOINT_KEYS if not isinstance(state, dict) or key not in state]
+    if missing:
+        raise CheckpointError(f"{path}: not a goalframe checkpoint (no {', '.join(missing)})")
+    recorded = state.pop("sha256", None)
+    actual = state_sha256(state) if recorded is not None else None
+    if recorded != actual:
+        raise CheckpointError(
+            f"{path}: checksum mismatch: the stored weights or state changed after goalframe train wrote them "
+            f"(sha256 recorded {str(recorded)[:12]}…, now {actual[:12]}…)"
+        )
+    return state
+
+
+def load_weights(model: torch.nn.Module, state: dict[str, Any], path: Path) -> None:
+    """``model.load_state_dict`` with a one-line error when the weights belong to another model."""
+    try:
+        model.load_state_dict(state["model"])
+    except (RuntimeError, KeyError, TypeError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+        raise CheckpointError(f"{path}: the weights do not fit the run's model ({reason})") from None
 
 
 def read_config(run: Path) -> TrainConfig:
     path = Path(run) / CONFIG
     if not path.exists():
         raise FileNotFoundError(f"{run}: not a training run (no {CONFIG})")
-    return TrainConfig.from_dict(json.loads(path.read_text())["train"])
+    try:
+        return TrainConfig.from_dict(json.loads(path.read_text())["train"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{path}: not a readable run config ({exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
 
 
 def read_log(run: Path) -> list[dict[str, Any]]:
@@ -333,6 +410,7 @@ def read_log(run: Path) -> list[dict[str, Any]]:
 def _same_run(a: TrainConfig, b: TrainConfig) -> bool:
     ignore = {"steps", "log_every", "val_every", "checkpoint_every", "threads"}
     da, db = a.to_dict(), b.to_dict()
+    da["dataset"], db["dataset"] = store_path(da["dataset"]), store_path(db["dataset"])  # runs from before paths were stored resolved
     return all(da[k] == db[k] for k in da if k not in ignore)
 
 
@@ -386,11 +464,36 @@ def train(
 ) -> TrainResult:
     """Train ``config`` into the run folder ``out``; continue a run there when ``resume``.
 
-    ``on_step(step, steps, losses)`` is called after every step (progress bars).
+    ``on_step(step, steps, losses)`` is called after every step (progress bars). A failure
+    before the first checkpoint removes the files and folders this call created.
     """
     config = resolve(config)
     out = Path(out)
+    new_folders = [folder for folder in (out, *out.parents) if not folder.exists()]
+    had = {name for name in (CONFIG, LOG) if (out / name).exists()}
     out.mkdir(parents=True, exist_ok=True)
+    try:
+        return _train(config, out, resume, on_step, task)
+    except BaseException:
+        _remove_unfinished_run(out, had, new_folders)
+        raise
+
+
+def _remove_unfinished_run(out: Path, had: set[str], new_folders: list[Path]) -> None:
+    """Nothing to resume without a checkpoint: remove what this run wrote, then the folders it made."""
+    if (out / CHECKPOINT).exists():
+        return
+    for name in {CONFIG, LOG} - had:
+        (out / name).unlink(missing_ok=True)
+    (out / CHECKPOINT).with_suffix(".tmp").unlink(missing_ok=True)
+    for folder in new_folders:  # deepest first; a folder something else wrote into stays
+        try:
+            folder.rmdir()
+        except OSError:
+            break
+
+
+def _train(config: TrainConfig, out: Path, resume: bool, on_step, task) -> TrainResult:
     torch.set_num_threads(config.threads or 1)  # tiny ops: one thread is the most efficient
     checkpoint_path = out / CHECKPOINT
     previous = None
@@ -410,8 +513,11 @@ def train(
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     start, elapsed, cpu = 0, 0.0, 0.0
     if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
+        load_weights(model, state, checkpoint_path)
+        try:
+            optimizer.load_state_dict(state["optimizer"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise CheckpointError(f"{checkpoint_path}: the optimizer state does not fit the run's model ({exc})") from None
         start, elapsed, cpu = int(state["step"]), float(state["elapsed"]), float(state.get("cpu", 0.0))
         kept = [r for r in read_log(out) if r["step"] <= start]  # steps after the checkpoint are redone
         (out / LOG).write_text("".join(json.dumps(r) + "\n" for r in kept))
@@ -484,6 +590,6 @@ def load_policy(run: str | Path):
     if not (run / CHECKPOINT).exists():
         raise FileNotFoundError(f"{run}: no {CHECKPOINT} (training never reached a checkpoint)")
     state = load_checkpoint(run / CHECKPOINT)
-    model.load_state_dict(state["model"])
+    load_weights(model, state, run / CHECKPOINT)
     model.eval()
     return config, model, state["stats"], int(state["step"])
