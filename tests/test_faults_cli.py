@@ -193,8 +193,14 @@ def test_msth_with_segment_clipping_refuses_a_horizon_no_segment_holds(tour, tmp
     from goalframe.storage import open_dataset
 
     ds = open_dataset(str(tour.dataset))
-    longest_segment = max(int(np.max(end - start)) for start, end in (episode_segments(ds, e) for e in ds.episodes))
-    horizon = longest_segment  # a frame can look at most longest_segment - 1 frames ahead in its segment
+    reach = 0  # frames look ahead to their segment's end; frames outside every segment to the episode's
+    for episode in ds.episodes:
+        n = ds.length(episode)
+        clip_end = np.full(n, n)
+        for start, end in zip(*episode_segments(ds, episode)):
+            clip_end[start:end] = end
+        reach = max(reach, int(np.max(clip_end - 1 - np.arange(n))))
+    horizon = reach + 1
     result = goalframe("msth", str(tour.dataset), "--horizon", str(horizon), "--near", "5", "--stride", "5", "--distal", "2", "--clip", "segment")
     assert result.returncode == 2
     assert "every distal target would be padding; use --clip episode" in one_error_line(result)
