@@ -30,17 +30,30 @@ def run_build(
     msth_clip: str = "episode",
 ) -> dict[str, Any]:
     """The chain as one function (``build`` and ``demo`` call it), a progress bar per step; returns each step's summary."""
-    from goalframe.annotators.events import extract_events
-    from goalframe.annotators.masks import MaskOptions, annotate_masks
-    from goalframe.sampling.msth import MSTHSpec, build_msth, check_distal_count
-    from goalframe.sampling.pairs import build_pairs
-    from goalframe.storage import open_dataset
-    from goalframe.toolkit.ingest import run_ingest
+    from goalframe.annotators.masks import MaskOptions
+    from goalframe.sampling.msth import MSTHSpec, check_distal_count
+    from goalframe.storage.lease import dataset_lease
 
     spec = spec or MSTHSpec(horizon=120, near=30, stride=5, distal=6)
     check_distal_count(spec)
     mask_options = mask_options or MaskOptions()
     mask_options.validate()
+    # one lease over the whole chain: no other writer slips in between two steps
+    with dataset_lease(out, f"build {fmt}", storage_options, create=True):
+        return _run_steps(fmt, raw, out, workers, scheduler, codec, mask_options, seed, spec, show_progress, storage_options, msth_clip)
+
+
+def _run_steps(
+    fmt: str, raw: Path, out: str, workers: int | None, scheduler: str | None, codec: str,
+    mask_options: Any, seed: int, spec: Any, show_progress: bool, storage_options: dict | None, msth_clip: str,
+) -> dict[str, Any]:  # fmt: skip
+    from goalframe.annotators.events import extract_events
+    from goalframe.annotators.masks import annotate_masks
+    from goalframe.sampling.msth import build_msth
+    from goalframe.sampling.pairs import build_pairs
+    from goalframe.storage import open_dataset
+    from goalframe.toolkit.ingest import run_ingest
+
     summary: dict[str, Any] = {"ingest": run_ingest(fmt, raw, out, workers, scheduler, codec, show_progress=show_progress, storage_options=storage_options).summary()}
     steps = {"workers": workers or 1, "scheduler": scheduler, "storage_options": storage_options}
     n_episodes = len(open_dataset(out, storage_options).episodes)
