@@ -10,7 +10,7 @@ import h5py
 import numpy as np
 import pytest
 
-from goalframe.sources.agibot_synth import LEAD_FRAMES, episode_ids, synthesize_agibot, truth_paths
+from goalframe.sources.agibot_synth import episode_ids, synthesize_agibot, truth_paths
 from goalframe.sources.agibot_world import CAMERAS, FLANGE_TO_GRASP, FLANGE_TO_PALM, GRIPPER_IDS, TABLE_Z, AgibotWorld, flange_of_palm
 from goalframe.sources.video import iter_frames, probe_video
 
@@ -231,7 +231,7 @@ def test_truth_masks_and_segments(raw: Path) -> None:
         assert [
             {k: s[k] for k in ("start_frame", "end_frame", "action_text", "skill")} for s in truth["segments"]
         ] == config
-        assert config[0]["start_frame"] == LEAD_FRAMES - 1 > 0 and config[-1]["end_frame"] == n  # real ones start late too
+        assert config[0]["start_frame"] == 0 and config[-1]["end_frame"] == n
         assert all(a["end_frame"] == b["start_frame"] for a, b in zip(config, config[1:]))
         names = {o["id"]: o["type"] for o in truth["objects"]}
         grasps = [e for e in truth["events"] if e["kind"] == "grasp"]

@@ -17,7 +17,7 @@ and writes, under ``out``::
 Frame ``t`` of every stream is the world state after ``t`` steps; the action row at frame
 ``t`` is the command issued at ``t`` (it moves the robot toward frame ``t + 1``). Segment
 ``end_frame`` is exclusive (LeRobot tags frames in ``[start_frame, end_frame)``); the
-first segment starts after the lead frames (frame 2), the last one ends at ``T``. A grasp or release event's ``frame`` is the first frame whose
+last segment ends at ``T``. A grasp or release event's ``frame`` is the first frame whose
 state shows the object attached or let go.
 
 Episode ``i`` of a run depends only on ``(seed, i)``. The files follow the real layouts
@@ -191,7 +191,7 @@ def simulate_episode(world_seed: int, n_objects: int, frames_per_object: int = F
     order = rng.permutation(n_objects) + 1
     for oid in order:
         obj = world.object(int(oid))
-        seq_start = len(states) - 1  # the first segment starts after the lead frames, as real ones need not start at 0
+        seq_start = len(states) - 1 if segments else 0
         y = float(obj.position[1])
         arm = 0 if y > 0.05 else 1 if y < -0.05 else int(rng.integers(2))
         grasp_yaw = obj.yaw if obj.shape == "box" else float(cmd_yaw[arm])
