@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from goalframe.sources.registry import get_format
-from goalframe.sources.video import iter_frames
+from goalframe.media.video import iter_frames
 from goalframe.storage import ingest
 from goalframe.storage.parallel import run_tasks
 

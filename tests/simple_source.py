@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from goalframe.schemas.episode import RawEpisode, RawFormatError, VideoRef
-from goalframe.sources.video import probe_video, write_mp4
+from goalframe.media.video import probe_video, write_mp4
 
 
 @dataclass(frozen=True)

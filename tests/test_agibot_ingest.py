@@ -13,7 +13,7 @@ import pytest
 
 from goalframe.sources import agibot
 from goalframe.sources.agibot_synth import synthesize_agibot
-from goalframe.sources.video import iter_frames
+from goalframe.media.video import iter_frames
 from goalframe.storage import open_dataset
 
 

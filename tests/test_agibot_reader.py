@@ -13,7 +13,7 @@ import pytest
 from goalframe.schemas.episode import RawFormatError
 from goalframe.sources.agibot import discover, read
 from goalframe.sources.agibot_synth import episode_ids, synthesize_agibot
-from goalframe.sources.video import write_mp4
+from goalframe.media.video import write_mp4
 
 CAMERAS = ("hand_left_color", "hand_right_color", "head_color")
 

@@ -12,7 +12,7 @@ import pytest
 
 from goalframe.sources.agibot_synth import episode_ids, synthesize_agibot, truth_paths
 from goalframe.sources.agibot_world import CAMERAS, FLANGE_TO_GRASP, FLANGE_TO_PALM, GRIPPER_IDS, TABLE_Z, AgibotWorld, flange_of_palm
-from goalframe.sources.video import iter_frames, probe_video
+from goalframe.media.video import iter_frames, probe_video
 
 SEED = 11
 FPO = 60  # frames per object: ~63-frame episodes

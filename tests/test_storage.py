@@ -13,7 +13,7 @@ import zarr
 
 import simple_source
 from goalframe.schemas.layout import DatasetError
-from goalframe.sources.video import iter_frames
+from goalframe.media.video import iter_frames
 from goalframe.storage import ingest, open_dataset
 from goalframe.storage.writer import episode_state
 

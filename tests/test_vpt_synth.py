@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from goalframe.sources.video import iter_frames, probe_video
+from goalframe.media.video import iter_frames, probe_video
 from goalframe.sources.vpt_synth import VERSION, synthesize_vpt
 from goalframe.sources.vpt_world import (
     GROUND_Y,

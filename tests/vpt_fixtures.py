@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from goalframe.sources.video import write_mp4
+from goalframe.media.video import write_mp4
 
 STEM = "cheeky-cornflower-setter-02e496ce4abb-20220421-092639"
 VERSION = "7.6"

@@ -39,7 +39,7 @@ import numpy as np
 from goalframe.schemas.episode import RawEpisode, RawFormatError, VideoRef
 from goalframe.schemas.rotations import carried_pose, quaternion_matrix
 from goalframe.schemas.vectors import vector_metadata
-from goalframe.sources.video import probe_video
+from goalframe.media.video import probe_video
 
 FPS = 30.0
 REQUIRED_KEYS = ("timestamp", "state/joint/position", "state/effector/position", "state/end/position")

@@ -69,7 +69,7 @@ from goalframe.sources.agibot_world import (
     joint_positions,
 )
 from goalframe.sources.agibot import camera_prefix
-from goalframe.sources.video import write_mp4
+from goalframe.media.video import write_mp4
 
 FIRST_TASK_ID = 351
 FIRST_EPISODE_ID = 648642

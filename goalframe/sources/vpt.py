@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from goalframe.schemas.episode import RawEpisode, RawFormatError, VideoRef
-from goalframe.sources.video import probe_video
+from goalframe.media.video import probe_video
 from goalframe.sources.vpt_actions import VPT_ACTION_ATTRS, convert_actions
 from goalframe.sources.vpt_recorder import PAUSE_GAP_MS, Window, pauses_before, version_factor, window_from_options
 

@@ -56,7 +56,7 @@ from typing import Any
 
 import numpy as np
 
-from goalframe.sources.video import write_mp4
+from goalframe.media.video import write_mp4
 from goalframe.sources.vpt_world import (
     BLOCK_CODE,
     BLOCKS,

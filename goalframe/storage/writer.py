@@ -24,7 +24,7 @@ from zarr.core.sync import sync
 from goalframe import __version__
 from goalframe.schemas.episode import EpisodeMeta, RawEpisode, episode_key
 from goalframe.schemas.layout import utc_now
-from goalframe.sources.video import iter_frame_blocks
+from goalframe.media.video import iter_frame_blocks
 from goalframe.storage.layout import FRAME_SHARD, FRAMES, create_numeric_array, episode_path, frame_array_options
 
 T = TypeVar("T")
