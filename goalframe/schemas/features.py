@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from goalframe.schemas.vectors import AGIBOT_ACTION_LAYOUT, AGIBOT_STATE_LAYOUT
 
-FRAME_NAMES = ["height", "width", "channel"]  # the axes of one stored frame (RGB)
+FRAME_NAMES = ["height", "width", "channel"]  # the axes of one stored frame; channels are RGB
 NUMERIC_CODEC = "blosc-zstd"  # storage/layout.py numeric_compressor
 TEXT_CODEC = "none"  # string arrays: only the chunk checksum
 
@@ -27,7 +27,7 @@ class Feature(BaseModel):
     dtype: str
     shape: list[int | None]  # one row; None on an axis whose length differs between episodes
     per_frame: bool = True  # one row per episode frame; False for sparse tables (stats, segments)
-    names: list[str] | None = None  # column names of the last axis, when known
+    names: list[str] | None = None  # columns of the last axis (vectors) or, for frames, the axes (LeRobot)
     unit: str | None = None
     codec: str | None = None
 
@@ -107,4 +107,4 @@ def array_feature(path: str, dtype: str, shape: tuple[int, ...], n_frames: int, 
 
 
 def frame_feature(height: int, width: int, codec: str) -> Feature:
-    return Feature(dtype="uint8", shape=[height, width, 3], names=list(FRAME_NAMES), unit="RGB", codec=codec)
+    return Feature(dtype="uint8", shape=[height, width, 3], names=list(FRAME_NAMES), codec=codec)
