@@ -35,7 +35,8 @@ from goalframe.schemas.episode import EpisodeMeta
 from goalframe.storage.layout import EPISODES, FRAMES, MASKS, episode_path
 from goalframe.storage.parallel import run_tasks
 from goalframe.storage.shards import MISSING, ShardIndexError, index_bytes, parse_shard_index
-from goalframe.storage.store import has_checksum, open_root, store_path
+from goalframe.storage.review_images import REVIEW_IMAGES, image_problems, unrecorded_images
+from goalframe.storage.store import has_checksum, is_url, open_root, store_path
 from goalframe.storage.verify_report import (
     CHECKSUM_MISMATCH, CHECKSUM_OK, NOT_CHECKED, NOT_RECORDED, RAW_ABSENT, Damage, EpisodeCheck, VerifyReport, one_line,
 )  # fmt: skip
@@ -347,6 +348,10 @@ def verify_dataset(
     mask_chunks, mask_damage = _check_masks(root, fs, base, episodes)
     damage += table_damage + mask_damage
     notes = [f"{e}: incomplete episode (invisible to readers; the next ingest replaces it)" for e in incomplete]
+    if not is_url(dataset):  # review images exist only beside a local dataset
+        damage += [Damage("review-image", problem, where=where) for where, problem in image_problems(dataset)]
+        if unrecorded := unrecorded_images(dataset):
+            notes.append(f"{REVIEW_IMAGES}: {len(unrecorded)} images without a recorded checksum (older goalframe; `review push` records them)")
     if mask_chunks:
         notes.append(f"{mask_chunks} mask chunks decoded")
     for name in heights:
