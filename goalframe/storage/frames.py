@@ -108,6 +108,7 @@ def _sharded_jpeg(array) -> _ShardedJpeg | None:
         shard=int(shard_shape[0]), n_frames=n, height=height, width=width, chunk_crc=bool(inner),
     )  # fmt: skip
 
+
 def _reduced_flag(height: int, width: int, size: int) -> int:
     """The smallest libjpeg DCT scale that still decodes to at least ``size`` x ``size``."""
     for factor, flag in ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4), (2, cv2.IMREAD_REDUCED_COLOR_2)):
