@@ -10,7 +10,7 @@ from goalframe.annotators.events import EpisodeEvents, EventFilters, extract_eve
 from goalframe.toolkit.common import (
     STORAGE_OPTION_HELP, err_console, example, fail, one_line_errors, out_console, parse_storage_options, print_json, progress_bar,
 )
-from goalframe.toolkit.ingest import default_workers
+from goalframe.pipeline import default_workers
 
 EPILOG = example(
     "goalframe events data/vpt.zarr",
