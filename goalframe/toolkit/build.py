@@ -15,6 +15,8 @@ from goalframe.toolkit.common import (
     STORAGE_OPTION_HELP, example, one_line_errors, out_console, parse_storage_options, print_json,
     pipeline_progress,
 )  # fmt: skip
+from goalframe.toolkit.events import GRASP_OFFSET, MATCH, MIN_GAP, MIN_START, TYPES
+from goalframe.toolkit.masks import DEVICE, EVERY, MODEL_TYPE, OVERWRITE, POSES
 from goalframe.toolkit.msth import CLIP_HELP
 
 EPILOG = example(
@@ -34,19 +36,19 @@ def build(
     scheduler: Optional[str] = typer.Option(None, help="Address of a dask.distributed scheduler."),
     codec: str = typer.Option("jpeg", help="Frame codec: jpeg or zstd."),
     truncate_camera: bool = typer.Option(False, "--truncate-camera", help="VPT ingest: camera degrees truncated toward zero (see `goalframe ingest vpt --help`)."),
-    types: Optional[str] = typer.Option(None, help="Events: comma-separated event kinds or interactions to keep."),
-    match: Optional[str] = typer.Option(None, help="Events: regex searched in event names."),
-    min_gap: int = typer.Option(0, help="Events: merge events of the same name less than this many frames apart."),
-    min_start: int = typer.Option(0, help="Events: drop events before this frame."),
-    grasp_offset: Optional[float] = typer.Option(None, help="Events, AgiBot: metres from the flange pose to the grasp point [default: 0.143]."),
+    types: Optional[str] = TYPES,
+    match: Optional[str] = MATCH,
+    min_gap: int = MIN_GAP,
+    min_start: int = MIN_START,
+    grasp_offset: Optional[float] = GRASP_OFFSET,
     annotator: str = typer.Option("classical", help="Mask annotator: classical or sam."),
     checkpoint: Optional[str] = typer.Option(None, help="SAM checkpoint file (with --annotator sam)."),
-    model_type: str = typer.Option("vit_b", help="Masks: SAM model type of the checkpoint: vit_b, vit_l or vit_h."),
-    every: int = typer.Option(1, help="Masks: segment every K-th frame back from the event, warp by optical flow between."),
+    model_type: str = MODEL_TYPE,
+    every: int = EVERY,
     window: int = typer.Option(128, help="Frames per mask track, ending at the event frame."),
-    device: str = typer.Option("auto", help="Masks, sam: cuda, cpu, or auto (CUDA when present)."),
-    poses: bool = typer.Option(True, "--poses/--no-poses", help="Masks, VPT: place blocks by the recorded camera poses (see `goalframe masks --help`)."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Masks: redo tracks this annotator and version already made."),
+    device: str = DEVICE,
+    poses: bool = POSES,
+    overwrite: bool = OVERWRITE,
     seed: int = typer.Option(0, help="Seed for goal-pair sampling."),
     cross_episode: bool = typer.Option(False, "--cross-episode", help="Pairs: goal views from another episode too."),
     cross_camera: bool = typer.Option(False, "--cross-camera", help="Pairs: goal views from another camera too (AgiBot)."),
