@@ -35,6 +35,7 @@ import numpy as np
 import polars as pl
 
 from goalframe.schemas.layout import utc_now
+from goalframe.schemas.tables import REVIEW_TASKS_SCHEMA
 from goalframe.storage.dataset import Dataset, open_dataset
 from goalframe.storage.layout import FRAMES, safe_name
 from goalframe.storage.masks import MaskTrack, rebuild_tracks_table, reviews, write_review
@@ -69,19 +70,6 @@ LABEL_CONFIG = f"""<View>
   </Choices>
 </View>"""
 
-REVIEW_TASKS_SCHEMA: dict[str, pl.DataType] = {
-    "server": pl.String,  # base URL of the Label Studio server
-    "project_id": pl.Int64,
-    "project": pl.String,  # project title
-    "task_id": pl.Int64,
-    "episode_id": pl.String,
-    "track_id": pl.String,
-    "camera": pl.String,
-    "frame": pl.Int64,
-    "image": pl.String,  # the task's image URL on the server
-    "served": pl.String,  # local-files | upload
-    "pushed": pl.String,  # UTC time of the push
-}
 
 TaskKey = tuple[str, str, int]  # (episode_id, track_id, frame)
 

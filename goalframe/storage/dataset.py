@@ -18,6 +18,7 @@ from goalframe.schemas.layout import DatasetError, DatasetInfo
 from goalframe.storage.layout import FRAMES, episode_path
 from goalframe.storage import masks as mask_store
 from goalframe.storage.manifest import complete_episode_metas
+from goalframe.storage.step_log import STEPS_TABLE
 from goalframe.storage.store import list_tables, open_root, read_info, read_table, store_path
 
 
@@ -158,7 +159,8 @@ class Dataset:
 
     @property
     def tables(self) -> list[str]:
-        return list_tables(self.path, self.storage_options)
+        """The data tables (the step log is part of the record: see ``info.steps``)."""
+        return [name for name in list_tables(self.path, self.storage_options) if name != STEPS_TABLE]
 
     @property
     def manifest(self) -> pl.DataFrame:
