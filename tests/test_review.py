@@ -15,11 +15,10 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from goalframe.annotators import extract_events
+from goalframe import pipeline
 from goalframe.annotators.review import TASKS_TABLE, mask_result, visibility_result
-from goalframe.sources import vpt
 from goalframe.sources.vpt_synth import synthesize_vpt
-from goalframe.storage import ingest, open_dataset
+from goalframe.storage import open_dataset
 from goalframe.storage.masks import MaskTrack, track_id_for, write_track
 from goalframe.storage.store import open_root
 from goalframe.toolkit.cli import app
@@ -41,8 +40,8 @@ def base_dataset(tmp_path_factory) -> Path:
     base = tmp_path_factory.mktemp("review-base")
     raw, out = base / "raw", base / "ds.zarr"
     synthesize_vpt(raw, episodes=1, seed=0, frames=60)
-    ingest(str(out), vpt.discover(raw), vpt.read, "vpt")
-    events, _warnings = extract_events(str(out))
+    pipeline.build(raw, str(out), "vpt", ["ingest", "events"])
+    events = open_dataset(str(out)).table("events")
     assert events.height >= 1
     event = events.row(0, named=True)
     root = open_root(str(out), "r+")

@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     vpt, agibot = args.vpt, args.agibot
     if args.prepare:
-        from goalframe.training.data import prepare_agibot, prepare_vpt
+        from goalframe.pipeline.prepare import prepare_agibot, prepare_vpt  # the entry point reaches up: see the report
 
         if "rocket2" in args.policies and not vpt:
             vpt = prepare_vpt(args.out / "data").dataset
