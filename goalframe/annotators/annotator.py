@@ -1,4 +1,4 @@
-"""Mask annotators: the interface, the backward tracking loop they share, and their registry.
+"""Mask annotators: the interface and the backward tracking loop they share.
 
 An annotator takes a window of frames that ENDS at an event frame, and the event's prompt
 point on that frame, and returns a :class:`~goalframe.storage.masks.MaskTrack`: per frame
@@ -10,18 +10,14 @@ lost (no mask, or a score under ``min_score`` for more than ``patience`` frames)
 earlier frame is recorded as not visible. An empty first mask gives a track that is not
 visible on any frame (it is still a track: nothing is dropped silently).
 
-Annotators are built by name from :data:`ANNOTATORS` (``build_annotator("classical")``,
-``build_annotator("sam", checkpoint=..., model_type="vit_b")``), as segment-anything
-builds models from ``sam_model_registry``; the registry maps names to builder functions
-and holds no state.
+Annotators are built by name from the registry beside them,
+:mod:`goalframe.annotators.registry` (``build_annotator("classical")``).
 """
 
 from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable
-from importlib import import_module
 from typing import Any, Protocol
 
 import cv2
@@ -286,35 +282,3 @@ class BackwardTracker(Annotator):
             track.attrs["target"] = target.describe()
         return track
 
-
-# ---- the registry ----------------------------------------------------------------
-
-
-def _build_classical(**options: Any) -> Annotator:
-    from goalframe.annotators.classical import ClassicalAnnotator
-
-    return ClassicalAnnotator(**options)
-
-
-def _build_sam(**options: Any) -> Annotator:
-    from goalframe.annotators.sam import SamAnnotator
-
-    return SamAnnotator.from_options(**options)
-
-
-ANNOTATORS: dict[str, Callable[..., Annotator]] = {"classical": _build_classical, "sam": _build_sam}
-
-
-def annotator_version(name: str) -> str:
-    """The version string of a registered annotator, without building it (no weights loaded)."""
-    module, cls = {"classical": ("goalframe.annotators.classical", "ClassicalAnnotator"), "sam": ("goalframe.annotators.sam", "SamAnnotator")}[name]
-    return getattr(import_module(module), cls).version
-
-
-def build_annotator(name: str, **options: Any) -> Annotator:
-    """An annotator by registry name; unknown names and bad options are one-line ValueErrors."""
-    try:
-        builder = ANNOTATORS[name]
-    except KeyError:
-        raise ValueError(f"unknown annotator {name!r}; choose one of {', '.join(ANNOTATORS)}") from None
-    return builder(**options)
