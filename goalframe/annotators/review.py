@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from goalframe.annotators.review_frames import FrameServer
+from goalframe.annotators.review_frames import FrameServer, repair_review_images
 from goalframe.annotators.review_results import SizeMismatch, decode_result, mask_result, reviewed_visible, visibility_result
 from goalframe.annotators.review_server import ReviewError, Server
 from goalframe.schemas.layout import utc_now
@@ -41,12 +41,17 @@ from goalframe.storage.dataset import Dataset, open_dataset
 from goalframe.storage.layout import FRAMES
 from goalframe.storage.masks import MaskTrack, rebuild_tracks_table, reviews, write_review
 from goalframe.storage.lease import writes_dataset
+from goalframe.storage.review_images import (
+    REVIEW_IMAGES,
+    load_digests,
+    save_digests,
+)
 from goalframe.storage.store import is_url, new_step, open_root, read_table, record_step, write_table
 
 DEFAULT_PROJECT = "goalframe mask review"
 IMPORT_BATCH = 200  # tasks per import request
 TASKS_TABLE = "review_tasks"
-EXPORT_FOLDER = "review/images"  # inside a local dataset
+EXPORT_FOLDER = REVIEW_IMAGES  # inside a local dataset
 
 REVIEW_TASKS_SCHEMA: dict[str, pl.DataType] = {
     "server": pl.String,  # base URL of the Label Studio server
@@ -129,6 +134,7 @@ class PushReport:
     created: int = 0  # tasks created now
     existing: int = 0  # already on the server
     by_track: dict[str, int] = field(default_factory=dict)  # created per episode/track
+    repaired: int = 0  # recorded review images found missing or damaged, rendered again
 
 
 @writes_dataset("review push")
@@ -192,14 +198,19 @@ def push(
             frame = pl.DataFrame(rows, schema=REVIEW_TASKS_SCHEMA, orient="row") if rows else pl.DataFrame(schema=REVIEW_TASKS_SCHEMA)
             write_table(dataset, TASKS_TABLE, pl.concat([others, frame]).sort(["server", "project_id", "task_id"]), storage_options)
 
+        local_export = not is_url(dataset)
+        digests = load_digests(ds.path) if local_export else {}
+        if local_export:
+            report.repaired = repair_review_images(ds, digests)
         if todo:
-            local_export = not is_url(dataset)
             if not local_export:
                 temporary_export = Path(tempfile.mkdtemp(prefix="goalframe-review-"))
             export_dir = Path(ds.path) / EXPORT_FOLDER if local_export else temporary_export
-            frames = FrameServer(server, ls_project.id, export_dir, allow_local=local_export)
+            frames = FrameServer(server, ls_project.id, export_dir, allow_local=local_export, digests=digests)
             cameras = {key: str(track.attrs.get("camera") or ds.cameras(key[0])[0]) for key, track in todo}
             paths = {key: frames.write(ds, key[0], cameras[key], key[2]) for key, _ in todo}
+            if local_export:
+                save_digests(ds.path, digests)  # before any task points at the images
             report.served = frames.prepare(next(iter(paths.values())))
             # one image per (episode, camera, frame): reuse what this project already serves
             known_images = {(r["episode_id"], r["camera"], r["frame"]): r["image"] for r in rows if r["image"]}

@@ -17,6 +17,15 @@ import numpy as np
 from goalframe.annotators.review_server import ReviewError, Server
 from goalframe.storage.dataset import Dataset
 from goalframe.storage.layout import safe_name
+from goalframe.storage.review_images import (
+    REVIEW_IMAGES,
+    ReviewImage,
+    image_matches,
+    image_problems,
+    save_digests,
+    sha256_of,
+    write_image,
+)
 
 
 def png_bytes(frame: np.ndarray) -> bytes:
@@ -32,6 +41,20 @@ def image_name(episode: str, camera: str, frame: int) -> str:
     return safe_name(f"{episode}.{camera}.{frame:06d}") + ".png"
 
 
+def repair_review_images(ds: Dataset, digests: dict[str, ReviewImage]) -> int:
+    """Render again every recorded review image that is missing or damaged; how many were."""
+    folder = Path(ds.path) / REVIEW_IMAGES
+    damaged = [Path(where).name for where, _problem in image_problems(ds.path)]
+    for name in damaged:
+        image = digests[name]
+        data = png_bytes(ds.read_frames(image.episode, image.frame, image.frame + 1, image.camera)[0])
+        write_image(folder / name, data)
+        digests[name] = ReviewImage(image.episode, image.camera, image.frame, sha256_of(data))
+    if damaged:
+        save_digests(ds.path, digests)
+    return len(damaged)
+
+
 def _ancestors(path: Path) -> list[Path]:
     return list(path.parents)
 
@@ -41,20 +64,21 @@ UPLOAD_BATCH = 50  # files per multipart request (Django refuses more than 100)
 class FrameServer:
     """Serves PNG frames to the editor: local-files storage when possible, upload otherwise."""
 
-    def __init__(self, server: Server, project_id: int, export_dir: Path, allow_local: bool):
+    def __init__(self, server: Server, project_id: int, export_dir: Path, allow_local: bool, digests: dict[str, ReviewImage]):
         self.server, self.project_id, self.export_dir = server, project_id, export_dir
         self.allow_local = allow_local
+        self.digests = digests  # the dataset's record, updated in place for every image written
         self.mode: str | None = None
         self.document_root: Path | None = None
 
     def write(self, ds: Dataset, episode: str, camera: str, frame: int) -> Path:
-        path = self.export_dir / image_name(episode, camera, frame)
-        if not path.exists():
+        """The image of one frame, rendered unless a file with the recorded digest is already there."""
+        name = image_name(episode, camera, frame)
+        path = self.export_dir / name
+        if not image_matches(path, self.digests.get(name)):
             data = png_bytes(ds.read_frames(episode, frame, frame + 1, camera)[0])
-            path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_suffix(f".{os.getpid()}.tmp")
-            temporary.write_bytes(data)
-            os.replace(temporary, path)
+            write_image(path, data)
+            self.digests[name] = ReviewImage(episode, camera, int(frame), sha256_of(data))
         return path
 
     def _local_storage(self) -> bool:
