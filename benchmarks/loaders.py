@@ -39,7 +39,7 @@ from test_pairs import write_truth_tracks  # noqa: E402  (truth masks -> tracks;
 
 from goalframe.annotators import extract_events  # noqa: E402
 from goalframe.sampling import CrossViewDataset, MSTHDataset, MSTHSpec, build_msth, build_pairs  # noqa: E402
-from goalframe.sampling.datasets import resize_frame  # noqa: E402
+from goalframe.media.images import resize_frame  # noqa: E402
 from goalframe.sources.registry import get_format  # noqa: E402
 from goalframe.storage import ingest, open_dataset  # noqa: E402
 

@@ -114,7 +114,7 @@ def test_masks_pairs_and_msth_cover_the_variants(built) -> None:
 
 
 def test_vectors_name_every_column_and_refuse_dexterous_hands(built) -> None:
-    from goalframe.sampling.datasets import episode_lowdim
+    from goalframe.sampling.lowdim import episode_lowdim
 
     raw, out, truth = built
     variants = _by_layout(truth)

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
+from goalframe.media.images import resize_mask_smooth
 from goalframe.storage.masks import MaskTrack
 
 Point = tuple[float, float]  # (row, col) in pixels of the full-size frame
@@ -103,14 +104,6 @@ def resize_frames(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.stack([cv2.resize(f, (width, height), interpolation=cv2.INTER_AREA) for f in frames])
 
 
-def resize_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """A bool mask resized to (h, w) (linear on the 0/1 image, then > 0.5)."""
-    height, width = size
-    if mask.shape == (height, width):
-        return mask.astype(bool)
-    return cv2.resize(mask.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR) > 0.5
-
-
 class Flow:
     """Dense optical flow (OpenCV DIS) between consecutive frames, and mask warping with it."""
 
@@ -140,11 +133,6 @@ def mask_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
         return None
     cols = np.flatnonzero(mask.any(0))
     return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
-
-
-def iou(a: np.ndarray, b: np.ndarray) -> float:
-    union = np.count_nonzero(a | b)
-    return np.count_nonzero(a & b) / union if union else 1.0
 
 
 # ---- the backward tracking loop --------------------------------------------------
@@ -251,7 +239,7 @@ class BackwardTracker(Annotator):
         visible = np.zeros(n, bool)
         min_pixels = max(1.0, self.min_area * size[0] * size[1])
 
-        mask = resize_mask(event_mask, size)
+        mask = resize_mask_smooth(event_mask, size)
         if window.guide_exact:  # the target says what shows: no segmentation to do
             event_mask = mask = guide[-1] if guide[-1].any() else event_mask
         elif window.guided:
@@ -293,7 +281,7 @@ class BackwardTracker(Annotator):
                 carried = warped > 0.5  # coast through a short occlusion on the flow alone
         full = np.zeros((n, height, width), bool)
         for t in np.flatnonzero(visible):
-            full[t] = event_mask if t == n - 1 else resize_mask(masks[t], (height, width))
+            full[t] = event_mask if t == n - 1 else resize_mask_smooth(masks[t], (height, width))
         frame_index = np.arange(first_frame, first_frame + n, dtype=np.int32)
         track = MaskTrack.from_masks(frame_index, full, score=np.clip(scores, 0, 1), visible=visible)
         track.attrs.update(annotator=self.name, annotator_version=self.version, params=self.params)

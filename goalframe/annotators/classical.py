@@ -25,7 +25,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from goalframe.annotators.annotator import BackwardTracker, Point, Window, mask_box, resize_mask
+from goalframe.annotators.annotator import BackwardTracker, Point, Window, mask_box
+from goalframe.media.images import iou, resize_mask_smooth
 
 CHROMA_BINS, VALUE_BINS = 24, 6  # colour model: chromaticity (r, g) x brightness
 N_BINS = CHROMA_BINS * CHROMA_BINS * VALUE_BINS
@@ -287,11 +288,6 @@ def material(frame: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
     return np.median(chromaticity(frame[lit]), axis=0)  # only the masked pixels, not the frame
 
 
-def iou(a: np.ndarray, b: np.ndarray) -> float:
-    union = np.count_nonzero(a | b)
-    return np.count_nonzero(a & b) / union if union else 0.0
-
-
 @dataclass
 class ClassicalWindowState:
     """What the classical annotator learns about one window's object while tracking it."""
@@ -347,7 +343,7 @@ class ClassicalAnnotator(BackwardTracker):
         if not self.outline:
             return mask, 1.0
         here = self._outline(window, t)
-        if here is not None and iou(here, mask) >= 0.8:
+        if here is not None and iou(here, mask, empty=0.0) >= 0.8:
             return mask, 1.0  # the event frame's own outline confirms its region (a block placed)
         # else a selection outline around the point on a frame just before the event marks the
         # object acted on, also where the event frame shows it changed already (a block broken)
@@ -402,8 +398,8 @@ class ClassicalAnnotator(BackwardTracker):
         if self.outline:
             outlined = self._outline(window, t)
             if outlined is not None:
-                outlined = resize_mask(outlined, warped.shape)
-                if iou(outlined, warped > 0.5) >= self.outline_agree:
+                outlined = resize_mask_smooth(outlined, warped.shape)
+                if iou(outlined, warped > 0.5, empty=0.0) >= self.outline_agree:
                     if self._same_material(window, t, outlined):
                         return outlined, 1.0
                     # another block outlined in the object's place: the object is behind it, and

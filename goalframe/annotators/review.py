@@ -37,6 +37,7 @@ from goalframe.annotators.review_frames import FrameServer, repair_review_images
 from goalframe.annotators.review_results import SizeMismatch, decode_result, mask_result, reviewed_visible, visibility_result
 from goalframe.annotators.review_server import ReviewError, Server
 from goalframe.schemas.layout import utc_now
+from goalframe.schemas.tables import REVIEW_TASKS_SCHEMA
 from goalframe.storage.dataset import Dataset, open_dataset
 from goalframe.storage.layout import FRAMES
 from goalframe.storage.masks import MaskTrack, rebuild_tracks_table, reviews, write_review
@@ -53,19 +54,6 @@ IMPORT_BATCH = 200  # tasks per import request
 TASKS_TABLE = "review_tasks"
 EXPORT_FOLDER = REVIEW_IMAGES  # inside a local dataset
 
-REVIEW_TASKS_SCHEMA: dict[str, pl.DataType] = {
-    "server": pl.String,  # base URL of the Label Studio server
-    "project_id": pl.Int64,
-    "project": pl.String,  # project title
-    "task_id": pl.Int64,
-    "episode_id": pl.String,
-    "track_id": pl.String,
-    "camera": pl.String,
-    "frame": pl.Int64,
-    "image": pl.String,  # the task's image URL on the server
-    "served": pl.String,  # local-files | upload
-    "pushed": pl.String,  # UTC time of the push
-}
 
 TaskKey = tuple[str, str, int]  # (episode_id, track_id, frame)
 

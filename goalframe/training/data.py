@@ -29,7 +29,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from goalframe.sampling.datasets import CrossViewDataset, FrameReader, MSTHDataset
+from goalframe.sampling.datasets import CrossViewDataset, MSTHDataset
+from goalframe.storage.frames import FrameReader
 from goalframe.schemas.vectors import require_gripper
 from goalframe.storage import open_dataset
 

@@ -36,6 +36,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from goalframe.media.images import resize_mask_nearest
 from goalframe.sources.vpt_actions import BUTTONS, CAMERA_NULL_BIN, N_CAMERA_BINS, discretize_camera, undiscretize_camera
 from goalframe.sources.vpt_world import BLOCK_CODE, GROUND_Y, REGION, VptWorld, look_angles
 
@@ -45,11 +46,6 @@ MINE = 2  # ROCKET interaction id of "mine" (goalframe.schemas.tables.INTERACTIO
 def resize_chw(rgb: np.ndarray, size: int) -> np.ndarray:
     """(H, W, 3) uint8 -> (3, size, size) uint8 (area interpolation)."""
     return np.ascontiguousarray(cv2.resize(rgb, (size, size), interpolation=cv2.INTER_AREA).transpose(2, 0, 1))
-
-
-def resize_mask(mask: np.ndarray, size: int) -> np.ndarray:
-    """(H, W) bool -> (1, size, size) bool (nearest), as the datasets resize masks."""
-    return cv2.resize(mask.astype(np.uint8), (size, size), interpolation=cv2.INTER_NEAREST).astype(bool)[None]
 
 
 def env_action(buttons: np.ndarray, camera_bins: np.ndarray) -> dict[str, Any]:
@@ -178,7 +174,7 @@ class VptReachEnv:
                         goal_view={"x": gx + 0.5, "z": gz + 0.5, "yaw": gyaw, "pitch": gpitch}, goal_pixels=pixels,
                     )  # fmt: skip
                     self.goal_image = resize_chw(goal_rgb, self.size)
-                    self.goal_mask = resize_mask(goal_mask, self.size)
+                    self.goal_mask = resize_mask_nearest(goal_mask, self.size)[None]
                     self.goal_full = (goal_rgb, goal_mask)
                     self.steps, self.success = 0, False
                     self.start_gap = self.min_gap = self.gap()
@@ -414,5 +410,5 @@ def run_episode(env, policy, seed: int) -> dict[str, Any]:
 
 __all__ = [
     "VptReachEnv", "VptOracle", "RandomVptPolicy", "AgibotArrangeEnv", "AgibotOracle", "RandomAgibotPolicy",
-    "run_episode", "env_action", "resize_chw", "resize_mask", "agibot_state_vector", "ee_vector_to_action", "CAMERA_NULL_BIN",
+    "run_episode", "env_action", "resize_chw", "agibot_state_vector", "ee_vector_to_action", "CAMERA_NULL_BIN",
 ]  # fmt: skip
