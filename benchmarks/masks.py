@@ -329,7 +329,7 @@ def main() -> None:
     parser.add_argument("--options", default="{}", help="classical annotator options (a Python dict), with --direct")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "masks.json")
     args = parser.parse_args()
-    from goalframe.annotators.annotator import build_annotator
+    from goalframe.annotators.registry import build_annotator
     from goalframe.annotators.classical import ClassicalAnnotator
     from goalframe.annotators.masks import MaskOptions, annotate_masks
 

@@ -11,16 +11,10 @@ import polars as pl
 import pytest
 
 from goalframe.annotators import extract_events
-from goalframe.annotators.agibot_events import (
-    ArmTrack,
-    Camera,
-    GripperGeometry,
-    debounce,
-    events_from_tracks,
-    gripper_transitions,
-    interaction_of_skill,
-    quaternion_matrix,
-)
+from goalframe.annotators.agibot_events import ArmTrack, events_from_tracks, interaction_of_skill
+from goalframe.annotators.agibot_geometry import Camera, GripperGeometry
+from goalframe.annotators.agibot_gripper import debounce, gripper_transitions
+from goalframe.schemas.rotations import quaternion_matrix
 from goalframe.schemas.tables import INTERACTION_IDS
 from goalframe.sources import agibot, agibot_world
 from goalframe.sources.agibot_synth import simulate_episode, synthesize_agibot, truth_paths

@@ -16,7 +16,8 @@ import pytest
 from typer.testing import CliRunner
 
 from goalframe import pipeline
-from goalframe.annotators.review import TASKS_TABLE, mask_result, visibility_result
+from goalframe.annotators.review import TASKS_TABLE
+from goalframe.annotators.review_results import mask_result, visibility_result
 from goalframe.sources.vpt_synth import synthesize_vpt
 from goalframe.storage import open_dataset
 from goalframe.storage.masks import MaskTrack, track_id_for, write_track
@@ -275,7 +276,8 @@ def test_an_unreachable_server_or_a_wrong_key_is_one_line_and_writes_nothing(upl
 
 
 def test_frame_selection_and_mask_round_trip_offline():
-    from goalframe.annotators.review import SizeMismatch, decode_result, select_frames
+    from goalframe.annotators.review import select_frames
+    from goalframe.annotators.review_results import SizeMismatch, decode_result
 
     frames = np.arange(10, 19)
     track = MaskTrack.from_masks(frames, square_masks(frames), score=np.linspace(0, 1, 9))
