@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from goalframe.annotators import extract_events
 from goalframe.annotators.review import TASKS_TABLE, mask_result, visibility_result
 from goalframe.sources import vpt
-from goalframe.sources.vpt_synth import synthesize_vpt
+from goalframe.sim.vpt.synth import synthesize_vpt
 from goalframe.storage import ingest, open_dataset
 from goalframe.storage.masks import MaskTrack, track_id_for, write_track
 from goalframe.storage.store import open_root
