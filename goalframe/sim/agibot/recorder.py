@@ -29,7 +29,7 @@ from goalframe.sim.agibot.player import (
 )
 from goalframe.sim.agibot.state import WorldState
 from goalframe.sim.agibot.world import AgibotWorld
-from goalframe.sources.agibot import camera_prefix
+from goalframe.sources.agibot_cameras import camera_prefix
 
 
 @dataclass(frozen=True)
