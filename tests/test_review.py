@@ -290,3 +290,31 @@ def test_frame_selection_and_mask_round_trip_offline():
     assert decoded.visibility == "occluded"
     with pytest.raises(SizeMismatch, match="mask is 640x360 but the frame is 320x180"):
         decode_result([mask_result(mask)], 180, 320)
+
+
+def test_a_damaged_review_image_is_named_by_verify_and_rendered_again_by_the_next_push(local_dataset, label_studio):
+    from goalframe.storage.review_images import DIGESTS, REVIEW_IMAGES, load_digests
+    from goalframe.storage.verify import verify_dataset
+
+    args = [local_dataset, "--url", label_studio.url, "--api-key", label_studio.token, "--project", "digests"]
+    assert review("push", *args, "--frames-per-track", "2").exit_code == 0
+    digests = load_digests(local_dataset)
+    images = sorted((Path(local_dataset) / REVIEW_IMAGES).glob("*.png"))
+    assert images and sorted(digests) == [p.name for p in images], f"{DIGESTS} records every served image"
+    assert verify_dataset(local_dataset, checksums=False).ok
+    original = images[0].read_bytes()
+    damaged = bytearray(original)
+    damaged[len(damaged) // 2] ^= 0x40
+    images[0].write_bytes(bytes(damaged))
+    images[1].unlink()
+    report = verify_dataset(local_dataset, checksums=False)
+    found = sorted((d.kind, d.where, d.message.split(" (")[0]) for d in report.damage)
+    assert found == [
+        ("review-image", f"{REVIEW_IMAGES}/{images[0].name}", "checksum mismatch"),
+        ("review-image", f"{REVIEW_IMAGES}/{images[1].name}", "missing"),
+    ]
+    again = review("push", *args, "--frames-per-track", "2")
+    assert again.exit_code == 0 and "0 new tasks" in again.stdout
+    assert "2 review images were missing or damaged: rendered again" in again.stdout
+    assert images[0].read_bytes() == original, "the same frame renders to the same PNG"
+    assert images[1].is_file() and verify_dataset(local_dataset, checksums=False).ok

@@ -39,11 +39,21 @@ from goalframe.storage.dataset import Dataset, open_dataset
 from goalframe.storage.layout import FRAMES, safe_name
 from goalframe.storage.masks import MaskTrack, rebuild_tracks_table, reviews, write_review
 from goalframe.storage.lease import writes_dataset
+from goalframe.storage.review_images import (
+    REVIEW_IMAGES,
+    ReviewImage,
+    image_matches,
+    image_problems,
+    load_digests,
+    save_digests,
+    sha256_of,
+    write_image,
+)
 from goalframe.storage.store import is_url, new_step, open_root, read_table, record_step, write_table
 
 DEFAULT_PROJECT = "goalframe mask review"
 TASKS_TABLE = "review_tasks"
-EXPORT_FOLDER = "review/images"  # inside a local dataset
+EXPORT_FOLDER = REVIEW_IMAGES  # inside a local dataset
 MASK_NAME, IMAGE_NAME, VISIBILITY_NAME, LABEL = "mask", "image", "visibility", "object"
 VISIBILITY_CHOICES = ("visible", "occluded", "absent")
 ALPHA_THRESHOLD = 128  # a pixel is in the mask when the brush alpha is at least this
@@ -354,6 +364,20 @@ def image_name(episode: str, camera: str, frame: int) -> str:
     return safe_name(f"{episode}.{camera}.{frame:06d}") + ".png"
 
 
+def repair_review_images(ds: Dataset, digests: dict[str, ReviewImage]) -> int:
+    """Render again every recorded review image that is missing or damaged; how many were."""
+    folder = Path(ds.path) / EXPORT_FOLDER
+    damaged = [Path(where).name for where, _problem in image_problems(ds.path)]
+    for name in damaged:
+        image = digests[name]
+        data = png_bytes(ds.read_frames(image.episode, image.frame, image.frame + 1, image.camera)[0])
+        write_image(folder / name, data)
+        digests[name] = ReviewImage(image.episode, image.camera, image.frame, sha256_of(data))
+    if damaged:
+        save_digests(ds.path, digests)
+    return len(damaged)
+
+
 def _ancestors(path: Path) -> list[Path]:
     return list(path.parents)
 
@@ -361,20 +385,21 @@ def _ancestors(path: Path) -> list[Path]:
 class FrameServer:
     """Serves PNG frames to the editor: local-files storage when possible, upload otherwise."""
 
-    def __init__(self, server: Server, project_id: int, export_dir: Path, allow_local: bool):
+    def __init__(self, server: Server, project_id: int, export_dir: Path, allow_local: bool, digests: dict[str, ReviewImage]):
         self.server, self.project_id, self.export_dir = server, project_id, export_dir
         self.allow_local = allow_local
+        self.digests = digests  # the dataset's record, updated in place for every image written
         self.mode: str | None = None
         self.document_root: Path | None = None
 
     def write(self, ds: Dataset, episode: str, camera: str, frame: int) -> Path:
-        path = self.export_dir / image_name(episode, camera, frame)
-        if not path.exists():
+        """The image of one frame, rendered unless a file with the recorded digest is already there."""
+        name = image_name(episode, camera, frame)
+        path = self.export_dir / name
+        if not image_matches(path, self.digests.get(name)):
             data = png_bytes(ds.read_frames(episode, frame, frame + 1, camera)[0])
-            path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_suffix(f".{os.getpid()}.tmp")
-            temporary.write_bytes(data)
-            os.replace(temporary, path)
+            write_image(path, data)
+            self.digests[name] = ReviewImage(episode, camera, int(frame), sha256_of(data))
         return path
 
     def _local_storage(self) -> bool:
@@ -464,6 +489,7 @@ class PushReport:
     created: int = 0  # tasks created now
     existing: int = 0  # already on the server
     by_track: dict[str, int] = field(default_factory=dict)  # created per episode/track
+    repaired: int = 0  # recorded review images found missing or damaged, rendered again
 
 
 @writes_dataset("review push")
@@ -527,14 +553,19 @@ def push(
             frame = pl.DataFrame(rows, schema=REVIEW_TASKS_SCHEMA, orient="row") if rows else pl.DataFrame(schema=REVIEW_TASKS_SCHEMA)
             write_table(dataset, TASKS_TABLE, pl.concat([others, frame]).sort(["server", "project_id", "task_id"]), storage_options)
 
+        local_export = not is_url(dataset)
+        digests = load_digests(ds.path) if local_export else {}
+        if local_export:
+            report.repaired = repair_review_images(ds, digests)
         if todo:
-            local_export = not is_url(dataset)
             if not local_export:
                 temporary_export = Path(tempfile.mkdtemp(prefix="goalframe-review-"))
             export_dir = Path(ds.path) / EXPORT_FOLDER if local_export else temporary_export
-            frames = FrameServer(server, ls_project.id, export_dir, allow_local=local_export)
+            frames = FrameServer(server, ls_project.id, export_dir, allow_local=local_export, digests=digests)
             cameras = {key: str(track.attrs.get("camera") or ds.cameras(key[0])[0]) for key, track in todo}
             paths = {key: frames.write(ds, key[0], cameras[key], key[2]) for key, _ in todo}
+            if local_export:
+                save_digests(ds.path, digests)  # before any task points at the images
             report.served = frames.prepare(next(iter(paths.values())))
             # one image per (episode, camera, frame): reuse what this project already serves
             known_images = {(r["episode_id"], r["camera"], r["frame"]): r["image"] for r in rows if r["image"]}

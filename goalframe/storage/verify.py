@@ -37,7 +37,8 @@ import zarr
 from goalframe.schemas.episode import EpisodeMeta
 from goalframe.storage.layout import EPISODES, FRAMES, MASKS, episode_path
 from goalframe.storage.parallel import run_tasks
-from goalframe.storage.store import TableError, has_checksum, list_tables, open_root, read_table, store_path
+from goalframe.storage.review_images import REVIEW_IMAGES, image_problems, unrecorded_images
+from goalframe.storage.store import TableError, has_checksum, is_url, list_tables, open_root, read_table, store_path
 from goalframe.storage.writer import file_checksum
 
 CHECKSUM_OK = "ok"
@@ -63,7 +64,7 @@ FRAME_COLUMNS = (
 
 @dataclass
 class Damage:
-    kind: str  # metadata | missing-array | missing-chunk | chunk | shape | checksum | table | mask
+    kind: str  # metadata | missing-array | missing-chunk | chunk | shape | checksum | table | mask | review-image
     message: str
     episode: str | None = None
     array: str | None = None
@@ -509,6 +510,10 @@ def verify_dataset(
     mask_chunks, mask_damage = _check_masks(root, fs, base, episodes)
     damage += table_damage + mask_damage
     notes = [f"{e}: incomplete episode (invisible to readers; the next ingest replaces it)" for e in incomplete]
+    if not is_url(dataset):  # review images exist only beside a local dataset
+        damage += [Damage("review-image", problem, where=where) for where, problem in image_problems(dataset)]
+        if unrecorded := unrecorded_images(dataset):
+            notes.append(f"{REVIEW_IMAGES}: {len(unrecorded)} images without a recorded checksum (older goalframe; `review push` records them)")
     if mask_chunks:
         notes.append(f"{mask_chunks} mask chunks decoded")
     for name in heights:

@@ -70,7 +70,7 @@ def push(
             )  # fmt: skip
     summary = {"dataset": dataset, "server": report.server, "project": report.project, "project_id": report.project_id,
                "selected": report.selected, "created": report.created, "existing": report.existing, "served": report.served,
-               "by_track": report.by_track}  # fmt: skip
+               "by_track": report.by_track, "repaired_images": report.repaired}  # fmt: skip
     if json_output:
         print_json(summary)
         return
@@ -79,6 +79,8 @@ def push(
         f"{dataset}: {report.created} new tasks in project {report.project!r} (id {report.project_id}) at {report.server}"
         f" ({report.existing} of {report.selected} selected frames were already there{served})"
     )
+    if report.repaired:
+        out_console.print(f"{report.repaired} review images were missing or damaged: rendered again from the frames")
     out_console.print(f"review them at {report.server}/projects/{report.project_id}/data, then run `goalframe review pull`")
 
 
