@@ -19,8 +19,8 @@ from goalframe import pipeline
 from goalframe.schemas.tables import INTERACTION_IDS, PAIRS_SCHEMA
 from goalframe.sampling import build_pairs, sample_pairs
 from goalframe.sampling.pairs import summarize_track
-from goalframe.sources.agibot_synth import synthesize_agibot, truth_paths
-from goalframe.sources.vpt_synth import synthesize_vpt
+from goalframe.sim.agibot.synth import synthesize_agibot, truth_paths
+from goalframe.sim.vpt.synth import synthesize_vpt
 from goalframe.storage import open_dataset
 from goalframe.storage.masks import MaskTrack, rebuild_tracks_table, track_id_for, write_review, write_track
 from goalframe.storage.store import open_root

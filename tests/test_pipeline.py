@@ -13,7 +13,7 @@ import typer
 from goalframe import pipeline
 from goalframe.annotators.masks import MaskOptions
 from goalframe.sampling.msth import MSTHSpec
-from goalframe.sources.vpt_synth import synthesize_vpt
+from goalframe.sim.vpt.synth import synthesize_vpt
 from goalframe.storage import open_dataset
 from goalframe.toolkit.cli import app
 

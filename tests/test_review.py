@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from goalframe import pipeline
 from goalframe.annotators.review import TASKS_TABLE
 from goalframe.annotators.review_results import mask_result, visibility_result
-from goalframe.sources.vpt_synth import synthesize_vpt
+from goalframe.sim.vpt.synth import synthesize_vpt
 from goalframe.storage import open_dataset
 from goalframe.storage.masks import MaskTrack, track_id_for, write_track
 from goalframe.storage.store import open_root

@@ -43,7 +43,7 @@ events of 100 episodes are found, none more than 1 frame early (99%, 96%, 88% ex
 Prompt points (:func:`choose_grasp_point`)
 ------------------------------------------
 The grasped object is what lies between the fingers, below the palm. Its centre (the
-gripper's grasp point, :data:`~goalframe.sources.agibot_world.TCP_DEPTH` below the palm)
+gripper's grasp point, :data:`~goalframe.sim.agibot.constants.TCP_DEPTH` below the palm)
 is a poor prompt for the head camera: that camera looks down and forward from behind the
 grippers, so the palm and the finger nearer to the camera hide the middle of the object
 (measured on 585 generated grasps: the palm centre lands on the gripper in every grasp,
