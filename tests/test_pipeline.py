@@ -55,3 +55,23 @@ def test_build_from_python_runs_the_named_steps_under_one_lease(tmp_path):
         pipeline.build(raw, out, "vpt", ["events"], msth=pipeline.MSTH(MSTHSpec(horizon=12, near=6, stride=2, distal=3)))
     with pytest.raises(ValueError, match="--clip"):  # validated before any work
         pipeline.build(raw, out, "vpt", ["msth"], msth=pipeline.MSTH(clip="task"))
+
+
+def test_the_readme_build_from_python_example_runs_as_written(tmp_path):
+    """The README's "Build from Python" block, as a script, on one short generated AgiBot episode."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = next(b.split("```", 1)[0] for b in readme.split("```python")[1:] if "pipeline.build(" in b.split("```", 1)[0])
+    synth = subprocess.run(
+        [sys.executable, "-m", "goalframe.toolkit.cli", "synth", "agibot", "raw/agibot", "--episodes", "1", "--frames-per-object", "90"],
+        cwd=tmp_path, capture_output=True, text=True,
+    )  # fmt: skip
+    assert synth.returncode == 0, synth.stderr
+    (tmp_path / "example.py").write_text(block)
+    run = subprocess.run([sys.executable, "example.py"], cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-2000:]
+    written, *_ = run.stdout.split()
+    assert written == "1"
+    built = open_dataset(str(tmp_path / "data/agibot-py.zarr"))
+    assert {"events", "tracks", "msth"} <= set(built.tables) and built.table("msth").height > 0
