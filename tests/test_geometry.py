@@ -93,7 +93,7 @@ def aimed_world() -> tuple[VptWorld, int, tuple[int, int, int]]:
                 if target is not None and target.kind == "block":
                     world.blocks = {target.pos: world.blocks[target.pos]}
                     world.mobs, world.dying = [], []
-                    world._faces_dirty = True  # the renderer caches block faces
+                    world.renderer.invalidate()  # the renderer caches block faces
                     return world, target.object_id, target.pos
     pytest.fail("no block within reach on any seed")
 

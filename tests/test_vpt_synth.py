@@ -329,7 +329,7 @@ def test_world_kill_and_craft():
     mob = w.mobs[0]
     for pos in [p for p in w.blocks if abs(p[0] - mob.x) < 5 and abs(p[2] - mob.z) < 5]:
         del w.blocks[pos]  # a clear field around the mob
-    w._faces_dirty = True
+    w.renderer.invalidate()
     killed = None
     for _ in range(200):
         mob.state, mob.state_ticks, mob.panic_ticks = "idle", 10_000, 0

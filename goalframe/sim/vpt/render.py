@@ -75,6 +75,11 @@ class WorldRenderer:
         self.world = world
         self._hud_cache: tuple[Any, Any] | None = None
         self._panel_cache: tuple[Any, Any] | None = None
+        self._faces_stale = True
+
+    def invalidate(self) -> None:
+        """Mark the cached block faces stale: the world calls this whenever a block is added or removed."""
+        self._faces_stale = True
 
     def _rebuild_faces(self) -> None:
         centers, axes, signs, corners, colors, ids = [], [], [], [], [], []
@@ -115,7 +120,7 @@ class WorldRenderer:
             self._f_color = np.zeros((0, 3))
             self._f_id = np.zeros(0, np.int64)
             self._f_spot = np.zeros(0)
-        self.world._faces_dirty = False
+        self._faces_stale = False
 
     @staticmethod
     def _box_faces(boxes: list[tuple[np.ndarray, np.ndarray, tuple]], oid: int, tint: float = 0.0):
@@ -219,7 +224,7 @@ class WorldRenderer:
         ids[r0:] = gids.astype(np.uint16)
 
     def _render_faces(self, rgb, ids, eye, f, r, u, crack_id, crack, tgt) -> None:
-        if self.world._faces_dirty:
+        if self._faces_stale:
             self._rebuild_faces()
         parts = [(self._f_center, self._f_axis, self._f_sign, self._f_corners, self._f_color, self._f_id, self._f_spot)]
         for pos, code, oid in self.world._ghost_blocks:

@@ -81,6 +81,7 @@ from goalframe.sim.vpt.gui import (
     gui_object_id,
 )
 from goalframe.sim.vpt.mobs import MOBS, Mob
+from goalframe.sim.vpt.physics import PlayerPhysics
 from goalframe.sim.vpt.render import WorldRenderer
 
 
@@ -110,7 +111,8 @@ class VptWorld:
         self._a = ((cols - CX) / FOCAL).astype(np.float32)  # per column
         self._b = (rows - CY) / FOCAL  # per row
         self._norm = np.sqrt(1.0 + self._a[None, :].astype(np.float64) ** 2 + self._b[:, None] ** 2).astype(np.float32)
-        self.renderer = WorldRenderer(self)  # before reset: reset marks the faces for rebuilding
+        self.renderer = WorldRenderer(self)  # before reset: placing blocks invalidates its faces
+        self.physics = PlayerPhysics(self)
         self.reset(0)
 
     # ------------------------------------------------------------------ setup
@@ -158,7 +160,7 @@ class VptWorld:
         self._swing = 0
         self._ghost_blocks: list[tuple[tuple[int, int, int], int, int]] = []
         self._ghost_cells: list[tuple[int, int, int, int, int]] = []
-        self._faces_dirty = True
+        self.renderer.invalidate()
         self._gui_visual = self._gui_snapshot()
         self._last_events: list[dict[str, Any]] = []
 
@@ -222,7 +224,7 @@ class VptWorld:
     def _add_block(self, pos: tuple[int, int, int], name: str) -> int:
         oid = self._new_id("block", name)
         self.blocks[pos] = (BLOCK_CODE[name], oid)
-        self._faces_dirty = True
+        self.renderer.invalidate()
         return oid
 
     def _make_trees(self, rng: random.Random) -> None:
@@ -407,7 +409,7 @@ class VptWorld:
         self._gui_visual = self._gui_snapshot()
 
     # ------------------------------------------------------------------ stats
-    def _inc(self, kind: str, obj: str, n: int = 1, object_id: int | None = None) -> None:
+    def count_stat(self, kind: str, obj: str, n: int = 1, object_id: int | None = None) -> None:
         if n <= 0:
             return
         key = f"minecraft.{kind}:minecraft.{obj}"
@@ -509,9 +511,9 @@ class VptWorld:
             self._play_tick(a, cam, press)
         self._update_pickups()
         self._update_mobs()
-        self._inc("custom", "play_one_minute")
-        self._inc("custom", "time_since_death")
-        self._inc("custom", "time_since_rest")
+        self.count_stat("custom", "play_one_minute")
+        self.count_stat("custom", "time_since_death")
+        self.count_stat("custom", "time_since_rest")
         for k in ("attack", "use", "inventory", "drop"):
             self._prev[k] = a[k]
         self.tick += 1
@@ -571,7 +573,7 @@ class VptWorld:
                 self.held[1] += n
             else:
                 self.held = [item, n]
-            self._inc("craft_item", item, n, object_id=oid)
+            self.count_stat("craft_item", item, n, object_id=oid)
             return
         if s >= SLOT_CRAFT0 and s < SLOT_OUTPUT and self.gui_inventory and (s - SLOT_CRAFT0) not in (0, 1, 3, 4):
             return
@@ -620,7 +622,7 @@ class VptWorld:
     def _play_tick(self, a: dict[str, int], cam: np.ndarray, press: dict[str, int]) -> None:
         self.pitch = min(90.0, max(-90.0, self.pitch + float(cam[0])))
         self.yaw = self.yaw + float(cam[1])
-        self._move(a)
+        self.physics.move(a)
         if self._swing > 0:
             self._swing -= 1
         if self._mine_cooldown > 0:
@@ -656,7 +658,7 @@ class VptWorld:
                 if self._eat_ticks >= 32:
                     self._eat_ticks = 0
                     self._consume_selected()
-                    self._inc("use_item", held, 1)
+                    self.count_stat("use_item", held, 1)
             elif press["use"] or self._use_cooldown == 0:
                 self._use_cooldown = 4
                 self._use(tgt)
@@ -665,7 +667,7 @@ class VptWorld:
             self._use_cooldown = 0
         if press["drop"] and held:
             self._consume_selected()
-            self._inc("drop", held, 1)
+            self.count_stat("drop", held, 1)
 
     def _consume_selected(self) -> None:
         s = self.slots[self.hotbar]
@@ -691,7 +693,7 @@ class VptWorld:
         if tgt.kind == "block":
             code, oid = self.blocks.pop(tgt.pos)
             self._ghost_blocks.append((tgt.pos, code, oid))
-            self._faces_dirty = True
+            self.renderer.invalidate()
         else:
             i, depth, k = tgt.pos
             code, oid = int(self.gtype[i, k]), int(self.gid[i, k])
@@ -702,7 +704,7 @@ class VptWorld:
             self.gtype[i, k] = ncode
             self.gid[i, k] = self._new_id("block", BLOCKS[ncode].name)
         b = BLOCKS[code]
-        self._inc("mine_block", b.name, 1, object_id=oid)
+        self.count_stat("mine_block", b.name, 1, object_id=oid)
         has_tool = held in TOOLS and TOOLS[held][0] == b.tool
         if b.drop and (not b.needs_tool or has_tool):
             self._pending.append(_Pending(self.tick + self.rng.randint(4, 10), b.drop, 1))
@@ -716,13 +718,13 @@ class VptWorld:
         dmg = TOOLS[held][1] if held in TOOLS else 1
         mob.health -= dmg
         mob.hurt_ticks = 10
-        self._inc("custom", "damage_dealt", dmg * 10)
+        self.count_stat("custom", "damage_dealt", dmg * 10)
         if mob.health <= 0:
             self.mobs.remove(mob)
             mob.dead_ticks = DEATH_TICKS + 1  # full size on the frame of the kill
             self.dying.append(mob)
-            self._inc("kill_entity", mob.kind, 1, object_id=mob.id)
-            self._inc("custom", "mob_kills", 1)
+            self.count_stat("kill_entity", mob.kind, 1, object_id=mob.id)
+            self.count_stat("custom", "mob_kills", 1)
             for item, lo, hi in MOBS[mob.kind].drops:
                 n = self.rng.randint(lo, hi)
                 if n:
@@ -742,7 +744,7 @@ class VptWorld:
         if tgt.kind == "block" and BLOCKS[self.blocks[tgt.pos][0]].name == "crafting_table":
             if not self.sneaking:
                 self._open_gui(inventory=False)
-                self._inc("custom", "interact_with_crafting_table", 1)
+                self.count_stat("custom", "interact_with_crafting_table", 1)
                 return
         held = self.held_item()
         if held not in PLACEABLE:
@@ -754,7 +756,7 @@ class VptWorld:
                 self.gtype[i, k] = BLOCK_CODE[held]
                 self.gid[i, k] = oid = self._new_id("block", held)
                 self._consume_selected()
-                self._inc("use_item", held, 1, object_id=oid)
+                self.count_stat("use_item", held, 1, object_id=oid)
                 return
             ox, oz = self.origin
             pos = (ox + i, GROUND_Y, oz + k)
@@ -774,91 +776,17 @@ class VptWorld:
                 return
         oid = self._add_block(pos, held)
         self._consume_selected()
-        self._inc("use_item", held, 1, object_id=oid)
+        self.count_stat("use_item", held, 1, object_id=oid)
 
     def _update_pickups(self) -> None:
         keep = []
         for p in self._pending:
             if p.tick <= self.tick:
                 left = self.add_item(p.item, p.count)
-                self._inc("pickup", p.item, p.count - left)
+                self.count_stat("pickup", p.item, p.count - left)
             else:
                 keep.append(p)
         self._pending = keep
-
-    # -- movement
-    def _solid_at(self, x: float, y: float, z: float) -> bool:
-        h = PLAYER_HALF - 1e-6
-        for cx in (math.floor(x - h), math.floor(x + h)):
-            for cz in (math.floor(z - h), math.floor(z + h)):
-                for cy in range(math.floor(y + 1e-6), math.floor(y + PLAYER_HEIGHT - 1e-6) + 1):
-                    if (cx, cy, cz) in self.blocks:
-                        return True
-        ox, oz = self.origin
-        return not (ox + 1 <= x <= ox + REGION - 1 and oz + 1 <= z <= oz + REGION - 1)
-
-    def _move(self, a: dict[str, int]) -> None:
-        fwd = a["forward"] - a["back"]
-        strafe = a["left"] - a["right"]
-        self.sneaking = bool(a["sneak"])
-        if a["sprint"] and fwd > 0 and not self.sneaking:
-            self.sprinting = True
-        if fwd <= 0 or self.sneaking:
-            self.sprinting = False
-        speed = 0.2806 if self.sprinting else 0.2158
-        if self.sneaking:
-            speed *= 0.3
-        norm = math.hypot(fwd, strafe)
-        mx = mz = 0.0
-        if norm > 0:
-            f, r, _ = camera_basis(self.yaw, 0.0)
-            mx = (fwd * f[0] - strafe * r[0]) / norm * speed
-            mz = (fwd * f[2] - strafe * r[2]) / norm * speed
-        if self.on_ground:
-            self.vx = 0.546 * self.vx + 0.454 * mx
-            self.vz = 0.546 * self.vz + 0.454 * mz
-        else:
-            self.vx = 0.91 * self.vx + 0.09 * mx
-            self.vz = 0.91 * self.vz + 0.09 * mz
-        if abs(self.vx) < 1e-3:
-            self.vx = 0.0
-        if abs(self.vz) < 1e-3:
-            self.vz = 0.0
-        if a["jump"] and self.on_ground:
-            self.vy = 0.42
-            self.on_ground = False
-            self._inc("custom", "jump", 1)
-        x0, z0 = self.x, self.z
-        if self.vx and not self._solid_at(self.x + self.vx, self.y, self.z):
-            self.x += self.vx
-        elif self.vx:
-            self.vx = 0.0
-        if self.vz and not self._solid_at(self.x, self.y, self.z + self.vz):
-            self.z += self.vz
-        elif self.vz:
-            self.vz = 0.0
-        if not self.on_ground:
-            ny = self.y + self.vy
-            self.vy = (self.vy - 0.08) * 0.98
-            if self.vy < 0 and (ny <= GROUND_Y or self._solid_at(self.x, ny, self.z)):
-                ny = max(float(GROUND_Y), float(math.floor(ny) + 1) if ny > GROUND_Y else float(GROUND_Y))
-                self.vy = 0.0
-                self.on_ground = True
-            elif self.vy > 0 and self._solid_at(self.x, ny, self.z):
-                ny = self.y
-                self.vy = 0.0
-            self.y = ny
-        elif self.y > GROUND_Y and not self._solid_at(self.x, self.y - 0.01, self.z):
-            self.on_ground = False
-            self.vy = 0.0
-        dist_cm = int(round(math.hypot(self.x - x0, self.z - z0) * 100))
-        if dist_cm and self.on_ground:
-            if self.sneaking:
-                self._inc("custom", "crouch_one_cm", dist_cm)
-            elif self.sprinting:
-                self._inc("custom", "sprint_one_cm", dist_cm)
-            else:
-                self._inc("custom", "walk_one_cm", dist_cm)
 
     # -- mobs
     def _update_mobs(self) -> None:
