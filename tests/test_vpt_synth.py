@@ -349,7 +349,7 @@ def test_world_kill_and_craft():
     assert w.gui_open and w.gui_inventory
 
     def click(slot, button="attack"):
-        x, y = w.gui_slot_center(slot)
+        x, y = w.gui.slot_center(slot)
         cam = np.array([(y - w.mouse_y) * 0.15, (x - w.mouse_x) * 0.15])
         w.step(_noop(camera=cam))
         return w.step(_noop(**{button: 1}))
@@ -357,7 +357,7 @@ def test_world_kill_and_craft():
     click(9)
     assert w.held == ["oak_log", 3]
     click(SLOT_CRAFT0)
-    assert w.recipe_output() == ("oak_planks", 4)
+    assert w.gui.recipe_output() == ("oak_planks", 4)
     ev = click(SLOT_OUTPUT)
     assert ev[0]["stat"] == "minecraft.craft_item:minecraft.oak_planks" and ev[0]["delta"] == 4
     rgb, ids = w.render()

@@ -482,7 +482,7 @@ class ScriptedPlayer:
             yield self._idle(dx=float(dx), dy=float(dy))
 
     def _gui_click(self, slot: int, button: int = 0, times: int = 1) -> Iterator[dict[str, Any]]:
-        cx, cy = self.w.gui_slot_center(slot)
+        cx, cy = self.w.gui.slot_center(slot)
         jx, jy = self.rng.randint(-5, 5), self.rng.randint(-5, 5)
         yield from self._move_cursor(cx + jx, cy + jy)
         yield from self._wait(0, 2)
@@ -537,12 +537,12 @@ class ScriptedPlayer:
                 for j in cells:
                     yield from self._gui_click(SLOT_CRAFT0 + j, button=1)
                 yield from self._deposit()
-        out = w.recipe_output()
+        out = w.gui.recipe_output()
         if out is None or out[0] != want:
             return
         for _ in range(clicks):
             yield from self._gui_click(SLOT_OUTPUT)
-            if w.recipe_output() is None:
+            if w.gui.recipe_output() is None:
                 break
         yield from self._deposit()
 

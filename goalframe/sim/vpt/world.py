@@ -46,7 +46,6 @@ from goalframe.sim.vpt.blocks import (
     TOOLS,
 )
 from goalframe.sim.vpt.constants import (
-    CAMERA_SCALER,
     CX,
     CY,
     DEATH_TICKS,
@@ -55,7 +54,6 @@ from goalframe.sim.vpt.constants import (
     FOCAL,
     GROUND_Y,
     GUI_ID_BASE,
-    GUI_SCALE,
     LOW_H,
     LOW_W,
     MAX_STACK,
@@ -67,19 +65,15 @@ from goalframe.sim.vpt.constants import (
     WINDOW_H,
     WINDOW_W,
 )
-from goalframe.sim.vpt.crafting import match_recipe
 from goalframe.sim.vpt.geometry import (
     _hash01,
     _ray_box,
     camera_basis,
 )
 from goalframe.sim.vpt.gui import (
-    _SLOT_RECTS,
-    SLOT_CRAFT0,
     SLOT_NAMES,
-    SLOT_OUTPUT,
-    gui_object_id,
 )
+from goalframe.sim.vpt.gui_state import GuiScreen
 from goalframe.sim.vpt.mobs import MOBS, Mob
 from goalframe.sim.vpt.physics import PlayerPhysics
 from goalframe.sim.vpt.render import WorldRenderer
@@ -113,6 +107,7 @@ class VptWorld:
         self._norm = np.sqrt(1.0 + self._a[None, :].astype(np.float64) ** 2 + self._b[:, None] ** 2).astype(np.float32)
         self.renderer = WorldRenderer(self)  # before reset: placing blocks invalidates its faces
         self.physics = PlayerPhysics(self)
+        self.gui = GuiScreen(self)
         self.reset(0)
 
     # ------------------------------------------------------------------ setup
@@ -161,7 +156,7 @@ class VptWorld:
         self._ghost_blocks: list[tuple[tuple[int, int, int], int, int]] = []
         self._ghost_cells: list[tuple[int, int, int, int, int]] = []
         self.renderer.invalidate()
-        self._gui_visual = self._gui_snapshot()
+        self._gui_visual = self.gui.snapshot()
         self._last_events: list[dict[str, Any]] = []
 
     def _new_id(self, kind: str, type_: str) -> int:
@@ -364,27 +359,6 @@ class VptWorld:
         s = self.slots[self.hotbar]
         return s[0] if s else None
 
-    def gui_slot_center(self, slot: int) -> tuple[float, float]:
-        """Window coordinates (1280x720) of the centre of a GUI slot of the open screen."""
-        x, y = _SLOT_RECTS[not self.gui_inventory][slot]
-        return (x + 8) * GUI_SCALE, (y + 8) * GUI_SCALE
-
-    def gui_slot_at(self, wx: float, wy: float) -> int | None:
-        fx, fy = wx / GUI_SCALE, wy / GUI_SCALE
-        for s, (x, y) in _SLOT_RECTS[not self.gui_inventory].items():
-            pad = 4 if s == SLOT_OUTPUT else 1
-            if x - pad <= fx < x + 16 + pad and y - pad <= fy < y + 16 + pad:
-                return s
-        return None
-
-    def grid_size(self) -> int:
-        return 2 if self.gui_inventory else 3
-
-    def recipe_output(self) -> tuple[str, int] | None:
-        if not self.gui_open:
-            return None
-        return match_recipe(self.grid, self.grid_size())
-
     def add_item(self, item: str, count: int) -> int:
         """Put items into the inventory like a pickup; returns how many did not fit."""
         limit = 1 if item in STACK_ONE else MAX_STACK
@@ -406,7 +380,7 @@ class VptWorld:
             self.slots[slot] = [item, count]
         else:
             self.add_item(item, count)
-        self._gui_visual = self._gui_snapshot()
+        self._gui_visual = self.gui.snapshot()
 
     # ------------------------------------------------------------------ stats
     def count_stat(self, kind: str, obj: str, n: int = 1, object_id: int | None = None) -> None:
@@ -485,7 +459,7 @@ class VptWorld:
         self._last_events = []
         self._ghost_blocks = []
         self._ghost_cells = []
-        self._gui_visual = self._gui_snapshot()
+        self._gui_visual = self.gui.snapshot()
         a = {k: int(bool(action.get(k, 0))) for k in (
             "attack", "use", "forward", "back", "left", "right", "jump", "sneak", "sprint", "drop", "inventory")}
         cam = np.asarray(action.get("camera", (0.0, 0.0)), dtype=np.float64).reshape(2)
@@ -502,11 +476,11 @@ class VptWorld:
 
         if press["inventory"]:
             if self.gui_open:
-                self._close_gui()
+                self.gui.close()
             else:
-                self._open_gui(inventory=True)
+                self.gui.open(inventory=True)
         elif self.gui_open:
-            self._gui_tick(cam, press)
+            self.gui.tick(cam, press)
         if not self.gui_open:
             self._play_tick(a, cam, press)
         self._update_pickups()
@@ -518,105 +492,6 @@ class VptWorld:
             self._prev[k] = a[k]
         self.tick += 1
         return list(self._last_events)
-
-    # -- GUI
-    def _open_gui(self, inventory: bool) -> None:
-        self.gui_open = True
-        self.gui_inventory = inventory
-        self.mouse_x, self.mouse_y = WINDOW_W / 2, WINDOW_H / 2
-        self._mine_progress = 0
-        self._mine_target = None
-        self.vx = self.vz = 0.0
-
-    def _close_gui(self) -> None:
-        for j in range(9):
-            if self.grid[j]:
-                self.add_item(*self.grid[j])  # what does not fit is lost (dropped in the game)
-                self.grid[j] = None
-        if self.held:
-            self.add_item(*self.held)
-            self.held = None
-        self.gui_open = False
-        self.gui_inventory = False
-        self.mouse_x, self.mouse_y = WINDOW_W / 2, WINDOW_H / 2
-
-    def _slot_ref(self, s: int) -> tuple[list, int]:
-        if s < 36:
-            return self.slots, s
-        return self.grid, s - SLOT_CRAFT0
-
-    def _gui_tick(self, cam: np.ndarray, press: dict[str, int]) -> None:
-        dx, dy = cam[1] / CAMERA_SCALER, cam[0] / CAMERA_SCALER
-        dx = float(round(dx)) if abs(dx - round(dx)) < 1e-6 else dx
-        dy = float(round(dy)) if abs(dy - round(dy)) < 1e-6 else dy
-        self.mouse_x = min(max(self.mouse_x + dx, 0.0), float(WINDOW_W))
-        self.mouse_y = min(max(self.mouse_y + dy, 0.0), float(WINDOW_H))
-        if not (press["attack"] or press["use"]):
-            return
-        s = self.gui_slot_at(self.mouse_x, self.mouse_y)
-        if s is None:
-            return
-        if s == SLOT_OUTPUT:
-            res = self.recipe_output()
-            if res is None or not press["attack"]:
-                return
-            item, n = res
-            if self.held and (self.held[0] != item or self.held[1] + n > (1 if item in STACK_ONE else MAX_STACK)):
-                return
-            oid = gui_object_id(SLOT_OUTPUT, item)
-            for j in range(9):
-                if self.grid[j]:
-                    self.grid[j][1] -= 1
-                    if self.grid[j][1] <= 0:
-                        self.grid[j] = None
-            if self.held:
-                self.held[1] += n
-            else:
-                self.held = [item, n]
-            self.count_stat("craft_item", item, n, object_id=oid)
-            return
-        if s >= SLOT_CRAFT0 and s < SLOT_OUTPUT and self.gui_inventory and (s - SLOT_CRAFT0) not in (0, 1, 3, 4):
-            return
-        arr, j = self._slot_ref(s)
-        cur = arr[j]
-        if press["attack"]:
-            if self.held is None:
-                if cur:
-                    self.held, arr[j] = cur, None
-            elif cur is None:
-                arr[j], self.held = self.held, None
-            elif cur[0] == self.held[0] and cur[0] not in STACK_ONE:
-                k = min(MAX_STACK - cur[1], self.held[1])
-                cur[1] += k
-                self.held[1] -= k
-                if self.held[1] <= 0:
-                    self.held = None
-            else:
-                arr[j], self.held = self.held, cur
-        else:  # right click
-            if self.held is None:
-                if cur:
-                    half = (cur[1] + 1) // 2
-                    self.held = [cur[0], half]
-                    cur[1] -= half
-                    if cur[1] <= 0:
-                        arr[j] = None
-            elif cur is None:
-                arr[j] = [self.held[0], 1]
-                self.held[1] -= 1
-            elif cur[0] == self.held[0] and cur[1] < MAX_STACK and cur[0] not in STACK_ONE:
-                cur[1] += 1
-                self.held[1] -= 1
-            if self.held is not None and self.held[1] <= 0:
-                self.held = None
-
-    def _gui_snapshot(self):
-        return (
-            [list(s) if s else None for s in self.slots],
-            [list(s) if s else None for s in self.grid],
-            list(self.held) if self.held else None,
-            self.recipe_output() if self.gui_open else None,
-        )
 
     # -- playing
     def _play_tick(self, a: dict[str, int], cam: np.ndarray, press: dict[str, int]) -> None:
@@ -743,7 +618,7 @@ class VptWorld:
             return
         if tgt.kind == "block" and BLOCKS[self.blocks[tgt.pos][0]].name == "crafting_table":
             if not self.sneaking:
-                self._open_gui(inventory=False)
+                self.gui.open(inventory=False)
                 self.count_stat("custom", "interact_with_crafting_table", 1)
                 return
         held = self.held_item()
