@@ -42,7 +42,7 @@ os.environ.setdefault("SVT_LOG", "1")
 
 # per bitstream: (encoder, decoder, default crf, crf range, default preset)
 BITSTREAMS: dict[str, tuple[str, str, int, tuple[int, int], str]] = {
-    "h264": ("libx264", "h264", 23, (0, 51), "veryfast"),  # medium: same bytes, several times slower here
+    "h264": ("libx264", "h264", 23, (0, 51), "veryfast"),  # slower presets: see benchmarks/README
     "av1": ("libsvtav1", "libdav1d", 35, (0, 63), "8"),
 }
 PIXEL_FORMAT = "yuv420p"  # what the raw recordings use; 4:4:4 would double the bytes
