@@ -24,7 +24,7 @@ import polars as pl
 
 from goalframe.annotators import extract_events
 from goalframe.sources.registry import get_format
-from goalframe.storage import ingest
+from goalframe import pipeline
 
 
 def build(fmt: str, work: Path, episodes: int, seed: int, workers: int, **options) -> tuple[Path, str]:
@@ -32,8 +32,8 @@ def build(fmt: str, work: Path, episodes: int, seed: int, workers: int, **option
     raw = work / f"raw-{fmt}"
     source.synthesize(raw, episodes=episodes, seed=seed, **options)
     dataset = str(work / f"{fmt}.zarr")
-    report = ingest(dataset, source.discover(raw), source.read, fmt, workers=workers)
-    assert not report.failed, report.summary()["errors"]
+    ingested = pipeline.build(raw, dataset, fmt, ["ingest"], workers=workers)["ingest"]
+    assert not ingested["failed"], ingested["errors"]
     return raw, dataset
 
 

@@ -37,11 +37,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from test_pairs import write_truth_tracks  # noqa: E402  (truth masks -> tracks; the mask annotators are elsewhere)
 
-from goalframe.annotators import extract_events  # noqa: E402
+from goalframe import pipeline  # noqa: E402
 from goalframe.sampling import CrossViewDataset, MSTHDataset, MSTHSpec, build_msth, build_pairs  # noqa: E402
-from goalframe.sampling.datasets import resize_frame  # noqa: E402
+from goalframe.media.images import resize_frame  # noqa: E402
 from goalframe.sources.registry import get_format  # noqa: E402
-from goalframe.storage import ingest, open_dataset  # noqa: E402
+from goalframe.storage import open_dataset  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "loaders.json"
 
@@ -176,9 +176,8 @@ def build(fmt: str, work: Path, episodes: int, seed: int, track_window: int, **o
     dataset = str(work / f"{fmt}.zarr")
     if not Path(dataset, "zarr.json").exists():
         source.synthesize(raw, episodes=episodes, seed=seed, **options)
-        report = ingest(dataset, source.discover(raw), source.read, fmt, workers=2)
-        assert not report.failed, report.summary()
-        extract_events(dataset)
+        ingested = pipeline.build(raw, dataset, fmt, ["ingest", "events"], workers=2)["ingest"]
+        assert not ingested["failed"], ingested
         write_truth_tracks(dataset, raw, fmt, window=track_window)
     return dataset
 

@@ -34,10 +34,10 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from goalframe.annotators import extract_events
 from goalframe.annotators.vpt_targets import static_target
 from goalframe.sources.registry import get_format
-from goalframe.storage import ingest, open_dataset
+from goalframe import pipeline
+from goalframe.storage import open_dataset
 
 
 def built(fmt: str, work: Path, episodes: int, seed: int, **options) -> tuple[Path, str]:
@@ -53,9 +53,8 @@ def build(fmt: str, work: Path, episodes: int, seed: int, workers: int = 1, **op
     raw = work / f"raw-{fmt}"
     source.synthesize(raw, episodes=episodes, seed=seed, **options)
     dataset = str(work / f"{fmt}.zarr")
-    report = ingest(dataset, source.discover(raw), source.read, fmt, workers=workers)
-    assert not report.failed, report.summary()["errors"]
-    extract_events(dataset, workers=workers)
+    ingested = pipeline.build(raw, dataset, fmt, ["ingest", "events"], workers=workers)["ingest"]
+    assert not ingested["failed"], ingested["errors"]
     return raw, dataset
 
 
@@ -330,7 +329,7 @@ def main() -> None:
     parser.add_argument("--options", default="{}", help="classical annotator options (a Python dict), with --direct")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "masks.json")
     args = parser.parse_args()
-    from goalframe.annotators.annotator import build_annotator
+    from goalframe.annotators.registry import build_annotator
     from goalframe.annotators.classical import ClassicalAnnotator
     from goalframe.annotators.masks import MaskOptions, annotate_masks
 

@@ -11,19 +11,17 @@ import polars as pl
 import pytest
 
 from goalframe.annotators import extract_events
-from goalframe.annotators.agibot_events import (
-    ArmTrack,
-    Camera,
-    GripperGeometry,
-    debounce,
-    events_from_tracks,
-    gripper_transitions,
-    interaction_of_skill,
-    quaternion_matrix,
-)
+from goalframe.annotators.agibot_events import ArmTrack, events_from_tracks, interaction_of_skill
+from goalframe.annotators.agibot_geometry import Camera, GripperGeometry
+from goalframe.annotators.agibot_gripper import debounce, gripper_transitions
+from goalframe.schemas.rotations import quaternion_matrix
 from goalframe.schemas.tables import INTERACTION_IDS
-from goalframe.sources import agibot, agibot_world
-from goalframe.sources.agibot_synth import simulate_episode, synthesize_agibot, truth_paths
+from goalframe.sim.agibot import constants as agibot_constants
+from goalframe.sim.agibot import kinematics
+from goalframe.sim.agibot.player import simulate_episode
+from goalframe.sim.agibot.synth import synthesize_agibot, truth_paths
+from goalframe.sim.agibot.world import AgibotWorld
+from goalframe.sources import agibot
 from goalframe.storage import ingest
 
 SEED, EPISODES, FPO, OBJECTS = 5, 4, 48, 2  # full, strided and trimmed action rows among them
@@ -180,19 +178,19 @@ def test_missing_camera_parameters_give_events_without_prompts(raw: Path, tmp_pa
 
 def _tracks(rec) -> tuple[dict[str, ArmTrack], dict[str, Camera]]:
     """What agibot_episode_events reads from a dataset, straight from a simulated episode."""
-    world = agibot_world.AgibotWorld()
+    world = AgibotWorld()
     world.reset(rec.world_seed, rec.n_objects)
     cameras = {}
-    for cam in agibot_world.CAMERAS:
+    for cam in agibot_constants.CAMERAS:
         poses = []
         for state in rec.states:
             world.set_state(state)
             poses.append(world.camera_pose(cam))
         rot, trans = (np.array(p) for p in zip(*poses))
-        cameras[cam] = Camera(cam, agibot_world.HEIGHT, agibot_world.WIDTH, world.intrinsics(cam), rot, trans)
+        cameras[cam] = Camera(cam, agibot_constants.HEIGHT, agibot_constants.WIDTH, world.intrinsics(cam), rot, trans)
     rotation = quaternion_matrix(rec.proprio["state/end/orientation"])
     arms = {}
-    for i, arm in enumerate(agibot_world.ARMS):
+    for i, arm in enumerate(agibot_constants.ARMS):
         track = ArmTrack(
             rec.proprio["state/effector/position"][:, i],
             rec.actions["action/effector/position"][:, i],
@@ -212,7 +210,7 @@ def test_head_prompt_on_object_mask_over_many_worlds() -> None:
         arms, cameras = _tracks(rec)
         rows = events_from_tracks(arms, cameras, rec.segments, rec.n_frames)
         grasps = [r for r in rows if r["kind"] == "grasp" and r["camera"] == "head_color"]
-        world = agibot_world.AgibotWorld()
+        world = AgibotWorld()
         world.reset(rec.world_seed, rec.n_objects)
         for ev, row in _match([e for e in rec.events if e["kind"] == "grasp"], grasps):
             errors.append(row["frame"] - ev["frame"])
@@ -225,23 +223,23 @@ def test_head_prompt_on_object_mask_over_many_worlds() -> None:
 
 def test_geometry_defaults_are_the_synthetic_gripper() -> None:
     g = GripperGeometry()
-    assert np.allclose(g.palm_half, agibot_world.PALM_HALF)
+    assert np.allclose(g.palm_half, agibot_constants.PALM_HALF)
     assert (g.finger_length, g.finger_thickness, g.finger_depth) == (
-        agibot_world.FINGER_LEN, agibot_world.FINGER_THICK, agibot_world.FINGER_DEPTH,
+        agibot_constants.FINGER_LEN, agibot_constants.FINGER_THICK, agibot_constants.FINGER_DEPTH,
     )  # fmt: skip
-    assert g.wrist_length == agibot_world.WRIST_LEN
-    assert g.tip_depth > agibot_world.TCP_DEPTH
+    assert g.wrist_length == agibot_constants.WRIST_LEN
+    assert g.tip_depth > agibot_constants.TCP_DEPTH
     # states/end is the flange: the same offsets as the world's (grasp point 0.143 m along the flange z axis)
-    assert g.grasp_offset == agibot_world.FLANGE_TO_GRASP == pytest.approx(0.143)
-    assert g.flange_to_palm == pytest.approx(agibot_world.FLANGE_TO_PALM)
-    world = agibot_world.AgibotWorld()
+    assert g.grasp_offset == agibot_constants.FLANGE_TO_GRASP == pytest.approx(0.143)
+    assert g.flange_to_palm == pytest.approx(agibot_constants.FLANGE_TO_PALM)
+    world = AgibotWorld()
     world.reset(seed=1, n_objects=1)
     flange = world.proprio()["end/position"]
     rotation = quaternion_matrix(world.proprio()["end/orientation"])
     assert np.allclose(g.palm_positions(flange, rotation), world.state.ee)
     assert np.allclose(flange + rotation[..., :, 2] * g.grasp_offset, [world.tcp(0), world.tcp(1)])
     for yaw in (0.0, 0.7, -2.0):
-        assert np.allclose(quaternion_matrix(agibot_world.gripper_quaternion(yaw)), agibot_world.gripper_rotation(yaw))
+        assert np.allclose(quaternion_matrix(kinematics.gripper_quaternion(yaw)), kinematics.gripper_rotation(yaw))
 
 
 # ----------------------------------------------------------------------------- gripper signals

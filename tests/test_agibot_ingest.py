@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from goalframe.sources import agibot
-from goalframe.sources.agibot_synth import synthesize_agibot
+from goalframe.sim.agibot.synth import synthesize_agibot
 from goalframe.media.video import iter_frames
 from goalframe.storage import open_dataset
 

@@ -1,6 +1,6 @@
 """Every AgiBot layout variant the generator writes goes through ingest -> events -> masks -> pairs -> msth.
 
-The five fixed variants (``agibot_synth.FIXED_LAYOUTS``): the usual Beta layout (a row per
+The five fixed variants (``goalframe.sim.agibot.recorder.FIXED_LAYOUTS``): the usual Beta layout (a row per
 frame, shorter joint/end indexes), the rarer short actions with an empty end index, actions
 that copy the state with single-frame extrinsics in the ``camera/`` folder, unaligned
 extrinsics only, and a dexterous-hand episode.
@@ -19,7 +19,8 @@ import pytest
 
 from goalframe.schemas.vectors import AGIBOT_ACTION_NAMES, AGIBOT_STATE_NAMES, VectorLayoutError
 from goalframe.sources import agibot
-from goalframe.sources.agibot_synth import FIXED_LAYOUTS, synthesize_agibot
+from goalframe.sim.agibot.recorder import FIXED_LAYOUTS
+from goalframe.sim.agibot.synth import synthesize_agibot
 from goalframe.storage import open_dataset
 
 EPISODES = len(FIXED_LAYOUTS)
@@ -114,7 +115,7 @@ def test_masks_pairs_and_msth_cover_the_variants(built) -> None:
 
 
 def test_vectors_name_every_column_and_refuse_dexterous_hands(built) -> None:
-    from goalframe.sampling.datasets import episode_lowdim
+    from goalframe.sampling.lowdim import episode_lowdim
 
     raw, out, truth = built
     variants = _by_layout(truth)

@@ -12,7 +12,7 @@ import pytest
 
 from goalframe.schemas.episode import RawFormatError
 from goalframe.sources.agibot import discover, read
-from goalframe.sources.agibot_synth import episode_ids, synthesize_agibot
+from goalframe.sim.agibot.synth import episode_ids, synthesize_agibot
 from goalframe.media.video import write_mp4
 
 CAMERAS = ("hand_left_color", "hand_right_color", "head_color")

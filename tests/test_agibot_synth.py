@@ -10,8 +10,10 @@ import h5py
 import numpy as np
 import pytest
 
-from goalframe.sources.agibot_synth import episode_ids, synthesize_agibot, truth_paths
-from goalframe.sources.agibot_world import CAMERAS, FLANGE_TO_GRASP, FLANGE_TO_PALM, GRIPPER_IDS, TABLE_Z, AgibotWorld, flange_of_palm
+from goalframe.sim.agibot.synth import episode_ids, synthesize_agibot, truth_paths
+from goalframe.sim.agibot.constants import CAMERAS, FLANGE_TO_GRASP, FLANGE_TO_PALM, GRIPPER_IDS, TABLE_Z
+from goalframe.sim.agibot.world import AgibotWorld
+from goalframe.sim.agibot.kinematics import flange_of_palm
 from goalframe.media.video import iter_frames, probe_video
 
 SEED = 11

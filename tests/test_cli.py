@@ -76,7 +76,7 @@ def test_info_on_a_non_dataset_is_one_line(tmp_path):
 
 
 def test_build_runs_the_whole_chain_and_verify_passes(tmp_path):
-    from goalframe.sources.vpt_synth import synthesize_vpt
+    from goalframe.sim.vpt.synth import synthesize_vpt
     from goalframe.storage import open_dataset
 
     synthesize_vpt(tmp_path / "raw", episodes=2, seed=5, frames=100, quirk_rate=0.0)

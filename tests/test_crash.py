@@ -17,7 +17,7 @@ import pytest
 
 from dataset_compare import assert_same_dataset, assert_same_episode, check, goalframe
 from goalframe.schemas.layout import DatasetError
-from goalframe.sources.vpt_synth import synthesize_vpt
+from goalframe.sim.vpt.synth import synthesize_vpt
 from goalframe.storage import open_dataset
 from goalframe.storage.verify import verify_dataset
 

@@ -12,7 +12,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from goalframe.sampling import CrossViewDataset, MSTHDataset, MSTHSpec, build_msth, build_pairs, split_episodes
-from goalframe.sampling.datasets import FrameReader
+from goalframe.storage.frames import FrameReader
 from goalframe.schemas.layout import DatasetError
 from goalframe.storage import open_dataset
 from test_pairs import fresh

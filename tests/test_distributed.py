@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dataset_compare import assert_same_dataset, check, goalframe
-from goalframe.sources.vpt_synth import synthesize_vpt
+from goalframe.sim.vpt.synth import synthesize_vpt
 from goalframe.storage import open_dataset
 
 

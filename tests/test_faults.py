@@ -26,7 +26,7 @@ from goalframe.schemas.episode import episode_key, is_episode_key
 from goalframe.schemas.layout import DatasetError
 from goalframe.schemas.tables import EVENTS_SCHEMA, conform
 from goalframe.sources.vpt import safe_episode_id
-from goalframe.sources.vpt_synth import synthesize_vpt
+from goalframe.sim.vpt.synth import synthesize_vpt
 from goalframe.storage import ingest, open_dataset
 from goalframe.storage.lease import DatasetInUse, dataset_lease
 from goalframe.storage.store import LEASE_NAME, TableError, create_or_open, read_table, write_table

@@ -10,14 +10,31 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 import simple_source
 import vpt_fixtures
-from goalframe.annotators.geometry import CameraPath, UnitCellTarget, box_silhouette, cells_on_ray, front_faces, yaw_pitch_rotation
-from goalframe.annotators.vpt_targets import AppearsAtEvent, EYE_HEIGHT, EYE_HEIGHT_SNEAKING, SNEAK_KEY, fov_degrees, static_target, vpt_camera_path
-from goalframe.sources import vpt_world
+
+from goalframe.annotators.geometry import (
+    CameraPath,
+    UnitCellTarget,
+    box_silhouette,
+    cells_on_ray,
+    front_faces,
+    yaw_pitch_rotation,
+)
+from goalframe.annotators.vpt_targets import (
+    EYE_HEIGHT,
+    EYE_HEIGHT_SNEAKING,
+    SNEAK_KEY,
+    AppearsAtEvent,
+    fov_degrees,
+    static_target,
+    vpt_camera_path,
+)
+from goalframe.sim.vpt import geometry
+from goalframe.sim.vpt.constants import FOV_Y, HEIGHT, WIDTH
+from goalframe.sim.vpt.geometry import look_angles
+from goalframe.sim.vpt.world import VptWorld
 from goalframe.sources.registry import get_format
-from goalframe.sources.vpt_world import FOV_Y, HEIGHT, WIDTH, VptWorld, look_angles
 from goalframe.storage import ingest, open_dataset
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
@@ -113,7 +130,7 @@ def test_yaw_pitch_rotation_matches_the_renderers_look_angles():
         looked = look_angles(np.zeros(3), forward)
         assert looked[0] == pytest.approx((yaw + 180) % 360 - 180, abs=1e-6)
         assert looked[1] == pytest.approx(pitch, abs=1e-6)
-        f, r, u = vpt_world.camera_basis(yaw, pitch)
+        f, r, u = geometry.camera_basis(yaw, pitch)
         np.testing.assert_allclose(yaw_pitch_rotation(yaw, pitch), np.stack([r, -u, f]), atol=1e-12)
 
 

@@ -18,7 +18,7 @@ import pytest
 import vpt_fixtures as fx
 from dataset_compare import goalframe
 from goalframe.sources.agibot import episode_ref
-from goalframe.sources.agibot_synth import synthesize_agibot
+from goalframe.sim.agibot.synth import synthesize_agibot
 from goalframe.media.video import write_mp4
 from goalframe.storage import open_dataset
 from goalframe.storage.verify import verify_dataset

@@ -14,7 +14,8 @@ import polars as pl
 import pytest
 
 import simple_source
-from goalframe.annotators.annotator import ANNOTATORS, build_annotator, check_window
+from goalframe.annotators.annotator import check_window
+from goalframe.annotators.registry import ANNOTATORS, build_annotator
 from goalframe.annotators.classical import ClassicalAnnotator, selection_outline
 from goalframe.annotators.masks import MaskOptions, annotate_masks
 from goalframe.schemas.tables import EVENTS_SCHEMA, conform

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import simple_source
-from goalframe.annotators.annotator import build_annotator
+from goalframe.annotators.registry import build_annotator
 from goalframe.annotators.masks import MaskOptions, annotate_masks
 from goalframe.annotators.sam import SamAnnotator, build_tiny_sam, check_checkpoint, interior_points, load_sam
 from goalframe.schemas.tables import EVENTS_SCHEMA, conform

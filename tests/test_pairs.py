@@ -15,14 +15,13 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from goalframe.annotators import extract_events
+from goalframe import pipeline
 from goalframe.schemas.tables import INTERACTION_IDS, PAIRS_SCHEMA
 from goalframe.sampling import build_pairs, sample_pairs
 from goalframe.sampling.pairs import summarize_track
-from goalframe.sources.agibot_synth import synthesize_agibot, truth_paths
-from goalframe.sources.registry import get_format
-from goalframe.sources.vpt_synth import synthesize_vpt
-from goalframe.storage import ingest, open_dataset
+from goalframe.sim.agibot.synth import synthesize_agibot, truth_paths
+from goalframe.sim.vpt.synth import synthesize_vpt
+from goalframe.storage import open_dataset
 from goalframe.storage.masks import MaskTrack, rebuild_tracks_table, track_id_for, write_review, write_track
 from goalframe.storage.store import open_root
 
@@ -100,11 +99,9 @@ def built(tmp_path_factory, fmt: str) -> tuple[Path, str]:
             synthesize_vpt(raw, episodes=2, seed=0, frames=120)
         else:
             synthesize_agibot(raw, episodes=2, seed=0, frames_per_object=40, n_objects=1)
-        source = get_format(fmt)
         dataset = str(base / f"{fmt}.zarr")
-        report = ingest(dataset, source.discover(raw), source.read, fmt)
-        assert not report.failed, report.summary()
-        extract_events(dataset)
+        summary = pipeline.build(raw, dataset, fmt, ["ingest", "events"])
+        assert not summary["ingest"]["failed"], summary
         assert write_truth_tracks(dataset, raw, fmt) > 0
         _BUILT[fmt] = (raw, dataset)
     return _BUILT[fmt]

@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from goalframe.annotators import extract_events
-from goalframe.annotators.review import TASKS_TABLE, mask_result, visibility_result
-from goalframe.sources import vpt
-from goalframe.sources.vpt_synth import synthesize_vpt
-from goalframe.storage import ingest, open_dataset
+from goalframe import pipeline
+from goalframe.annotators.review import TASKS_TABLE
+from goalframe.annotators.review_results import mask_result, visibility_result
+from goalframe.sim.vpt.synth import synthesize_vpt
+from goalframe.storage import open_dataset
 from goalframe.storage.masks import MaskTrack, track_id_for, write_track
 from goalframe.storage.store import open_root
 from goalframe.toolkit.cli import app
@@ -41,8 +41,8 @@ def base_dataset(tmp_path_factory) -> Path:
     base = tmp_path_factory.mktemp("review-base")
     raw, out = base / "raw", base / "ds.zarr"
     synthesize_vpt(raw, episodes=1, seed=0, frames=60)
-    ingest(str(out), vpt.discover(raw), vpt.read, "vpt")
-    events, _warnings = extract_events(str(out))
+    pipeline.build(raw, str(out), "vpt", ["ingest", "events"])
+    events = open_dataset(str(out)).table("events")
     assert events.height >= 1
     event = events.row(0, named=True)
     root = open_root(str(out), "r+")
@@ -276,7 +276,8 @@ def test_an_unreachable_server_or_a_wrong_key_is_one_line_and_writes_nothing(upl
 
 
 def test_frame_selection_and_mask_round_trip_offline():
-    from goalframe.annotators.review import SizeMismatch, decode_result, select_frames
+    from goalframe.annotators.review import select_frames
+    from goalframe.annotators.review_results import SizeMismatch, decode_result
 
     frames = np.arange(10, 19)
     track = MaskTrack.from_masks(frames, square_masks(frames), score=np.linspace(0, 1, 9))

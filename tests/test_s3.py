@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from dataset_compare import assert_same_dataset, check, goalframe
-from goalframe.sources.vpt_synth import synthesize_vpt
+from goalframe.sim.vpt.synth import synthesize_vpt
 from goalframe.storage import open_dataset
 
 pytest.importorskip("s3fs")
@@ -188,7 +188,7 @@ def test_masks_and_a_review_round_trip_on_s3(built, s3, label_studio):
     import numpy as np
     from label_studio_sdk import LabelStudio
 
-    from goalframe.annotators.review import mask_result, visibility_result
+    from goalframe.annotators.review_results import mask_result, visibility_result
 
     local, url = built
     _endpoint, options, cli = s3

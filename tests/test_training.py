@@ -2,7 +2,7 @@
 evaluation, environments, the command line, and a briefly trained policy against a random one.
 
 The datasets are generated once per session (small: a few hundred frames per format) with
-the real pipeline and truth mask tracks (``goalframe.training.data.prepare_*``).
+the real pipeline and truth mask tracks (``goalframe.pipeline.prepare.prepare_*``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ import torch
 from typer.testing import CliRunner
 
 from goalframe.toolkit.cli import app
-from goalframe.training.data import CachedCrossView, CachedMSTH, prepare_agibot, prepare_vpt
+from goalframe.pipeline.prepare import prepare_agibot, prepare_vpt
+from goalframe.training.data import CachedCrossView, CachedMSTH
 from goalframe.training.envs import AgibotArrangeEnv, AgibotOracle, VptOracle, VptReachEnv, run_episode
 from goalframe.training.evaluate import Rocket2Agent, closed_loop_rocket2, evaluate_run, random_factory
 from goalframe.training.models import Act2GoalPolicy, Rocket2Policy

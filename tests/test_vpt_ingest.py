@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 
 from goalframe.annotators import extract_events
-from goalframe.sources.vpt_synth import synthesize_vpt
+from goalframe.sim.vpt.synth import synthesize_vpt
 from goalframe.storage import open_dataset
 
 

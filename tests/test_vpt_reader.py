@@ -10,7 +10,7 @@ import pytest
 from vpt_fixtures import BAD_UTF8, MILLI0, STEM, VERSION, make_line, write_episode, write_video
 
 from goalframe.schemas.episode import RawFormatError
-from goalframe.sources import vpt
+from goalframe.sources import vpt, vpt_format
 from goalframe.sources import vpt_actions as va
 
 
@@ -58,7 +58,7 @@ def test_every_field_round_trips(tmp_path):
     assert r.warnings == []
 
     a = r.arrays
-    for field, name in zip(vpt.MOUSE_FIELDS, vpt.MOUSE_ARRAYS):
+    for field, name in zip(vpt_format.MOUSE_FIELDS, vpt_format.MOUSE_ARRAYS):
         arr = a[f"actions/mouse/{name}"]
         assert arr.dtype == np.float32 and arr.shape == (T,)
         np.testing.assert_array_equal(arr, np.float32([ln["mouse"][field] for ln in lines]))
@@ -68,8 +68,8 @@ def test_every_field_round_trips(tmp_path):
         assert [list(np.flatnonzero(row)) for row in arr] == [ln["mouse"][field] for ln in lines]
 
     vocab = r.array_attrs["actions/keyboard/keys"]["vocabulary"]
-    assert vocab[: len(vpt.BASE_KEY_VOCABULARY)] == vpt.BASE_KEY_VOCABULARY
-    assert vocab[len(vpt.BASE_KEY_VOCABULARY) :] == ["key.keyboard.custom.thing"]
+    assert vocab[: len(vpt_format.BASE_KEY_VOCABULARY)] == vpt_format.BASE_KEY_VOCABULARY
+    assert vocab[len(vpt_format.BASE_KEY_VOCABULARY) :] == ["key.keyboard.custom.thing"]
     for field, name in (("keys", "keys"), ("newKeys", "new_keys")):
         arr = a[f"actions/keyboard/{name}"]
         assert arr.dtype == bool and arr.shape == (T, len(vocab))

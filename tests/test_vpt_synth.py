@@ -12,15 +12,12 @@ import numpy as np
 import pytest
 
 from goalframe.media.video import iter_frames, probe_video
-from goalframe.sources.vpt_synth import VERSION, synthesize_vpt
-from goalframe.sources.vpt_world import (
-    GROUND_Y,
-    SLOT_CRAFT0,
-    SLOT_OUTPUT,
-    VptWorld,
-    gui_object_id,
-    look_angles,
-)
+from goalframe.sim.vpt.episode_layout import VERSION
+from goalframe.sim.vpt.synth import synthesize_vpt
+from goalframe.sim.vpt.constants import GROUND_Y
+from goalframe.sim.vpt.gui import SLOT_CRAFT0, SLOT_OUTPUT, gui_object_id
+from goalframe.sim.vpt.world import VptWorld
+from goalframe.sim.vpt.geometry import look_angles
 
 MOUSE_KEYS = {"x": float, "y": float, "dx": float, "dy": float, "scaledX": float, "scaledY": float,
               "dwheel": float, "buttons": list, "newButtons": list}
@@ -223,7 +220,7 @@ def test_deterministic_jsonl(tmp_path):
     c = synthesize_vpt(tmp_path / "c", episodes=1, seed=43, frames=40, quirk_rate=0.5)
     assert c[0].read_bytes() != a[0].read_bytes()
     # another process with another hash seed writes the same bytes
-    code = ("import sys; from pathlib import Path; from goalframe.sources.vpt_synth import synthesize_vpt; "
+    code = ("import sys; from pathlib import Path; from goalframe.sim.vpt.synth import synthesize_vpt; "
             "synthesize_vpt(Path(sys.argv[1]), episodes=1, seed=42, frames=40, quirk_rate=0.5)")
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     subprocess.run([sys.executable, "-c", code, str(tmp_path / "d")], check=True, env=env, timeout=120)

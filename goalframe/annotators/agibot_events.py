@@ -43,7 +43,7 @@ events of 100 episodes are found, none more than 1 frame early (99%, 96%, 88% ex
 Prompt points (:func:`choose_grasp_point`)
 ------------------------------------------
 The grasped object is what lies between the fingers, below the palm. Its centre (the
-gripper's grasp point, :data:`~goalframe.sources.agibot_world.TCP_DEPTH` below the palm)
+gripper's grasp point, :data:`~goalframe.sim.agibot.constants.TCP_DEPTH` below the palm)
 is a poor prompt for the head camera: that camera looks down and forward from behind the
 grippers, so the palm and the finger nearer to the camera hide the middle of the object
 (measured on 585 generated grasps: the palm centre lands on the gripper in every grasp,
@@ -111,16 +111,28 @@ none (-1)   anything else
 ==========  =====================================================================
 
 Grasp and release events are ``use``.
+
+The gripper rule is :mod:`~goalframe.annotators.agibot_gripper`, the grasp geometry and
+projection :mod:`~goalframe.annotators.agibot_geometry`; this module turns them into rows.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
+from goalframe.annotators.agibot_geometry import (
+    DEFAULT_GEOMETRY,
+    Camera,
+    GripperGeometry,
+    PromptPoint,
+    choose_grasp_point,
+    project_point,
+)
+from goalframe.annotators.agibot_gripper import GripperTransition, gripper_transitions
 from goalframe.schemas.rotations import quaternion_matrix
 from goalframe.schemas.tables import INTERACTION_IDS
 
@@ -128,16 +140,6 @@ HEAD_CAMERA = "head_color"
 HAND_CAMERAS = {"left": "hand_left_color", "right": "hand_right_color"}
 ARMS = ("left", "right")
 
-# gripper command and opening
-COMMAND_ON, COMMAND_OFF = 0.6, 0.4  # hysteresis on the 0 (open) .. 1 (closed) command
-MIN_RUN_FRAMES = 3  # a command switch counts only if the new value lasts this long
-LAG_FRAMES = 3  # frames the opening may lead or trail the (held, debounced) command
-STALL_EPS_MM = 1.0  # per-frame change of the opening below this is "not moving" (at least)
-NOISE_EPS_FACTOR = 3.0  # ... and below this many times the opening's frame-to-frame noise
-MIN_STALL_FRAMES = 3  # a stall (or an opening) must last this many frames
-MIN_TRAVEL_MM = 4.0  # a close must have closed, an open opened, by at least this much
-FULLY_CLOSED_MM = 5.0  # a stall at or below this opening is a missed grasp
-NEAR_M = 0.02  # points closer than this to a camera count as behind it
 
 SKILL_INTERACTIONS: dict[str, str] = {
     **dict.fromkeys(
@@ -156,308 +158,6 @@ def interaction_of_skill(skill: str) -> str:
     """ROCKET interaction type of an AgiBot skill (module docstring table)."""
     words = re.findall(r"[a-z]+", skill.lower())
     return SKILL_INTERACTIONS.get(words[0], "none") if words else "none"
-
-
-# ----------------------------------------------------------------------------- gripper transitions
-
-
-@dataclass(frozen=True)
-class GripperTransition:
-    kind: str  # grasp | release
-    frame: int
-    opening_mm: float
-
-
-def held_command(values: np.ndarray, filled: np.ndarray | None) -> np.ndarray:
-    """The command with filled frames replaced by the last recorded value (zero-order hold)."""
-    out = np.asarray(values, np.float64).copy()
-    if filled is None:
-        return out
-    recorded = ~np.asarray(filled, bool)
-    last = np.maximum.accumulate(np.where(recorded, np.arange(len(out)), -1))
-    has = last >= 0
-    out[has] = out[last[has]]
-    return out
-
-
-def debounce(
-    command: np.ndarray, on: float = COMMAND_ON, off: float = COMMAND_OFF, min_run: int = MIN_RUN_FRAMES
-) -> np.ndarray:
-    """Closed (True) / open per frame: hysteresis, then switches that last ``min_run`` frames."""
-    command = np.asarray(command, np.float64)
-    n = len(command)
-    raw = np.zeros(n, bool)
-    state = bool(n and command[0] >= (on + off) / 2)
-    for i, value in enumerate(command):
-        if value >= on:
-            state = True
-        elif value <= off:
-            state = False
-        raw[i] = state  # NaN keeps the previous state
-    if n == 0:
-        return raw
-    change = np.flatnonzero(np.diff(raw)) + 1
-    starts = np.concatenate([[0], change])
-    ends = np.concatenate([change, [n]])
-    long_runs = [raw[s] for s, e in zip(starts, ends) if e - s >= min_run]
-    state = bool(long_runs[0]) if long_runs else bool(raw[0])
-    out = np.empty(n, bool)
-    for s, e in zip(starts, ends):
-        if raw[s] != state and e - s >= min_run:
-            state = bool(raw[s])
-        out[s:e] = state
-    return out
-
-
-def motion_eps(opening: np.ndarray) -> float:
-    """Smallest per-frame change (mm) that counts as motion: :data:`STALL_EPS_MM`, or
-    :data:`NOISE_EPS_FACTOR` x the noise of the opening (1.4826 x the median absolute
-    deviation of its frame-to-frame changes, which a gripper at rest most of the time
-    leaves to the sensor noise), whichever is larger."""
-    d = np.diff(np.asarray(opening, np.float64))
-    d = d[np.isfinite(d)]
-    if d.size < 2:
-        return STALL_EPS_MM
-    sigma = 1.4826 * float(np.median(np.abs(d - np.median(d))))
-    return max(STALL_EPS_MM, NOISE_EPS_FACTOR * sigma)
-
-
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    padded = np.concatenate([[False], mask, [False]])
-    edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
-    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
-
-
-def gripper_transitions(
-    opening: np.ndarray,
-    command: np.ndarray | None,
-    filled: np.ndarray | None = None,
-    *,
-    on: float = COMMAND_ON,
-    off: float = COMMAND_OFF,
-    min_run: int = MIN_RUN_FRAMES,
-    lag: int = LAG_FRAMES,
-    eps: float | None = None,
-    min_stall: int = MIN_STALL_FRAMES,
-    min_travel: float = MIN_TRAVEL_MM,
-    fully_closed: float = FULLY_CLOSED_MM,
-) -> tuple[list[GripperTransition], list[str]]:
-    """Grasps and releases of one gripper (module docstring); warnings name the frames.
-
-    ``opening`` (T,) mm; ``command`` (T,) 0 open .. 1 closed, or None to derive it from the
-    opening (closed below 0.9 x the largest opening, as the reader fills missing rows).
-    ``eps`` defaults to :func:`motion_eps` of the opening.
-    """
-    o = np.asarray(opening, np.float64)
-    n = len(o)
-    eps = motion_eps(o) if eps is None else eps
-    warnings: list[str] = []
-    if command is None:
-        top = np.nanmax(o) if n else 0.0
-        command, filled = (o < 0.9 * top).astype(np.float64), None
-    closed = debounce(held_command(command, filled), on, off, min_run)
-    runs = _runs(closed)
-    with np.errstate(invalid="ignore"):
-        drop = np.zeros(n, bool)
-        rise = np.zeros(n, bool)
-        drop[1:] = o[1:] < o[:-1] - eps
-        rise[1:] = o[1:] > o[:-1] + eps
-
-    def steady(g: int) -> bool:
-        """The opening does not drop more than ``eps`` below its value at ``g`` for ``min_stall`` frames."""
-        return bool(np.all(o[g + 1 : g + 1 + min_stall] >= o[g] - eps))
-
-    def opens_from(f: int, held: float) -> bool:
-        """The rise that starts at ``f`` goes on, frame after frame, until ``min_travel`` above ``held``."""
-        g = f
-        while o[g] < held + min_travel and g + 1 < n and rise[g + 1]:
-            g += 1
-        return bool(o[g] >= held + min_travel)
-
-    events: list[GripperTransition] = []
-    floor = 1
-    for k, (a, b) in enumerate(runs):
-        next_start = runs[k + 1][0] if k + 1 < len(runs) else n
-        lo, hi = max(floor, a - lag, 1), min(n, b + lag)
-        onset = next((f for f in range(lo, hi) if drop[f]), None)
-        if onset is None:
-            continue  # the jaws did not move (already closed, or holding from the start)
-        stall = next((g for g in range(onset, hi) if o[onset - 1] - o[g] >= min_travel and steady(g)), None)
-        if stall is None:
-            until = f"the command opened at {b}" if b < n else "the episode ended"
-            warnings.append(f"frame {onset}: the gripper was still closing when {until}; no grasp")
-            continue
-        if o[stall] <= fully_closed:
-            warnings.append(f"frame {stall}: gripper closed fully ({o[stall]:.1f} mm): missed grasp, no event")
-            floor = stall + 1
-            continue
-        events.append(GripperTransition("grasp", stall, float(o[stall])))
-        floor = stall + 1
-        r_lo, r_hi = max(stall + 1, b - lag), min(n, next_start + lag)
-        held = float(np.nanmedian(o[stall : max(r_lo, stall + 1)]))
-        release = next((f for f in range(r_lo, r_hi) if rise[f] and opens_from(f, held)), None)
-        if release is None:
-            if b < n:
-                warnings.append(f"frame {b}: command opened after the grasp at {stall} but the gripper did not open")
-            continue
-        events.append(GripperTransition("release", release, float(o[release])))
-        floor = release + 1
-    return events, warnings
-
-
-# ----------------------------------------------------------------------------- geometry
-
-
-@dataclass(frozen=True)
-class GripperGeometry:
-    """Parallel gripper in its own frame (origin the palm centre; x forward, y along the
-    finger travel, z the approach axis), metres.
-
-    ``states/end/*`` is the FLANGE pose, not the palm: the grasp point lies
-    ``grasp_offset`` further along the flange's z axis (0.143 m on AgiBot's Genie-1 by
-    forward kinematics; Genie-Envisioner draws at 0.23 m), and sits ``grasp_fraction`` of
-    the finger length below the palm, so the palm centre is :attr:`flange_to_palm` along z.
-    """
-
-    palm_half: tuple[float, float, float] = (0.03, 0.05, 0.022)
-    wrist_half: tuple[float, float] = (0.028, 0.028)  # the link above the palm
-    wrist_length: float = 0.13  # palm centre to the top of the wrist link
-    finger_length: float = 0.065
-    finger_thickness: float = 0.010  # along y
-    finger_depth: float = 0.020  # along x
-    margin: float = 0.003  # occluders are inflated by this much
-    region_height: float = 0.028  # candidates from the fingertips up to this far
-    region_x: float = 0.015  # and this far either side of the jaw centreline along x
-    tip_inset: float = 0.004  # the deepest candidates sit this far above the fingertips
-    grasp_offset: float = 0.143  # flange (states/end/position) to the grasp point along the flange z axis
-    grasp_fraction: float = 0.6  # the grasp point lies this fraction of the finger length below the palm
-
-    @property
-    def flange_to_palm(self) -> float:
-        return self.grasp_offset - (self.palm_half[2] + self.grasp_fraction * self.finger_length)
-
-    def palm_positions(self, flange: np.ndarray, rotation: np.ndarray) -> np.ndarray:
-        """(..., 3) palm centres of flange positions (..., 3) with their rotations (..., 3, 3)."""
-        return np.asarray(flange, np.float64) + rotation[..., :, 2] * self.flange_to_palm
-
-    @property
-    def tip_depth(self) -> float:
-        return self.palm_half[2] + self.finger_length
-
-    def occluders(self, opening_m: float) -> np.ndarray:
-        """(B, 2, 3) low and high corners of the palm, wrist and finger boxes."""
-        pz, wl = self.palm_half[2], self.wrist_length
-        boxes = [
-            ((0.0, 0.0, 0.0), self.palm_half),
-            ((0.0, 0.0, -(wl + pz) / 2), (*self.wrist_half, (wl - pz) / 2)),
-        ]
-        half_open = max(opening_m, 0.0) / 2
-        for sign in (1.0, -1.0):
-            centre = (0.0, sign * (half_open + self.finger_thickness / 2), pz + self.finger_length / 2)
-            boxes.append((centre, (self.finger_depth / 2, self.finger_thickness / 2, self.finger_length / 2)))
-        out = np.array([[np.subtract(c, h), np.add(c, h)] for c, h in boxes], np.float64)
-        out[:, 0] -= self.margin
-        out[:, 1] += self.margin
-        return out
-
-    def candidates(self, opening_m: float) -> np.ndarray:
-        """(K, 3) candidate points in the gripper frame, the preferred first."""
-        tip = self.tip_depth - self.tip_inset
-        zs = tip - np.linspace(0.0, self.region_height - self.tip_inset, 4)
-        xs = np.array([0.0, 0.5, -0.5, 1.0, -1.0]) * self.region_x
-        ys = np.array([0.0, 0.25, -0.25]) * max(opening_m, 0.0)
-        grid = np.array([(x, y, z) for z in zs for x in xs for y in ys])
-        cost = np.abs(grid[:, 0]) + np.abs(grid[:, 1]) + (tip - grid[:, 2])
-        return grid[np.argsort(cost, kind="stable")]
-
-
-DEFAULT_GEOMETRY = GripperGeometry()
-
-
-def segments_hit_boxes(points: np.ndarray, eye: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """(K,) True where the segment point -> eye crosses any axis-aligned box (slab test)."""
-    d = eye[None, :] - points  # (K, 3)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t1 = (boxes[None, :, 0] - points[:, None]) / d[:, None]
-        t2 = (boxes[None, :, 1] - points[:, None]) / d[:, None]
-    lo, hi = np.minimum(t1, t2), np.maximum(t1, t2)
-    # an axis the segment runs parallel to: inside the slab -> no constraint, else never
-    parallel = d[:, None] == 0
-    inside = (points[:, None] >= boxes[None, :, 0]) & (points[:, None] <= boxes[None, :, 1])
-    lo = np.where(parallel, np.where(inside, -np.inf, np.inf), lo)
-    hi = np.where(parallel, np.where(inside, np.inf, -np.inf), hi)
-    t_enter, t_exit = lo.max(-1), hi.min(-1)
-    return ((t_enter <= t_exit) & (t_exit >= 0) & (t_enter <= 1)).any(-1)
-
-
-@dataclass
-class Camera:
-    """One camera of an episode: intrinsics, per-frame camera-to-base pose, image size."""
-
-    name: str
-    height: int
-    width: int
-    intrinsic: dict[str, float] | None = None
-    rotation: np.ndarray | None = None  # (T, 3, 3)
-    translation: np.ndarray | None = None  # (T, 3)
-    missing: str | None = None  # why it cannot project, when it cannot
-
-    def usable(self) -> bool:
-        return self.missing is None
-
-    def project(self, frame: int, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(N, 2) pixel (col, row) and (N,) inside-the-image-and-in-front flags."""
-        k = self.intrinsic
-        pc = (np.atleast_2d(points) - self.translation[frame]) @ self.rotation[frame]
-        z = pc[:, 2]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            uv = np.stack([k["fx"] * pc[:, 0] / z + k["ppx"], k["fy"] * pc[:, 1] / z + k["ppy"]], 1)
-        inside = (z > NEAR_M) & np.all(np.isfinite(uv), 1)
-        inside &= (
-            (uv[:, 0] >= -0.5) & (uv[:, 0] < self.width - 0.5) & (uv[:, 1] >= -0.5) & (uv[:, 1] < self.height - 0.5)
-        )
-        return uv, inside
-
-
-@dataclass
-class PromptPoint:
-    point: np.ndarray | None  # base frame
-    col: float | None = None
-    row: float | None = None
-    visible: bool = False
-    note: str | None = None
-
-
-def choose_grasp_point(
-    camera: Camera,
-    frame: int,
-    position: np.ndarray,
-    rotation: np.ndarray,
-    opening_mm: float,
-    geometry: GripperGeometry = DEFAULT_GEOMETRY,
-) -> PromptPoint:
-    """The prompt point on the object between the jaws, as ``camera`` sees it at ``frame``."""
-    opening_m = float(opening_mm) / 1000.0
-    cands = geometry.candidates(opening_m)
-    points = position + cands @ rotation.T
-    uv, inside = camera.project(frame, points)
-    eye = rotation.T @ (camera.translation[frame] - position)
-    hidden = segments_hit_boxes(cands, eye, geometry.occluders(opening_m))
-    good = inside & ~hidden
-    note = None
-    if good.any():
-        i = int(np.argmax(good))
-    elif inside.any():
-        i = int(np.argmax(inside))
-        note = "the gripper hides the grasp region from this camera: the point may lie on the gripper"
-    else:
-        i = 0  # outside the image or behind the camera: prompt_visible False
-    return PromptPoint(points[i], float(uv[i, 0]), float(uv[i, 1]), bool(inside[i]), note)
-
-
-def project_point(camera: Camera, frame: int, point: np.ndarray) -> PromptPoint:
-    uv, inside = camera.project(frame, point)
-    return PromptPoint(point, float(uv[0, 0]), float(uv[0, 1]), bool(inside[0]))
 
 
 # ----------------------------------------------------------------------------- rows
@@ -711,15 +411,7 @@ def agibot_episode_events(
     return rows, warnings
 
 
-__all__ = [
-    "Camera",
-    "GripperGeometry",
-    "GripperTransition",
-    "agibot_episode_events",
-    "choose_grasp_point",
-    "debounce",
-    "events_from_tracks",
-    "gripper_transitions",
-    "interaction_of_skill",
-    "quaternion_matrix",
-]
+def extract_episode(ds, episode: str, grasp_offset: float | None = None) -> tuple[list[dict], list[str]]:
+    """Events of one dataset episode; ``grasp_offset`` (m) overrides the default geometry's."""
+    geometry = DEFAULT_GEOMETRY if grasp_offset is None else replace(DEFAULT_GEOMETRY, grasp_offset=float(grasp_offset))
+    return agibot_episode_events(ds, episode, geometry)

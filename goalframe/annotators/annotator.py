@@ -1,4 +1,4 @@
-"""Mask annotators: the interface, the backward tracking loop they share, and their registry.
+"""Mask annotators: the interface and the backward tracking loop they share.
 
 An annotator takes a window of frames that ENDS at an event frame, and the event's prompt
 point on that frame, and returns a :class:`~goalframe.storage.masks.MaskTrack`: per frame
@@ -10,23 +10,21 @@ lost (no mask, or a score under ``min_score`` for more than ``patience`` frames)
 earlier frame is recorded as not visible. An empty first mask gives a track that is not
 visible on any frame (it is still a track: nothing is dropped silently).
 
-Annotators are built by name from :data:`ANNOTATORS` (``build_annotator("classical")``,
-``build_annotator("sam", checkpoint=..., model_type="vit_b")``), as segment-anything
-builds models from ``sam_model_registry``; the registry maps names to builder functions
-and holds no state.
+Annotators are built by name from the registry beside them,
+:mod:`goalframe.annotators.registry` (``build_annotator("classical")``).
 """
 
 from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable
-from importlib import import_module
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import cv2
 import numpy as np
 
+from goalframe.media.images import resize_mask_smooth
 from goalframe.storage.masks import MaskTrack
 
 Point = tuple[float, float]  # (row, col) in pixels of the full-size frame
@@ -106,14 +104,6 @@ def resize_frames(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.stack([cv2.resize(f, (width, height), interpolation=cv2.INTER_AREA) for f in frames])
 
 
-def resize_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """A bool mask resized to (h, w) (linear on the 0/1 image, then > 0.5)."""
-    height, width = size
-    if mask.shape == (height, width):
-        return mask.astype(bool)
-    return cv2.resize(mask.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR) > 0.5
-
-
 class Flow:
     """Dense optical flow (OpenCV DIS) between consecutive frames, and mask warping with it."""
 
@@ -145,12 +135,24 @@ def mask_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
     return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
 
 
-def iou(a: np.ndarray, b: np.ndarray) -> float:
-    union = np.count_nonzero(a | b)
-    return np.count_nonzero(a & b) / union if union else 1.0
-
-
 # ---- the backward tracking loop --------------------------------------------------
+
+
+@dataclass
+class Window:
+    """One ``annotate`` call's working state, handed to the hooks. Annotators keep only their
+    parameters on ``self``, so one window's looks never leak into the next."""
+
+    full: np.ndarray  # (n, H, W, 3) the window at full size
+    frames: np.ndarray | None = None  # the window at working resolution, once chosen
+    guide: np.ndarray | None = None  # a fitted StaticTarget's silhouettes: placed by the pose, not by flow
+    guide_exact: bool = False  # the silhouettes are what shows: no segmentation to do
+    lost: int = 0  # frames since the object was last seen (see ``resegment``)
+    state: Any = None  # the subclass's own per-window state (``new_state``)
+
+    @property
+    def guided(self) -> bool:
+        return self.guide is not None
 
 
 class BackwardTracker(Annotator):
@@ -173,34 +175,37 @@ class BackwardTracker(Annotator):
         self.min_extent = min_extent
         self.recover_area = recover_area
         self.flow = Flow()
-        self.guided, self.guide, self.guide_exact = False, None, False  # while annotating: placed by a StaticTarget, not by flow
 
     @property
     def params(self) -> dict[str, Any]:
         return {"max_side": self.max_side, "every": self.every, "min_score": self.min_score, "min_area": self.min_area, "patience": self.patience, "min_extent": self.min_extent, "recover_area": self.recover_area}
 
     # subclasses ------------------------------------------------------------------
-    # While ``annotate`` runs, ``self.full`` holds the window at full size and ``self.frames``
-    # at working resolution.
+    # Every hook gets the call's :class:`Window` (the frames, the guide, the subclass's own
+    # state from :meth:`new_state`); nothing of one window stays on ``self`` for the next.
+    def new_state(self) -> Any:
+        """A fresh per-window state object for the subclass's hooks (``window.state``)."""
+        return None
+
     @abstractmethod
-    def segment(self, t: int, point: Point) -> tuple[np.ndarray, float]:
+    def segment(self, window: Window, t: int, point: Point) -> tuple[np.ndarray, float]:
         """(mask, score) at FULL size of the object under ``point`` (full-size pixels) on frame ``t``, the event frame."""
 
     @abstractmethod
-    def resegment(self, t: int, warped: np.ndarray, previous: np.ndarray) -> tuple[np.ndarray, float]:
+    def resegment(self, window: Window, t: int, warped: np.ndarray, previous: np.ndarray) -> tuple[np.ndarray, float]:
         """(mask, score) at working resolution on frame ``t`` given ``warped`` (frame
         ``t + 1``'s mask flow-warped to frame ``t``, float in [0, 1]) and ``previous``
-        (that mask on frame ``t + 1``). ``self.lost`` is the number of frames since the
+        (that mask on frame ``t + 1``). ``window.lost`` is the number of frames since the
         object was last seen: when it is not 0, ``previous`` is only the flow's guess (the
         loop coasts through a short occlusion) and should not teach the object's looks."""
 
-    def guided_event_mask(self, event_mask: np.ndarray) -> np.ndarray:
-        """With a fitted static target (``self.guide``, full size as ``self.frames`` then), the
+    def guided_event_mask(self, window: Window, event_mask: np.ndarray) -> np.ndarray:
+        """With a fitted static target (``window.guide``, full size as ``window.frames`` then), the
         event frame's mask; the default keeps the annotator's own."""
         return event_mask
 
-    def begin(self, event_mask: np.ndarray) -> None:  # noqa: B027 - optional hook
-        """Called once per window with the event frame's mask at working resolution, after ``self.frames`` is set."""
+    def begin(self, window: Window, event_mask: np.ndarray) -> None:  # noqa: B027 - optional hook
+        """Called once per window with the event frame's mask at working resolution, after ``window.frames`` is set."""
 
     def working_size(self, height: int, width: int, mask: np.ndarray) -> tuple[int, int]:
         """Longer side ``max_side``, but finer when the object is small (``min_extent`` px across)."""
@@ -218,51 +223,50 @@ class BackwardTracker(Annotator):
     def annotate(self, frames: np.ndarray, prompt: Point, first_frame: int = 0, target: StaticTarget | None = None) -> MaskTrack:
         check_window(frames, prompt)
         n, height, width = frames.shape[:3]
-        self.full = frames
-        event_mask, event_score = self.segment(n - 1, (float(prompt[0]), float(prompt[1])))
+        window = Window(full=frames, state=self.new_state())
+        event_mask, event_score = self.segment(window, n - 1, (float(prompt[0]), float(prompt[1])))
         event_mask = np.asarray(event_mask, bool)
         guide = target.silhouettes() if target is not None and target.fit(frames, event_mask, prompt) else None
-        self.guided, self.guide = guide is not None, guide
-        self.guide_exact = self.guided and bool(getattr(target, "exact", False))
+        window.guide = guide
+        window.guide_exact = window.guided and bool(getattr(target, "exact", False))
         # projected silhouettes are exact at full size: work there rather than lose their edges
-        size = (height, width) if self.guided else self.working_size(height, width, event_mask)
+        size = (height, width) if window.guided else self.working_size(height, width, event_mask)
         small = resize_frames(frames, size)
-        self.frames = small
-        self.lost = 0
-        grays = None if self.guided else [gray(f) for f in small]
+        window.frames = small
+        grays = None if window.guided else [gray(f) for f in small]
         masks = np.zeros((n, *size), bool)
         scores = np.zeros(n, np.float32)
         visible = np.zeros(n, bool)
         min_pixels = max(1.0, self.min_area * size[0] * size[1])
 
-        mask = resize_mask(event_mask, size)
-        if self.guide_exact:  # the target says what shows: no segmentation to do
+        mask = resize_mask_smooth(event_mask, size)
+        if window.guide_exact:  # the target says what shows: no segmentation to do
             event_mask = mask = guide[-1] if guide[-1].any() else event_mask
-        elif self.guided:
-            event_mask = mask = self.guided_event_mask(event_mask)
-        self.begin(mask)
+        elif window.guided:
+            event_mask = mask = self.guided_event_mask(window, event_mask)
+        self.begin(window, mask)
         masks[-1], scores[-1] = mask, event_score
         visible[-1] = event_mask.sum() >= self.min_area * height * width and mask.any() and event_score >= self.min_score
         if visible[-1]:
             carried, lost, good_area = mask, 0, int(mask.sum())
             for t in range(n - 2, -1, -1):
-                if self.guided:
+                if window.guided:
                     warped = guide[t].astype(np.float32)
                     if not guide[t].any():
                         continue  # out of view: not visible, and nothing to look for
                 else:
                     warped = Flow.warp(carried, self.flow(grays[t], grays[t + 1]))
-                if self.guide_exact:
+                if window.guide_exact:
                     mask, score = guide[t], 1.0
                 elif self.every > 1 and (n - 1 - t) % self.every:
                     mask, score = warped > 0.5, float(scores[t + 1]) * 0.98
                 else:
-                    self.lost = lost
-                    mask, score = self.resegment(t, warped, carried)
+                    window.lost = lost
+                    mask, score = self.resegment(window, t, warped, carried)
                     mask = mask.astype(bool)
                 area = int(mask.sum())
                 ok = area >= min_pixels and score >= self.min_score
-                if ok and lost and not self.guided and area < self.recover_area * good_area:
+                if ok and lost and not window.guided and area < self.recover_area * good_area:
                     ok = False  # what the flow coasted onto is not the object that was lost
                 if ok:
                     masks[t], scores[t], visible[t] = mask, score, True
@@ -270,51 +274,18 @@ class BackwardTracker(Annotator):
                     continue
                 lost += 1
                 scores[t] = score
-                if self.guided:
+                if window.guided:
                     continue  # the pose still knows where it is: it may come back into view
                 if lost > self.patience or not (warped > 0.5).any():
                     break
                 carried = warped > 0.5  # coast through a short occlusion on the flow alone
         full = np.zeros((n, height, width), bool)
         for t in np.flatnonzero(visible):
-            full[t] = event_mask if t == n - 1 else resize_mask(masks[t], (height, width))
+            full[t] = event_mask if t == n - 1 else resize_mask_smooth(masks[t], (height, width))
         frame_index = np.arange(first_frame, first_frame + n, dtype=np.int32)
-        self.frames = self.full = self.guide = None
         track = MaskTrack.from_masks(frame_index, full, score=np.clip(scores, 0, 1), visible=visible)
         track.attrs.update(annotator=self.name, annotator_version=self.version, params=self.params)
-        if self.guided:
+        if window.guided:
             track.attrs["target"] = target.describe()
         return track
 
-
-# ---- the registry ----------------------------------------------------------------
-
-
-def _build_classical(**options: Any) -> Annotator:
-    from goalframe.annotators.classical import ClassicalAnnotator
-
-    return ClassicalAnnotator(**options)
-
-
-def _build_sam(**options: Any) -> Annotator:
-    from goalframe.annotators.sam import SamAnnotator
-
-    return SamAnnotator.from_options(**options)
-
-
-ANNOTATORS: dict[str, Callable[..., Annotator]] = {"classical": _build_classical, "sam": _build_sam}
-
-
-def annotator_version(name: str) -> str:
-    """The version string of a registered annotator, without building it (no weights loaded)."""
-    module, cls = {"classical": ("goalframe.annotators.classical", "ClassicalAnnotator"), "sam": ("goalframe.annotators.sam", "SamAnnotator")}[name]
-    return getattr(import_module(module), cls).version
-
-
-def build_annotator(name: str, **options: Any) -> Annotator:
-    """An annotator by registry name; unknown names and bad options are one-line ValueErrors."""
-    try:
-        builder = ANNOTATORS[name]
-    except KeyError:
-        raise ValueError(f"unknown annotator {name!r}; choose one of {', '.join(ANNOTATORS)}") from None
-    return builder(**options)

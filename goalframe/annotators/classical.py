@@ -19,12 +19,14 @@ object's place on an earlier frame, the object was behind that block, and the tr
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import cv2
 import numpy as np
 
-from goalframe.annotators.annotator import BackwardTracker, Point, mask_box, resize_mask
+from goalframe.annotators.annotator import BackwardTracker, Point, Window, mask_box
+from goalframe.media.images import iou, resize_mask_smooth
 
 CHROMA_BINS, VALUE_BINS = 24, 6  # colour model: chromaticity (r, g) x brightness
 N_BINS = CHROMA_BINS * CHROMA_BINS * VALUE_BINS
@@ -286,9 +288,17 @@ def material(frame: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
     return np.median(chromaticity(frame[lit]), axis=0)  # only the masked pixels, not the frame
 
 
-def iou(a: np.ndarray, b: np.ndarray) -> float:
-    union = np.count_nonzero(a | b)
-    return np.count_nonzero(a & b) / union if union else 0.0
+@dataclass
+class ClassicalWindowState:
+    """What the classical annotator learns about one window's object while tracking it."""
+
+    point: Point | None = None  # the prompt, full-size pixels
+    outlines: dict[int, np.ndarray | None] = field(default_factory=dict)  # selection outline per frame
+    cache: dict[int, np.ndarray] = field(default_factory=dict)  # colour bins of the frames in use
+    recent: np.ndarray | None = None  # colour histogram of the object as last seen
+    anchor: np.ndarray | None = None  # ... and as seen on the event frame
+    material: np.ndarray | None = None  # its chromaticity (tells it from what stands in front)
+    behind_block: bool = False  # another block took its place: broken, gone on every earlier frame
 
 
 class ClassicalAnnotator(BackwardTracker):
@@ -318,99 +328,98 @@ class ClassicalAnnotator(BackwardTracker):
     def params(self) -> dict[str, Any]:
         return {**super().params, "tolerance": list(self.tolerance), "chroma_tolerance": self.chroma_tolerance, "min_saturation": self.min_saturation, "context": self.context, "grow": self.grow, "memory": self.memory, "max_prior": self.max_prior, "regrow": self.regrow, "regrow_seeds": self.regrow_seeds, "outline": self.outline, "outline_agree": self.outline_agree, "outline_lookback": self.outline_lookback, "outline_faces": self.outline_faces, "outline_material": self.outline_material}
 
-    def begin(self, event_mask: np.ndarray) -> None:
-        self._cache: dict[int, np.ndarray] = {}
-        self._recent: np.ndarray | None = None
-        last = len(self.frames) - 1
-        self._anchor = histogram(self._bins(last), event_mask) if event_mask.any() else None
-        if not self.guided:
-            self._material = material(self.frames[last], event_mask)
-        self._behind_block = False
+    def new_state(self) -> ClassicalWindowState:
+        return ClassicalWindowState()
 
-    def segment(self, t: int, point: Point) -> tuple[np.ndarray, float]:
-        self._point = point
-        self._outlines: dict[int, np.ndarray | None] = {}
-        mask, _chromatic = seed_region(self.full[t], point, self.tolerance, self.chroma_tolerance, self.min_saturation)
+    def begin(self, window: Window, event_mask: np.ndarray) -> None:
+        last = len(window.frames) - 1
+        window.state.anchor = histogram(self._bins(window, last), event_mask) if event_mask.any() else None
+        if not window.guided:
+            window.state.material = material(window.frames[last], event_mask)
+
+    def segment(self, window: Window, t: int, point: Point) -> tuple[np.ndarray, float]:
+        window.state.point = point
+        mask, _chromatic = seed_region(window.full[t], point, self.tolerance, self.chroma_tolerance, self.min_saturation)
         if not self.outline:
             return mask, 1.0
-        here = self._outline(t)
-        if here is not None and iou(here, mask) >= 0.8:
+        here = self._outline(window, t)
+        if here is not None and iou(here, mask, empty=0.0) >= 0.8:
             return mask, 1.0  # the event frame's own outline confirms its region (a block placed)
         # else a selection outline around the point on a frame just before the event marks the
         # object acted on, also where the event frame shows it changed already (a block broken)
         for before in range(t - 1, max(t - 1 - self.outline_lookback, -1), -1):
-            outlined = self._outline(before)
+            outlined = self._outline(window, before)
             if outlined is not None:
                 return outlined, 1.0
         return mask, 1.0
 
-    def _outline(self, t: int) -> np.ndarray | None:
-        if t not in self._outlines:
-            self._outlines[t] = selection_outline(self.full[t], self._point, max_faces=self.outline_faces)
-        return self._outlines[t]
+    def _outline(self, window: Window, t: int) -> np.ndarray | None:
+        if t not in window.state.outlines:
+            window.state.outlines[t] = selection_outline(window.full[t], window.state.point, max_faces=self.outline_faces)
+        return window.state.outlines[t]
 
-    def _same_material(self, t: int, mask: np.ndarray) -> bool:
+    def _same_material(self, window: Window, t: int, mask: np.ndarray) -> bool:
         """Whether ``mask`` on frame ``t`` shows the tracked object's material: an outline in the
         same place may enclose another block (the leaves block in front of a log, before it broke)."""
-        here = material(self.frames[t], mask)
-        return self._material is None or here is None or float(np.hypot(*(here - self._material))) <= self.outline_material
+        here = material(window.frames[t], mask)
+        return window.state.material is None or here is None or float(np.hypot(*(here - window.state.material))) <= self.outline_material
 
-    def guided_event_mask(self, event_mask: np.ndarray) -> np.ndarray:
+    def guided_event_mask(self, window: Window, event_mask: np.ndarray) -> np.ndarray:
         # the object's material from the annotator's own event mask: its shape may be wrong (a
         # flood fill over a whole canopy) but it grew from the prompt, which is on the object;
         # the fitted faces may be half hidden behind another material. Then the part that shows.
-        last = len(self.guide) - 1
-        self._material = material(self.frames[last], event_mask)
-        if self._material is None:
-            self._material = material(self.frames[last], self.guide[last])
-        visible, _ = self._visible_part(last, self.guide[last])
+        last = len(window.guide) - 1
+        window.state.material = material(window.frames[last], event_mask)
+        if window.state.material is None:
+            window.state.material = material(window.frames[last], window.guide[last])
+        visible, _ = self._visible_part(window, last, window.guide[last])
         return visible if visible.any() else event_mask
 
-    def _visible_part(self, t: int, silhouette: np.ndarray) -> tuple[np.ndarray, float]:
+    def _visible_part(self, window: Window, t: int, silhouette: np.ndarray) -> tuple[np.ndarray, float]:
         """The pixels of a projected silhouette that show the object's material: what stands
         in front of it (leaves before a log, the hand, the hotbar) has another chromaticity."""
-        if self._material is None:
+        if window.state.material is None:
             return silhouette, 1.0
-        pixels = self.frames[t][silhouette].astype(np.float32)
+        pixels = window.frames[t][silhouette].astype(np.float32)
         near = np.zeros_like(silhouette)
-        near[silhouette] = np.hypot(*(chromaticity(pixels) - self._material).T) <= self.outline_material
+        near[silhouette] = np.hypot(*(chromaticity(pixels) - window.state.material).T) <= self.outline_material
         # dark outline lines and texture specks read as other material: close them over
         near = cv2.morphologyEx(near.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8)).astype(bool) & silhouette
         near = cv2.morphologyEx(near.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
         return near, 1.0 if near.any() else 0.0
 
-    def _bins(self, t: int) -> np.ndarray:
-        if t not in self._cache:
-            self._cache = {k: v for k, v in self._cache.items() if abs(k - t) <= 1}
-            self._cache[t] = colour_bins(self.frames[t])
-        return self._cache[t]
+    def _bins(self, window: Window, t: int) -> np.ndarray:
+        if t not in window.state.cache:
+            window.state.cache = {k: v for k, v in window.state.cache.items() if abs(k - t) <= 1}
+            window.state.cache[t] = colour_bins(window.frames[t])
+        return window.state.cache[t]
 
-    def resegment(self, t: int, warped: np.ndarray, previous: np.ndarray) -> tuple[np.ndarray, float]:
+    def resegment(self, window: Window, t: int, warped: np.ndarray, previous: np.ndarray) -> tuple[np.ndarray, float]:
         if self.outline:
-            outlined = self._outline(t)
+            outlined = self._outline(window, t)
             if outlined is not None:
-                outlined = resize_mask(outlined, warped.shape)
-                if iou(outlined, warped > 0.5) >= self.outline_agree:
-                    if self._same_material(t, outlined):
+                outlined = resize_mask_smooth(outlined, warped.shape)
+                if iou(outlined, warped > 0.5, empty=0.0) >= self.outline_agree:
+                    if self._same_material(window, t, outlined):
                         return outlined, 1.0
                     # another block outlined in the object's place: the object is behind it, and
                     # stays behind it on every earlier frame (blocks do not move; it was broken)
-                    self._behind_block = True
-        if self._behind_block:
+                    window.state.behind_block = True
+        if window.state.behind_block:
             return np.zeros_like(warped, bool), 0.0
-        if self.guided:
-            return self._visible_part(t, warped > 0.5)
-        image, before = self._bins(t), self._bins(t + 1)
+        if window.guided:
+            return self._visible_part(window, t, warped > 0.5)
+        image, before = self._bins(window, t), self._bins(window, t + 1)
         x0, y0, x1, y1 = mask_box(previous)
         pad = max(self.context, (x1 - x0 + y1 - y0) // 2)
         context = np.zeros_like(previous)
         context[max(y0 - pad, 0):y1 + pad, max(x0 - pad, 0):x1 + pad] = True
         near = cv2.dilate(previous.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
         bg = histogram(before, context & ~near)
-        if not self.lost or self._recent is None:
-            self._recent = histogram(before, previous)
-        recent = self._recent
-        fg = recent if self._anchor is None else (1 - self.memory) * recent + self.memory * self._anchor
+        if not window.lost or window.state.recent is None:
+            window.state.recent = histogram(before, previous)
+        recent = window.state.recent
+        fg = recent if window.state.anchor is None else (1 - self.memory) * recent + self.memory * window.state.anchor
         fg_at, bg_at = fg[image], bg[image]
         likelihood = (fg_at + 1e-4) / (bg_at + 1e-4)
         grow = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * self.grow + 1, 2 * self.grow + 1))
@@ -424,13 +433,13 @@ class ClassicalAnnotator(BackwardTracker):
         overlap = np.count_nonzero(mask & core) / union if union else 0.0
         colour = float(np.mean(fg_at[mask] / (fg_at[mask] + bg_at[mask] + 1e-4))) if mask.any() else 0.0
         score = overlap * min(1.0, colour / 0.6)
-        if score < self.min_score and core.sum() >= 16 and not self.lost:
+        if score < self.min_score and core.sum() >= 16 and not window.lost:
             # the colour model lost it: has the object changed colour as a whole (a mob hit,
             # a block cracking)? Then region growing inside the warped mask finds its shape again.
             regrown = np.zeros_like(core)
             for row, col in deep_points(core, self.regrow_seeds):
                 if not regrown[row, col]:  # one seed per face: a lit top and a shaded side grow apart in CIELAB
-                    regrown |= seed_region(self.frames[t], (float(row), float(col)), self.tolerance, self.chroma_tolerance, self.min_saturation, radius=3, lab_only=True)[0]
+                    regrown |= seed_region(window.frames[t], (float(row), float(col)), self.tolerance, self.chroma_tolerance, self.min_saturation, radius=3, lab_only=True)[0]
             union = np.count_nonzero(regrown | core)
             agreement = np.count_nonzero(regrown & core) / union if union else 0.0
             if agreement >= self.regrow:

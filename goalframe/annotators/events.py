@@ -10,12 +10,11 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from dataclasses import asdict, dataclass, field
+from importlib import import_module
 
 import polars as pl
 
-from goalframe.annotators.vpt_events import WINDOW_SIZE, vpt_events
 from goalframe.schemas.layout import utc_now
 from goalframe.schemas.tables import EVENTS_SCHEMA, INTERACTION_IDS, conform
 from goalframe.storage import open_dataset
@@ -48,29 +47,12 @@ class EpisodeEvents:
     warnings: list[str] = field(default_factory=list)
 
 
-def _vpt_episode(ds, episode: str, **_options: Any) -> tuple[list[dict], list[str]]:
-    names = set(ds.array_names(episode))
-    meta = ds.meta(episode)
-    stats_arrays = ("states/stats/frame", "states/stats/key", "states/stats/value")
-    if not all(name in names for name in stats_arrays) or ds.zarr_array(episode, stats_arrays[0]).shape[0] == 0:
-        return [], [f"{episode}: no stats counters in this episode; no VPT events"]
-    stats = (*(ds.array(episode, name) for name in stats_arrays), ds.array_attrs(episode, "states/stats/key")["vocabulary"])
-    # the recording window the cursor is in (datasets ingested before it was recorded: 1280x720)
-    window = tuple(ds.array_attrs(episode, "actions/mouse/x").get("window_size") or WINDOW_SIZE)
-    return vpt_events(
-        episode, stats, ds.array(episode, "states/gui/open"), ds.array(episode, "actions/mouse/x"),
-        ds.array(episode, "actions/mouse/y"), meta.height, meta.width, camera=meta.cameras[0], window=window,
-    )  # fmt: skip
-
-
-def _agibot_episode(ds, episode: str, grasp_offset: float | None = None) -> tuple[list[dict], list[str]]:
-    from goalframe.annotators.agibot_events import DEFAULT_GEOMETRY, agibot_episode_events
-
-    geometry = DEFAULT_GEOMETRY if grasp_offset is None else replace(DEFAULT_GEOMETRY, grasp_offset=float(grasp_offset))
-    return agibot_episode_events(ds, episode, geometry)
-
-
-EXTRACTORS: dict[str, Callable[..., tuple[list[dict], list[str]]]] = {"vpt": _vpt_episode, "agibot": _agibot_episode}
+# source format -> the module whose ``extract_episode(ds, episode, **options)`` returns
+# (rows, warnings) for one episode; imported on first use (AgiBot's pulls in its geometry)
+EXTRACTORS: dict[str, str] = {
+    "vpt": "goalframe.annotators.vpt_events",
+    "agibot": "goalframe.annotators.agibot_events",
+}
 
 
 def episode_events(
@@ -82,10 +64,10 @@ def episode_events(
     the flange's z axis (default :attr:`GripperGeometry.grasp_offset`)."""
     ds = open_dataset(dataset, storage_options)
     meta = ds.meta(episode)
-    extractor = EXTRACTORS.get(meta.source_format)
-    if extractor is None:
+    module = EXTRACTORS.get(meta.source_format)
+    if module is None:
         return EpisodeEvents(episode, [], [f"{episode}: no event extractor for format {meta.source_format!r}"])
-    rows, warnings = extractor(ds, episode, grasp_offset=grasp_offset)
+    rows, warnings = import_module(module).extract_episode(ds, episode, grasp_offset=grasp_offset)
     rows.sort(key=lambda r: (r["frame"], r["name"], r.get("camera") or ""))
     for index, row in enumerate(rows):
         row.update(event_id=f"{episode}:{index:05d}", episode_id=episode, source_format=meta.source_format)

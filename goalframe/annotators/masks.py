@@ -28,7 +28,8 @@ from typing import Any
 
 import polars as pl
 
-from goalframe.annotators.annotator import ANNOTATORS, Annotator, annotator_version, build_annotator
+from goalframe.annotators.annotator import Annotator
+from goalframe.annotators.registry import ANNOTATORS, annotator_version, build_annotator
 from goalframe.annotators.vpt_targets import static_target
 from goalframe.schemas.layout import DatasetError, utc_now
 from goalframe.storage import open_dataset

@@ -13,288 +13,49 @@ REVIEWED revision of the track (``storage.masks.write_review``: the automatic ma
 on disk) with its provenance: task and annotation ids, annotator, time, visibility. An
 annotation already pulled (same id, same update time) is not pulled again.
 
+Beside it: :mod:`~goalframe.annotators.review_server` (the client), ``review_results``
+(masks <-> Label Studio results) and ``review_frames`` (the task images).
+
 The API key is passed to the client and nowhere else: it is never written, printed or
 logged, and error messages are scrubbed of it.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import tempfile
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import numpy as np
 import polars as pl
 
+from goalframe.annotators.review_frames import FrameServer, repair_review_images
+from goalframe.annotators.review_results import SizeMismatch, decode_result, mask_result, reviewed_visible, visibility_result
+from goalframe.annotators.review_server import ReviewError, Server
 from goalframe.schemas.layout import utc_now
+from goalframe.schemas.tables import REVIEW_TASKS_SCHEMA
 from goalframe.storage.dataset import Dataset, open_dataset
-from goalframe.storage.layout import FRAMES, safe_name
+from goalframe.storage.layout import FRAMES
 from goalframe.storage.masks import MaskTrack, rebuild_tracks_table, reviews, write_review
 from goalframe.storage.lease import writes_dataset
 from goalframe.storage.review_images import (
     REVIEW_IMAGES,
-    ReviewImage,
-    image_matches,
-    image_problems,
     load_digests,
     save_digests,
-    sha256_of,
-    write_image,
 )
 from goalframe.storage.store import is_url, new_step, open_root, read_table, record_step, write_table
 
 DEFAULT_PROJECT = "goalframe mask review"
+IMPORT_BATCH = 200  # tasks per import request
 TASKS_TABLE = "review_tasks"
 EXPORT_FOLDER = REVIEW_IMAGES  # inside a local dataset
-MASK_NAME, IMAGE_NAME, VISIBILITY_NAME, LABEL = "mask", "image", "visibility", "object"
-VISIBILITY_CHOICES = ("visible", "occluded", "absent")
-ALPHA_THRESHOLD = 128  # a pixel is in the mask when the brush alpha is at least this
-IMPORT_BATCH = 200  # tasks per import request
-UPLOAD_BATCH = 50  # files per multipart request (Django refuses more than 100)
 
-LABEL_CONFIG = f"""<View>
-  <Header value="$title"/>
-  <Image name="{IMAGE_NAME}" value="$image" zoom="true" smoothing="false"/>
-  <BrushLabels name="{MASK_NAME}" toName="{IMAGE_NAME}"><Label value="{LABEL}"/></BrushLabels>
-  <Choices name="{VISIBILITY_NAME}" toName="{IMAGE_NAME}" choice="single" showInline="true">
-    {"".join(f'<Choice value="{choice}"/>' for choice in VISIBILITY_CHOICES)}
-  </Choices>
-</View>"""
-
-REVIEW_TASKS_SCHEMA: dict[str, pl.DataType] = {
-    "server": pl.String,  # base URL of the Label Studio server
-    "project_id": pl.Int64,
-    "project": pl.String,  # project title
-    "task_id": pl.Int64,
-    "episode_id": pl.String,
-    "track_id": pl.String,
-    "camera": pl.String,
-    "frame": pl.Int64,
-    "image": pl.String,  # the task's image URL on the server
-    "served": pl.String,  # local-files | upload
-    "pushed": pl.String,  # UTC time of the push
-}
 
 TaskKey = tuple[str, str, int]  # (episode_id, track_id, frame)
-
-
-class ReviewError(ValueError):
-    """A review step that cannot go on; ``str()`` is one line (and never holds the API key)."""
-
-
-# ---- server access -----------------------------------------------------------------
-
-
-def normalize_url(url: str) -> str:
-    url = url.strip().rstrip("/")
-    if not url.startswith(("http://", "https://")):
-        raise ReviewError(f"--url {url!r}: expected http://HOST:PORT or https://...")
-    return url
-
-
-def resolve_api_key(api_key: str | None) -> str:
-    key = api_key or os.environ.get("LABEL_STUDIO_API_KEY") or ""
-    if not key.strip():
-        raise ReviewError("no Label Studio API key: pass --api-key or set LABEL_STUDIO_API_KEY (Account & Settings > Access Token)")
-    return key.strip()
-
-
-def _one_line(text: str, secret: str, limit: int = 300) -> str:
-    text = " ".join(str(text).split())
-    if secret:
-        text = text.replace(secret, "***")
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _api_detail(exc: Any) -> str:
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        for key in ("detail", "validation_errors", "message"):
-            if body.get(key):
-                return json.dumps(body[key]) if not isinstance(body[key], str) else body[key]
-        return json.dumps(body)
-    return str(body or "")
-
-
-class Server:
-    """A Label Studio connection: the SDK client plus a raw HTTP client with the same auth."""
-
-    def __init__(self, url: str, api_key: str | None, timeout: float = 60.0):
-        self.url = normalize_url(url)
-        self._key = resolve_api_key(api_key)
-        self._timeout = timeout
-        self._client = None
-        self._http = None
-        self._users: dict[int, str] = {}
-
-    @contextmanager
-    def errors(self, doing: str) -> Iterator[None]:
-        """Turn transport and API failures into one-line ReviewErrors without the key."""
-        import httpx
-        from label_studio_sdk.core.api_error import ApiError
-
-        try:
-            yield
-        except ReviewError:
-            raise
-        except httpx.TransportError as exc:
-            raise ReviewError(_one_line(f"cannot reach Label Studio at {self.url} ({doing}): {exc.__class__.__name__}: {exc}", self._key)) from None
-        except ApiError as exc:
-            code = exc.status_code
-            if code in (401, 403):
-                raise ReviewError(f"Label Studio at {self.url} refused the API key (HTTP {code}) while {doing}") from None
-            raise ReviewError(_one_line(f"Label Studio at {self.url} answered HTTP {code} while {doing}: {_api_detail(exc)}", self._key)) from None
-        except httpx.HTTPStatusError as exc:
-            code = exc.response.status_code
-            if code in (401, 403):
-                raise ReviewError(f"Label Studio at {self.url} refused the API key (HTTP {code}) while {doing}") from None
-            raise ReviewError(_one_line(f"Label Studio at {self.url} answered HTTP {code} while {doing}: {exc.response.text}", self._key)) from None
-
-    @property
-    def client(self):
-        if self._client is None:
-            from label_studio_sdk import LabelStudio
-
-            self._client = LabelStudio(base_url=self.url, api_key=self._key, timeout=self._timeout)
-        return self._client
-
-    def request(self, method: str, path: str, doing: str, **kwargs: Any) -> Any:
-        """A raw HTTP call for what the SDK lacks (multipart upload, file-uploads, local-files),
-        with the SDK's auth headers taken per call (a personal access token is refreshed there)."""
-        import httpx
-
-        with self.errors(doing):
-            if self._http is None:
-                self._http = httpx.Client(base_url=self.url, timeout=self._timeout)
-            headers = {k: v for k, v in self.client._client_wrapper.get_headers().items() if k.lower() in ("authorization", "x-api-key")}
-            return self._http.request(method, path, headers=headers, **kwargs)
-
-    def check(self) -> str:
-        """Reach the server and check the key; returns the user's email."""
-        with self.errors("checking the connection"):
-            return self.client.users.whoami(request_options={"max_retries": 0}).email or "?"
-
-    def annotator(self, user_id: Any) -> str:
-        if user_id is None:
-            return "unknown"
-        if isinstance(user_id, dict):
-            return str(user_id.get("email") or user_id.get("id"))
-        if user_id not in self._users:
-            try:
-                with self.errors("looking up an annotator"):
-                    self._users[user_id] = self.client.users.get(int(user_id)).email or str(user_id)
-            except ReviewError:
-                self._users[user_id] = str(user_id)
-        return self._users[user_id]
-
-    def find_project(self, title: str) -> Any | None:
-        with self.errors("listing projects"):
-            matches = [p for p in self.client.projects.list(title=title) if p.title == title]
-        return min(matches, key=lambda p: p.id) if matches else None
-
-    def project(self, title: str, create: bool) -> Any:
-        project = self.find_project(title)
-        if project is None:
-            if not create:
-                raise ReviewError(f"no project titled {title!r} on {self.url}: run `goalframe review push` first")
-            with self.errors(f"creating project {title!r}"):
-                project = self.client.projects.create(
-                    title=title, label_config=LABEL_CONFIG,
-                    description="Masks from goalframe: correct the mask, pick the visibility, submit.",
-                )  # fmt: skip
-        else:
-            check_label_config(project.label_config or "", title)
-        return project
-
-    def tasks(self, project_id: int, annotations: bool) -> list[Any]:
-        with self.errors("listing tasks"):
-            return list(self.client.tasks.list(project=project_id, fields="all" if annotations else None))
-
-    def close(self) -> None:
-        if self._http is not None:
-            self._http.close()
-
-
-def check_label_config(config: str, title: str) -> None:
-    from label_studio_sdk.label_interface import LabelInterface
-
-    try:
-        interface = LabelInterface(config)
-        brush = interface.get_control(MASK_NAME)
-        choices = interface.get_control(VISIBILITY_NAME)
-        ok = brush.tag.lower() == "brushlabels" and choices.tag.lower() == "choices"
-    except Exception:  # noqa: BLE001 - any parse failure means "not ours"
-        ok = False
-    if not ok:
-        raise ReviewError(f"project {title!r} exists with a labeling config that has no BrushLabels {MASK_NAME!r} and Choices {VISIBILITY_NAME!r}: pick another --project")
-
-
-# ---- masks <-> Label Studio results --------------------------------------------------
-
-
-def mask_result(mask: np.ndarray) -> dict[str, Any]:
-    """A ``brushlabels`` result for a boolean (H, W) mask, 0/255 at the image's exact size."""
-    from label_studio_sdk.converter.brush import mask2rle
-
-    height, width = mask.shape
-    return {
-        "from_name": MASK_NAME, "to_name": IMAGE_NAME, "type": "brushlabels",
-        "original_width": int(width), "original_height": int(height), "image_rotation": 0,
-        "value": {"format": "rle", "rle": mask2rle(np.where(mask, 255, 0).astype(np.uint8)), "brushlabels": [LABEL]},
-    }  # fmt: skip
-
-
-def visibility_result(choice: str) -> dict[str, Any]:
-    return {"from_name": VISIBILITY_NAME, "to_name": IMAGE_NAME, "type": "choices", "value": {"choices": [choice]}}
-
-
-@dataclass
-class DecodedAnnotation:
-    mask: np.ndarray  # (H, W) bool
-    visibility: str | None
-
-
-class SizeMismatch(ValueError):
-    pass
-
-
-def decode_result(result: Sequence[dict[str, Any]], height: int, width: int) -> DecodedAnnotation:
-    """Union of the brush regions (alpha >= ALPHA_THRESHOLD) and the visibility choice."""
-    from label_studio_sdk.converter.brush import decode_rle
-
-    mask = np.zeros((height, width), bool)
-    visibility = None
-    for item in result or []:
-        value = item.get("value") or {}
-        if item.get("type") == "brushlabels" and item.get("from_name") == MASK_NAME:
-            w, h = item.get("original_width"), item.get("original_height")
-            if (w, h) != (width, height):
-                raise SizeMismatch(f"mask is {w}x{h} but the frame is {width}x{height}")
-            if value.get("format", "rle") != "rle" or "rle" not in value:
-                raise SizeMismatch(f"brush region in format {value.get('format')!r}, expected rle")
-            flat = decode_rle(value["rle"])
-            if flat.size != height * width * 4:
-                raise SizeMismatch(f"mask RLE holds {flat.size} values, expected {height}x{width}x4 = {height * width * 4}")
-            mask |= flat.reshape(height, width, 4)[:, :, 3] >= ALPHA_THRESHOLD
-        elif item.get("type") == "choices" and item.get("from_name") == VISIBILITY_NAME:
-            choices = value.get("choices") or []
-            visibility = choices[0] if choices else None
-    return DecodedAnnotation(mask, visibility)
-
-
-def reviewed_visible(decoded: DecodedAnnotation) -> tuple[np.ndarray, bool]:
-    """(mask, visible) of a reviewed frame: 'absent' clears the mask; only 'visible' (or no choice) is visible."""
-    if decoded.visibility == "absent":
-        return np.zeros_like(decoded.mask), False
-    return decoded.mask, decoded.visibility in (None, "visible") and bool(decoded.mask.any())
 
 
 # ---- selection ------------------------------------------------------------------------
@@ -346,134 +107,6 @@ def _task_key(data: dict[str, Any]) -> TaskKey | None:
         return str(data["episode_id"]), str(data["track_id"]), int(data["frame"])
     except (KeyError, TypeError, ValueError):
         return None
-
-
-# ---- serving frames ---------------------------------------------------------------------
-
-
-def png_bytes(frame: np.ndarray) -> bytes:
-    import cv2
-
-    ok, encoded = cv2.imencode(".png", np.ascontiguousarray(frame[:, :, ::-1]))
-    if not ok:
-        raise ReviewError("could not encode a frame as PNG")
-    return encoded.tobytes()
-
-
-def image_name(episode: str, camera: str, frame: int) -> str:
-    return safe_name(f"{episode}.{camera}.{frame:06d}") + ".png"
-
-
-def repair_review_images(ds: Dataset, digests: dict[str, ReviewImage]) -> int:
-    """Render again every recorded review image that is missing or damaged; how many were."""
-    folder = Path(ds.path) / EXPORT_FOLDER
-    damaged = [Path(where).name for where, _problem in image_problems(ds.path)]
-    for name in damaged:
-        image = digests[name]
-        data = png_bytes(ds.read_frames(image.episode, image.frame, image.frame + 1, image.camera)[0])
-        write_image(folder / name, data)
-        digests[name] = ReviewImage(image.episode, image.camera, image.frame, sha256_of(data))
-    if damaged:
-        save_digests(ds.path, digests)
-    return len(damaged)
-
-
-def _ancestors(path: Path) -> list[Path]:
-    return list(path.parents)
-
-
-class FrameServer:
-    """Serves PNG frames to the editor: local-files storage when possible, upload otherwise."""
-
-    def __init__(self, server: Server, project_id: int, export_dir: Path, allow_local: bool, digests: dict[str, ReviewImage]):
-        self.server, self.project_id, self.export_dir = server, project_id, export_dir
-        self.allow_local = allow_local
-        self.digests = digests  # the dataset's record, updated in place for every image written
-        self.mode: str | None = None
-        self.document_root: Path | None = None
-
-    def write(self, ds: Dataset, episode: str, camera: str, frame: int) -> Path:
-        """The image of one frame, rendered unless a file with the recorded digest is already there."""
-        name = image_name(episode, camera, frame)
-        path = self.export_dir / name
-        if not image_matches(path, self.digests.get(name)):
-            data = png_bytes(ds.read_frames(episode, frame, frame + 1, camera)[0])
-            write_image(path, data)
-            self.digests[name] = ReviewImage(episode, camera, int(frame), sha256_of(data))
-        return path
-
-    def _local_storage(self) -> bool:
-        """A local-files storage on the export folder exists or could be created (the server shares our disk)."""
-        from label_studio_sdk.core.api_error import ApiError
-
-        folder = str(self.export_dir)
-        with self.server.errors("listing local storages"):
-            storages = list(self.server.client.import_storage.local.list(project=self.project_id))
-        if any(os.path.normpath(s.path or "") == os.path.normpath(folder) for s in storages):
-            return True
-        with self.server.errors("creating a local-files storage"):
-            try:
-                self.server.client.import_storage.local.create(
-                    project=self.project_id, path=folder, title="goalframe frames", use_blob_urls=True,
-                    description="frames exported by goalframe review push (never sync: tasks come from goalframe)",
-                )  # fmt: skip
-            except ApiError as exc:
-                if exc.status_code == 400:  # outside its document root, or local files serving disabled
-                    return False
-                raise
-        return True
-
-    def _probe_root(self, sample: Path) -> Path | None:
-        """The server's document root: the ancestor under which /data/local-files serves ``sample``."""
-        size = sample.stat().st_size
-        candidates = []
-        for name in ("LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT", "LOCAL_FILES_DOCUMENT_ROOT"):
-            if os.environ.get(name):
-                candidates.append(Path(os.path.abspath(os.environ[name])))
-        candidates += [p for p in _ancestors(self.export_dir) if p not in candidates]
-        for root in candidates:
-            try:
-                relative = sample.relative_to(root)
-            except ValueError:
-                continue
-            response = self.server.request("GET", "/data/local-files/", "probing local-files serving", params={"d": relative.as_posix()})
-            if response.status_code == 200 and len(response.content) == size:
-                return root
-        return None
-
-    def prepare(self, sample: Path) -> str:
-        if self.mode is None:
-            self.mode = "upload"
-            if self.allow_local and self._local_storage():
-                self.document_root = self._probe_root(sample)
-                if self.document_root is not None:
-                    self.mode = "local-files"
-        return self.mode
-
-    def local_url(self, path: Path) -> str:
-        assert self.document_root is not None
-        return f"/data/local-files/?d={quote(path.relative_to(self.document_root).as_posix())}"
-
-    def upload(self, paths: Sequence[Path]) -> dict[Path, str]:
-        """Upload files without creating tasks; returns each file's /data/upload/... URL."""
-        urls: dict[Path, str] = {}
-        for start in range(0, len(paths), UPLOAD_BATCH):
-            batch = paths[start : start + UPLOAD_BATCH]
-            files = {p.name: (p.name, p.read_bytes(), "image/png") for p in batch}
-            response = self.server.request("POST", f"/api/projects/{self.project_id}/import", "uploading frames", params={"commit_to_project": "false"}, files=files)
-            with self.server.errors("uploading frames"):
-                response.raise_for_status()
-            ids = response.json().get("file_upload_ids") or []
-            listing = self.server.request("GET", f"/api/projects/{self.project_id}/file-uploads", "listing uploaded frames", params={"ids": json.dumps(ids)})
-            with self.server.errors("listing uploaded frames"):
-                listing.raise_for_status()
-            stored = [item["file"] for item in listing.json()]
-            for p in batch:
-                match = [f for f in stored if f.rsplit("/", 1)[-1].split("-", 1)[-1] == p.name]
-                if not match:
-                    raise ReviewError(f"uploaded {p.name} to project {self.project_id} but the server does not list it")
-                urls[p] = "/data/" + match[-1].lstrip("/")
-        return urls
 
 
 # ---- push ---------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from goalframe.annotators.annotator import BackwardTracker, Point, mask_box
+from goalframe.annotators.annotator import BackwardTracker, Point, Window, mask_box
 
 MODEL_TYPES = ("vit_b", "vit_l", "vit_h")
 TINY = {"img_size": 256, "embed_dim": 64, "depth": 2, "num_heads": 2, "prompt_dim": 32}
@@ -169,14 +169,14 @@ class SamAnnotator(BackwardTracker):
         self.calls += 1
         return masks, scores
 
-    def segment(self, t: int, point: Point) -> tuple[np.ndarray, float]:
-        masks, scores = self._predict(self.full[t], point_coords=np.array([[point[1], point[0]]], np.float32), point_labels=np.array([1]), multimask_output=True)
+    def segment(self, window: Window, t: int, point: Point) -> tuple[np.ndarray, float]:
+        masks, scores = self._predict(window.full[t], point_coords=np.array([[point[1], point[0]]], np.float32), point_labels=np.array([1]), multimask_output=True)
         row, col = int(round(point[0])), int(round(point[1]))
         on_point = [i for i in range(len(masks)) if masks[i][row, col]] or list(range(len(masks)))
         best = max(on_point, key=lambda i: scores[i])
         return masks[best].astype(bool), float(np.clip(scores[best], 0, 1))
 
-    def resegment(self, t: int, warped: np.ndarray, previous: np.ndarray) -> tuple[np.ndarray, float]:
+    def resegment(self, window: Window, t: int, warped: np.ndarray, previous: np.ndarray) -> tuple[np.ndarray, float]:
         core = warped > 0.5
         box = mask_box(core)
         if box is None:
@@ -185,7 +185,7 @@ class SamAnnotator(BackwardTracker):
         prompts: dict[str, Any] = {"box": np.array(box, np.float32) - np.array([0, 0, 1, 1], np.float32), "multimask_output": False}
         if len(points):
             prompts.update(point_coords=points, point_labels=np.ones(len(points), int))
-        masks, scores = self._predict(self.frames[t], **prompts)
+        masks, scores = self._predict(window.frames[t], **prompts)
         mask = masks[0].astype(bool)
         union = np.count_nonzero(mask | core)
         overlap = np.count_nonzero(mask & core) / union if union else 0.0

@@ -11,6 +11,8 @@ reset: no event, a warning on that frame, and the new value becomes the baseline
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from goalframe.schemas.tables import INTERACTION_IDS
@@ -123,3 +125,19 @@ def vpt_events(
             }
         )  # fmt: skip
     return rows, warnings
+
+
+def extract_episode(ds, episode: str, **_options: Any) -> tuple[list[dict], list[str]]:
+    """Events of one dataset episode from its stats counters, GUI state and cursor."""
+    names = set(ds.array_names(episode))
+    meta = ds.meta(episode)
+    stats_arrays = ("states/stats/frame", "states/stats/key", "states/stats/value")
+    if not all(name in names for name in stats_arrays) or ds.zarr_array(episode, stats_arrays[0]).shape[0] == 0:
+        return [], [f"{episode}: no stats counters in this episode; no VPT events"]
+    stats = (*(ds.array(episode, name) for name in stats_arrays), ds.array_attrs(episode, "states/stats/key")["vocabulary"])
+    # the recording window the cursor is in (datasets ingested before it was recorded: 1280x720)
+    window = tuple(ds.array_attrs(episode, "actions/mouse/x").get("window_size") or WINDOW_SIZE)
+    return vpt_events(
+        episode, stats, ds.array(episode, "states/gui/open"), ds.array(episode, "actions/mouse/x"),
+        ds.array(episode, "actions/mouse/y"), meta.height, meta.width, camera=meta.cameras[0], window=window,
+    )  # fmt: skip

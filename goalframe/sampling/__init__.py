@@ -7,7 +7,7 @@ command line stays quick.
 from goalframe.sampling.msth import MSTHSpec, build_msth, check_msth_params, msth_index, msth_offsets
 from goalframe.sampling.pairs import GOAL_SOURCES, build_pairs, sample_pairs
 
-_DATASETS = ("CrossViewDataset", "MSTHDataset", "FrameReader", "split_episodes")
+_DATASETS = ("CrossViewDataset", "MSTHDataset", "split_episodes")
 
 __all__ = [
     "MSTHSpec", "build_msth", "check_msth_params", "msth_index", "msth_offsets",

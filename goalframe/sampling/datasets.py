@@ -16,10 +16,8 @@ Both datasets
   aspect ratio not kept (ROCKET's 360x640 -> 224x224). Padded positions
   repeat the nearest valid frame and are flagged ``True`` in the matching pad mask.
 
-Frames are JPEG chunks inside 64-frame shards. On local stores the reader takes each frame's
-bytes straight from the shard file (its index at the shard's end, crc32c-checked) and
-decodes it with libjpeg-turbo, at a reduced DCT scale (1/2, 1/4, 1/8) when that still gives
-at least ``size`` pixels; any other store or codec goes through zarr.
+Frames come from the one frame reader, :class:`goalframe.storage.frames.FrameReader` (the
+fast JPEG shard path is there).
 
 Action vectors (``action``): AgiBot, 22 floats as LeRobot's AgiBot port: head 2, left arm
 joints 7, left gripper, right arm joints 7, right gripper, waist 2, base velocity 2 (the
@@ -32,32 +30,24 @@ floats: the 20 buttons (0/1) then the 2 camera bins (0..10, 5 = still).
 from __future__ import annotations
 
 import os
-from collections import OrderedDict
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
-import cv2
 import numpy as np
 import polars as pl
 import torch
-import torch.nn.functional as F
 from torch.utils.data import Dataset as TorchDataset
 
+from goalframe.media.images import resize_mask_nearest
 from goalframe.schemas.layout import DatasetError
-from goalframe.schemas.vectors import AGIBOT_ACTION_LAYOUT, AGIBOT_STATE_LAYOUT, require_gripper
 from goalframe.storage import open_dataset
-from goalframe.storage.layout import FRAMES
+from goalframe.storage.frames import FrameReader, LRUCache
+from goalframe.sampling.lowdim import LOWDIM_KEYS, episode_lowdim
 from goalframe.storage.masks import REVIEWED, track_path
 
 SPLITS = ("train", "val", "all")
 MSTH_GOALS = ("hindsight", "segment_end", "episode_end")
 
-# (array, first column, last column exclusive, column names): LeRobot's AgiBot state/action order.
-AGIBOT_STATE = AGIBOT_STATE_LAYOUT
-AGIBOT_ACTION = AGIBOT_ACTION_LAYOUT
-VPT_BUTTONS, VPT_CAMERA = "actions/vpt/buttons", "actions/vpt/camera_bin"
 
 
 # ---------------------------------------------------------------------------- splits
@@ -91,261 +81,6 @@ def _split(episodes: Sequence[str], split: str, val_fraction: float, seed: int) 
     return train if split == "train" else val
 
 
-# ---------------------------------------------------------------------------- frames
-
-
-class _LRU(OrderedDict):
-    def __init__(self, capacity: int):
-        super().__init__()
-        self.capacity = capacity
-
-    def get_or(self, key, make):
-        if key in self:
-            self.move_to_end(key)
-            return self[key]
-        value = make()
-        self[key] = value
-        while len(self) > self.capacity:
-            self.popitem(last=False)
-        return value
-
-
-try:  # zarr's own crc32c dependency
-    from google_crc32c import value as _crc32c
-except ImportError:  # pragma: no cover - checked by zarr when it reads instead
-    _crc32c = None
-
-_MISSING = np.uint64(2**64 - 1)
-
-
-@dataclass
-class _ShardedJpeg:
-    """Where the JPEG chunks of one frame array live: shard files of ``shard`` one-frame chunks."""
-
-    directory: str
-    keys: Any  # shard number -> chunk key (zarr's encoding)
-    shard: int
-    n_frames: int
-    height: int
-    width: int
-    chunk_crc: bool  # each chunk ends with its crc32c (a Crc32cCodec after the JPEG codec)
-
-    def payload(self, data: bytes, frame: int) -> bytes:
-        """The JPEG bytes of a stored chunk, its checksum verified when it has one."""
-        if not self.chunk_crc:
-            return data
-        body = data[:-4]
-        if len(data) < 4 or (_crc32c is not None and _crc32c(body) != int.from_bytes(data[-4:], "little")):
-            raise DatasetError(f"{self.directory}: frame {frame} fails its checksum (corrupt chunk; see goalframe verify)")
-        return body
-
-    def shard_file(self, number: int) -> str:
-        return os.path.join(self.directory, self.keys(number))
-
-    def read_index(self, number: int) -> np.ndarray:
-        """(shard, 2) uint64 (offset, nbytes) of each chunk of a shard; missing chunks are 2**64-1."""
-        size = self.shard * 16
-        path = self.shard_file(number)
-        try:
-            with open(path, "rb") as handle:
-                handle.seek(-(size + 4), os.SEEK_END)
-                raw = handle.read(size + 4)
-        except FileNotFoundError:
-            return np.full((self.shard, 2), _MISSING, dtype=np.uint64)
-        if len(raw) != size + 4:
-            raise DatasetError(f"{path}: shard index truncated")
-        if _crc32c is not None and _crc32c(raw[:size]) != int.from_bytes(raw[size:], "little"):
-            raise DatasetError(f"{path}: shard index checksum mismatch (corrupt shard)")
-        return np.frombuffer(raw[:size], dtype="<u8").reshape(self.shard, 2)
-
-
-def _sharded_jpeg(array) -> _ShardedJpeg | None:
-    """The fast-path description of a frame array, or None when zarr must read it."""
-    from zarr.codecs import BytesCodec, Crc32cCodec, ShardingCodec, ShardingCodecIndexLocation
-    from zarr.storage import LocalStore
-
-    from goalframe.storage.codecs import JpegCodec
-
-    if not isinstance(array.store, LocalStore) or len(array.metadata.codecs) != 1:
-        return None
-    sharding = array.metadata.codecs[0]
-    if not isinstance(sharding, ShardingCodec) or not sharding.codecs or not isinstance(sharding.codecs[0], JpegCodec):
-        return None
-    inner = tuple(sharding.codecs[1:])
-    if inner not in ((), (Crc32cCodec(),)):
-        return None
-    index = tuple(sharding.index_codecs)
-    if sharding.index_location != ShardingCodecIndexLocation.end or len(index) != 2:
-        return None
-    if not isinstance(index[0], BytesCodec) or str(getattr(index[0].endian, "value", index[0].endian)) != "little" or not isinstance(index[1], Crc32cCodec):
-        return None
-    n, height, width, channels = array.shape
-    shard_shape = array.metadata.chunk_grid.chunk_shape
-    if tuple(sharding.chunk_shape) != (1, height, width, channels) or channels != 3 or tuple(shard_shape[1:]) != (height, width, channels):
-        return None
-    encode = array.metadata.encode_chunk_key
-    return _ShardedJpeg(
-        directory=os.path.join(str(array.store.root), array.path), keys=lambda number: encode((number, 0, 0, 0)),
-        shard=int(shard_shape[0]), n_frames=n, height=height, width=width, chunk_crc=bool(inner),
-    )  # fmt: skip
-
-
-def _reduced_flag(height: int, width: int, size: int) -> int:
-    """The smallest libjpeg DCT scale that still decodes to at least ``size`` x ``size``."""
-    for factor, flag in ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4), (2, cv2.IMREAD_REDUCED_COLOR_2)):
-        if height // factor >= size and width // factor >= size:
-            return flag
-    return cv2.IMREAD_COLOR
-
-
-def resize_frame(image: np.ndarray, size: int, bgr: bool = False) -> np.ndarray:
-    """(H, W, 3) uint8 -> (3, size, size) uint8 RGB, as torchvision's ``Resize(antialias=True)``.
-
-    Antialiased bilinear on uint8 (torch's vectorised kernel): within 44 dB PSNR of exact
-    area averaging at half its cost in OpenCV for 360x640 -> 224x224.
-    """
-    chw = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)
-    if image.shape[:2] != (size, size):
-        chw = F.interpolate(chw[None], size=(size, size), mode="bilinear", antialias=True, align_corners=False)[0]
-    array = chw.numpy()
-    return array[::-1] if bgr else array
-
-
-def resize_mask(mask: np.ndarray, size: int) -> np.ndarray:
-    """(H, W) bool -> (size, size) bool, nearest neighbour."""
-    if mask.shape != (size, size):
-        mask = cv2.resize(mask.astype(np.uint8), (size, size), interpolation=cv2.INTER_NEAREST)
-    return mask.astype(bool)
-
-
-class FrameReader:
-    """Frames of one dataset by index, resized to ``size``, as (N, 3, size, size) uint8 RGB.
-
-    One per process (the datasets make it lazily). ``threads`` decode frames of one call in
-    parallel (OpenCV releases the GIL); ``reduced_decode`` allows libjpeg's scaled DCT.
-    """
-
-    def __init__(self, ds, size: int, threads: int = 1, reduced_decode: bool = True):
-        self.ds = ds
-        self.size = int(size)
-        self.threads = max(1, int(threads))
-        self.reduced_decode = reduced_decode
-        self._sources = _LRU(1024)
-        self._indexes = _LRU(4096)
-        self._pool: ThreadPoolExecutor | None = None
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False)
-            self._pool = None
-
-    def _source(self, episode: str, camera: str) -> tuple[Any, _ShardedJpeg | None]:
-        def make():
-            array = self.ds.zarr_array(episode, f"{FRAMES}/{camera}")
-            return array, _sharded_jpeg(array)
-
-        return self._sources.get_or((episode, camera), make)
-
-    def _map(self, function, items: list) -> list:
-        if self.threads <= 1 or len(items) < 4:
-            return [function(item) for item in items]
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="goalframe-decode")
-        return list(self._pool.map(function, items))
-
-    def read(self, episode: str, camera: str, frames: np.ndarray) -> np.ndarray:
-        """Frames at ``frames`` (any order, repeats allowed) as (N, 3, size, size) uint8 RGB."""
-        frames = np.asarray(frames, dtype=np.int64).reshape(-1)
-        unique, inverse = np.unique(frames, return_inverse=True)
-        array, sharded = self._source(episode, camera)
-        n = array.shape[0]
-        if len(unique) and (unique[0] < 0 or unique[-1] >= n):
-            raise DatasetError(f"{self.ds.path}: frames {unique[0]}..{unique[-1]} outside episode {episode!r} of {n} frames")
-        out = np.empty((len(unique), 3, self.size, self.size), dtype=np.uint8)
-        if sharded is not None:
-            self._read_sharded(sharded, unique, out)
-        else:
-            self._read_zarr(array, unique, out)
-        return out[inverse]
-
-    def _read_zarr(self, array, unique: np.ndarray, out: np.ndarray) -> None:
-        # contiguous runs in one read each (zarr decodes a run's chunks concurrently)
-        breaks = np.flatnonzero(np.diff(unique) != 1) + 1
-        position = 0
-        for run in np.split(unique, breaks):
-            if not len(run):
-                continue
-            block = array[int(run[0]) : int(run[-1]) + 1]
-            if block.ndim == 3:
-                block = block[..., None].repeat(3, axis=-1)
-            for image in block:
-                out[position] = resize_frame(image, self.size)
-                position += 1
-
-    def _read_sharded(self, source: _ShardedJpeg, unique: np.ndarray, out: np.ndarray) -> None:
-        flag = _reduced_flag(source.height, source.width, self.size) if self.reduced_decode else cv2.IMREAD_COLOR
-        payloads: list[bytes | None] = []
-        for number in np.unique(unique // source.shard):
-            members = unique[unique // source.shard == number]
-            index = self._indexes.get_or((source.directory, int(number)), lambda: source.read_index(int(number)))
-            entries = index[members % source.shard]
-            if np.all(entries[:, 0] == _MISSING):
-                payloads.extend([None] * len(members))
-                continue
-            with open(source.shard_file(int(number)), "rb") as handle:
-                fd = handle.fileno()
-                for frame, (offset, nbytes) in zip(members, entries):
-                    payloads.append(None if offset == _MISSING else source.payload(os.pread(fd, int(nbytes), int(offset)), int(frame)))
-
-        def decode(position: int) -> None:
-            data = payloads[position]
-            if data is None:  # a chunk never written holds the fill value
-                out[position] = 0
-                return
-            image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flag)
-            if image is None:
-                raise DatasetError(f"{source.directory}: corrupt JPEG chunk for frame {int(unique[position])}")
-            out[position] = resize_frame(image, self.size, bgr=True)
-
-        self._map(decode, list(range(len(payloads))))
-
-
-# ---------------------------------------------------------------------------- low-dim arrays
-
-
-def _agibot_vector(ds, episode: str, layout) -> np.ndarray:
-    names = set(ds.array_names(episode))
-    n = ds.length(episode)
-    parts = []
-    cache: dict[str, np.ndarray] = {}
-    require_gripper(episode, ds.meta(episode).source.get("effector"))
-    for name, first, last, _columns in layout:
-        if name in names:
-            values = cache.setdefault(name, np.asarray(ds.array(episode, name), dtype=np.float32).reshape(n, -1))
-            parts.append(values[:, first:last])
-        else:
-            parts.append(np.zeros((n, last - first), np.float32))
-    return np.ascontiguousarray(np.concatenate(parts, axis=1))
-
-
-def episode_lowdim(ds, episode: str) -> dict[str, np.ndarray]:
-    """Per-frame arrays the samples gather from: ``action`` (T, Da) float32 always; VPT adds
-    ``buttons`` (T, 20) bool and ``camera`` (T, 2) int64; AgiBot adds ``state`` (T, 20) float32."""
-    meta = ds.meta(episode)
-    n = meta.n_frames
-    if meta.source_format == "vpt":
-        buttons = np.asarray(ds.array(episode, VPT_BUTTONS), dtype=bool)
-        camera = np.asarray(ds.array(episode, VPT_CAMERA), dtype=np.int64)
-        action = np.concatenate([buttons.astype(np.float32), camera.astype(np.float32)], axis=1)
-        return {"action": action, "buttons": buttons, "camera": camera}
-    if meta.source_format == "agibot":
-        return {"state": _agibot_vector(ds, episode, AGIBOT_STATE), "action": _agibot_vector(ds, episode, AGIBOT_ACTION)}
-    return {"action": np.zeros((n, 0), np.float32)}
-
-
-LOWDIM_KEYS = {"vpt": ("action", "buttons", "camera"), "agibot": ("action", "state")}
-
-
 # ---------------------------------------------------------------------------- base
 
 
@@ -377,7 +112,7 @@ class _GoalframeDataset(TorchDataset):
             ds = open_dataset(self.dataset, self.storage_options)
             state = {
                 "pid": os.getpid(), "ds": ds, "reader": FrameReader(ds, self.size, threads, self.reduced_decode),
-                "lowdim": _LRU(64), "masks": _LRU(256),
+                "lowdim": LRUCache(64), "masks": LRUCache(256),
             }  # fmt: skip
             self._state = state
         return state
@@ -575,7 +310,7 @@ def _resized_mask(ds, episode: str, track_id: str, frame: int, size: int) -> np.
     for group in [*groups, parent]:
         rows = np.flatnonzero(group["frame_index"][...] == frame)
         if len(rows):
-            return resize_mask(np.asarray(group["mask"][int(rows[0])]), size)
+            return resize_mask_nearest(np.asarray(group["mask"][int(rows[0])]), size)
     raise DatasetError(f"{ds.path}: track {episode}/{track_id} has no frame {frame} (pairs table out of date? re-run goalframe pairs)")
 
 

@@ -1,4 +1,4 @@
-"""Polars schemas of the dataset's tables (``tables/*.parquet``)."""
+"""Polars schemas of the dataset's tables (``tables/*.parquet``): every table's columns, here."""
 
 from __future__ import annotations
 
@@ -17,6 +17,37 @@ MANIFEST_SCHEMA: dict[str, pl.DataType] = {
     "frame_codec": pl.String,
     "checksum": pl.String,
     "ingested": pl.String,
+    # From the reader's extras, so `goalframe info` needs no episode: manifests written
+    # before these columns lack them (readers fall back to the episode attrs).
+    "effector": pl.String,  # AgiBot: gripper | dexhand; null elsewhere
+    "actions_copying_state": pl.List(pl.String),  # action arrays the reader found equal to the state
+}
+
+# One row per run of a pipeline step, oldest first (schemas/layout.py StepRecord); params
+# and summary are JSON objects. Datasets written before this table keep the log in the
+# root attrs ("steps").
+STEPS_SCHEMA: dict[str, pl.DataType] = {
+    "step": pl.String,  # ingest-vpt | events | masks | review push | pairs | msth ...
+    "goalframe_version": pl.String,
+    "started": pl.String,  # UTC, ISO 8601
+    "finished": pl.String,
+    "params": pl.String,  # JSON
+    "summary": pl.String,  # JSON
+}
+
+# One row per Label Studio task made by `goalframe review push` (one frame of one track).
+REVIEW_TASKS_SCHEMA: dict[str, pl.DataType] = {
+    "server": pl.String,  # base URL of the Label Studio server
+    "project_id": pl.Int64,
+    "project": pl.String,  # project title
+    "task_id": pl.Int64,
+    "episode_id": pl.String,
+    "track_id": pl.String,
+    "camera": pl.String,
+    "frame": pl.Int64,
+    "image": pl.String,  # the task's image URL on the server
+    "served": pl.String,  # local-files | upload
+    "pushed": pl.String,  # UTC time of the push
 }
 
 

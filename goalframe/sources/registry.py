@@ -38,14 +38,14 @@ FORMATS: dict[str, SourceFormat] = {
     "vpt": SourceFormat(
         "vpt",
         "goalframe.sources.vpt",
-        "goalframe.sources.vpt_synth",
+        "goalframe.sim.vpt.synth",
         "synthesize_vpt",
         "OpenAI VPT Minecraft contractor data: mp4 + jsonl + options.json",
     ),
     "agibot": SourceFormat(
         "agibot",
         "goalframe.sources.agibot",
-        "goalframe.sources.agibot_synth",
+        "goalframe.sim.agibot.synth",
         "synthesize_agibot",
         "AgiBot World: an mp4 per camera + proprio_stats.h5 + task_info json",
     ),

@@ -15,9 +15,11 @@ import zarr
 
 from goalframe.schemas.episode import EpisodeMeta
 from goalframe.schemas.layout import DatasetError, DatasetInfo
+from goalframe.storage.frames import read_frame_range
 from goalframe.storage.layout import FRAMES, episode_path
 from goalframe.storage import masks as mask_store
 from goalframe.storage.manifest import complete_episode_metas
+from goalframe.storage.step_log import STEPS_TABLE
 from goalframe.storage.store import list_tables, open_root, read_info, read_table, store_path
 
 
@@ -142,13 +144,7 @@ class Dataset:
 
     def read_frames(self, episode: str, start: int, stop: int, camera: str | None = None) -> np.ndarray:
         """Frames ``[start, stop)`` of one camera as (N, H, W, 3) uint8 RGB."""
-        camera = camera or self.cameras(episode)[0]
-        if camera not in self.cameras(episode):
-            raise DatasetError(f"{self.path}: episode {episode!r} has no camera {camera!r} (has {self.cameras(episode)})")
-        n = self.length(episode)
-        if not 0 <= start <= stop <= n:
-            raise DatasetError(f"{self.path}: frames [{start}, {stop}) outside episode {episode!r} of {n} frames")
-        return self.zarr_array(episode, f"{FRAMES}/{camera}")[start:stop]
+        return read_frame_range(self, episode, camera or self.cameras(episode)[0], start, stop)
 
     def table(self, name: str) -> pl.DataFrame:
         table = read_table(self.path, name, self.storage_options)
@@ -158,7 +154,8 @@ class Dataset:
 
     @property
     def tables(self) -> list[str]:
-        return list_tables(self.path, self.storage_options)
+        """The data tables (the step log is part of the record: see ``info.steps``)."""
+        return [name for name in list_tables(self.path, self.storage_options) if name != STEPS_TABLE]
 
     @property
     def manifest(self) -> pl.DataFrame:

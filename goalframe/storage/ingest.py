@@ -14,12 +14,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from goalframe.schemas.episode import RawEpisode, RawFormatError, episode_key
+from goalframe.schemas.features import Feature, merge_features
 from goalframe.schemas.layout import utc_now
 from goalframe.storage.lease import dataset_lease
 from goalframe.storage.manifest import rebuild_manifest
 from goalframe.storage.parallel import run_tasks
-from goalframe.storage.store import create_or_open, open_root, record_step, new_step, store_path
-from goalframe.storage.writer import episode_state, raw_id_of, write_episode
+from goalframe.storage.store import create_or_open, open_root, record_features, record_step, new_step, store_path
+from goalframe.storage.writer import episode_features, episode_state, raw_id_of, write_episode
 
 
 @dataclass
@@ -30,6 +31,7 @@ class EpisodeResult:
     seconds: float = 0.0
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
+    features: dict[str, dict] = field(default_factory=dict)  # what a written episode stores (schemas/features.py)
 
 
 @dataclass
@@ -61,7 +63,12 @@ class IngestReport:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        return self.summary() | {"episodes": [asdict(r) for r in self.results]}
+        # features go to the dataset's record, not into every report
+        return self.summary() | {"episodes": [_without_features(r) for r in self.results]}
+
+
+def _without_features(result: EpisodeResult) -> dict[str, Any]:
+    return {key: value for key, value in asdict(result).items() if key != "features"}
 
 
 def ingest_episode(
@@ -92,7 +99,12 @@ def ingest_episode(
         message = f"{ref.episode_id}: {exc.__class__.__name__}: {exc} (at {where.filename}:{where.lineno})"
         return EpisodeResult(ref.episode_id, "failed", error=message, seconds=time.perf_counter() - started)
     return EpisodeResult(
-        ref.episode_id, "written", n_frames=meta.n_frames * len(meta.cameras), seconds=time.perf_counter() - started, warnings=raw.warnings
+        ref.episode_id,
+        "written",
+        n_frames=meta.n_frames * len(meta.cameras),
+        seconds=time.perf_counter() - started,
+        warnings=raw.warnings,
+        features={path: feature.model_dump() for path, feature in episode_features(raw, codec).items()},
     )
 
 
@@ -133,6 +145,12 @@ def _unique_refs(refs: Sequence[Any]) -> tuple[list[Any], list[EpisodeResult]]:
     return unique, duplicates
 
 
+def _written_features(results: list[EpisodeResult]) -> dict[str, Feature]:
+    """The union of the written episodes' features (skipped ones are in the record already)."""
+    schemas = [{path: Feature.model_validate(f) for path, f in r.features.items()} for r in results if r.status == "written"]
+    return merge_features(*schemas)
+
+
 def _ingest(dataset, refs, read, source_format, codec, workers, scheduler, storage_options, on_result, params, codec_options) -> IngestReport:  # noqa: ANN001
     started_at, started = utc_now(), time.perf_counter()
     root = create_or_open(dataset, storage_options)
@@ -157,6 +175,7 @@ def _ingest(dataset, refs, read, source_format, codec, workers, scheduler, stora
         storage_options=storage_options,
         codec_options=codec_options,
     )
+    record_features(root, _written_features(results))
     rebuild_manifest(dataset, storage_options)
     report = IngestReport(dataset=dataset, results=results + duplicates, seconds=time.perf_counter() - started)
     summary = report.summary()

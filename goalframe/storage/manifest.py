@@ -22,8 +22,24 @@ def complete_episode_metas(root) -> list[EpisodeMeta]:  # noqa: ANN001 - zarr.Gr
     return sorted(metas, key=lambda m: m.episode_id)
 
 
+def effector_of(meta: EpisodeMeta) -> str | None:
+    effector = meta.source.get("effector") if isinstance(meta.source, dict) else None
+    return effector.get("type") if isinstance(effector, dict) else None
+
+
+def actions_copying_state(meta: EpisodeMeta) -> list[str]:
+    """The action arrays the episode's reader found to be copies of the state (AgiBot Beta)."""
+    found = meta.source.get("actions_equal_state") if isinstance(meta.source, dict) else None
+    return sorted(name for name, same in (found or {}).items() if same)
+
+
+def manifest_row(meta: EpisodeMeta) -> dict[str, Any]:
+    derived = {"effector": effector_of(meta), "actions_copying_state": actions_copying_state(meta)}
+    return {column: derived[column] if column in derived else getattr(meta, column) for column in MANIFEST_SCHEMA}
+
+
 def manifest_rows(metas: list[EpisodeMeta]) -> list[dict[str, Any]]:
-    return [{column: getattr(meta, column) for column in MANIFEST_SCHEMA} for meta in metas]
+    return [manifest_row(meta) for meta in metas]
 
 
 def rebuild_manifest(dataset: str, storage_options: dict[str, Any] | None = None) -> pl.DataFrame:

@@ -27,6 +27,7 @@ import zarr
 
 from goalframe.schemas.layout import DatasetError, utc_now
 from goalframe.schemas.tables import TRACKS_SCHEMA, conform
+from goalframe.schemas.tracks import TrackMeta
 from goalframe.storage.layout import MASKS, numeric_compressor, safe_name
 from goalframe.storage.store import open_root, write_table
 
@@ -47,6 +48,11 @@ class MaskTrack:
 
     def __len__(self) -> int:
         return len(self.frame_index)
+
+    @property
+    def meta(self) -> TrackMeta:
+        """The track group's attributes, typed."""
+        return TrackMeta.model_validate(self.attrs)
 
     def row(self, frame: int) -> int:
         """Index of ``frame`` in this track; KeyError when the track does not cover it."""
@@ -118,14 +124,16 @@ def track_state(root: zarr.Group, episode: str, track_id: str) -> str:
     return "complete" if group.attrs.get("complete") is True else "partial"
 
 
-def write_track(root: zarr.Group, episode: str, track_id: str, track: MaskTrack, attrs: dict[str, Any]) -> None:
+def write_track(root: zarr.Group, episode: str, track_id: str, track: MaskTrack, attrs: TrackMeta | dict[str, Any]) -> None:
     """Write an automatic track whole (replacing any earlier one and its reviews only if asked by deleting first)."""
+    meta = TrackMeta.model_validate(attrs.model_dump() if isinstance(attrs, TrackMeta) else attrs)
+    attrs = meta.model_copy(update={"kind": "automatic", "created": utc_now(), "complete": False}).attrs()
     path = track_path(episode, track_id)
     if track_state(root, episode, track_id) != "absent":
         del root[path]
     try:
         group = root.create_group(path)
-        group.attrs.update({**attrs, "kind": "automatic", "created": utc_now(), "complete": False})
+        group.attrs.update(attrs)
         _write_arrays(group, track)
         group.attrs.update({"complete": True})
     except BaseException:
@@ -191,15 +199,15 @@ def list_tracks(root: zarr.Group) -> list[tuple[str, str]]:
 
 def track_row(root: zarr.Group, episode: str, track_id: str) -> dict[str, Any]:
     group = root[track_path(episode, track_id)]
-    attrs = dict(group.attrs)
+    meta = TrackMeta.model_validate(dict(group.attrs))
     frames = group["frame_index"][...]
     visible = group["visible"][...]
     reviewed_frames = sorted({int(f) for r in reviews(root, episode, track_id) for f in r.frame_index})
     return {
-        "track_id": track_id, "episode_id": episode, "event_id": attrs.get("event_id"), "camera": attrs.get("camera"),
+        "track_id": track_id, "episode_id": episode, "event_id": meta.event_id, "camera": meta.camera,
         "start_frame": int(frames.min()) if len(frames) else None, "stop_frame": int(frames.max()) + 1 if len(frames) else None,
-        "event_frame": attrs.get("event_frame"), "interaction": attrs.get("interaction"), "object": attrs.get("object"),
-        "annotator": attrs.get("annotator"), "annotator_version": attrs.get("annotator_version"),
+        "event_frame": meta.event_frame, "interaction": meta.interaction, "object": meta.object,
+        "annotator": meta.annotator, "annotator_version": meta.annotator_version,
         "n_frames": len(frames), "n_visible": int(visible.sum()),
         "mean_score": float(group["score"][...].mean()) if len(frames) else None,
         "reviewed": bool(reviewed_frames), "n_reviewed_frames": len(reviewed_frames),

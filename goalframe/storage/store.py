@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import errno
-import hashlib
 import io
-import json
 import os
 import warnings
 from collections.abc import Iterator
@@ -18,8 +16,11 @@ import polars as pl
 import zarr
 
 from goalframe import __version__
-from goalframe.schemas.layout import LAYOUT_VERSION, DatasetError, DatasetInfo, StepRecord
+from goalframe.schemas.features import Feature, merge_features
+from goalframe.schemas.layout import LAYOUT_VERSION, DatasetError, DatasetInfo, StepRecord, latest_per_step
+from goalframe.storage import step_log
 from goalframe.storage.layout import EPISODES, TABLES
+from goalframe.storage.table_checksum import checksum_problem, checksum_record, parse_record
 
 # Non-zarr folders (tables/) inside the store make zarr warn when it lists the root.
 warnings.filterwarnings("ignore", message="Object at .* is not recognized as a component of a Zarr hierarchy")
@@ -147,19 +148,35 @@ def create_or_open(path: str | Path, storage_options: dict[str, Any] | None = No
 
 
 def read_info(root: zarr.Group) -> DatasetInfo:
-    return DatasetInfo.model_validate(dict(root.attrs))
+    """The root record with the full step log (from ``tables/steps.parquet`` where it exists)."""
+    info = DatasetInfo.model_validate(dict(root.attrs))
+    logged = step_log.read_steps(root)
+    if logged is not None:
+        info.steps = logged
+    return info
 
 
 def record_step(root: zarr.Group, record: StepRecord) -> None:
-    """Append a step to the root record. Only the driver holding the lease calls this.
+    """Append a step to the step log. Only the driver holding the lease calls this.
 
-    The record is re-read from the store first: ``root`` may have been opened long before
-    (at the start of an ingest), and its cached attrs would drop steps recorded since.
+    The log is re-read from the store first: ``root`` may have been opened long before (at
+    the start of an ingest), and its cached attrs would drop steps recorded since. A
+    dataset written before the table existed has its log in the root attrs: it moves into
+    the table with the first step recorded here. The root attrs keep the newest run of each
+    step, so goalframe versions that read the log from there still find every step's
+    parameters (layout 1.0 readers).
     """
     fresh = zarr.open_group(root.store, path=root.path, mode="r+", zarr_format=3)
-    info = read_info(fresh)
-    info.steps.append(record)
-    fresh.attrs.update(info.model_dump())
+    steps = read_info(fresh).steps + [record]
+    step_log.write_steps(fresh, steps)
+    fresh.attrs.update({"steps": [s.model_dump() for s in latest_per_step(steps)]})
+
+
+def record_features(root: zarr.Group, features: dict[str, Feature]) -> None:
+    """Merge episodes' features into the root record's feature schema (the lease holder only)."""
+    fresh = zarr.open_group(root.store, path=root.path, mode="r+", zarr_format=3)
+    merged = merge_features(DatasetInfo.model_validate(dict(fresh.attrs)).features, features)
+    fresh.attrs.update({"features": {path: feature.model_dump() for path, feature in merged.items()}})
 
 
 def new_step(step: str, params: dict[str, Any], started: str, finished: str, summary: dict[str, Any]) -> StepRecord:
@@ -192,18 +209,12 @@ def _checksum_path(path: str) -> str:
     return f"{path}.sha256"
 
 
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def _read_checksums(fs, path: str) -> dict[str, Any] | None:
     """The table's recorded checksums, None for a table written before they were kept."""
     try:
-        return json.loads(fs.cat_file(_checksum_path(path)))
+        return parse_record(fs.cat_file(_checksum_path(path)))
     except FileNotFoundError:
         return None
-    except (ValueError, UnicodeDecodeError):
-        return {"sha256": None}  # a damaged record: no digest matches it
 
 
 def _put(fs, path: str, data: bytes, local: bool) -> None:
@@ -232,9 +243,8 @@ def write_table(dataset: str | Path, name: str, table: pl.DataFrame, storage_opt
     data = buffer.getvalue()
     local = not is_url(dataset)
     with writable(dataset):
-        previous = _sha256(fs.cat_file(path)) if fs.exists(path) else None
-        record = {"sha256": _sha256(data), "bytes": len(data), "previous": previous}
-        _put(fs, _checksum_path(path), json.dumps(record).encode(), local)
+        previous = fs.cat_file(path) if fs.exists(path) else None
+        _put(fs, _checksum_path(path), checksum_record(data, previous), local)
         _put(fs, path, data, local)
 
 
@@ -247,13 +257,7 @@ def has_checksum(dataset: str | Path, name: str, storage_options: dict[str, Any]
 def table_problem(dataset: str | Path, name: str, data: bytes, storage_options: dict[str, Any] | None = None) -> str | None:
     """What is wrong with a table's bytes against its recorded checksum, if anything."""
     fs, path = _fs_and_path(dataset, name, storage_options)
-    record = _read_checksums(fs, path)
-    if record is None:
-        return None
-    digest = _sha256(data)
-    if digest in (record.get("sha256"), record.get("previous")) and digest is not None:
-        return None
-    return f"checksum mismatch: the file's sha256 is {digest[:12]}…, it was written as {str(record.get('sha256'))[:12]}… (damaged: re-run the step that writes it)"
+    return checksum_problem(_read_checksums(fs, path), data)
 
 
 def parse_table(where: str, data: bytes) -> pl.DataFrame:

@@ -1,13 +1,25 @@
-"""What is inside a dataset, as a JSON-able dict (``goalframe info``)."""
+"""What is inside a dataset, as a JSON-able dict (``goalframe info``), from the record.
+
+Counts come from the manifest table and arrays from the feature schema of the root record,
+so no episode is opened; datasets written before either (no manifest columns for the
+reader's extras, no feature schema) are summarised from the episodes as before, and so is
+one episode asked for by name.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+import polars as pl
 import zarr
 
+from goalframe.schemas.features import Feature
 from goalframe.storage.dataset import Dataset
 from goalframe.storage.layout import EPISODES, FRAMES, episode_path
+from goalframe.storage.manifest import manifest_rows
+
+# manifest columns that older manifests lack; without them the episodes are read instead
+_RECORD_COLUMNS = ("effector", "actions_copying_state")
 
 
 def array_summary(array: zarr.Array) -> dict[str, Any]:
@@ -25,46 +37,78 @@ def _count(values) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-def actions_equal_state(metas) -> dict[str, list[str]]:
-    """Per episode, the action arrays its reader found to be copies of the state (AgiBot Beta)."""
-    out: dict[str, list[str]] = {}
-    for meta in metas:
-        found = meta.source.get("actions_equal_state") if isinstance(meta.source, dict) else None
-        copies = sorted(name for name, same in (found or {}).items() if same)
-        if copies:
-            out[meta.episode_id] = copies
-    return out
+def _manifest(ds: Dataset) -> pl.DataFrame:
+    """The manifest with the record columns, rebuilt in memory from the episodes when the
+    stored one is missing or older than them."""
+    table = ds.table("manifest") if "manifest" in ds.tables else None
+    if table is None or not set(_RECORD_COLUMNS) <= set(table.columns):
+        metas = [ds.meta(e) for e in ds.episodes]
+        return pl.DataFrame(manifest_rows(metas)) if metas else pl.DataFrame()
+    return table
+
+
+def _incomplete(ds: Dataset, complete: int) -> int:
+    """Episode groups that are not in the manifest: left by a failed or killed writer."""
+    if EPISODES not in ds.root:
+        return 0
+    return max(0, sum(1 for _ in ds.root[EPISODES].group_keys()) - complete)
+
+
+def episode_counts(manifest: pl.DataFrame) -> dict[str, Any]:
+    rows = manifest.to_dicts()
+    copies = {row["episode_id"]: row["actions_copying_state"] for row in rows if row["actions_copying_state"]}
+    return {
+        "episodes": len(rows),
+        "frames": sum(row["n_frames"] for row in rows),
+        "hours": round(sum(row["n_frames"] / row["fps"] for row in rows) / 3600, 4),
+        "formats": sorted({row["source_format"] for row in rows}),
+        "cameras": sorted({c for row in rows for c in row["cameras"]}),
+        "frame_codecs": sorted({row["frame_codec"] for row in rows}),
+        "actions_equal_state": copies,
+        "effectors": _count(row["effector"] for row in rows if row["effector"] is not None),
+    }
+
+
+def arrays_from_features(features: dict[str, Feature], n_frames: int) -> dict[str, dict[str, Any]]:
+    """An episode's arrays as the feature schema describes them (None: rows vary by episode)."""
+    return {path: {"shape": [n_frames if f.per_frame else None, *f.shape], "dtype": f.dtype} for path, f in features.items()}
+
+
+def _arrays_of_episode(ds: Dataset, episode: str) -> dict[str, Any]:
+    group = ds.root[episode_path(episode)]
+    return {
+        "arrays": {name: array_summary(node) for name, node in sorted(group.members(max_depth=None)) if isinstance(node, zarr.Array)},
+        "frames_of": {c: list(group[f"{FRAMES}/{c}"].shape) for c in ds.cameras(episode)},
+    }
+
+
+def _arrays(ds: Dataset, manifest: pl.DataFrame, features: dict[str, Feature], asked: str | None) -> dict[str, Any]:
+    """The arrays of the episode asked for (read from it), else of the first one (from the record)."""
+    episode = asked or (manifest["episode_id"].min() if manifest.height else None)
+    if episode is None:
+        return {}
+    if asked or not features:
+        return {"arrays_of": episode} | _arrays_of_episode(ds, episode)
+    row = manifest.filter(pl.col("episode_id") == episode).row(0, named=True)
+    arrays = arrays_from_features(features, row["n_frames"])
+    frames_of = {c: arrays[f"{FRAMES}/{c}"]["shape"] for c in row["cameras"] if f"{FRAMES}/{c}" in arrays}
+    return {"arrays_of": episode, "arrays": arrays, "frames_of": frames_of}
 
 
 def dataset_summary(ds: Dataset, arrays_of: str | None = None) -> dict[str, Any]:
-    """Counts, cameras, one episode's arrays, tables and the step record."""
-    metas = [ds.meta(e) for e in ds.episodes]
-    partial = sum(1 for _n, g in ds.root[EPISODES].groups() if g.attrs.get("complete") is not True) if EPISODES in ds.root else 0
+    """Counts, cameras, the feature schema, one episode's arrays, tables and the step record."""
     info = ds.info
+    manifest = _manifest(ds)
+    counts = episode_counts(manifest)
     summary: dict[str, Any] = {
         "path": ds.path,
         "layout": info.goalframe_layout,
         "created": info.created,
-        "episodes": len(metas),
-        "incomplete_episodes": partial,
-        "frames": sum(m.n_frames for m in metas),
-        "hours": round(sum(m.n_frames / m.fps for m in metas) / 3600, 4),
-        "formats": sorted({m.source_format for m in metas}),
-        "cameras": sorted({c for m in metas for c in m.cameras}),
-        "frame_codecs": sorted({m.frame_codec for m in metas}),
-        "actions_equal_state": actions_equal_state(metas),
-        "effectors": _count(m.source.get("effector", {}).get("type") for m in metas if isinstance(m.source.get("effector"), dict)),
+        **counts,
+        "incomplete_episodes": _incomplete(ds, counts["episodes"]),
+        "features": {path: feature.model_dump() for path, feature in info.features.items()},
         "tables": {name: ds.table(name).height for name in ds.tables},
         "steps": [s.model_dump() for s in info.steps],
     }
-    episode = arrays_of or (metas[0].episode_id if metas else None)
-    if episode:
-        group = ds.root[episode_path(episode)]
-        summary["arrays_of"] = episode
-        summary["arrays"] = {
-            name: array_summary(node)
-            for name, node in sorted(group.members(max_depth=None))
-            if isinstance(node, zarr.Array)
-        }
-        summary["frames_of"] = {c: list(group[f"{FRAMES}/{c}"].shape) for c in ds.cameras(episode)}
-    return summary
+    return summary | _arrays(ds, manifest, info.features, arrays_of)
+

@@ -22,109 +22,26 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from itertools import product
 from math import ceil
 from pathlib import Path
 from typing import Any
 
 import fsspec
-import google_crc32c
 import numpy as np
-import polars as pl
 import zarr
 
 from goalframe.schemas.episode import EpisodeMeta
 from goalframe.storage.layout import EPISODES, FRAMES, MASKS, episode_path
 from goalframe.storage.parallel import run_tasks
+from goalframe.storage.shards import MISSING, ShardIndexError, index_bytes, parse_shard_index
 from goalframe.storage.review_images import REVIEW_IMAGES, image_problems, unrecorded_images
-from goalframe.storage.store import TableError, has_checksum, is_url, list_tables, open_root, read_table, store_path
+from goalframe.storage.store import has_checksum, is_url, open_root, store_path
+from goalframe.storage.verify_report import (
+    CHECKSUM_MISMATCH, CHECKSUM_OK, NOT_CHECKED, NOT_RECORDED, RAW_ABSENT, Damage, EpisodeCheck, VerifyReport, one_line,
+)  # fmt: skip
+from goalframe.storage.verify_tables import check_tables
 from goalframe.storage.writer import file_checksum
-
-CHECKSUM_OK = "ok"
-CHECKSUM_MISMATCH = "mismatch"
-RAW_ABSENT = "raw files absent"
-NOT_RECORDED = "raw file list not recorded"
-NOT_CHECKED = "not checked"
-_EMPTY = 2**64 - 1  # shard index entry of a chunk that is not stored
-
-# Table columns that point into episodes: (frame column, episode column, exclusive end?)
-FRAME_COLUMNS = (
-    ("frame", "episode_id", False),
-    ("event_frame", "episode_id", False),
-    ("start_frame", "episode_id", False),
-    ("window_start", "episode_id", False),
-    ("end_frame", "episode_id", True),
-    ("stop_frame", "episode_id", True),
-    ("window_stop", "episode_id", True),
-    ("clip_end", "episode_id", True),
-    ("goal_frame", "goal_episode_id", False),
-)
-
-
-@dataclass
-class Damage:
-    kind: str  # metadata | missing-array | missing-chunk | chunk | shape | checksum | table | mask | review-image
-    message: str
-    episode: str | None = None
-    array: str | None = None
-    where: str | None = None  # "frames 64-127", "chunk c/0", a table row...
-
-    def line(self) -> str:
-        parts = [p for p in (self.episode, self.array, self.where) if p]
-        return f"{self.kind}: {' '.join(parts)}: {self.message}" if parts else f"{self.kind}: {self.message}"
-
-
-@dataclass
-class EpisodeCheck:
-    episode_id: str
-    arrays: int = 0
-    chunks: int = 0
-    frames: int = 0
-    checksum: str = NOT_CHECKED
-    damage: list[Damage] = field(default_factory=list)
-    seconds: float = 0.0
-
-
-@dataclass
-class VerifyReport:
-    dataset: str
-    episodes: list[EpisodeCheck]
-    damage: list[Damage]  # all of it: the episodes' and the dataset-level ones
-    notes: list[str]
-    tables: dict[str, int]
-    seconds: float
-
-    @property
-    def ok(self) -> bool:
-        return not self.damage
-
-    def checksum_counts(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for check in self.episodes:
-            counts[check.checksum] = counts.get(check.checksum, 0) + 1
-        return counts
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "dataset": self.dataset,
-            "ok": self.ok,
-            "episodes": len(self.episodes),
-            "arrays": sum(c.arrays for c in self.episodes),
-            "chunks": sum(c.chunks for c in self.episodes),
-            "frames": sum(c.frames for c in self.episodes),
-            "checksums": self.checksum_counts(),
-            "tables": self.tables,
-            "damage": len(self.damage),
-            "seconds": round(self.seconds, 2),
-        }
-
-    def to_dict(self) -> dict[str, Any]:
-        return self.summary() | {
-            "damage_found": [asdict(d) | {"line": d.line()} for d in self.damage],
-            "notes": self.notes,
-            "per_episode": [{k: v for k, v in asdict(c).items() if k != "damage"} for c in self.episodes],
-        }
 
 
 # ---- files under the dataset --------------------------------------------------------------
@@ -171,13 +88,6 @@ def _span(region: tuple[slice, ...]) -> str:
     return f"rows {first.start}-{first.stop - 1}"
 
 
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else ""
-    if "computed checksum do not match" in text:
-        return "CRC32C checksum mismatch: the stored bytes changed"
-    return f"{exc.__class__.__name__}: {text}" if text else exc.__class__.__name__
-
-
 def _shard_index_holes(fs, path: str, size: int, array: zarr.Array, region: tuple[slice, ...]) -> str | None:
     """Read a shard's index (end of the file) and say what is wrong with it, if anything."""
     codec = array.metadata.codecs[0]
@@ -186,21 +96,21 @@ def _shard_index_holes(fs, path: str, size: int, array: zarr.Array, region: tupl
     inner = [ceil(s / c) for s, c in zip(array.shards, array.chunks)]
     n_chunks = int(np.prod(inner))
     has_crc = any(type(c).__name__ == "Crc32cCodec" for c in codec.index_codecs)
-    index_bytes = 16 * n_chunks + (4 if has_crc else 0)
-    if size < index_bytes:
-        return f"shard file is cut ({size} bytes, its index alone is {index_bytes})"
-    data = fs.cat_file(path, start=size - index_bytes, end=size)
-    table = data[: 16 * n_chunks]
-    if has_crc and google_crc32c.value(table) != int.from_bytes(data[16 * n_chunks :], "little"):
+    length = index_bytes(n_chunks, has_crc)
+    if size < length:
+        return f"shard file is cut ({size} bytes, its index alone is {length})"
+    try:
+        entries = parse_shard_index(fs.cat_file(path, start=size - length, end=size), n_chunks, has_crc)
+    except ShardIndexError:
         return "shard index checksum does not match (the file is damaged)"
-    entries = np.frombuffer(table, dtype="<u8").reshape(*inner, 2)
+    entries = entries.reshape(*inner, 2)
     # Only the chunks inside the array: the last shard of an episode is partly beyond its end.
     inside = entries[tuple(slice(0, ceil((r.stop - r.start) / c)) for r, c in zip(region, array.chunks))].reshape(-1, 2)
-    missing = int(np.sum(inside[:, 0] == _EMPTY))
+    missing = int(np.sum(inside[:, 0] == MISSING))
     if missing:
         return f"{missing} of {len(inside)} chunks missing from the shard"
-    stored = inside[inside[:, 0] != _EMPTY]
-    if len(stored) and int((stored[:, 0] + stored[:, 1]).max()) > size - index_bytes:
+    stored = inside[inside[:, 0] != MISSING]
+    if len(stored) and int((stored[:, 0] + stored[:, 1]).max()) > size - length:
         return "shard index points past the end of the data (the file is cut)"
     return None
 
@@ -268,7 +178,7 @@ def check_array(
         try:
             array[region]
         except Exception as exc:  # noqa: BLE001 - a decode failure is what we look for
-            message = _one_line(exc)
+            message = one_line(exc)
             if is_frames:
                 bad = _bad_rows(array, region)
                 if bad:
@@ -315,7 +225,7 @@ def verify_episode(
         attrs = dict(group.attrs)
         meta = EpisodeMeta.model_validate(attrs)
     except Exception as exc:  # noqa: BLE001
-        damage("metadata", f"episode metadata unreadable ({_one_line(exc)})")
+        damage("metadata", f"episode metadata unreadable ({one_line(exc)})")
         check.seconds = time.perf_counter() - started
         return check
 
@@ -332,7 +242,7 @@ def verify_episode(
         try:
             node = zarr.open(store=root.store, path=f"{prefix}/{name}".lstrip("/"), mode="r", zarr_format=3)
         except Exception as exc:  # noqa: BLE001
-            damage("metadata", f"metadata unreadable ({_one_line(exc)})", array=name)
+            damage("metadata", f"metadata unreadable ({one_line(exc)})", array=name)
             continue
         if not isinstance(node, zarr.Array):
             continue
@@ -383,82 +293,10 @@ def _episode_groups(root: zarr.Group, fs, base: str) -> tuple[dict[str, dict], l
             incomplete.append(name)  # a folder without zarr.json: a writer killed while it deleted or began it
             continue
         except Exception as exc:  # noqa: BLE001
-            damage.append(Damage("metadata", f"episode metadata unreadable ({_one_line(exc)})", name))
+            damage.append(Damage("metadata", f"episode metadata unreadable ({one_line(exc)})", name))
             continue
         (complete.__setitem__(name, attrs) if attrs.get("complete") is True else incomplete.append(name))
     return complete, incomplete, damage
-
-
-def _check_tables(dataset: str, storage_options, episodes: dict[str, dict], root: zarr.Group) -> tuple[dict[str, int], list[Damage]]:
-    damage: list[Damage] = []
-    heights: dict[str, int] = {}
-    lengths = {e: int(a.get("n_frames", 0)) for e, a in episodes.items()}
-    for name in list_tables(dataset, storage_options):
-        where = f"tables/{name}.parquet"
-        try:
-            table = read_table(dataset, name, storage_options)
-        except TableError as exc:  # checksum mismatch or unparsable parquet
-            damage.append(Damage("table", exc.problem, where=where))
-            continue
-        except Exception as exc:  # noqa: BLE001
-            damage.append(Damage("table", f"unreadable ({_one_line(exc)})", where=where))
-            continue
-        if table is None:
-            continue
-        heights[name] = table.height
-        if name == "manifest":
-            damage += _check_manifest(table, episodes, where)
-            continue
-        damage += _check_references(table, lengths, where)
-        if name == "tracks" and {"episode_id", "track_id"} <= set(table.columns):
-            for row in table.select("episode_id", "track_id").unique().iter_rows():
-                if row[0] in lengths and f"{MASKS}/{row[0]}/{row[1]}" not in root:
-                    damage.append(Damage("table", f"track {row[1]!r} has no masks group", row[0], where=where))
-    if "manifest" not in heights and episodes:
-        damage.append(Damage("table", f"no manifest table for {len(episodes)} complete episodes (re-run ingest)", where="tables/manifest.parquet"))
-    return heights, damage
-
-
-def _check_manifest(table: pl.DataFrame, episodes: dict[str, dict], where: str) -> list[Damage]:
-    damage = []
-    if "episode_id" not in table.columns:
-        return [Damage("table", "no episode_id column", where=where)]
-    rows = {r["episode_id"]: r for r in table.iter_rows(named=True)}
-    for episode in sorted(set(episodes) - set(rows)):
-        damage.append(Damage("table", "complete episode missing from the manifest", episode, where=where))
-    for episode in sorted(set(rows) - set(episodes)):
-        damage.append(Damage("table", "manifest row for an episode that is not complete", episode, where=where))
-    if table.height != len(rows):
-        damage.append(Damage("table", f"{table.height - len(rows)} duplicate episode rows", where=where))
-    for episode in sorted(set(rows) & set(episodes)):
-        for column in ("n_frames", "checksum"):
-            if column in rows[episode] and rows[episode][column] != episodes[episode].get(column):
-                damage.append(Damage("table", f"{column} {rows[episode][column]!r}, the episode says {episodes[episode].get(column)!r}", episode, where=where))
-    return damage
-
-
-def _check_references(table: pl.DataFrame, lengths: dict[str, int], where: str) -> list[Damage]:
-    damage = []
-    for episode_column in ("episode_id", "goal_episode_id"):
-        if episode_column not in table.columns:
-            continue
-        unknown = sorted(set(table[episode_column].drop_nulls().unique().to_list()) - set(lengths))
-        for episode in unknown[:20]:
-            count = table.filter(pl.col(episode_column) == episode).height
-            damage.append(Damage("table", f"{count} row(s) name episode {episode!r} ({episode_column}), which is not a complete episode", episode, where=where))
-    known = pl.DataFrame({"_episode": list(lengths), "_n": list(lengths.values())}, schema={"_episode": pl.String, "_n": pl.Int64})
-    for column, episode_column, exclusive in FRAME_COLUMNS:
-        if column not in table.columns or episode_column not in table.columns:
-            continue
-        joined = table.select(pl.col(episode_column).alias("_episode"), pl.col(column).cast(pl.Int64).alias("_frame")).drop_nulls()
-        joined = joined.join(known, on="_episode", how="inner")
-        limit = pl.col("_n") if exclusive else pl.col("_n") - 1
-        bad = joined.filter((pl.col("_frame") < 0) | (pl.col("_frame") > limit))
-        for row in bad.head(20).iter_rows(named=True):
-            damage.append(Damage("table", f"{column} {row['_frame']} outside the episode's {row['_n']} frames", row["_episode"], where=where))
-        if bad.height > 20:
-            damage.append(Damage("table", f"{bad.height - 20} more rows with {column} outside their episode", where=where))
-    return damage
 
 
 def _check_masks(root: zarr.Group, fs, base: str, episodes: dict[str, dict]) -> tuple[int, list[Damage]]:
@@ -472,7 +310,7 @@ def _check_masks(root: zarr.Group, fs, base: str, episodes: dict[str, dict]) -> 
         try:
             node = zarr.open(store=root.store, path=path, mode="r", zarr_format=3)
         except Exception as exc:  # noqa: BLE001
-            damage.append(Damage("mask", f"metadata unreadable ({_one_line(exc)})", episode, path))
+            damage.append(Damage("mask", f"metadata unreadable ({one_line(exc)})", episode, path))
             continue
         if not isinstance(node, zarr.Array):
             if len(parts) == 2 and episode not in episodes:
@@ -508,7 +346,7 @@ def verify_dataset(
     )  # fmt: skip
     for check in checks:
         damage += check.damage
-    heights, table_damage = _check_tables(dataset, storage_options, episodes, root)
+    heights, table_damage = check_tables(dataset, storage_options, episodes, root)
     mask_chunks, mask_damage = _check_masks(root, fs, base, episodes)
     damage += table_damage + mask_damage
     notes = [f"{e}: incomplete episode (invisible to readers; the next ingest replaces it)" for e in incomplete]

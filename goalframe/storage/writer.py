@@ -23,6 +23,7 @@ from zarr.core.sync import sync
 
 from goalframe import __version__
 from goalframe.schemas.episode import EpisodeMeta, RawEpisode, episode_key
+from goalframe.schemas.features import NUMERIC_CODEC, TEXT_CODEC, Feature, array_feature, frame_feature
 from goalframe.schemas.layout import utc_now
 from goalframe.media.video import iter_frame_blocks
 from goalframe.storage.layout import FRAMES, create_numeric_array, episode_path, frame_array_options, frame_codec_attrs
@@ -162,6 +163,24 @@ def write_numeric_arrays(group: zarr.Group, raw: RawEpisode) -> None:
     create_numeric_array(group, "timestamps", np.asarray(raw.timestamps, dtype=np.int64), {"unit": "ns"})
     for name, values in raw.arrays.items():
         create_numeric_array(group, name, values, raw.array_attrs.get(name))
+
+
+def _dtype_name(values: np.ndarray) -> str:
+    """The dtype as the record names it: strings are ``string`` whatever their longest value."""
+    return "string" if values.dtype.kind in "UTO" else str(values.dtype)
+
+
+def episode_features(raw: RawEpisode, codec: str) -> dict[str, Feature]:
+    """The feature schema of what :func:`write_episode` stores for ``raw``, without a read."""
+    vectors = isinstance(raw.attrs.get("vectors"), dict) and "state" in raw.attrs["vectors"]
+    features = {f"{FRAMES}/{camera}": frame_feature(video.height, video.width, codec) for camera, video in raw.videos.items()}
+    features["timestamps"] = Feature(dtype="int64", shape=[], unit="ns", codec=NUMERIC_CODEC)
+    for name, values in raw.arrays.items():
+        values = np.asarray(values)
+        dtype = _dtype_name(values)
+        array_codec = TEXT_CODEC if dtype == "string" else NUMERIC_CODEC
+        features[name] = array_feature(name, dtype, values.shape, raw.n_frames, raw.array_attrs.get(name) or {}, array_codec, vectors)
+    return dict(sorted(features.items()))
 
 
 def write_episode(

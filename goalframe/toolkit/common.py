@@ -50,12 +50,29 @@ def progress_bar(description: str, total: int | None, show: bool = True) -> Prog
     )
 
 
-@contextmanager
-def step_progress(description: str, total: int, show: bool = True) -> Iterator[Callable[..., None]]:
-    """A bar for one step of ``total`` tasks; yields the ``on_result`` callback that advances it."""
-    with progress_bar(description, total, show) as progress:
-        task = progress.add_task(description, total=total)
-        yield lambda *_results: progress.advance(task)
+def pipeline_progress(show: bool = True) -> Callable[[str, int], Any]:
+    """The ``progress`` of :func:`goalframe.pipeline.build`: a bar per step (hidden when not
+    ``show``), and a line for every failed ingest episode or reader warning (always shown)."""
+    from goalframe.storage.ingest import EpisodeResult
+
+    @contextmanager
+    def bar(description: str, total: int) -> Iterator[Callable[..., None]]:
+        with progress_bar(description, total) as progress:
+            task = progress.add_task(description, total=total)
+            progress.disable = not show
+
+            def advance(result: Any = None) -> None:
+                progress.advance(task)
+                if not isinstance(result, EpisodeResult):
+                    return
+                if result.status == "failed":
+                    progress.console.print(f"[red]failed[/] {result.error}", soft_wrap=True)
+                for warning in result.warnings:
+                    progress.console.print(f"[yellow]warning[/] {warning}", soft_wrap=True)
+
+            yield advance
+
+    return bar
 
 
 def print_json(data: Any) -> None:

@@ -11,7 +11,7 @@ import typer
 from goalframe.sources.registry import FORMATS
 from goalframe.storage import open_dataset
 from goalframe.storage.summary import dataset_summary
-from goalframe.toolkit.common import example, one_line_errors, out_console, progress_bar
+from goalframe.toolkit.common import example, one_line_errors, out_console, pipeline_progress, progress_bar
 
 EPILOG = example("goalframe demo", "goalframe demo --out /tmp/goalframe-demo --episodes 4 --train-steps 300")
 
@@ -46,7 +46,7 @@ def demo(
 ) -> None:
     """Generate VPT and AgiBot recordings, build both datasets, train and evaluate both policies, write demo-out/report.md."""
     from goalframe.annotators.masks import MaskOptions
-    from goalframe.toolkit.build import run_build
+    from goalframe.pipeline import MSTH, Masks, Pairs, build
 
     with one_line_errors():
         started = time.perf_counter()
@@ -57,7 +57,10 @@ def demo(
             built = time.perf_counter()
             # MSTH clipped at the episode end: the demo's task segments (one object each) are
             # shorter than the horizon, so segment clipping would leave no distal targets
-            summary = run_build(fmt, raw, str(dataset), mask_options=MaskOptions(window=64), seed=seed, msth_clip="episode")
+            summary = build(
+                raw, str(dataset), fmt, masks=Masks(MaskOptions(window=64)), pairs=Pairs(seed=seed), msth=MSTH(clip="episode"),
+                progress=pipeline_progress(),
+            )  # fmt: skip
             build_seconds = time.perf_counter() - built
             info = dataset_summary(open_dataset(str(dataset)))
             (out / f"{fmt}-info.json").write_text(json.dumps(info, indent=2, default=str))

@@ -10,7 +10,7 @@ from goalframe.annotators.events import EpisodeEvents, EventFilters, extract_eve
 from goalframe.toolkit.common import (
     STORAGE_OPTION_HELP, err_console, example, fail, one_line_errors, out_console, parse_storage_options, print_json, progress_bar,
 )
-from goalframe.toolkit.ingest import default_workers
+from goalframe.pipeline import default_workers
 
 EPILOG = example(
     "goalframe events data/vpt.zarr",
@@ -20,13 +20,21 @@ EPILOG = example(
 )
 
 
+# options `goalframe build` shares, so the two commands cannot drift apart
+TYPES = typer.Option(None, help="Comma-separated event kinds (mine_block, grasp, segment...) or interactions (hunt, mine, use, craft, switch, approach).")
+MATCH = typer.Option(None, help="Regex searched in event names, e.g. 'minecraft.kill_entity:.*'.")
+MIN_GAP = typer.Option(0, help="Merge events of the same name less than this many frames apart (bursts; events exactly N apart stay separate).")
+MIN_START = typer.Option(0, help="Drop events before this frame (no full window before them).")
+GRASP_OFFSET = typer.Option(None, help="AgiBot: metres from the recorded flange pose (state/end) to the grasp point along the flange z axis [default: 0.143, Genie-1 by forward kinematics].")
+
+
 def events(
     dataset: str = typer.Argument(..., help="Dataset path (NAME.zarr or fsspec URL)."),
-    types: Optional[str] = typer.Option(None, help="Comma-separated event kinds (mine_block, grasp, segment...) or interactions (hunt, mine, use, craft, switch, approach)."),
-    match: Optional[str] = typer.Option(None, help="Regex searched in event names, e.g. 'minecraft.kill_entity:.*'."),
-    min_gap: int = typer.Option(0, help="Merge events of the same name less than this many frames apart (bursts; events exactly N apart stay separate)."),
-    min_start: int = typer.Option(0, help="Drop events before this frame (no full window before them)."),
-    grasp_offset: Optional[float] = typer.Option(None, help="AgiBot: metres from the recorded flange pose (state/end) to the grasp point along the flange z axis [default: 0.143, Genie-1 by forward kinematics]."),
+    types: Optional[str] = TYPES,
+    match: Optional[str] = MATCH,
+    min_gap: int = MIN_GAP,
+    min_start: int = MIN_START,
+    grasp_offset: Optional[float] = GRASP_OFFSET,
     workers: Optional[int] = typer.Option(None, help="Parallel episode workers."),
     scheduler: Optional[str] = typer.Option(None, help="Address of a dask.distributed scheduler."),
     json_output: bool = typer.Option(False, "--json", help="Print a JSON summary."),

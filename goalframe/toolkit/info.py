@@ -36,16 +36,25 @@ def info(
         out_console.print("effectors: " + ", ".join(f"{kind} {n}" for kind, n in summary["effectors"].items()))
     if summary["incomplete_episodes"]:
         out_console.print(f"{summary['incomplete_episodes']} incomplete episode(s) (invisible; re-run ingest)")
+    if summary["features"]:
+        out_console.print(f"features ({len(summary['features'])}): " + ", ".join(_feature_text(p, f) for p, f in summary["features"].items()))
     if "arrays" in summary:
         table = Table(title=f"arrays of {summary['arrays_of']}")
         for column in ("array", "shape", "dtype"):
             table.add_column(column)
         for name, entry in summary["arrays"].items():
-            table.add_row(name, str(tuple(entry["shape"])), entry["dtype"])
+            table.add_row(name, str(tuple("?" if n is None else n for n in entry["shape"])), entry["dtype"])
         out_console.print(table)
     out_console.print("tables: " + (", ".join(f"{k} ({v} rows)" for k, v in summary["tables"].items()) or "none"))
     for step in summary["steps"]:
         out_console.print(f"step {step['step']} at {step['finished']}: {step['summary']}")
+
+
+def _feature_text(path: str, feature: dict) -> str:
+    """``actions/move float32[2] (m)``: the path, dtype, shape of one row and unit."""
+    shape = "x".join("?" if n is None else str(n) for n in feature["shape"])
+    unit = f" ({feature['unit']})" if feature.get("unit") else ""
+    return f"{path} {feature['dtype']}[{shape}]{unit}"
 
 
 def _count_arrays(per_episode: dict[str, list[str]]) -> dict[str, int]:

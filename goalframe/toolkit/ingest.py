@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import functools
-import os
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from goalframe.sources.registry import get_format
-from goalframe.storage.ingest import EpisodeResult, IngestReport, ingest
-from goalframe.storage.layout import FRAME_CODECS, frame_array_options
-from goalframe.storage.lease import dataset_lease
-from goalframe.storage.store import create_or_open
+from goalframe.storage.ingest import IngestReport
 from goalframe.toolkit.common import (
-    STORAGE_OPTION_HELP, err_console, example, one_line_errors, out_console, parse_storage_options, print_json, progress_bar,
+    STORAGE_OPTION_HELP, err_console, example, one_line_errors, out_console, parse_storage_options, pipeline_progress, print_json,
 )
 
 app = typer.Typer(
@@ -23,10 +17,6 @@ app = typer.Typer(
     epilog=example("goalframe ingest vpt raw/vpt --out data/vpt.zarr", "goalframe ingest agibot raw/agibot --out data/agibot.zarr --workers 2"),
     no_args_is_help=True,
 )
-
-
-def default_workers() -> int:
-    return max(1, min(os.cpu_count() or 1, 8))
 
 
 def run_ingest(
@@ -41,45 +31,12 @@ def run_ingest(
     reader_options: dict | None = None,
     codec_options: dict | None = None,
 ) -> IngestReport:
-    """Discover, ingest with a progress bar, print one line per failed episode.
+    """Discover, ingest with a progress bar, print one line per failed episode (see ``ingest_raw``)."""
+    from goalframe.pipeline import ingest_raw
 
-    ``reader_options`` are keyword arguments of the format's ``read`` (VPT: ``truncate_camera``);
-    ``codec_options`` the video codecs' ``chunk_frames`` and ``crf``.
-    """
-    if codec not in FRAME_CODECS:
-        raise ValueError(f"--codec must be one of {', '.join(FRAME_CODECS)}, got {codec!r}")
-    codec_options = {name: value for name, value in (codec_options or {}).items() if value is not None}
-    frame_array_options(codec, 2, 2, **codec_options)  # a bad crf or chunk length fails before any work
-    if not raw.exists():
-        raise FileNotFoundError(f"{raw}: no such file or folder")
-    source = get_format(fmt)
-    if scheduler:  # a cluster's workers do not share our working directory
-        raw = raw.resolve()
-    refs = source.discover(raw)
-    if not refs:
-        raise ValueError(f"{raw}: no {fmt} episodes found")
-    workers = workers or min(default_workers(), len(refs))
-    # Held here already (ingest() takes it again, re-entrant) so that a busy or read-only
-    # dataset, like a foreign output folder, is refused before any progress is shown.
-    with dataset_lease(out, f"ingest {fmt}", storage_options, create=True):
-        create_or_open(out, storage_options)
-        with progress_bar(f"ingest {fmt}", len(refs)) as progress:
-            task = progress.add_task(f"ingest {fmt}", total=len(refs))
-            progress.disable = not show_progress
-
-            def on_result(result: EpisodeResult) -> None:
-                progress.advance(task)
-                if result.status == "failed":
-                    progress.console.print(f"[red]failed[/] {result.error}", soft_wrap=True)
-                for warning in result.warnings:
-                    progress.console.print(f"[yellow]warning[/] {warning}", soft_wrap=True)
-
-            read = functools.partial(source.read, **reader_options) if reader_options else source.read
-            return ingest(
-                out, refs, read, fmt, codec=codec, workers=workers, scheduler=scheduler, on_result=on_result,
-                storage_options=storage_options, codec_options=codec_options,
-                params={"raw": str(raw), "codec": codec, "workers": workers, "scheduler": scheduler, **codec_options, **(reader_options or {})},
-            )
+    return ingest_raw(
+        fmt, raw, out, workers, scheduler, codec, storage_options, reader_options, pipeline_progress(show_progress), codec_options
+    )
 
 
 def _command(

@@ -9,7 +9,7 @@ import typer
 from goalframe.toolkit.common import (
     STORAGE_OPTION_HELP, err_console, example, fail, one_line_errors, out_console, parse_storage_options, print_json, progress_bar,
 )
-from goalframe.toolkit.ingest import default_workers
+from goalframe.pipeline import default_workers
 
 EPILOG = example(
     "goalframe masks data/vpt.zarr",
@@ -20,18 +20,26 @@ EPILOG = example(
 )
 
 
+# options `goalframe build` shares, so the two commands cannot drift apart
+MODEL_TYPE = typer.Option("vit_b", help="SAM model type of the checkpoint: vit_b, vit_l or vit_h.")
+EVERY = typer.Option(1, help="Keyframe mode: segment every K-th frame back from the event, warp masks by optical flow between.")
+DEVICE = typer.Option("auto", help="sam: cuda, cpu, or auto (CUDA when present).")
+POSES = typer.Option(True, "--poses/--no-poses", help="VPT: place mined blocks on earlier frames by the recorded camera poses (xpos/ypos/zpos/yaw/pitch) instead of optical flow, a crafted item in its GUI slot, a placed block on its event frame only.")
+OVERWRITE = typer.Option(False, "--overwrite", help="Redo tracks this annotator and version already made (tracks with human reviews are kept).")
+
+
 def masks(
     dataset: str = typer.Argument(..., help="Dataset path (NAME.zarr or fsspec URL) with an events table."),
     annotator: str = typer.Option("classical", help="classical (OpenCV, no weights) or sam (Segment Anything; needs --checkpoint)."),
     checkpoint: Optional[str] = typer.Option(None, help="segment-anything checkpoint file for --annotator sam, e.g. sam_vit_b_01ec64.pth."),
-    model_type: str = typer.Option("vit_b", help="SAM model type of the checkpoint: vit_b, vit_l or vit_h."),
-    every: int = typer.Option(1, help="Keyframe mode: segment every K-th frame back from the event, warp masks by optical flow between."),
+    model_type: str = MODEL_TYPE,
+    every: int = EVERY,
     window: int = typer.Option(128, help="Frames per track, ending at the event frame (clipped at the episode start)."),
-    device: str = typer.Option("auto", help="sam: cuda, cpu, or auto (CUDA when present)."),
+    device: str = DEVICE,
     workers: Optional[int] = typer.Option(None, help="Parallel event workers (local processes)."),
     scheduler: Optional[str] = typer.Option(None, help="Address of a dask.distributed scheduler."),
-    poses: bool = typer.Option(True, "--poses/--no-poses", help="VPT: place mined blocks on earlier frames by the recorded camera poses (xpos/ypos/zpos/yaw/pitch) instead of optical flow, a crafted item in its GUI slot, a placed block on its event frame only."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Redo tracks this annotator and version already made (tracks with human reviews are kept)."),
+    poses: bool = POSES,
+    overwrite: bool = OVERWRITE,
     json_output: bool = typer.Option(False, "--json", help="Print a JSON summary."),
     storage_option: Optional[list[str]] = typer.Option(None, "--storage-option", help=STORAGE_OPTION_HELP),
 ) -> None:

@@ -9,7 +9,7 @@ import typer
 from goalframe.toolkit.common import (
     STORAGE_OPTION_HELP, err_console, example, fail, one_line_errors, out_console, parse_storage_options, print_json, progress_bar,
 )
-from goalframe.toolkit.ingest import default_workers
+from goalframe.pipeline import default_workers
 
 EPILOG = example(
     "goalframe msth data/agibot.zarr --horizon 200 --near 54 --stride 6 --distal 9",

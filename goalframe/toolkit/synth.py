@@ -59,7 +59,7 @@ def synth_agibot(
     dexhand: bool = typer.Option(True, help="Make the fifth episode a dexterous-hand one (twelve joint angles), as real releases hold."),
 ) -> None:
     """Write AgiBot World recordings (an mp4 per camera, proprio_stats.h5, task_info, camera parameters)."""
-    from goalframe.sources.agibot_synth import MIN_FRAMES_PER_OBJECT
+    from goalframe.sim.agibot.player import MIN_FRAMES_PER_OBJECT
 
     with one_line_errors():
         _check_at_least("--frames-per-object", frames_per_object, MIN_FRAMES_PER_OBJECT)

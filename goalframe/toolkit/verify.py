@@ -10,7 +10,7 @@ from rich.markup import escape
 from goalframe.toolkit.common import (
     STORAGE_OPTION_HELP, err_console, example, one_line_errors, out_console, parse_storage_options, print_json, progress_bar,
 )
-from goalframe.toolkit.ingest import default_workers
+from goalframe.pipeline import default_workers
 
 EPILOG = example(
     "goalframe verify data/vpt.zarr",

@@ -3,10 +3,10 @@
 - ROCKET-2: BC only / + visibility / + cross-view consistency (``--ablate`` of the losses);
 - Act2Goal: with MSTH / fixed-horizon chunk (``--ablate msth``), success by task length.
 
-Run it (``--prepare`` generates the two demo datasets first, ~5 minutes on 2 cores)::
+Run it from the command line (``goalframe.pipeline.ablation``; ``--prepare`` generates the two demo datasets first, ~5 minutes on 2 cores)::
 
-    python -m goalframe.training.ablation --out runs/ablation --prepare
-    python -m goalframe.training.ablation --out runs/ablation --vpt data/vpt.zarr --agibot data/agibot.zarr --seeds 0 1 2
+    python -m goalframe.pipeline.ablation --out runs/ablation --prepare
+    python -m goalframe.pipeline.ablation --out runs/ablation --vpt data/vpt.zarr --agibot data/agibot.zarr --seeds 0 1 2
 
 Each variant is one run folder ``OUT/<policy>-<variant>-s<seed>`` (resumable; finished runs and
 their metrics are reused), and the tables go to stdout, ``OUT/ablation.md`` and
@@ -192,37 +192,3 @@ def _plots(results: dict[str, Any], out: Path) -> None:
         lengths = list(next(iter(results["act2goal"].values()))["by_length"])
         groups = {f"{n} obj": {name: agg["by_length"][n]["success"]["mean"] for name, agg in results["act2goal"].items()} for n in lengths}
         plot_success(groups, out / "act2goal_by_length.png", "Act2Goal: MSTH vs fixed horizon", "objects to arrange")
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m goalframe.training.ablation", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, required=True, help="Folder for the runs and the tables.")
-    parser.add_argument("--prepare", action="store_true", help="Generate the demo datasets into OUT/data first (reused when present).")
-    parser.add_argument("--vpt", help="A VPT dataset with pairs (ROCKET-2 variants).")
-    parser.add_argument("--agibot", help="An AgiBot dataset with an msth table (Act2Goal variants).")
-    parser.add_argument("--policies", nargs="+", default=["rocket2", "act2goal"], choices=["rocket2", "act2goal"])
-    parser.add_argument("--steps", type=int, default=None, help="Training steps per variant (default: the policy's).")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="Training seeds per variant.")
-    parser.add_argument("--episodes", type=int, default=20, help="Closed-loop episodes per variant (per task length for Act2Goal).")
-    parser.add_argument("--eval-seed", type=int, default=1000)
-    args = parser.parse_args(argv)
-    vpt, agibot = args.vpt, args.agibot
-    if args.prepare:
-        from goalframe.training.data import prepare_agibot, prepare_vpt
-
-        if "rocket2" in args.policies and not vpt:
-            vpt = prepare_vpt(args.out / "data").dataset
-        if "act2goal" in args.policies and not agibot:
-            agibot = prepare_agibot(args.out / "data").dataset
-    if "rocket2" not in args.policies:
-        vpt = None
-    if "act2goal" not in args.policies:
-        agibot = None
-    if not vpt and not agibot:
-        parser.error("give --vpt and/or --agibot datasets, or --prepare")
-    steps = {"rocket2": args.steps, "act2goal": args.steps}
-    run_ablation(args.out, vpt, agibot, steps, tuple(args.seeds), args.episodes, args.eval_seed)
-
-
-if __name__ == "__main__":
-    main()

@@ -10,26 +10,24 @@ additions made by subclassing:
 - Act2Goal samples carry end-effector actions and state (``lowdim()``), the space the
   tabletop world is driven in: see :data:`EE_ACTION`.
 
-:func:`prepare_vpt` and :func:`prepare_agibot` build the small generated datasets the demo,
-the ablation and the tests train on, with the real pipeline (synth, ingest, events, pairs,
-msth); the mask tracks come from the generators' truth object-id images
-(:func:`write_truth_tracks`, annotator ``truth``), so the policies do not depend on a mask
-annotator's quality.
+:func:`goalframe.pipeline.prepare.prepare_vpt` and ``prepare_agibot`` build the small
+generated datasets the demo, the ablation and the tests train on, with the real pipeline;
+the mask tracks come from the generators' truth object-id images (:func:`write_truth_tracks`,
+annotator ``truth``), so the policies do not depend on a mask annotator's quality.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from goalframe.sampling.datasets import CrossViewDataset, FrameReader, MSTHDataset
+from goalframe.sampling.datasets import CrossViewDataset, MSTHDataset
+from goalframe.storage.frames import FrameReader
 from goalframe.schemas.vectors import require_gripper
 from goalframe.storage import open_dataset
 
@@ -225,96 +223,6 @@ def write_truth_tracks(dataset: str, raw: Path, window: int = 128, interactions:
     return written
 
 
-@dataclass
-class PreparedData:
-    dataset: str
-    raw: str
-    seconds: dict[str, float]
-    summary: dict
-
-
-def _done(dataset: Path, marker: str) -> dict | None:
-    path = dataset.parent / f"{dataset.name}.{marker}.json"
-    return json.loads(path.read_text()) if path.exists() else None
-
-
-def _prepare(fmt: str, out: Path, params: dict, synth: dict, workers: int, finish: Callable[[str, Path], tuple[dict, dict]]) -> PreparedData:
-    """Generated recordings -> ingested dataset with events, then ``finish(dataset, raw)`` (which
-    returns its timings and the summary). Skipped when ``out/<fmt>.zarr`` was already prepared
-    with the same ``params`` (a ``<fmt>.zarr.prepared.json`` marker written last)."""
-    import shutil
-
-    from goalframe.annotators import extract_events
-    from goalframe.sources.registry import get_format
-    from goalframe.storage import ingest
-
-    out = Path(out)
-    dataset, raw = out / f"{fmt}.zarr", out / f"raw-{fmt}"
-    done = _done(dataset, "prepared")
-    if done is not None and done.get("params") == params:
-        return PreparedData(str(dataset), str(raw), done["seconds"], done["summary"])
-    shutil.rmtree(dataset, ignore_errors=True)
-    shutil.rmtree(raw, ignore_errors=True)
-    source = get_format(fmt)
-    seconds = {}
-    started = time.perf_counter()
-    source.synthesize(raw, **synth)
-    seconds["synth"] = time.perf_counter() - started
-    started = time.perf_counter()
-    report = ingest(str(dataset), source.discover(raw), source.read, fmt, workers=workers)
-    if report.failed:
-        raise RuntimeError(report.summary())
-    seconds["ingest"] = time.perf_counter() - started
-    extract_events(str(dataset))
-    finished, summary = finish(str(dataset), raw)
-    seconds.update(finished)
-    (out / f"{fmt}.zarr.prepared.json").write_text(json.dumps({"params": params, "seconds": seconds, "summary": summary}, indent=1))
-    return PreparedData(str(dataset), str(raw), seconds, summary)
-
-
-def prepare_vpt(out: Path, episodes: int = 16, frames: int = 600, seed: int = 0, window: int = 128, workers: int = 1) -> PreparedData:
-    """Generated VPT recordings -> dataset with events, truth mask tracks and cross-view pairs.
-
-    Skips the work when ``out/vpt.zarr`` was already prepared with the same arguments.
-    """
-    from goalframe.sampling import build_pairs
-
-    def tracks_and_pairs(dataset: str, raw: Path) -> tuple[dict, dict]:
-        started = time.perf_counter()
-        tracks = write_truth_tracks(dataset, raw, window)
-        table, _warnings = build_pairs(dataset, seed=seed)
-        pairs = int(table["pair_id"].n_unique()) if table.height else 0
-        return {"tracks_pairs": time.perf_counter() - started}, {"frames": episodes * frames, "tracks": tracks, "pairs": pairs}
-
-    params = {"episodes": episodes, "frames": frames, "seed": seed, "window": window}
-    synth = {"episodes": episodes, "seed": seed, "frames": frames, "quirk_rate": 0.0}
-    return _prepare("vpt", out, params, synth, workers, tracks_and_pairs)
-
-
-#: The MSTH spec the demo builds (frames at 30 fps; an object takes ~60 frames to move).
-DEMO_MSTH = {"horizon": 96, "near": 12, "stride": 3, "distal": 4}
-
-
-def prepare_agibot(
-    out: Path, episodes: int = 60, frames_per_object: int = 60, seed: int = 0, msth: dict | None = None, workers: int = 1
-) -> PreparedData:
-    """Generated AgiBot recordings (1 to 5 objects each) -> dataset with events and the MSTH table
-    (clipped at episode ends, so distal anchors reach into the next objects)."""
-    from goalframe.sampling import MSTHSpec, build_msth
-
-    msth = dict(msth or DEMO_MSTH)
-
-    def msth_table(dataset: str, _raw: Path) -> tuple[dict, dict]:
-        started = time.perf_counter()
-        table, _warnings = build_msth(dataset, MSTHSpec(**msth), clip="episode")
-        return {"msth": time.perf_counter() - started}, {"frames": int(table.height), "episodes": episodes}
-
-    params = {"episodes": episodes, "frames_per_object": frames_per_object, "seed": seed, "msth": msth}
-    # the bundled policies act with parallel grippers: no dexterous-hand episode
-    synth = {"episodes": episodes, "seed": seed, "frames_per_object": frames_per_object, "dexhand": False}
-    return _prepare("agibot", out, params, synth, workers, msth_table)
-
-
 def object_counts(dataset: str) -> dict[str, int]:
     """Objects moved per AgiBot episode (its Pick segments), for per-task-length tables."""
     ds = open_dataset(dataset)
@@ -323,24 +231,3 @@ def object_counts(dataset: str) -> dict[str, int]:
         skills = ((ds.meta(episode).source or {}).get("segments") or {}).get("skill") or []
         counts[episode] = max(1, math.ceil(sum(1 for s in skills if s == "Pick")))
     return counts
-
-
-def main(argv: list[str] | None = None) -> None:
-    """``python -m goalframe.training.data OUT``: build the two demo datasets (OUT/vpt.zarr, OUT/agibot.zarr)."""
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m goalframe.training.data", description="Generate the demo training datasets (synth, ingest, events, truth tracks, pairs, msth).")
-    parser.add_argument("out", type=Path)
-    parser.add_argument("--vpt-episodes", type=int, default=16)
-    parser.add_argument("--vpt-frames", type=int, default=600)
-    parser.add_argument("--agibot-episodes", type=int, default=60)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    vpt = prepare_vpt(args.out, args.vpt_episodes, args.vpt_frames, args.seed)
-    print(f"{vpt.dataset}: {vpt.summary} ({', '.join(f'{k} {v:.0f} s' for k, v in vpt.seconds.items())})")
-    agibot = prepare_agibot(args.out, args.agibot_episodes, seed=args.seed)
-    print(f"{agibot.dataset}: {agibot.summary} ({', '.join(f'{k} {v:.0f} s' for k, v in agibot.seconds.items())})")
-
-
-if __name__ == "__main__":
-    main()

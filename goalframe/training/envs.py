@@ -1,7 +1,7 @@
 """Closed-loop environments over the generated worlds: seeded resets, steps from policy actions.
 
 :class:`VptReachEnv` (ROCKET-2)
-    A :class:`~goalframe.sources.vpt_world.VptWorld` with one target block (the bottom log of
+    A :class:`~goalframe.sim.vpt.world.VptWorld` with one target block (the bottom log of
     a tree, or a stone / ore block of a boulder). The goal is a cross-view goal: the image and
     the target's mask rendered from ANOTHER viewpoint (2.5 to 5 blocks from the target, at
     least 45 degrees around it from the start), as ROCKET-2's goals come from another view.
@@ -15,7 +15,7 @@
     actions: the 20 buttons as 0/1 and ``camera`` = [pitch, yaw] degrees.
 
 :class:`AgibotArrangeEnv` (Act2Goal)
-    An :class:`~goalframe.sources.agibot_world.AgibotWorld` with ``n_objects`` objects; the
+    An :class:`~goalframe.sim.agibot.world.AgibotWorld` with ``n_objects`` objects; the
     goal image is the head-camera view of the arrangement the scripted player of the
     generator reaches from the same start (``simulate_episode``: every object moved). Success:
     every object within ``tolerance`` metres (horizontally) of its goal position and none held,
@@ -36,8 +36,12 @@ from typing import Any
 import cv2
 import numpy as np
 
+from goalframe.media.images import resize_mask_nearest
 from goalframe.sources.vpt_actions import BUTTONS, CAMERA_NULL_BIN, N_CAMERA_BINS, discretize_camera, undiscretize_camera
-from goalframe.sources.vpt_world import BLOCK_CODE, GROUND_Y, REGION, VptWorld, look_angles
+from goalframe.sim.vpt.blocks import BLOCK_CODE
+from goalframe.sim.vpt.constants import GROUND_Y, REGION
+from goalframe.sim.vpt.world import VptWorld
+from goalframe.sim.vpt.geometry import look_angles
 
 MINE = 2  # ROCKET interaction id of "mine" (goalframe.schemas.tables.INTERACTION_IDS)
 
@@ -45,11 +49,6 @@ MINE = 2  # ROCKET interaction id of "mine" (goalframe.schemas.tables.INTERACTIO
 def resize_chw(rgb: np.ndarray, size: int) -> np.ndarray:
     """(H, W, 3) uint8 -> (3, size, size) uint8 (area interpolation)."""
     return np.ascontiguousarray(cv2.resize(rgb, (size, size), interpolation=cv2.INTER_AREA).transpose(2, 0, 1))
-
-
-def resize_mask(mask: np.ndarray, size: int) -> np.ndarray:
-    """(H, W) bool -> (1, size, size) bool (nearest), as the datasets resize masks."""
-    return cv2.resize(mask.astype(np.uint8), (size, size), interpolation=cv2.INTER_NEAREST).astype(bool)[None]
 
 
 def env_action(buttons: np.ndarray, camera_bins: np.ndarray) -> dict[str, Any]:
@@ -178,7 +177,7 @@ class VptReachEnv:
                         goal_view={"x": gx + 0.5, "z": gz + 0.5, "yaw": gyaw, "pitch": gpitch}, goal_pixels=pixels,
                     )  # fmt: skip
                     self.goal_image = resize_chw(goal_rgb, self.size)
-                    self.goal_mask = resize_mask(goal_mask, self.size)
+                    self.goal_mask = resize_mask_nearest(goal_mask, self.size)[None]
                     self.goal_full = (goal_rgb, goal_mask)
                     self.steps, self.success = 0, False
                     self.start_gap = self.min_gap = self.gap()
@@ -268,14 +267,14 @@ class RandomVptPolicy:
 
 def agibot_state_vector(world) -> np.ndarray:
     """The world's state in :data:`~goalframe.training.data.EE_ACTION` order (opening in mm / 100)."""
-    from goalframe.sources.agibot_world import flange_of_palm
+    from goalframe.sim.agibot.kinematics import flange_of_palm
 
     st = world.state
     return np.concatenate([flange_of_palm(st.ee).reshape(6), st.yaw.reshape(2), st.opening.reshape(2) / 100.0]).astype(np.float32)
 
 
 def ee_vector_to_action(vector: np.ndarray):
-    from goalframe.sources.agibot_world import AgibotAction
+    from goalframe.sim.agibot.world import AgibotAction
 
     v = np.asarray(vector, dtype=np.float64).reshape(-1)
     return AgibotAction(position=v[:6].reshape(2, 3), gripper=(v[8:10] >= 0.5).astype(float), yaw=v[6:8].copy())
@@ -291,12 +290,12 @@ class AgibotArrangeEnv:
     step_factor: float = 1.5
 
     def __post_init__(self):
-        from goalframe.sources.agibot_world import AgibotWorld
+        from goalframe.sim.agibot.world import AgibotWorld
 
         self.world = AgibotWorld()
 
     def reset(self, seed: int) -> dict[str, Any]:
-        from goalframe.sources.agibot_synth import simulate_episode
+        from goalframe.sim.agibot.player import simulate_episode
         from goalframe.training.data import quaternion_yaw
 
         rng = np.random.default_rng([int(seed), 31337, self.n_objects])
@@ -382,7 +381,8 @@ class RandomAgibotPolicy:
         self.current, self.t = None, 0
 
     def act(self, observation: dict[str, Any]) -> np.ndarray:
-        from goalframe.sources.agibot_world import WORKSPACE_HI, WORKSPACE_LO, flange_of_palm
+        from goalframe.sim.agibot.constants import WORKSPACE_HI, WORKSPACE_LO
+        from goalframe.sim.agibot.kinematics import flange_of_palm
 
         if self.current is None or self.t % self.hold == 0:
             position = flange_of_palm(self.rng.uniform(WORKSPACE_LO, WORKSPACE_HI, size=(2, 3))).reshape(6)
@@ -414,5 +414,5 @@ def run_episode(env, policy, seed: int) -> dict[str, Any]:
 
 __all__ = [
     "VptReachEnv", "VptOracle", "RandomVptPolicy", "AgibotArrangeEnv", "AgibotOracle", "RandomAgibotPolicy",
-    "run_episode", "env_action", "resize_chw", "resize_mask", "agibot_state_vector", "ee_vector_to_action", "CAMERA_NULL_BIN",
+    "run_episode", "env_action", "resize_chw", "agibot_state_vector", "ee_vector_to_action", "CAMERA_NULL_BIN",
 ]  # fmt: skip

@@ -21,7 +21,6 @@ the same run, seeds and thread count give the same metrics.
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,16 +29,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from goalframe.training.data import EE_RELATIVE, object_counts
+from goalframe.training.data import EE_RELATIVE
 from goalframe.training.envs import (
     AgibotArrangeEnv,
-    RandomAgibotPolicy,
-    RandomVptPolicy,
     VptReachEnv,
     env_action,
     run_episode,
 )
-from goalframe.training.models import N_BUTTONS
+from goalframe.training.policies import policy_spec
 from goalframe.training.trainer import make_task, load_policy, read_log
 
 TASK_LENGTHS = (1, 3, 5)
@@ -157,36 +154,28 @@ def closed_loop_act2goal(
 
 
 def policy_factory(config, model, stats) -> Callable[[int], Any]:
-    if config.policy == "rocket2":
-        return lambda seed: Rocket2Agent(model, sample=True, seed=seed)
-    return lambda _seed: Act2GoalAgent(model, stats)
+    return policy_spec(config.policy).agent(model, stats)
 
 
 def random_factory(config, stats, prior: bool = False) -> Callable[[int], Any]:
     """A random policy: uniform buttons and camera bins, or (``prior``) drawn from the training
     actions' marginals (ROCKET-2); random end-effector targets (Act2Goal)."""
-    if config.policy == "rocket2":
-        if prior:
-            return lambda s: RandomVptPolicy(s, stats["button_p"].numpy(), stats["camera_p"].numpy())
-        return lambda s: RandomVptPolicy(s)
-    return lambda s: RandomAgibotPolicy(s)
+    return policy_spec(config.policy).random_agent(stats, prior)
 
 
 def closed_loop(config, factory, episodes: int, seed: int, on_episode: Callable[[], None] | None = None) -> dict[str, Any]:
-    if config.policy == "rocket2":
-        return closed_loop_rocket2(factory, episodes, seed, size=config.size, on_episode=on_episode)
-    return closed_loop_act2goal(factory, episodes, seed, size=config.size, on_episode=on_episode)
+    return policy_spec(config.policy).closed_loop(factory, episodes, seed, size=config.size, on_episode=on_episode)
 
 
 def closed_loop_episodes(config, episodes: int) -> int:
     """Episodes one closed-loop evaluation runs (Act2Goal: ``episodes`` per task length)."""
-    return episodes if config.policy == "rocket2" else episodes * len(TASK_LENGTHS)
+    return policy_spec(config.policy).closed_loop_episodes(episodes)
 
 
 # ---------------------------------------------------------------------------- offline
 
 
-def _f1(pred: np.ndarray, truth: np.ndarray) -> float:
+def f1_score(pred: np.ndarray, truth: np.ndarray) -> float:
     tp = float((pred & truth).sum())
     fp = float((pred & ~truth).sum())
     fn = float((~pred & truth).sum())
@@ -213,71 +202,7 @@ def offline_metrics(
         if on_batch is not None:
             on_batch(start // batch_size + 1, n_batches)
 
-    if config.policy == "rocket2":
-        button_hits, camera_hits, frames, errs, vis_pred, vis_true = 0.0, 0.0, 0, [], [], []
-        for start in range(0, len(indices), batch_size):
-            batch = task.batch([data[int(i)] for i in indices[start : start + batch_size]])
-            out = model(batch["frames"], batch["goal_image"], batch["goal_mask"], batch["interaction"])
-            valid = ~batch["pad"]
-            buttons = (torch.sigmoid(out["buttons"]) > 0.5).float()
-            target = batch["action"][..., :N_BUTTONS]
-            button_hits += float(((buttons == target).float().mean(-1) * valid).sum())
-            camera = out["camera"].argmax(-1)
-            camera_hits += float(((camera == batch["action"][..., N_BUTTONS:].long()).all(-1) & valid).sum())
-            frames += int(valid.sum())
-            seen = batch["visible"] & valid
-            errs.append((out["centroid"] - batch["centroid"]).norm(dim=-1)[seen].numpy())
-            vis_pred.append((out["visible"] > 0)[valid].numpy())
-            vis_true.append(batch["visible"][valid].numpy())
-            batch_done(start)
-        errs_all = np.concatenate(errs) if errs else np.zeros(0)
-        return {
-            "samples": int(len(indices)), "frames": frames,
-            "button_accuracy": button_hits / max(frames, 1), "camera_accuracy": camera_hits / max(frames, 1),
-            "centroid_error": float(errs_all.mean()) if len(errs_all) else None,
-            "visibility_f1": _f1(np.concatenate(vis_pred), np.concatenate(vis_true)),
-        }  # fmt: skip
-    first_err, chunk_err, grip_hits, grip_n, losses = [], [], 0.0, 0, {}
-    hold_first, hold_chunk = [], []  # the "stand still" baseline: every target = the current position
-    std = stats["proximal_std"]
-    mean = stats["proximal_mean"]
-    counts = object_counts(config.dataset)
-    lengths, per_sample = [], []
-    for start in range(0, len(indices), batch_size):
-        chunk = indices[start : start + batch_size]
-        samples = [data[int(i)] for i in chunk]
-        lengths += [counts.get(data.episode_of(int(i)), 0) for i in chunk]
-        batch = task.batch(samples)
-        out = model(batch["observation"], batch["goal_image"], batch["state"])
-        _loss, parts = task.loss(model, batch)
-        for k, v in parts.items():
-            losses[k] = losses.get(k, 0.0) + v * len(chunk)
-        pred = out["proximal"] * std + mean
-        true = batch["proximal_target"] * std + mean
-        valid = ~batch["proximal_action_pad"]
-        position = (pred[..., :6] - true[..., :6]).view(*pred.shape[:2], 2, 3).norm(dim=-1).mean(-1) * 100  # cm, per arm averaged
-        first_err.append(position[:, 0].numpy())
-        chunk_err.append(position[valid].numpy())
-        hold = true[..., :6].view(*true.shape[:2], 2, 3).norm(dim=-1).mean(-1) * 100  # targets are relative to the state
-        hold_first.append(hold[:, 0].numpy())
-        hold_chunk.append(hold[valid].numpy())
-        per_sample += ((position * valid).sum(1) / valid.sum(1).clamp(min=1)).tolist()
-        grip_hits += float((((pred[..., 8:10] >= 0.5) == (true[..., 8:10] >= 0.5)).all(-1) & valid).sum())
-        grip_n += int(valid.sum())
-        batch_done(start)
-    return {
-        "samples": int(len(indices)),
-        "first_action_error_cm": float(np.concatenate(first_err).mean()),
-        "chunk_action_error_cm": float(np.concatenate(chunk_err).mean()),
-        "hold_position_first_action_error_cm": float(np.concatenate(hold_first).mean()),
-        "hold_position_chunk_action_error_cm": float(np.concatenate(hold_chunk).mean()),
-        "gripper_accuracy": grip_hits / max(grip_n, 1),
-        "chunk_action_error_cm_by_length": {
-            str(n): float(np.mean([e for e, m in zip(per_sample, lengths) if m == n])) for n in sorted(set(lengths))
-        },
-        **{f"val_{k}": v / len(indices) for k, v in losses.items()},
-    }
-
+    return policy_spec(config.policy).offline_metrics(config, model, stats, task, indices, batch_size, batch_done)
 
 # ---------------------------------------------------------------------------- plots
 
@@ -356,7 +281,7 @@ def evaluate_run(
     metrics["closed_loop"] = closed_loop(config, policy_factory(config, model, stats), episodes, seed, follow("closed loop: policy"))
     if baseline:
         metrics["random"] = closed_loop(config, random_factory(config, stats), episodes, seed, follow("closed loop: random policy"))
-        if config.policy == "rocket2":
+        if policy_spec(config.policy).prior_baseline:
             prior = random_factory(config, stats, prior=True)
             metrics["random_prior"] = closed_loop(config, prior, episodes, seed, follow("closed loop: random with the data's prior"))
     if offline:
@@ -370,19 +295,8 @@ def evaluate_run(
     metrics["eval_seconds"] = round(time.perf_counter() - started, 2)
     (run / METRICS).write_text(json.dumps(metrics, indent=1))
     plot_learning_curve(run, run / "learning_curve.png")
-    if config.policy == "rocket2":
-        groups = {"reach and mine": {"policy": metrics["closed_loop"]["success_rate"]}}
-        if baseline:
-            groups["reach and mine"]["random (uniform)"] = metrics["random"]["success_rate"]
-            groups["reach and mine"]["random (data prior)"] = metrics["random_prior"]["success_rate"]
-        plot_success(groups, run / "success.png", f"closed-loop success ({episodes} episodes)")
-    else:
-        groups = {}
-        for n, v in metrics["closed_loop"]["by_length"].items():
-            groups[f"{n} obj"] = {"policy": v["success_rate"]}
-            if baseline:
-                groups[f"{n} obj"]["random"] = metrics["random"]["by_length"][n]["success_rate"]
-        plot_success(groups, run / "success.png", f"closed-loop success by task length ({episodes} each)", "objects to arrange")
+    groups, title, xlabel = policy_spec(config.policy).success_plot(metrics, baseline, episodes)
+    plot_success(groups, run / "success.png", title, xlabel)
     return metrics
 
 

@@ -252,7 +252,7 @@ class Rocket2Losses:
 
 def rocket2_loss(out: dict, batch: dict, losses: Rocket2Losses) -> tuple[torch.Tensor, dict[str, float]]:
     """``batch["bc"]`` (B,) bool, when present, marks the windows whose actions are labels
-    (auxiliary views, see ``Rocket2Task``, train visibility and consistency only)."""
+    (auxiliary views, see ``policies.rocket2.Rocket2Task``, train visibility and consistency only)."""
     valid = ~batch["pad"]
     n = valid.sum().clamp(min=1)
     acting = valid & batch["bc"][:, None] if "bc" in batch else valid

@@ -17,8 +17,9 @@ Batch ``k`` (samples and augmentation) is drawn from ``numpy.random.default_rng(
 so a resumed run draws exactly the batches an uninterrupted one would (same config, same
 thread count: bitwise-equal weights on CPU).
 
-Two tasks share the loop: :class:`Rocket2Task` (CrossViewDataset windows) and
-:class:`Act2GoalTask` (MSTHDataset samples with end-effector actions).
+Every policy's task (its data, batches and loss) shares the loop; each is defined with the
+rest of its policy in :mod:`goalframe.training.policies` (ROCKET-2: CrossViewDataset windows;
+Act2Goal: MSTHDataset samples with end-effector actions).
 """
 
 from __future__ import annotations
@@ -35,29 +36,9 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from torch.utils.data import default_collate
 
 from goalframe.storage.store import store_path
-from goalframe.training.data import EE_RELATIVE, CachedCrossView, CachedMSTH
-from goalframe.sources.vpt_actions import BUTTON_INDEX
-from goalframe.training.models import (
-    N_BUTTONS,
-    N_CAMERA_BINS,
-    Act2GoalConfig,
-    Act2GoalLosses,
-    Act2GoalPolicy,
-    Rocket2Config,
-    Rocket2Losses,
-    Rocket2Policy,
-    act2goal_loss,
-    rocket2_loss,
-    thumbnails,
-)
 
-POLICIES = ("rocket2", "act2goal")
-LEFT, RIGHT = BUTTON_INDEX["left"], BUTTON_INDEX["right"]
-ABLATIONS = {"rocket2": ("visibility", "consistency"), "act2goal": ("msth",)}
 CHECKPOINT, CONFIG, LOG = "checkpoint.pt", "config.json", "log.jsonl"
 
 
@@ -105,18 +86,16 @@ class TrainConfig:
         return cls(**{k: v for k, v in data.items() if k in names})
 
 
-DEFAULTS = {"rocket2": {"steps": 1500, "batch_size": 8}, "act2goal": {"steps": 1500, "batch_size": 32}}
-
-
 def resolve(config: TrainConfig) -> TrainConfig:
     """Check the config and fill the policy defaults; one-line ValueErrors."""
-    if config.policy not in POLICIES:
-        raise ValueError(f"--policy must be one of {', '.join(POLICIES)}, got {config.policy!r}")
-    unknown = sorted(set(config.ablate) - set(ABLATIONS[config.policy]))
+    from goalframe.training.policies import policy_spec
+
+    spec = policy_spec(config.policy)
+    unknown = sorted(set(config.ablate) - set(spec.ablations))
     if unknown:
-        raise ValueError(f"--ablate {unknown[0]!r} is not an ablation of {config.policy} (choose from {', '.join(ABLATIONS[config.policy])})")
+        raise ValueError(f"--ablate {unknown[0]!r} is not an ablation of {config.policy} (choose from {', '.join(spec.ablations)})")
     values = config.to_dict()
-    for key, value in DEFAULTS[config.policy].items():
+    for key, value in spec.defaults.items():
         if values[key] is None:
             values[key] = value
     values["ablate"] = sorted(set(config.ablate))
@@ -130,185 +109,12 @@ def resolve(config: TrainConfig) -> TrainConfig:
 # ---------------------------------------------------------------------------- tasks
 
 
-class Rocket2Task:
-    """ROCKET-2 windows from :class:`CachedCrossView`; BC + visibility + consistency losses."""
-
-    def __init__(self, config: TrainConfig, splits: tuple[str, ...] = ("train", "val")):
-        self.config = config
-        self.model_config = Rocket2Config(size=config.size, width=config.width, spatial_blocks=config.blocks, temporal_blocks=config.blocks, window=config.window)
-        self.losses = Rocket2Losses(visibility="visibility" not in config.ablate, consistency="consistency" not in config.ablate)
-        self.data = {
-            split: CachedCrossView(
-                config.dataset, split=split, window=config.window, size=config.size, window_stride=config.window_stride,
-                val_fraction=config.val_fraction, seed=config.split_seed, interactions=config.interactions,
-            )  # fmt: skip
-            for split in splits
-        }
-
-    def make_model(self) -> Rocket2Policy:
-        return Rocket2Policy(self.model_config)
-
-    def compute_stats(self) -> dict[str, torch.Tensor]:
-        """Marginals of the training actions (for the data-prior random baseline)."""
-        data = self.data["train"]
-        buttons = np.zeros(N_BUTTONS)
-        camera = np.zeros((2, N_CAMERA_BINS))
-        n = 0
-        for i in data.indices[:: max(1, len(data.indices) // 400)]:
-            s = data[int(i)]
-            valid = ~s["pad"].numpy()
-            a = s["action"].numpy()[valid]
-            buttons += a[:, :N_BUTTONS].sum(0)
-            for axis in range(2):
-                camera[axis] += np.bincount(a[:, N_BUTTONS + axis].astype(int), minlength=N_CAMERA_BINS)[:N_CAMERA_BINS]
-            n += len(a)
-        return {"button_p": torch.tensor(buttons / max(n, 1), dtype=torch.float32), "camera_p": torch.tensor((camera + 1e-3) / (camera + 1e-3).sum(1, keepdims=True), dtype=torch.float32)}
-
-    def batch(self, samples: list[dict], flip: np.ndarray | None = None) -> dict[str, torch.Tensor]:
-        """Collated samples; ``flip[i]`` mirrors sample i left-right (augmentation): images and
-        masks, the centroid column, the yaw bin and the left / right buttons."""
-        batch = default_collate(samples)
-        if flip is not None and flip.any():
-            f = torch.from_numpy(np.asarray(flip, bool))
-            for key in ("frames", "goal_image", "goal_mask"):
-                batch[key][f] = batch[key][f].flip(-1)
-            centroid = batch["centroid"][f]
-            centroid[..., 1] = torch.where(batch["visible"][f], 1.0 - centroid[..., 1], centroid[..., 1])
-            batch["centroid"][f] = centroid
-            action = batch["action"][f]
-            action[..., [LEFT, RIGHT]] = action[..., [RIGHT, LEFT]]
-            action[..., N_BUTTONS + 1] = (N_CAMERA_BINS - 1) - action[..., N_BUTTONS + 1]
-            batch["action"][f] = action
-        return batch
-
-    def train_batch(self, indices: np.ndarray, rng: np.random.Generator) -> dict[str, torch.Tensor]:
-        flip = rng.random(len(indices)) < 0.5 if self.config.flip else None
-        batch = self.batch([self.data["train"][int(i)] for i in indices], flip)
-        n_aux = int(round(self.config.aux_views * len(indices)))
-        if n_aux and (self.losses.visibility or self.losses.consistency):
-            pool = np.asarray(self.data["train"].indices)
-            extra = self.batch([self.data["train"][int(i)] for i in pool[rng.integers(len(pool), size=n_aux)]], rng.random(n_aux) < 0.5)
-            extra = auxiliary_views(extra, rng)
-            batch["bc"] = torch.ones(len(indices), dtype=torch.bool)
-            batch = {k: torch.cat([batch[k], extra[k]]) for k in extra if k in batch}
-        return batch
-
-    def loss(self, model, batch) -> tuple[torch.Tensor, dict[str, float]]:
-        out = model(batch["frames"], batch["goal_image"], batch["goal_mask"], batch["interaction"])
-        return rocket2_loss(out, batch, self.losses)
-
-
-def auxiliary_views(batch: dict[str, torch.Tensor], rng: np.random.Generator, smallest: float = 0.5) -> dict[str, torch.Tensor]:
-    """Windows seen through a random crop (side ``smallest`` to 1 of the frame, anywhere in it),
-    resized back: the target lands anywhere in the view, with its centroid and visibility
-    relabelled. Their actions are not labels any more (``bc`` False): these windows train the
-    visibility and cross-view consistency heads only, on targets that are not in the middle
-    (the recorded player looks at what it mines, so most labelled centroids are central)."""
-    frames = batch["frames"]
-    b, w, c, size, _ = frames.shape
-    out = dict(batch)
-    new_frames = torch.empty_like(frames)
-    centroid = batch["centroid"].clone()
-    visible = batch["visible"].clone()
-    for i in range(b):
-        side = int(round(size * rng.uniform(smallest, 1.0)))
-        y0, x0 = (int(v) for v in rng.integers(0, size - side + 1, size=2))
-        crop = frames[i, :, :, y0 : y0 + side, x0 : x0 + side].float()
-        new_frames[i] = F.interpolate(crop, size=(size, size), mode="bilinear", align_corners=False).round().clamp(0, 255).to(frames.dtype)
-        moved = (batch["centroid"][i] * size - torch.tensor([y0, x0], dtype=torch.float32)) / side
-        inside = ((moved >= 0) & (moved <= 1)).all(-1)
-        visible[i] = batch["visible"][i] & inside
-        centroid[i] = torch.where(visible[i][:, None], moved, torch.zeros_like(moved))
-    out.update(frames=new_frames, centroid=centroid, visible=visible, bc=torch.zeros(b, dtype=torch.bool))
-    return out
-
-
-class Act2GoalTask:
-    """Act2Goal samples from :class:`CachedMSTH`; proximal (+ distal) actions and world-model features."""
-
-    def __init__(self, config: TrainConfig, splits: tuple[str, ...] = ("train", "val")):
-        self.config = config
-        self.msth = "msth" not in config.ablate
-        self.data = {
-            split: CachedMSTH(
-                config.dataset, split=split, cameras=[config.camera], size=config.size, goal=config.goal,
-                frame_stride=config.frame_stride, val_fraction=config.val_fraction, seed=config.split_seed,
-            )  # fmt: skip
-            for split in splits
-        }
-        first = self.data[splits[0]]
-        spec = first.spec
-        if spec.get("near") is None or spec.get("stride") is None or spec.get("distal") is None:
-            raise ValueError(f"{config.dataset}: the msth table has no step record with its spec; re-run goalframe msth")
-        self.model_config = Act2GoalConfig(
-            size=config.size, width=config.width, blocks=config.blocks, near=int(spec["near"]),
-            n_proximal_frames=int(spec["near"]) // int(spec["stride"]), n_distal=int(spec["distal"]), msth=self.msth,
-        )  # fmt: skip
-        self.losses = Act2GoalLosses()
-        self.stats: dict[str, torch.Tensor] | None = None
-
-    def make_model(self) -> Act2GoalPolicy:
-        return Act2GoalPolicy(self.model_config)
-
-    def compute_stats(self) -> dict[str, torch.Tensor]:
-        """Mean and std of the state and of the relative proximal / distal action targets."""
-        data = self.data["train"]
-        rng = np.random.default_rng(0)
-        chosen = rng.choice(len(data), size=min(len(data), 1500), replace=False)
-        states, proximal, distal = [], [], []
-        for i in chosen:
-            s = data[int(i)]
-            state = s["state"].numpy()
-            states.append(state)
-            p = s["proximal_action"].numpy().copy()
-            p[:, EE_RELATIVE] -= state[EE_RELATIVE]
-            proximal.append(p[~s["proximal_action_pad"].numpy()])
-            d = s["distal_action"].numpy().copy()
-            d[:, EE_RELATIVE] -= state[EE_RELATIVE]
-            distal.append(d[~s["distal_action_pad"].numpy()])
-
-        def moments(rows: list[np.ndarray], name: str) -> tuple[torch.Tensor, torch.Tensor]:
-            x = np.concatenate([r.reshape(-1, r.shape[-1]) for r in rows])
-            if not len(x):  # statistics of nothing are NaN, and so would every loss be
-                raise ValueError(
-                    f"{self.config.dataset}: every {name} action target in the training split is padding (the MSTH indices "
-                    f"end at the task segment); rebuild with `goalframe msth {self.config.dataset} --clip episode` or a shorter --horizon"
-                )
-            return torch.tensor(x.mean(0), dtype=torch.float32), torch.tensor(np.maximum(x.std(0), 1e-3), dtype=torch.float32)
-
-        stats = {}
-        stats["state_mean"], stats["state_std"] = moments(states, "state")
-        stats["proximal_mean"], stats["proximal_std"] = moments(proximal, "proximal")
-        stats["distal_mean"], stats["distal_std"] = moments(distal, "distal")
-        return stats
-
-    def batch(self, samples: list[dict]) -> dict[str, torch.Tensor]:
-        b = default_collate(samples)
-        st = self.stats
-        state = b["state"]
-        out = {
-            "observation": b["observation"][:, 0], "goal_image": b["goal_image"][:, 0],
-            "state": (state - st["state_mean"]) / st["state_std"],
-            "proximal_action_pad": b["proximal_action_pad"], "proximal_pad": b["proximal_pad"],
-            "distal_action_pad": b["distal_action_pad"], "distal_pad": b["distal_pad"],
-        }  # fmt: skip
-        for key in ("proximal", "distal"):
-            rel = b[f"{key}_action"].clone()
-            rel[..., EE_RELATIVE] -= state[:, None, EE_RELATIVE]
-            out[f"{key}_target"] = (rel - st[f"{key}_mean"]) / st[f"{key}_std"]
-            out[f"{key}_features"] = thumbnails(b[f"{key}_frames"][:, :, 0])
-        return out
-
-    def train_batch(self, indices: np.ndarray, rng: np.random.Generator) -> dict[str, torch.Tensor]:
-        return self.batch([self.data["train"][int(i)] for i in indices])
-
-    def loss(self, model, batch) -> tuple[torch.Tensor, dict[str, float]]:
-        out = model(batch["observation"], batch["goal_image"], batch["state"])
-        return act2goal_loss(out, batch, self.losses)
-
-
 def make_task(config: TrainConfig, splits: tuple[str, ...] = ("train", "val")):
-    return (Rocket2Task if config.policy == "rocket2" else Act2GoalTask)(config, splits)
+    """The policy's training task (its data, batches and loss), from the policy registry."""
+    from goalframe.training.policies import policy_spec
+
+    return policy_spec(config.policy).task(config, splits)
+
 
 
 # ---------------------------------------------------------------------------- checkpoints
@@ -583,10 +389,9 @@ def load_policy(run: str | Path):
     run = Path(run)
     config = read_config(run)
     saved = json.loads((run / CONFIG).read_text())
-    if config.policy == "rocket2":
-        model = Rocket2Policy(Rocket2Config.from_dict(saved["model"]))
-    else:
-        model = Act2GoalPolicy(Act2GoalConfig.from_dict(saved["model"]))
+    from goalframe.training.policies import policy_spec
+
+    model = policy_spec(config.policy).model(saved["model"])
     if not (run / CHECKPOINT).exists():
         raise FileNotFoundError(f"{run}: no {CHECKPOINT} (training never reached a checkpoint)")
     state = load_checkpoint(run / CHECKPOINT)

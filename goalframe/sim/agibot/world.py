@@ -36,373 +36,70 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import cv2
 import numpy as np
 
-HEIGHT, WIDTH, FPS = 480, 640, 30
-DT = 1.0 / FPS
-CAMERAS = ("head_color", "hand_left_color", "hand_right_color")
-ARMS = ("left", "right")
-
-TABLE_Z = 0.75
-TABLE_X = (0.30, 1.10)
-TABLE_Y = (-0.60, 0.60)
-TABLE_ID = 100
-ROBOT_BODY_ID = 200
-ARM_IDS = (201, 211)
-GRIPPER_IDS = (202, 212)
-LABELS = {
-    0: "background",
-    TABLE_ID: "table",
-    ROBOT_BODY_ID: "robot body",
-    ARM_IDS[0]: "left arm",
-    ARM_IDS[1]: "right arm",
-    GRIPPER_IDS[0]: "left gripper",
-    GRIPPER_IDS[1]: "right gripper",
-}
-
-# robot geometry (metres)
-SHOULDERS = np.array([[0.08, 0.20, 1.22], [0.08, -0.20, 1.22]])
-UPPER_ARM, FOREARM = 0.40, 0.40
-WRIST_LEN = 0.13  # palm centre to the top of the wrist link
-PALM_HALF = np.array([0.03, 0.05, 0.022])  # along gripper x, y (finger axis), z (approach)
-FINGER_LEN, FINGER_THICK, FINGER_DEPTH = 0.065, 0.010, 0.020
-TCP_DEPTH = PALM_HALF[2] + 0.6 * FINGER_LEN  # palm centre to the grasp point, along approach
-# The recorded end pose is the flange (the wrist mounting plate), as on the real robot, where
-# forward kinematics puts the grasp point 0.143 m further along the flange's z axis.
-FLANGE_TO_GRASP = 0.143  # m, flange to the grasp point along the approach axis
-FLANGE_TO_PALM = FLANGE_TO_GRASP - TCP_DEPTH  # m, flange to the palm centre along the approach axis
-OPEN_MM, MAX_MM = 90.0, 120.0
-GRIPPER_SPEED_MM = 600.0  # mm/s
-EE_SPEED = 1.5  # m/s
-YAW_SPEED = 4.0  # rad/s
-HOME = np.array([[0.38, 0.28, 0.98], [0.38, -0.28, 0.98]])
-WORKSPACE_LO = np.array([0.25, -0.55, TABLE_Z + 0.06])
-WORKSPACE_HI = np.array([0.95, 0.55, 1.25])
-HEAD_POSITION = np.array([0.12, 0.0, 1.46])  # head camera optical centre
-HEAD_PITCH = 1.00  # rad, down from horizontal
-WAIST = np.array([0.0, 0.30])  # waist pitch (rad), lift (m): constant here
-
-# Real Genie-1 intrinsics at 640x480 have fx well below fy (head ~322 / ~429): pixels are not square.
-HEAD_INTRINSIC = {"fx": 480.0, "fy": 600.0, "ppx": 320.0, "ppy": 240.0}
-HAND_INTRINSIC = {"fx": 300.0, "fy": 380.0, "ppx": 320.0, "ppy": 240.0}
-HAND_CAM_OFFSET = np.array([-0.06, 0.0, 0.0])  # in the gripper frame (x fwd, y fingers, z approach)
-HAND_CAM_TILT = math.radians(30.0)  # optical axis tilted from the approach axis toward gripper x
-NEAR = 0.02
-
-COLORS = {
-    "red": (205, 40, 40),
-    "green": (40, 165, 65),
-    "blue": (40, 85, 205),
-    "yellow": (230, 200, 40),
-    "orange": (240, 130, 30),
-    "purple": (135, 60, 175),
-    "cyan": (40, 180, 195),
-}
-SHAPES = ("cube", "block", "can", "bottle")
-WALL_RGB = (198, 203, 210)
-FLOOR_RGB = (92, 92, 98)
-TABLE_RGB = (168, 128, 86)
-BODY_RGB = (215, 217, 222)
-ARM_RGB = (230, 232, 236)
-GRIPPER_RGB = (62, 64, 70)
-LIGHT = np.array([0.35, 0.25, 1.0]) / np.linalg.norm([0.35, 0.25, 1.0])
-
-
-@dataclass
-class TableObject:
-    """One object on the table; ``position`` is its centre, ``yaw`` about z."""
-
-    id: int
-    shape: str  # "box" or "cylinder"
-    kind: str  # cube, block, can, bottle
-    color: str
-    size: tuple[float, float, float]  # box: (x, y, z) extents; cylinder: (2r, 2r, height)
-    position: np.ndarray
-    yaw: float = 0.0
-
-    @property
-    def name(self) -> str:
-        return f"{self.color} {self.kind}"
-
-    @property
-    def height(self) -> float:
-        return self.size[2]
-
-    def width_across(self, yaw: float) -> float:
-        """Extent (m) between two fingers that close along the gripper y axis at ``yaw``."""
-        if self.shape == "cylinder":
-            return self.size[0]
-        a = yaw - self.yaw  # gripper y axis in the object frame: (sin a, -cos a)
-        return abs(math.sin(a)) * self.size[0] + abs(math.cos(a)) * self.size[1]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "type": self.name,
-            "shape": self.shape,
-            "kind": self.kind,
-            "color": self.color,
-            "size_m": [round(float(s), 4) for s in self.size],
-        }
-
-
-@dataclass
-class WorldState:
-    """Everything that changes over time (a snapshot: :meth:`AgibotWorld.get_state`)."""
-
-    frame: int
-    ee: np.ndarray  # (2, 3) palm centres
-    yaw: np.ndarray  # (2,)
-    opening: np.ndarray  # (2,) mm
-    command: np.ndarray  # (2,) last gripper command, 0 open 1 closed
-    held: list[int | None]  # object id per arm
-    hold_offset: np.ndarray  # (2, 3) object centre minus palm centre while held
-    positions: np.ndarray  # (n, 3)
-    yaws: np.ndarray  # (n,)
-
-    def copy(self) -> WorldState:
-        return replace(
-            self,
-            ee=self.ee.copy(),
-            yaw=self.yaw.copy(),
-            opening=self.opening.copy(),
-            command=self.command.copy(),
-            held=list(self.held),
-            hold_offset=self.hold_offset.copy(),
-            positions=self.positions.copy(),
-            yaws=self.yaws.copy(),
-        )
-
-
-@dataclass
-class StepEvent:
-    kind: str  # "grasp" or "release"
-    arm: str
-    frame: int  # first frame whose state shows the change
-    object_id: int
-
-
-@dataclass
-class _Scene:
-    verts: np.ndarray  # (F, M, 3)
-    nverts: np.ndarray  # (F,)
-    normals: np.ndarray  # (F, 3)
-    prim: np.ndarray  # (F,)
-    colors: np.ndarray  # (F, 3) uint8, shaded
-    ids: np.ndarray  # (F,) uint16
-    prim_center: np.ndarray  # (P, 3)
-    prim_layer: np.ndarray  # (P,)
-
-
-# ----------------------------------------------------------------------------- geometry
-
-_BOX_FACES = np.array([[4, 6, 7, 5], [0, 1, 3, 2], [2, 3, 7, 6], [0, 4, 5, 1], [1, 5, 7, 3], [0, 2, 6, 4]])
-_BOX_NORMALS = np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]], float)
-_BOX_SIGNS = np.array([[(i >> 2) & 1, (i >> 1) & 1, i & 1] for i in range(8)], float) * 2 - 1
-_CYL_K = 12
-_MAXV = _CYL_K
-_THETA = np.arange(_CYL_K) * 2 * np.pi / _CYL_K
-_RING = np.stack([np.cos(_THETA), np.sin(_THETA)], 1)
-_MID = np.stack([np.cos(_THETA + np.pi / _CYL_K), np.sin(_THETA + np.pi / _CYL_K)], 1)
-
-
-def rot_z(yaw: float) -> np.ndarray:
-    c, s = math.cos(yaw), math.sin(yaw)
-    return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
-
-
-def gripper_rotation(yaw: float) -> np.ndarray:
-    """Gripper frame in base: columns x (forward), y (finger axis), z (approach, down)."""
-    c, s = math.cos(yaw), math.sin(yaw)
-    return np.array([[c, s, 0.0], [s, -c, 0.0], [0.0, 0.0, -1.0]])
-
-
-def gripper_quaternion(yaw: float) -> np.ndarray:
-    """xyzw quaternion of :func:`gripper_rotation` (a half turn about (cos yaw/2, sin yaw/2, 0))."""
-    return np.array([math.cos(yaw / 2), math.sin(yaw / 2), 0.0, 0.0])
-
-
-def _pad(poly: np.ndarray) -> np.ndarray:
-    out = np.empty((_MAXV, 3))
-    out[: len(poly)] = poly
-    out[len(poly) :] = poly[-1]
-    return out
-
-
-class _Builder:
-    def __init__(self) -> None:
-        self.verts: list[np.ndarray] = []
-        self.nverts: list[int] = []
-        self.normals: list[np.ndarray] = []
-        self.prim: list[int] = []
-        self.colors: list[np.ndarray] = []
-        self.ids: list[int] = []
-        self.centers: list[np.ndarray] = []
-        self.layers: list[int] = []
-
-    def _add(self, faces: np.ndarray, n: int, normals: np.ndarray, rgb, oid: int, center, layer: int) -> None:
-        p = len(self.centers)
-        self.centers.append(np.asarray(center, float))
-        self.layers.append(layer)
-        shade = 0.55 + 0.45 * np.clip(normals @ LIGHT, 0.0, 1.0)
-        cols = np.clip(np.asarray(rgb, float)[None] * shade[:, None], 0, 255).astype(np.uint8)
-        for f in range(len(faces)):
-            self.verts.append(faces[f])
-            self.nverts.append(n if np.ndim(n) == 0 else int(n[f]))
-            self.normals.append(normals[f])
-            self.prim.append(p)
-            self.colors.append(cols[f])
-            self.ids.append(oid)
-
-    def box(self, center, rot: np.ndarray, half, rgb, oid: int, layer: int = 2) -> None:
-        center = np.asarray(center, float)
-        corners = center + (_BOX_SIGNS * np.asarray(half, float)) @ rot.T
-        faces = np.repeat(corners[_BOX_FACES][:, -1:, :], _MAXV, axis=1)
-        faces[:, :4] = corners[_BOX_FACES]
-        self._add(faces, 4, _BOX_NORMALS @ rot.T, rgb, oid, center, layer)
-
-    def link(self, a, b, thick: float, rgb, oid: int) -> None:
-        a, b = np.asarray(a, float), np.asarray(b, float)
-        d = b - a
-        length = float(np.linalg.norm(d))
-        u = d / max(length, 1e-9)
-        ref = np.array([0.0, 0.0, 1.0]) if abs(u[2]) < 0.9 else np.array([1.0, 0.0, 0.0])
-        v = np.cross(u, ref)
-        v /= np.linalg.norm(v)
-        w = np.cross(u, v)
-        self.box((a + b) / 2, np.stack([u, v, w], 1), (length / 2, thick / 2, thick / 2), rgb, oid)
-
-    def cylinder(self, center, radius: float, half_h: float, rgb, oid: int) -> None:
-        center = np.asarray(center, float)
-        ring = np.zeros((_CYL_K, 3))
-        ring[:, :2] = _RING * radius
-        bottom = center + ring - [0, 0, half_h]
-        top = center + ring + [0, 0, half_h]
-        nxt = np.roll(np.arange(_CYL_K), -1)
-        sides = np.stack([bottom, bottom[nxt], top[nxt], top], 1)  # (K, 4, 3)
-        faces = np.repeat(sides[:, -1:, :], _MAXV, axis=1)
-        faces[:, :4] = sides
-        faces = np.concatenate([faces, top[None], bottom[::-1][None]], 0)
-        normals = np.concatenate(
-            [np.concatenate([_MID, np.zeros((_CYL_K, 1))], 1), [[0, 0, 1.0]], [[0, 0, -1.0]]]
-        )
-        n = np.array([4] * _CYL_K + [_CYL_K, _CYL_K])
-        self._add(faces, n, normals, rgb, oid, center, 2)
-
-    def quad(self, corners, normal, rgb, oid: int, layer: int) -> None:
-        corners = np.asarray(corners, float)
-        self._add(np.array([_pad(corners)]), 4, np.asarray([normal], float), rgb, oid, corners.mean(0), layer)
-
-    def build(self) -> _Scene:
-        return _Scene(
-            verts=np.array(self.verts),
-            nverts=np.array(self.nverts),
-            normals=np.array(self.normals),
-            prim=np.array(self.prim),
-            colors=np.array(self.colors, np.uint8),
-            ids=np.array(self.ids, np.uint16),
-            prim_center=np.array(self.centers),
-            prim_layer=np.array(self.layers),
-        )
-
-
-def _clip_near(poly: np.ndarray, near: float) -> np.ndarray:
-    out = []
-    n = len(poly)
-    for i in range(n):
-        a, b = poly[i], poly[(i + 1) % n]
-        ina, inb = a[2] >= near, b[2] >= near
-        if ina:
-            out.append(a)
-        if ina != inb:
-            s = (near - a[2]) / (b[2] - a[2])
-            out.append(a + s * (b - a))
-    return np.array(out) if out else np.zeros((0, 3))
-
-
-# ----------------------------------------------------------------------------- kinematics
-
-
-def arm_chain(arm: int, ee: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Shoulder, elbow and wrist points for a palm centre (2-link IK, elbow out and down)."""
-    s = SHOULDERS[arm]
-    w = np.asarray(ee, float) + [0.0, 0.0, WRIST_LEN]
-    d_vec = w - s
-    d = float(np.linalg.norm(d_vec))
-    reach = UPPER_ARM + FOREARM - 1e-4
-    if d > reach:  # out of reach: stretch toward it (the world clamps targets, so rare)
-        d_vec *= reach / d
-        w = s + d_vec
-        d = reach
-    axis = d_vec / max(d, 1e-9)
-    a = (UPPER_ARM**2 - FOREARM**2 + d**2) / (2 * d)
-    r = math.sqrt(max(UPPER_ARM**2 - a**2, 0.0))
-    side = 1.0 if arm == 0 else -1.0
-    hint = np.array([-0.2, side, -0.35])
-    hint -= axis * (hint @ axis)
-    hint /= np.linalg.norm(hint)
-    e = s + axis * a + hint * r
-    return s, e, w
-
-
-def joint_positions(ee: np.ndarray, yaw: np.ndarray) -> np.ndarray:
-    """A plausible 14-vector (left 7, right 7) of joint angles (rad) for two end-effector poses."""
-    out = np.zeros(14)
-    for arm in range(2):
-        s, e, w = arm_chain(arm, ee[arm])
-        side = 1.0 if arm == 0 else -1.0
-        up = (e - s) / UPPER_ARM
-        fo = (w - e) / FOREARM
-        j1 = math.atan2(up[0], -up[2])  # shoulder pitch: 0 hanging down, + forward
-        j2 = math.asin(float(np.clip(side * up[1], -1, 1)))  # shoulder roll, + outward
-        plane = np.cross(up, fo)
-        j3 = math.atan2(plane[2], plane[0] * side + 1e-12)  # upper-arm rotation (elbow plane)
-        j4 = math.acos(float(np.clip(up @ fo, -1, 1)))  # elbow flexion
-        j5 = math.atan2(fo[1], fo[0])  # wrist yaw (forearm heading)
-        j6 = math.atan2(-fo[2], math.hypot(fo[0], fo[1]))  # wrist pitch
-        j7 = math.remainder(float(yaw[arm]) - j5, 2 * math.pi)  # flange roll
-        out[7 * arm : 7 * arm + 7] = [j1, j2, j3, j4, j5, j6, j7]
-    return out
-
-
-def look_rotation(forward: np.ndarray, down_hint: np.ndarray) -> np.ndarray:
-    """Camera-to-base rotation (columns x right, y down, z forward) for an optical axis."""
-    z = forward / np.linalg.norm(forward)
-    y = down_hint - z * (down_hint @ z)
-    y /= np.linalg.norm(y)
-    x = np.cross(y, z)
-    return np.stack([x, y, z], 1)
-
-
-def head_camera_pose(head: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Head camera pose from the head (yaw, pitch) in radians."""
-    yaw, pitch = float(head[0]), float(head[1])
-    fwd = np.array([math.cos(pitch) * math.cos(yaw), math.cos(pitch) * math.sin(yaw), -math.sin(pitch)])
-    return look_rotation(fwd, np.array([0.0, 0.0, -1.0])), HEAD_POSITION.copy()
-
-
-def hand_camera_pose(ee: np.ndarray, yaw: float) -> tuple[np.ndarray, np.ndarray]:
-    """A hand camera on the back of the palm looking along the fingers (they show at the bottom)."""
-    g = gripper_rotation(yaw)
-    t = np.asarray(ee, float) + g @ HAND_CAM_OFFSET
-    fwd = g[:, 2] * math.cos(HAND_CAM_TILT) + g[:, 0] * math.sin(HAND_CAM_TILT)
-    return look_rotation(fwd, g[:, 0]), t
-
-
-# ----------------------------------------------------------------------------- the world
-
-
-def flange_of_palm(palm: np.ndarray) -> np.ndarray:
-    """Flange positions (..., 3) of palm centres (..., 3): the gripper points down."""
-    return np.asarray(palm, float) + np.array([0.0, 0.0, FLANGE_TO_PALM])
-
-
-def palm_of_flange(flange: np.ndarray) -> np.ndarray:
-    return np.asarray(flange, float) - np.array([0.0, 0.0, FLANGE_TO_PALM])
+from goalframe.sim.agibot.constants import (
+    ARM_IDS,
+    ARM_RGB,
+    ARMS,
+    BODY_RGB,
+    CAMERAS,
+    COLORS,
+    DT,
+    EE_SPEED,
+    FINGER_DEPTH,
+    FINGER_LEN,
+    FINGER_THICK,
+    FLOOR_RGB,
+    GRIPPER_IDS,
+    GRIPPER_RGB,
+    GRIPPER_SPEED_MM,
+    HAND_INTRINSIC,
+    HEAD_INTRINSIC,
+    HEAD_PITCH,
+    HEIGHT,
+    HOME,
+    NEAR,
+    OPEN_MM,
+    PALM_HALF,
+    ROBOT_BODY_ID,
+    SHAPES,
+    TABLE_ID,
+    TABLE_RGB,
+    TABLE_X,
+    TABLE_Y,
+    TABLE_Z,
+    TCP_DEPTH,
+    WAIST,
+    WALL_RGB,
+    WIDTH,
+    WORKSPACE_HI,
+    WORKSPACE_LO,
+    WRIST_LEN,
+    YAW_SPEED,
+)
+from goalframe.sim.agibot.kinematics import (
+    arm_chain,
+    flange_of_palm,
+    gripper_quaternion,
+    gripper_rotation,
+    hand_camera_pose,
+    head_camera_pose,
+    joint_positions,
+    palm_of_flange,
+    rot_z,
+)
+from goalframe.sim.agibot.render import (
+    _MAXV,
+    _Builder,
+    _clip_near,
+    _Scene,
+)
+from goalframe.sim.agibot.state import StepEvent, TableObject, WorldState
 
 
 @dataclass

@@ -1,0 +1,56 @@
+"""Per-episode recording variants of synthetic VPT data: window sizes, pauses, counter resets."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from goalframe.sim.vpt.constants import (
+    WINDOW_W,
+)
+
+VERSION = "6.13"
+NON_UTF8_PLACEHOLDER = "\u0001NONUTF8\u0001"
+GUI_SCALE = 2  # the options' guiScale
+# (window, framebuffer) sizes in pixels, cycled over the episodes: usual, bigger, a 2x display
+WINDOW_LAYOUTS = (((1280, 720), (1280, 720)), ((1920, 1080), (1920, 1080)), ((1280, 720), (2560, 1440)))
+PAUSE_MS_RANGE = (2_000, 20_000)  # how long a generated pause lasts, ms
+PAUSE_SPAN = (0.3, 0.8)  # where in the episode it falls (fraction of the frames)
+COUNTER_RESET_SPAN = (0.2, 0.4)  # where a counter vanishes (fraction of the frames)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How one episode is recorded: window, and the pause and counter reset it may have."""
+
+    window: tuple[int, int]  # (width, height) window pixels
+    framebuffer: tuple[int, int]  # (width, height) framebuffer pixels
+    pause_tick: int | None  # the first line written after the pause
+    pause_ms: int
+    counter_reset_tick: int | None  # where a counter should vanish (the nearest tick that fits is used)
+
+    @property
+    def ratio(self) -> float:
+        return self.framebuffer[0] / self.window[0]
+
+    @property
+    def gui_scale_factor(self) -> float:
+        return GUI_SCALE / self.ratio
+
+    @property
+    def window_scale(self) -> float:
+        """Window pixels per pixel of the world's 1280x720 cursor space."""
+        return self.window[0] / WINDOW_W
+
+
+def episode_layout(index: int, seed: int, frames: int) -> Layout:
+    """The layout of episode ``index``; draws from its own generator, so frames do not change."""
+    rng = random.Random(f"vpt-layout-{seed}")
+    window, framebuffer = WINDOW_LAYOUTS[index % len(WINDOW_LAYOUTS)]
+    pause_tick = rng.randint(max(1, int(frames * PAUSE_SPAN[0])), max(1, int(frames * PAUSE_SPAN[1])))
+    pause_ms = rng.randint(*PAUSE_MS_RANGE)
+    reset_tick = rng.randint(max(1, int(frames * COUNTER_RESET_SPAN[0])), max(1, int(frames * COUNTER_RESET_SPAN[1])))
+    paused = index % 2 == 1 and frames > 2
+    return Layout(window, framebuffer, pause_tick if paused else None, pause_ms, reset_tick if index % 2 == 0 else None)
+
+# VPT's KEYBOARD_BUTTON_MAPPING (run_inverse_dynamics_model.py)

@@ -1,0 +1,902 @@
+"""A small first-person voxel world in the style of Minecraft, for synthetic VPT data.
+
+``VptWorld`` is a deterministic environment: ``reset(seed)``, ``step(action)`` with the
+VPT/MineRL env action (``attack``, ``forward``, ..., ``hotbar.1``..``hotbar.9`` as 0/1 and
+``camera`` = ``[pitch_deg, yaw_deg]``), and ``render()`` returning an RGB frame (360, 640, 3)
+plus a per-pixel object-id image (360, 640) uint16 that names the world object each pixel
+shows (a block instance, a mob, or a GUI item slot, the HUD hotbar's item icons included;
+0 for sky, far fog, the hand, HUD decorations and empty GUI areas). Ids below
+``GUI_ID_BASE`` are world objects (``objects``); GUI ids encode slot and item
+(``object_info``).
+Rendering, stepping and file writing are separate: this module writes no files.
+
+World model (Minecraft conventions): x east, y up, z south; yaw 0 faces +z, yaw grows when
+turning right (clockwise seen from above), pitch > 0 looks down. The ground is a flat layer
+of block columns whose top is at ``GROUND_Y``; mining a ground cell digs one block deeper.
+Trees, boulders with ores, and blocks the player places stand on it. Pigs, cows and zombies
+wander. The player mines (hold attack), hits mobs (press attack), places blocks and opens
+crafting tables (use), opens the inventory (``inventory``) and crafts by clicking the output
+slot with the cursor (camera deltas move the cursor while a GUI is open; 1 pixel of the
+1280x720 window = 360/2400 degree of camera action).
+
+Timing: ``step`` updates stats, inventory and player state at once; the visible effect of a
+discrete interaction on a world object (a mined block vanishing, a killed mob, GUI slot
+contents after a click) shows from the NEXT rendered frame, so the frame rendered after the
+step whose stats first show an event still shows the object under the prompt point
+(crosshair, or cursor when a GUI is open). Placed blocks show at once.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+from goalframe.sim.vpt.blocks import (
+    BLOCK_CODE,
+    BLOCKS,
+    FOOD,
+    ITEMS,
+    PLACEABLE,
+    STACK_ONE,
+    TOOLS,
+)
+from goalframe.sim.vpt.constants import (
+    CAMERA_SCALER,
+    CX,
+    CY,
+    DEATH_TICKS,
+    EYE_HEIGHT,
+    EYE_HEIGHT_SNEAK,
+    FOCAL,
+    GROUND_Y,
+    GUI_ID_BASE,
+    GUI_SCALE,
+    LOW_H,
+    LOW_W,
+    MAX_STACK,
+    PLAYER_HALF,
+    PLAYER_HEIGHT,
+    REACH_BLOCK,
+    REACH_ENTITY,
+    REGION,
+    WINDOW_H,
+    WINDOW_W,
+)
+from goalframe.sim.vpt.crafting import match_recipe
+from goalframe.sim.vpt.geometry import (
+    _hash01,
+    _ray_box,
+    camera_basis,
+)
+from goalframe.sim.vpt.gui import (
+    _SLOT_RECTS,
+    SLOT_CRAFT0,
+    SLOT_NAMES,
+    SLOT_OUTPUT,
+    gui_object_id,
+)
+from goalframe.sim.vpt.mobs import MOBS, Mob
+from goalframe.sim.vpt.render import WorldRenderer
+
+
+@dataclass
+class Target:
+    kind: str  # "block" (above ground), "ground", "mob"
+    object_id: int
+    distance: float
+    pos: tuple[int, int, int] | None = None  # block cell; for ground: (i, depth, k) region cell
+    normal: tuple[int, int, int] | None = None
+    mob: Mob | None = None
+
+
+@dataclass
+class _Pending:
+    tick: int
+    item: str
+    count: int
+
+
+class VptWorld:
+    """A deterministic Minecraft-like world: ``reset(seed)``, ``step(action)``, ``render()``."""
+
+    def __init__(self) -> None:
+        cols = np.arange(LOW_W, dtype=np.float64)
+        rows = np.arange(LOW_H, dtype=np.float64)
+        self._a = ((cols - CX) / FOCAL).astype(np.float32)  # per column
+        self._b = (rows - CY) / FOCAL  # per row
+        self._norm = np.sqrt(1.0 + self._a[None, :].astype(np.float64) ** 2 + self._b[:, None] ** 2).astype(np.float32)
+        self.renderer = WorldRenderer(self)  # before reset: reset marks the faces for rebuilding
+        self.reset(0)
+
+    # ------------------------------------------------------------------ setup
+    def reset(self, seed: int) -> None:
+        self.seed = int(seed)
+        rng = random.Random(self.seed * 7919 + 17)
+        self.rng = rng
+        self.tick = 0
+        self.origin = (rng.randint(-600, 600), rng.randint(-600, 600))  # world x, z of cell (0, 0)
+        self._objects: dict[int, dict[str, Any]] = {}
+        self._next_id = 1
+        self._make_ground(rng)
+        self.blocks: dict[tuple[int, int, int], tuple[int, int]] = {}  # cell -> (code, id)
+        self.mobs: list[Mob] = []
+        self.dying: list[Mob] = []
+        c = REGION // 2
+        ox, oz = self.origin
+        self.x, self.y, self.z = ox + c + 0.5, float(GROUND_Y), oz + c + 0.5
+        self.yaw = rng.uniform(-180.0, 180.0)
+        self.pitch = rng.uniform(-8.0, 18.0)
+        self._make_trees(rng)
+        self.gsurface = self.gtype.copy()
+        self._make_boulders(rng)
+        self._make_mobs(rng)
+        # player
+        self.vx = self.vz = self.vy = 0.0
+        self.on_ground = True
+        self.sprinting = False
+        self.sneaking = False
+        self.hotbar = 0
+        self.slots: list[list[Any] | None] = [None] * 36
+        self.grid: list[list[Any] | None] = [None] * 9
+        self.held: list[Any] | None = None
+        self.gui_open = False
+        self.gui_inventory = False
+        self.mouse_x, self.mouse_y = WINDOW_W / 2, WINDOW_H / 2
+        self.stats: dict[str, int] = {}
+        self._pending: list[_Pending] = []
+        self._prev = {"attack": 0, "use": 0, "inventory": 0, "drop": 0}
+        self._mine_target: int | None = None
+        self._mine_progress = 0
+        self._mine_cooldown = 0
+        self._use_cooldown = 0
+        self._eat_ticks = 0
+        self._swing = 0
+        self._ghost_blocks: list[tuple[tuple[int, int, int], int, int]] = []
+        self._ghost_cells: list[tuple[int, int, int, int, int]] = []
+        self._faces_dirty = True
+        self._gui_visual = self._gui_snapshot()
+        self._last_events: list[dict[str, Any]] = []
+
+    def _new_id(self, kind: str, type_: str) -> int:
+        oid = self._next_id
+        self._next_id += 1
+        if oid >= GUI_ID_BASE:
+            raise RuntimeError("object id space exhausted")
+        self._objects[oid] = {"kind": kind, "type": type_}
+        return oid
+
+    def _make_ground(self, rng: random.Random) -> None:
+        nrng = np.random.default_rng(rng.randrange(2**32))
+        n = REGION
+
+        def noise(cells: int) -> np.ndarray:
+            small = nrng.random((cells, cells)).astype(np.float32)
+            return cv2.resize(small, (n, n), interpolation=cv2.INTER_CUBIC)
+
+        n1, n2, n3 = noise(7), noise(10), noise(12)
+        gtype = np.full((n, n), BLOCK_CODE["grass_block"], np.uint8)
+        gtype[n1 < 0.16] = BLOCK_CODE["sand"]
+        gtype[(n2 > 0.9)] = BLOCK_CODE["gravel"]
+        gtype[(n3 > 0.86)] = BLOCK_CODE["stone"]
+        gtype[(n3 < 0.1) & (n1 > 0.5)] = BLOCK_CODE["dirt"]
+        c = n // 2
+        gtype[c - 2:c + 3, c - 2:c + 3] = BLOCK_CODE["grass_block"]
+        self.gtype = gtype
+        self.gdepth = np.zeros((n, n), np.uint8)
+        self.gvariant = nrng.integers(0, 4, (n, n)).astype(np.uint8)
+        self.gid = np.zeros((n, n), np.int32)
+        for i in range(n):
+            for k in range(n):
+                self.gid[i, k] = self._new_id("block", BLOCKS[gtype[i, k]].name)
+
+    def layer_type(self, i: int, k: int, depth: int) -> int:
+        """Block code at ``depth`` below the original surface of cell (i, k)."""
+        surface = BLOCKS[int(self.gsurface[i, k])].name
+        if depth == 0:
+            return int(self.gsurface[i, k])
+        if depth <= 2 and surface in ("grass_block", "dirt"):
+            return BLOCK_CODE["dirt"]
+        if depth <= 2 and surface == "sand":
+            return BLOCK_CODE["sand"]
+        if depth == 1 and surface == "gravel":
+            return BLOCK_CODE["gravel"]
+        h = _hash01(self.seed, i, k, depth)
+        if h < 0.05:
+            return BLOCK_CODE["coal_ore"]
+        if h < 0.07:
+            return BLOCK_CODE["iron_ore"]
+        return BLOCK_CODE["stone"]
+
+    def _cell(self, wx: float, wz: float) -> tuple[int, int]:
+        return math.floor(wx) - self.origin[0], math.floor(wz) - self.origin[1]
+
+    def _free_cell(self, i: int, k: int) -> bool:
+        ox, oz = self.origin
+        return all((ox + i, y, oz + k) not in self.blocks for y in (GROUND_Y, GROUND_Y + 1))
+
+    def _add_block(self, pos: tuple[int, int, int], name: str) -> int:
+        oid = self._new_id("block", name)
+        self.blocks[pos] = (BLOCK_CODE[name], oid)
+        self._faces_dirty = True
+        return oid
+
+    def _make_trees(self, rng: random.Random) -> None:
+        ox, oz = self.origin
+        c = REGION // 2
+        spots: list[tuple[int, int]] = []
+        ang = rng.uniform(0, 2 * math.pi)
+        first = (c + int(round(6 * math.cos(ang))), c + int(round(6 * math.sin(ang))))
+        spots.append(first)
+        tries = 0
+        while len(spots) < 13 and tries < 500:
+            tries += 1
+            i, k = rng.randint(4, REGION - 5), rng.randint(4, REGION - 5)
+            if abs(i - c) + abs(k - c) < 4 or any(abs(i - a) + abs(k - b) < 6 for a, b in spots):
+                continue
+            spots.append((i, k))
+        for i, k in spots:
+            self.gtype[i, k] = BLOCK_CODE["dirt"]
+            self._objects[int(self.gid[i, k])]["type"] = "dirt"
+            h = rng.randint(4, 6)
+            x, z = ox + i, oz + k
+            top = GROUND_Y + h - 1
+            for y in range(GROUND_Y, top + 1):
+                self._add_block((x, y, z), "oak_log")
+            for y in range(top - 2, top + 2):
+                rad = 2 if y < top else 1
+                for dx in range(-rad, rad + 1):
+                    for dz in range(-rad, rad + 1):
+                        if (x + dx, y, z + dz) in self.blocks:
+                            continue
+                        corner = abs(dx) == rad and abs(dz) == rad
+                        if corner and (y == top + 1 or rng.random() < 0.5):
+                            continue
+                        if y == top + 1 and rad == 1 and corner:
+                            continue
+                        self._add_block((x + dx, y, z + dz), "oak_leaves")
+            self._add_block((x, top + 2, z), "oak_leaves")
+
+    def _make_boulders(self, rng: random.Random) -> None:
+        ox, oz = self.origin
+        c = REGION // 2
+        centres = []
+        ang = rng.uniform(0, 2 * math.pi)
+        centres.append((c + int(round(9 * math.cos(ang))), c + int(round(9 * math.sin(ang)))))
+        for _ in range(3):
+            centres.append((rng.randint(6, REGION - 7), rng.randint(6, REGION - 7)))
+        for ci, ck in centres:
+            n = rng.randint(4, 8)
+            cells = [(ci, ck)]
+            while len(cells) < n:
+                i, k = rng.choice(cells)
+                d = rng.choice(((1, 0), (-1, 0), (0, 1), (0, -1)))
+                cand = (i + d[0], k + d[1])
+                if cand not in cells:
+                    cells.append(cand)
+            for i, k in cells:
+                if abs(i - c) <= 1 and abs(k - c) <= 1:
+                    continue
+                if not self._free_cell(i, k):
+                    continue
+                hgt = 2 if rng.random() < 0.4 else 1
+                for y in range(GROUND_Y, GROUND_Y + hgt):
+                    r = rng.random()
+                    name = "coal_ore" if r < 0.3 else "iron_ore" if r < 0.42 else "stone"
+                    self._add_block((ox + i, y, oz + k), name)
+
+    def _make_mobs(self, rng: random.Random) -> None:
+        ox, oz = self.origin
+        c = REGION // 2
+        kinds = ["pig", "cow"] * 4
+        n = rng.randint(5, 8)
+        placed = 0
+        tries = 0
+        while placed < n and tries < 300:
+            tries += 1
+            dist = rng.uniform(4.0, 16.0) if placed < 2 else rng.uniform(5.0, 24.0)
+            ang = rng.uniform(0, 2 * math.pi)
+            x, z = ox + c + 0.5 + dist * math.cos(ang), oz + c + 0.5 + dist * math.sin(ang)
+            if not self._mob_fits(x, z):
+                continue
+            kind = kinds[rng.randrange(len(kinds))]
+            self._spawn_mob(kind, x, z, rng.uniform(-180, 180), rng)
+            placed += 1
+        if rng.random() < 0.35:
+            for _ in range(50):
+                ang = rng.uniform(0, 2 * math.pi)
+                x, z = ox + c + 0.5 + 16 * math.cos(ang), oz + c + 0.5 + 16 * math.sin(ang)
+                if self._mob_fits(x, z):
+                    self._spawn_mob("zombie", x, z, rng.uniform(-180, 180), rng)
+                    break
+
+    def _spawn_mob(self, kind: str, x: float, z: float, heading: float, rng: random.Random) -> None:
+        oid = self._new_id("mob", kind)
+        self.mobs.append(Mob(oid, kind, x, z, heading, MOBS[kind].health, state_ticks=rng.randint(5, 60)))
+
+    def _mob_fits(self, x: float, z: float, half: float = 0.45) -> bool:
+        ox, oz = self.origin
+        if not (ox + 2 <= x <= ox + REGION - 2 and oz + 2 <= z <= oz + REGION - 2):
+            return False
+        for cx in (math.floor(x - half), math.floor(x + half)):
+            for cz in (math.floor(z - half), math.floor(z + half)):
+                if (cx, GROUND_Y, cz) in self.blocks or (cx, GROUND_Y + 1, cz) in self.blocks:
+                    return False
+        return True
+
+    # ------------------------------------------------------------------ public state
+    @property
+    def eye(self) -> np.ndarray:
+        return np.array([self.x, self.y + (EYE_HEIGHT_SNEAK if self.sneaking else EYE_HEIGHT), self.z])
+
+    @property
+    def inventory(self) -> dict[str, int]:
+        """Item totals over the 36 inventory slots (held and crafting-grid items excluded)."""
+        out: dict[str, int] = {}
+        for s in self.slots:
+            if s:
+                out[s[0]] = out.get(s[0], 0) + s[1]
+        return out
+
+    def inventory_list(self) -> list[dict[str, Any]]:
+        """Non-empty slots in slot order as ``{"type", "quantity"}`` (the jsonl format)."""
+        return [{"type": s[0], "quantity": int(s[1])} for s in self.slots if s]
+
+    @property
+    def objects(self) -> dict[int, dict[str, Any]]:
+        """World objects (blocks, mobs) ever created: id -> {"kind", "type"}; see ``object_info``."""
+        return self._objects
+
+    def object_info(self, oid: int) -> dict[str, Any]:
+        """{"kind": "block"|"mob"|"gui", "type": name} for any id a frame can show."""
+        if oid >= GUI_ID_BASE:
+            slot, item = divmod(oid - GUI_ID_BASE, 64)
+            return {"kind": "gui", "type": ITEMS[item], "slot": SLOT_NAMES[slot]}
+        return dict(self._objects[oid])
+
+    def held_item(self) -> str | None:
+        s = self.slots[self.hotbar]
+        return s[0] if s else None
+
+    def gui_slot_center(self, slot: int) -> tuple[float, float]:
+        """Window coordinates (1280x720) of the centre of a GUI slot of the open screen."""
+        x, y = _SLOT_RECTS[not self.gui_inventory][slot]
+        return (x + 8) * GUI_SCALE, (y + 8) * GUI_SCALE
+
+    def gui_slot_at(self, wx: float, wy: float) -> int | None:
+        fx, fy = wx / GUI_SCALE, wy / GUI_SCALE
+        for s, (x, y) in _SLOT_RECTS[not self.gui_inventory].items():
+            pad = 4 if s == SLOT_OUTPUT else 1
+            if x - pad <= fx < x + 16 + pad and y - pad <= fy < y + 16 + pad:
+                return s
+        return None
+
+    def grid_size(self) -> int:
+        return 2 if self.gui_inventory else 3
+
+    def recipe_output(self) -> tuple[str, int] | None:
+        if not self.gui_open:
+            return None
+        return match_recipe(self.grid, self.grid_size())
+
+    def add_item(self, item: str, count: int) -> int:
+        """Put items into the inventory like a pickup; returns how many did not fit."""
+        limit = 1 if item in STACK_ONE else MAX_STACK
+        for s in self.slots:
+            if count and s and s[0] == item and s[1] < limit:
+                k = min(limit - s[1], count)
+                s[1] += k
+                count -= k
+        for i in range(36):
+            if count and self.slots[i] is None:
+                k = min(limit, count)
+                self.slots[i] = [item, k]
+                count -= k
+        return count
+
+    def give(self, item: str, count: int, slot: int | None = None) -> None:
+        """Start-of-episode inventory (no stats)."""
+        if slot is not None and self.slots[slot] is None:
+            self.slots[slot] = [item, count]
+        else:
+            self.add_item(item, count)
+        self._gui_visual = self._gui_snapshot()
+
+    # ------------------------------------------------------------------ stats
+    def _inc(self, kind: str, obj: str, n: int = 1, object_id: int | None = None) -> None:
+        if n <= 0:
+            return
+        key = f"minecraft.{kind}:minecraft.{obj}"
+        self.stats[key] = self.stats.get(key, 0) + int(n)
+        if kind != "custom":
+            self._last_events.append({"stat": key, "type": kind, "object": obj, "object_id": object_id, "delta": int(n)})
+
+    # ------------------------------------------------------------------ targeting
+    def target(self) -> Target | None:
+        """What the crosshair points at within reach (blocks 4.5, mobs 3.0)."""
+        eye = self.eye
+        d, _, _ = camera_basis(self.yaw, self.pitch)
+        best: Target | None = None
+        # mobs
+        for mob in self.mobs:
+            if (mob.x - eye[0]) ** 2 + (mob.z - eye[2]) ** 2 > 49:
+                continue
+            for lo, hi, _ in mob.boxes():
+                t = _ray_box(eye, d, lo, hi)
+                if t is not None and (best is None or t < best.distance):
+                    best = Target("mob", mob.id, t, mob=mob)
+        limit = REACH_BLOCK if best is None else min(REACH_BLOCK, best.distance)
+        t_ground = (GROUND_Y - eye[1]) / d[1] if d[1] < -1e-12 else math.inf
+        hit = self._dda(eye, d, min(limit, t_ground))
+        if hit is not None:
+            pos, t, normal = hit
+            best = Target("block", self.blocks[pos][1], t, pos=pos, normal=normal)
+        elif t_ground <= limit:
+            gx, gz = eye[0] + t_ground * d[0], eye[2] + t_ground * d[2]
+            i, k = self._cell(gx, gz)
+            if 0 <= i < REGION and 0 <= k < REGION:
+                best = Target("ground", int(self.gid[i, k]), t_ground, pos=(i, int(self.gdepth[i, k]), k), normal=(0, 1, 0))
+        if best is not None and best.kind == "mob" and best.distance > REACH_ENTITY:
+            return None
+        return best
+
+    def _dda(self, o: np.ndarray, d: np.ndarray, tmax: float):
+        cell = [math.floor(o[0]), math.floor(o[1]), math.floor(o[2])]
+        step, tnext, tdelta = [0, 0, 0], [math.inf] * 3, [math.inf] * 3
+        for a in range(3):
+            if d[a] > 1e-12:
+                step[a] = 1
+                tnext[a] = (cell[a] + 1 - o[a]) / d[a]
+                tdelta[a] = 1 / d[a]
+            elif d[a] < -1e-12:
+                step[a] = -1
+                tnext[a] = (o[a] - cell[a]) / -d[a]
+                tdelta[a] = -1 / d[a]
+        t = 0.0
+        normal = (0, 0, 0)
+        for _ in range(64):
+            key = (cell[0], cell[1], cell[2])
+            if key in self.blocks and t <= tmax:
+                return key, t, normal
+            a = 0 if tnext[0] <= tnext[1] and tnext[0] <= tnext[2] else (1 if tnext[1] <= tnext[2] else 2)
+            t = tnext[a]
+            if t > tmax:
+                return None
+            cell[a] += step[a]
+            tnext[a] += tdelta[a]
+            n = [0, 0, 0]
+            n[a] = -step[a]
+            normal = (n[0], n[1], n[2])
+        return None
+
+    # ------------------------------------------------------------------ step
+    def step(self, action: dict[str, Any]) -> list[dict[str, Any]]:
+        """Advance one tick (50 ms); returns the stat events of this tick.
+
+        Besides the VPT env keys, ``action`` may carry ``"dwheel"`` (scroll: negative selects
+        the next hotbar slot), as the recorder logs scrolling apart from keys.
+        """
+        self._last_events = []
+        self._ghost_blocks = []
+        self._ghost_cells = []
+        self._gui_visual = self._gui_snapshot()
+        a = {k: int(bool(action.get(k, 0))) for k in (
+            "attack", "use", "forward", "back", "left", "right", "jump", "sneak", "sprint", "drop", "inventory")}
+        cam = np.asarray(action.get("camera", (0.0, 0.0)), dtype=np.float64).reshape(2)
+        press = {k: a[k] and not self._prev.get(k, 0) for k in ("attack", "use", "inventory", "drop")}
+
+        # hotbar keys / scroll (not while a GUI is open)
+        if not self.gui_open:
+            for i in range(9):
+                if action.get(f"hotbar.{i + 1}", 0):
+                    self.hotbar = i
+            wheel = float(action.get("dwheel", 0.0) or 0.0)
+            if wheel:
+                self.hotbar = (self.hotbar - (1 if wheel > 0 else -1)) % 9
+
+        if press["inventory"]:
+            if self.gui_open:
+                self._close_gui()
+            else:
+                self._open_gui(inventory=True)
+        elif self.gui_open:
+            self._gui_tick(cam, press)
+        if not self.gui_open:
+            self._play_tick(a, cam, press)
+        self._update_pickups()
+        self._update_mobs()
+        self._inc("custom", "play_one_minute")
+        self._inc("custom", "time_since_death")
+        self._inc("custom", "time_since_rest")
+        for k in ("attack", "use", "inventory", "drop"):
+            self._prev[k] = a[k]
+        self.tick += 1
+        return list(self._last_events)
+
+    # -- GUI
+    def _open_gui(self, inventory: bool) -> None:
+        self.gui_open = True
+        self.gui_inventory = inventory
+        self.mouse_x, self.mouse_y = WINDOW_W / 2, WINDOW_H / 2
+        self._mine_progress = 0
+        self._mine_target = None
+        self.vx = self.vz = 0.0
+
+    def _close_gui(self) -> None:
+        for j in range(9):
+            if self.grid[j]:
+                self.add_item(*self.grid[j])  # what does not fit is lost (dropped in the game)
+                self.grid[j] = None
+        if self.held:
+            self.add_item(*self.held)
+            self.held = None
+        self.gui_open = False
+        self.gui_inventory = False
+        self.mouse_x, self.mouse_y = WINDOW_W / 2, WINDOW_H / 2
+
+    def _slot_ref(self, s: int) -> tuple[list, int]:
+        if s < 36:
+            return self.slots, s
+        return self.grid, s - SLOT_CRAFT0
+
+    def _gui_tick(self, cam: np.ndarray, press: dict[str, int]) -> None:
+        dx, dy = cam[1] / CAMERA_SCALER, cam[0] / CAMERA_SCALER
+        dx = float(round(dx)) if abs(dx - round(dx)) < 1e-6 else dx
+        dy = float(round(dy)) if abs(dy - round(dy)) < 1e-6 else dy
+        self.mouse_x = min(max(self.mouse_x + dx, 0.0), float(WINDOW_W))
+        self.mouse_y = min(max(self.mouse_y + dy, 0.0), float(WINDOW_H))
+        if not (press["attack"] or press["use"]):
+            return
+        s = self.gui_slot_at(self.mouse_x, self.mouse_y)
+        if s is None:
+            return
+        if s == SLOT_OUTPUT:
+            res = self.recipe_output()
+            if res is None or not press["attack"]:
+                return
+            item, n = res
+            if self.held and (self.held[0] != item or self.held[1] + n > (1 if item in STACK_ONE else MAX_STACK)):
+                return
+            oid = gui_object_id(SLOT_OUTPUT, item)
+            for j in range(9):
+                if self.grid[j]:
+                    self.grid[j][1] -= 1
+                    if self.grid[j][1] <= 0:
+                        self.grid[j] = None
+            if self.held:
+                self.held[1] += n
+            else:
+                self.held = [item, n]
+            self._inc("craft_item", item, n, object_id=oid)
+            return
+        if s >= SLOT_CRAFT0 and s < SLOT_OUTPUT and self.gui_inventory and (s - SLOT_CRAFT0) not in (0, 1, 3, 4):
+            return
+        arr, j = self._slot_ref(s)
+        cur = arr[j]
+        if press["attack"]:
+            if self.held is None:
+                if cur:
+                    self.held, arr[j] = cur, None
+            elif cur is None:
+                arr[j], self.held = self.held, None
+            elif cur[0] == self.held[0] and cur[0] not in STACK_ONE:
+                k = min(MAX_STACK - cur[1], self.held[1])
+                cur[1] += k
+                self.held[1] -= k
+                if self.held[1] <= 0:
+                    self.held = None
+            else:
+                arr[j], self.held = self.held, cur
+        else:  # right click
+            if self.held is None:
+                if cur:
+                    half = (cur[1] + 1) // 2
+                    self.held = [cur[0], half]
+                    cur[1] -= half
+                    if cur[1] <= 0:
+                        arr[j] = None
+            elif cur is None:
+                arr[j] = [self.held[0], 1]
+                self.held[1] -= 1
+            elif cur[0] == self.held[0] and cur[1] < MAX_STACK and cur[0] not in STACK_ONE:
+                cur[1] += 1
+                self.held[1] -= 1
+            if self.held is not None and self.held[1] <= 0:
+                self.held = None
+
+    def _gui_snapshot(self):
+        return (
+            [list(s) if s else None for s in self.slots],
+            [list(s) if s else None for s in self.grid],
+            list(self.held) if self.held else None,
+            self.recipe_output() if self.gui_open else None,
+        )
+
+    # -- playing
+    def _play_tick(self, a: dict[str, int], cam: np.ndarray, press: dict[str, int]) -> None:
+        self.pitch = min(90.0, max(-90.0, self.pitch + float(cam[0])))
+        self.yaw = self.yaw + float(cam[1])
+        self._move(a)
+        if self._swing > 0:
+            self._swing -= 1
+        if self._mine_cooldown > 0:
+            self._mine_cooldown -= 1
+        if self._use_cooldown > 0:
+            self._use_cooldown -= 1
+        tgt = self.target()
+        # attack: hit mobs on press, mine blocks while held
+        if a["attack"]:
+            if press["attack"] or self._swing == 0:
+                self._swing = 6
+            if tgt is not None and tgt.kind == "mob":
+                self._mine_target, self._mine_progress = None, 0
+                if press["attack"]:
+                    self._hit_mob(tgt.mob)
+            elif tgt is not None and self._mine_cooldown == 0:
+                if tgt.object_id != self._mine_target:
+                    self._mine_target, self._mine_progress = tgt.object_id, 0
+                self._mine_progress += 1
+                if self._mine_progress >= self._ticks_needed(tgt):
+                    self._break(tgt)
+                    self._mine_target, self._mine_progress = None, 0
+                    self._mine_cooldown = 5
+            else:
+                self._mine_target, self._mine_progress = None, 0
+        else:
+            self._mine_target, self._mine_progress = None, 0
+        # use: interact / place / eat
+        held = self.held_item()
+        if a["use"]:
+            if held in FOOD and not (tgt is not None and tgt.kind == "block" and BLOCKS[self.blocks[tgt.pos][0]].name == "crafting_table"):
+                self._eat_ticks += 1
+                if self._eat_ticks >= 32:
+                    self._eat_ticks = 0
+                    self._consume_selected()
+                    self._inc("use_item", held, 1)
+            elif press["use"] or self._use_cooldown == 0:
+                self._use_cooldown = 4
+                self._use(tgt)
+        else:
+            self._eat_ticks = 0
+            self._use_cooldown = 0
+        if press["drop"] and held:
+            self._consume_selected()
+            self._inc("drop", held, 1)
+
+    def _consume_selected(self) -> None:
+        s = self.slots[self.hotbar]
+        if s:
+            s[1] -= 1
+            if s[1] <= 0:
+                self.slots[self.hotbar] = None
+
+    def _ticks_needed(self, tgt: Target) -> int:
+        code = self.blocks[tgt.pos][0] if tgt.kind == "block" else self._ground_code(tgt)
+        b = BLOCKS[code]
+        held = self.held_item()
+        if b.tool and held in TOOLS and TOOLS[held][0] == b.tool:
+            return b.ticks_tool
+        return b.ticks_hand
+
+    def _ground_code(self, tgt: Target) -> int:
+        i, _, k = tgt.pos
+        return int(self.gtype[i, k])
+
+    def _break(self, tgt: Target) -> None:
+        held = self.held_item()
+        if tgt.kind == "block":
+            code, oid = self.blocks.pop(tgt.pos)
+            self._ghost_blocks.append((tgt.pos, code, oid))
+            self._faces_dirty = True
+        else:
+            i, depth, k = tgt.pos
+            code, oid = int(self.gtype[i, k]), int(self.gid[i, k])
+            self._ghost_cells.append((i, k, code, oid, depth))
+            nd = depth + 1
+            ncode = self.layer_type(i, k, nd)
+            self.gdepth[i, k] = nd
+            self.gtype[i, k] = ncode
+            self.gid[i, k] = self._new_id("block", BLOCKS[ncode].name)
+        b = BLOCKS[code]
+        self._inc("mine_block", b.name, 1, object_id=oid)
+        has_tool = held in TOOLS and TOOLS[held][0] == b.tool
+        if b.drop and (not b.needs_tool or has_tool):
+            self._pending.append(_Pending(self.tick + self.rng.randint(4, 10), b.drop, 1))
+        if b.name == "oak_leaves" and self.rng.random() < 0.1:
+            self._pending.append(_Pending(self.tick + self.rng.randint(4, 10), "oak_sapling", 1))
+
+    def _hit_mob(self, mob: Mob) -> None:
+        if mob.hurt_ticks > 0:
+            return
+        held = self.held_item()
+        dmg = TOOLS[held][1] if held in TOOLS else 1
+        mob.health -= dmg
+        mob.hurt_ticks = 10
+        self._inc("custom", "damage_dealt", dmg * 10)
+        if mob.health <= 0:
+            self.mobs.remove(mob)
+            mob.dead_ticks = DEATH_TICKS + 1  # full size on the frame of the kill
+            self.dying.append(mob)
+            self._inc("kill_entity", mob.kind, 1, object_id=mob.id)
+            self._inc("custom", "mob_kills", 1)
+            for item, lo, hi in MOBS[mob.kind].drops:
+                n = self.rng.randint(lo, hi)
+                if n:
+                    self._pending.append(_Pending(self.tick + self.rng.randint(6, 14), item, n))
+        else:
+            # knockback away from the player, then panic
+            d = math.hypot(mob.x - self.x, mob.z - self.z) or 1.0
+            nx, nz = mob.x + 0.25 * (mob.x - self.x) / d, mob.z + 0.25 * (mob.z - self.z) / d
+            if self._mob_fits(nx, nz):
+                mob.x, mob.z = nx, nz
+            if mob.kind != "zombie":
+                mob.panic_ticks = 40
+
+    def _use(self, tgt: Target | None) -> None:
+        if tgt is None or tgt.kind == "mob":
+            return
+        if tgt.kind == "block" and BLOCKS[self.blocks[tgt.pos][0]].name == "crafting_table":
+            if not self.sneaking:
+                self._open_gui(inventory=False)
+                self._inc("custom", "interact_with_crafting_table", 1)
+                return
+        held = self.held_item()
+        if held not in PLACEABLE:
+            return
+        if tgt.kind == "ground":
+            i, depth, k = tgt.pos
+            if depth > 0:
+                self.gdepth[i, k] = depth - 1
+                self.gtype[i, k] = BLOCK_CODE[held]
+                self.gid[i, k] = oid = self._new_id("block", held)
+                self._consume_selected()
+                self._inc("use_item", held, 1, object_id=oid)
+                return
+            ox, oz = self.origin
+            pos = (ox + i, GROUND_Y, oz + k)
+        else:
+            pos = (tgt.pos[0] + tgt.normal[0], tgt.pos[1] + tgt.normal[1], tgt.pos[2] + tgt.normal[2])
+        if pos in self.blocks or pos[1] < GROUND_Y or pos[1] > GROUND_Y + 20:
+            return
+        i, k = pos[0] - self.origin[0], pos[2] - self.origin[1]
+        if not (0 <= i < REGION and 0 <= k < REGION):
+            return
+        # not inside the player or a mob
+        if (pos[0] < self.x + PLAYER_HALF and pos[0] + 1 > self.x - PLAYER_HALF and pos[2] < self.z + PLAYER_HALF
+                and pos[2] + 1 > self.z - PLAYER_HALF and pos[1] < self.y + PLAYER_HEIGHT and pos[1] + 1 > self.y):
+            return
+        for mob in self.mobs:
+            if abs(mob.x - (pos[0] + 0.5)) < 1.0 and abs(mob.z - (pos[2] + 0.5)) < 1.0 and pos[1] < GROUND_Y + 2:
+                return
+        oid = self._add_block(pos, held)
+        self._consume_selected()
+        self._inc("use_item", held, 1, object_id=oid)
+
+    def _update_pickups(self) -> None:
+        keep = []
+        for p in self._pending:
+            if p.tick <= self.tick:
+                left = self.add_item(p.item, p.count)
+                self._inc("pickup", p.item, p.count - left)
+            else:
+                keep.append(p)
+        self._pending = keep
+
+    # -- movement
+    def _solid_at(self, x: float, y: float, z: float) -> bool:
+        h = PLAYER_HALF - 1e-6
+        for cx in (math.floor(x - h), math.floor(x + h)):
+            for cz in (math.floor(z - h), math.floor(z + h)):
+                for cy in range(math.floor(y + 1e-6), math.floor(y + PLAYER_HEIGHT - 1e-6) + 1):
+                    if (cx, cy, cz) in self.blocks:
+                        return True
+        ox, oz = self.origin
+        return not (ox + 1 <= x <= ox + REGION - 1 and oz + 1 <= z <= oz + REGION - 1)
+
+    def _move(self, a: dict[str, int]) -> None:
+        fwd = a["forward"] - a["back"]
+        strafe = a["left"] - a["right"]
+        self.sneaking = bool(a["sneak"])
+        if a["sprint"] and fwd > 0 and not self.sneaking:
+            self.sprinting = True
+        if fwd <= 0 or self.sneaking:
+            self.sprinting = False
+        speed = 0.2806 if self.sprinting else 0.2158
+        if self.sneaking:
+            speed *= 0.3
+        norm = math.hypot(fwd, strafe)
+        mx = mz = 0.0
+        if norm > 0:
+            f, r, _ = camera_basis(self.yaw, 0.0)
+            mx = (fwd * f[0] - strafe * r[0]) / norm * speed
+            mz = (fwd * f[2] - strafe * r[2]) / norm * speed
+        if self.on_ground:
+            self.vx = 0.546 * self.vx + 0.454 * mx
+            self.vz = 0.546 * self.vz + 0.454 * mz
+        else:
+            self.vx = 0.91 * self.vx + 0.09 * mx
+            self.vz = 0.91 * self.vz + 0.09 * mz
+        if abs(self.vx) < 1e-3:
+            self.vx = 0.0
+        if abs(self.vz) < 1e-3:
+            self.vz = 0.0
+        if a["jump"] and self.on_ground:
+            self.vy = 0.42
+            self.on_ground = False
+            self._inc("custom", "jump", 1)
+        x0, z0 = self.x, self.z
+        if self.vx and not self._solid_at(self.x + self.vx, self.y, self.z):
+            self.x += self.vx
+        elif self.vx:
+            self.vx = 0.0
+        if self.vz and not self._solid_at(self.x, self.y, self.z + self.vz):
+            self.z += self.vz
+        elif self.vz:
+            self.vz = 0.0
+        if not self.on_ground:
+            ny = self.y + self.vy
+            self.vy = (self.vy - 0.08) * 0.98
+            if self.vy < 0 and (ny <= GROUND_Y or self._solid_at(self.x, ny, self.z)):
+                ny = max(float(GROUND_Y), float(math.floor(ny) + 1) if ny > GROUND_Y else float(GROUND_Y))
+                self.vy = 0.0
+                self.on_ground = True
+            elif self.vy > 0 and self._solid_at(self.x, ny, self.z):
+                ny = self.y
+                self.vy = 0.0
+            self.y = ny
+        elif self.y > GROUND_Y and not self._solid_at(self.x, self.y - 0.01, self.z):
+            self.on_ground = False
+            self.vy = 0.0
+        dist_cm = int(round(math.hypot(self.x - x0, self.z - z0) * 100))
+        if dist_cm and self.on_ground:
+            if self.sneaking:
+                self._inc("custom", "crouch_one_cm", dist_cm)
+            elif self.sprinting:
+                self._inc("custom", "sprint_one_cm", dist_cm)
+            else:
+                self._inc("custom", "walk_one_cm", dist_cm)
+
+    # -- mobs
+    def _update_mobs(self) -> None:
+        rng = self.rng
+        for mob in list(self.dying):
+            mob.dead_ticks -= 1
+            if mob.dead_ticks <= 0:
+                self.dying.remove(mob)
+        for mob in self.mobs:
+            if mob.hurt_ticks > 0:
+                mob.hurt_ticks -= 1
+            speed = MOBS[mob.kind].speed
+            if mob.kind == "zombie" and math.hypot(mob.x - self.x, mob.z - self.z) < 14:
+                d = math.hypot(self.x - mob.x, self.z - mob.z)
+                mob.heading = math.degrees(math.atan2(-(self.x - mob.x), self.z - mob.z))
+                mob.state = "walk" if d > 1.4 else "idle"
+            elif mob.panic_ticks > 0:
+                mob.panic_ticks -= 1
+                speed *= 2.0
+                if mob.state != "walk" or rng.random() < 0.05:
+                    away = math.degrees(math.atan2(-(mob.x - self.x), mob.z - self.z))
+                    mob.heading = away + rng.uniform(-40, 40)
+                mob.state = "walk"
+            else:
+                mob.state_ticks -= 1
+                if mob.state_ticks <= 0:
+                    if mob.state == "walk" or rng.random() < 0.4:
+                        mob.state, mob.state_ticks = "idle", rng.randint(30, 120)
+                    else:
+                        mob.state, mob.state_ticks = "walk", rng.randint(15, 60)
+                        mob.heading += rng.uniform(-120, 120)
+            if mob.state == "walk":
+                h = math.radians(mob.heading)
+                nx, nz = mob.x - math.sin(h) * speed, mob.z + math.cos(h) * speed
+                if self._mob_fits(nx, nz) and math.hypot(nx - self.x, nz - self.z) > 0.7:
+                    mob.x, mob.z = nx, nz
+                elif mob.kind != "zombie":
+                    mob.heading += rng.choice((90.0, -90.0, 180.0))
+
+    def render(self, cursor: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        return self.renderer.render(cursor)
