@@ -23,10 +23,11 @@ from test_verify import chunk_offset, flip
 from goalframe.annotators import extract_events
 from goalframe.media.video import iter_frames
 from goalframe.sampling import CrossViewDataset, MSTHDataset, MSTHSpec, build_msth, build_pairs
-from goalframe.sampling.datasets import FrameReader, resize_frame
-from goalframe.sources.agibot_synth import synthesize_agibot
+from goalframe.media.images import resize_frame
+from goalframe.storage.frames import FrameReader
+from goalframe.sim.agibot.synth import synthesize_agibot
 from goalframe.sources.registry import get_format
-from goalframe.sources.vpt_synth import synthesize_vpt
+from goalframe.sim.vpt.synth import synthesize_vpt
 from goalframe.storage import ingest, open_dataset
 from goalframe.storage.layout import frame_array_options
 from goalframe.storage.verify import verify_dataset
