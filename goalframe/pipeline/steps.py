@@ -98,17 +98,22 @@ class Ingest(Step):
 def ingest_raw(
     fmt: str, raw: Path, out: str, workers: int | None = None, scheduler: str | None = None, codec: str = "jpeg",
     storage_options: dict | None = None, reader_options: dict | None = None, progress: Progress = no_progress,
+    codec_options: dict | None = None,
 ) -> Any:  # fmt: skip
     """Discover ``raw`` and ingest every episode into ``out``; returns the IngestReport.
 
-    ``reader_options`` are keyword arguments of the format's ``read`` (VPT: ``truncate_camera``).
+    ``reader_options`` are keyword arguments of the format's ``read`` (VPT: ``truncate_camera``);
+    ``codec_options`` the video codecs' ``chunk_frames`` and ``crf`` (None entries are dropped).
     """
+    from goalframe.storage.layout import frame_array_options
     from goalframe.sources.registry import get_format
     from goalframe.storage.ingest import ingest
     from goalframe.storage.lease import dataset_lease
     from goalframe.storage.store import create_or_open
 
     Ingest(codec=codec).validate()
+    codec_options = {name: value for name, value in (codec_options or {}).items() if value is not None}
+    frame_array_options(codec, 2, 2, **codec_options)  # a bad crf or chunk length fails before any work
     if not raw.exists():
         raise FileNotFoundError(f"{raw}: no such file or folder")
     source = get_format(fmt)
@@ -123,11 +128,11 @@ def ingest_raw(
     with dataset_lease(out, f"ingest {fmt}", storage_options, create=True):
         create_or_open(out, storage_options)
         read = functools.partial(source.read, **reader_options) if reader_options else source.read
-        params = {"raw": str(raw), "codec": codec, "workers": workers, "scheduler": scheduler, **(reader_options or {})}
+        params = {"raw": str(raw), "codec": codec, "workers": workers, "scheduler": scheduler, **codec_options, **(reader_options or {})}
         with progress(f"ingest {fmt}", len(refs)) as advance:
             return ingest(
                 out, refs, read, fmt, codec=codec, workers=workers, scheduler=scheduler, on_result=advance,
-                storage_options=storage_options, params=params,
+                storage_options=storage_options, params=params, codec_options=codec_options or None,
             )  # fmt: skip
 
 

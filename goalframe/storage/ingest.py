@@ -78,6 +78,7 @@ def ingest_episode(
     codec: str,
     decode_threads: int,
     storage_options: dict[str, Any] | None,
+    codec_options: dict[str, Any] | None = None,
 ) -> EpisodeResult:
     """One task: skip a complete episode, else read, validate and write it whole."""
     started = time.perf_counter()
@@ -90,7 +91,7 @@ def ingest_episode(
         return EpisodeResult(ref.episode_id, "skipped")
     try:
         raw = read(ref)
-        meta = write_episode(root, raw, codec=codec, decode_threads=decode_threads)
+        meta = write_episode(root, raw, codec=codec, decode_threads=decode_threads, codec_options=codec_options)
     except RawFormatError as exc:
         return EpisodeResult(ref.episode_id, "failed", error=str(exc), seconds=time.perf_counter() - started)
     except Exception as exc:  # an unexpected bug: still one line, the others go on
@@ -118,13 +119,16 @@ def ingest(
     storage_options: dict[str, Any] | None = None,
     on_result: Callable[[EpisodeResult], None] | None = None,
     params: dict[str, Any] | None = None,
+    codec_options: dict[str, Any] | None = None,
 ) -> IngestReport:
     """Ingest every ref; returns per-episode results. Raises DatasetError for a bad output path.
+
+    ``codec_options``: the video codecs' chunk_frames and crf (see frame_array_options).
 
     Holds the dataset's writer lease throughout (DatasetInUse when another command has it).
     """
     with dataset_lease(dataset, f"ingest {source_format}", storage_options, create=True):
-        return _ingest(dataset, refs, read, source_format, codec, workers, scheduler, storage_options, on_result, params)
+        return _ingest(dataset, refs, read, source_format, codec, workers, scheduler, storage_options, on_result, params, codec_options)
 
 
 def _unique_refs(refs: Sequence[Any]) -> tuple[list[Any], list[EpisodeResult]]:
@@ -147,7 +151,7 @@ def _written_features(results: list[EpisodeResult]) -> dict[str, Feature]:
     return merge_features(*schemas)
 
 
-def _ingest(dataset, refs, read, source_format, codec, workers, scheduler, storage_options, on_result, params) -> IngestReport:  # noqa: ANN001
+def _ingest(dataset, refs, read, source_format, codec, workers, scheduler, storage_options, on_result, params, codec_options) -> IngestReport:  # noqa: ANN001
     started_at, started = utc_now(), time.perf_counter()
     root = create_or_open(dataset, storage_options)
     refs, duplicates = _unique_refs(refs)
@@ -169,6 +173,7 @@ def _ingest(dataset, refs, read, source_format, codec, workers, scheduler, stora
         codec=codec,
         decode_threads=decode_threads,
         storage_options=storage_options,
+        codec_options=codec_options,
     )
     record_features(root, _written_features(results))
     rebuild_manifest(dataset, storage_options)
@@ -179,7 +184,7 @@ def _ingest(dataset, refs, read, source_format, codec, workers, scheduler, stora
         root,
         new_step(
             f"ingest-{source_format}",
-            params or {"codec": codec, "workers": workers, "scheduler": scheduler},
+            params or {"codec": codec, "workers": workers, "scheduler": scheduler, **(codec_options or {})},
             started_at,
             utc_now(),
             summary,

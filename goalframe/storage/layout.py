@@ -1,7 +1,8 @@
 """Where things live inside a dataset and how each kind of array is chunked and encoded.
 
-Frames: one frame per chunk (fast random access), 64 frames per shard file (60x fewer
-files). Numeric arrays: one chunk per episode segment, Blosc zstd with bit-shuffle.
+Frames: JPEG / zstd keep one frame per chunk (fast random access), 64 frames per shard
+file (60x fewer files); the video codecs (h264, av1) keep k consecutive frames per chunk as
+one stream, in shards of a whole number of chunks. Numeric arrays: one chunk per episode segment, Blosc zstd with bit-shuffle.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import zarr
 from zarr.codecs import BloscCodec, Crc32cCodec
 
 from goalframe.storage.codecs import JpegCodec
+from goalframe.storage.video_codec import BITSTREAMS, VideoCodec
 
 EPISODES = "episodes"
 MASKS = "masks"
@@ -22,8 +24,10 @@ FRAMES = "frames"
 
 FRAME_SHARD = 64  # frames per shard file: also the unit a writer owns and the ingest block
 SEGMENT_ROWS = 8192  # rows per chunk of numeric time arrays (a VPT segment is <= 6000)
-FRAME_CODECS = ("jpeg", "zstd")
+VIDEO_CODECS = tuple(BITSTREAMS)  # h264, av1
+FRAME_CODECS = ("jpeg", "zstd", *VIDEO_CODECS)
 JPEG_QUALITY = 90
+VIDEO_CHUNK_FRAMES = 16  # frames per video chunk: what a read of one frame decodes at most
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -49,12 +53,26 @@ def chunk_checksum() -> Crc32cCodec:
     return Crc32cCodec()
 
 
-def frame_array_options(codec: str, height: int, width: int, channels: int = 3) -> dict[str, Any]:
-    """create_array keyword arguments for a (T, H, W, C) uint8 frame array."""
+def frame_array_options(
+    codec: str, height: int, width: int, channels: int = 3, chunk_frames: int | None = None, crf: int | None = None
+) -> dict[str, Any]:
+    """create_array keyword arguments for a (T, H, W, C) uint8 frame array.
+
+    ``chunk_frames`` and ``crf`` apply to the video codecs only (defaults:
+    VIDEO_CHUNK_FRAMES and the bitstream's own crf); a video shard holds the smallest whole
+    number of chunks that reaches FRAME_SHARD frames, so a writer still owns whole chunks.
+    """
+    chunk = 1
+    if codec in VIDEO_CODECS:
+        chunk = int(chunk_frames or VIDEO_CHUNK_FRAMES)
+        if chunk < 1:
+            raise ValueError(f"chunk frames must be >= 1, got {chunk}")
+    elif chunk_frames not in (None, 1) or crf is not None:
+        raise ValueError(f"--chunk-frames and --crf apply to the video codecs ({', '.join(VIDEO_CODECS)}), not {codec!r}")
     options: dict[str, Any] = {
         "dtype": np.uint8,
-        "chunks": (1, height, width, channels),
-        "shards": (FRAME_SHARD, height, width, channels),
+        "chunks": (chunk, height, width, channels),
+        "shards": (frame_shard(chunk), height, width, channels),
         # Skip zarr's "is this chunk all fill value?" scan: ~1 ms per 640x360 frame, and
         # camera frames are never blank in practice (a blank one is stored, harmlessly).
         "config": {"write_empty_chunks": True},
@@ -63,9 +81,26 @@ def frame_array_options(codec: str, height: int, width: int, channels: int = 3) 
         options |= {"serializer": JpegCodec(quality=JPEG_QUALITY), "compressors": [chunk_checksum()]}
     elif codec == "zstd":
         options |= {"compressors": [numeric_compressor(), chunk_checksum()]}
+    elif codec in VIDEO_CODECS:
+        # the checksum after the stream: `verify` names a flipped byte before the decoder sees it
+        options |= {"serializer": VideoCodec(bitstream=codec, crf=crf), "compressors": [chunk_checksum()]}
     else:
         raise ValueError(f"unknown frame codec {codec!r}; choose one of {', '.join(FRAME_CODECS)}")
     return options
+
+
+def frame_shard(chunk_frames: int) -> int:
+    """Frames per shard file for chunks of ``chunk_frames``: a whole number of chunks, >= FRAME_SHARD."""
+    return chunk_frames * -(-FRAME_SHARD // chunk_frames)
+
+
+def frame_codec_attrs(array: zarr.Array, codec: str) -> dict[str, Any]:
+    """What the frame array's attrs record of its codec (the metadata holds the same)."""
+    attrs: dict[str, Any] = {"codec": codec}
+    serializer = array.serializer
+    if isinstance(serializer, VideoCodec):
+        attrs |= {"chunk_frames": int(array.chunks[0]), "crf": serializer.crf, "preset": serializer.preset, "gop": serializer.gop or int(array.chunks[0])}
+    return attrs
 
 
 def create_numeric_array(group: zarr.Group, name: str, values: np.ndarray, attrs: dict | None = None) -> zarr.Array:

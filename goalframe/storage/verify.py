@@ -116,14 +116,16 @@ def _shard_index_holes(fs, path: str, size: int, array: zarr.Array, region: tupl
 
 
 def _bad_rows(array: zarr.Array, region: tuple[slice, ...]) -> list[int]:
-    """Rows of ``region`` (one-frame chunks) that fail to decode on their own."""
+    """Rows of ``region`` whose chunk (one frame, or k frames of a video chunk) fails to decode."""
     bad = []
     rest = region[1:]
-    for row in range(region[0].start, region[0].stop):
+    step = array.chunks[0]
+    for row in range(region[0].start, region[0].stop, step):
+        stop = min(row + step, region[0].stop)
         try:
-            array[(slice(row, row + 1), *rest)]
+            array[(slice(row, stop), *rest)]
         except Exception:  # noqa: BLE001 - any decode failure is the finding
-            bad.append(row)
+            bad.extend(range(row, stop))
     return bad
 
 
@@ -153,7 +155,7 @@ def check_array(
 ) -> int:
     """Decode every storage unit of ``array``; returns the number of units checked."""
     unit, units = _units(array)
-    is_frames = array.shards is not None and array.chunks[0] == 1
+    is_frames = array.shards is not None  # only frame arrays are sharded
     label = "frames" if is_frames else "rows"
     checked = 0
     for coords in units:

@@ -26,7 +26,7 @@ from goalframe.schemas.episode import EpisodeMeta, RawEpisode, episode_key
 from goalframe.schemas.features import NUMERIC_CODEC, TEXT_CODEC, Feature, array_feature, frame_feature
 from goalframe.schemas.layout import utc_now
 from goalframe.media.video import iter_frame_blocks
-from goalframe.storage.layout import FRAME_SHARD, FRAMES, create_numeric_array, episode_path, frame_array_options
+from goalframe.storage.layout import FRAMES, create_numeric_array, episode_path, frame_array_options, frame_codec_attrs
 
 T = TypeVar("T")
 
@@ -142,15 +142,16 @@ def write_frames(
     codec: str,
     decode_threads: int,
     on_frames: Callable[[int], None] | None,
+    codec_options: dict | None = None,
 ) -> None:
     video = raw.videos[camera]
-    array = group.create_array(
-        f"{FRAMES}/{camera}", shape=(video.n_frames, video.height, video.width, 3), **frame_array_options(codec, video.height, video.width)
-    )
-    array.attrs.update({"camera": camera, "layout": "THWC", "color": "RGB", "codec": codec})
+    options = frame_array_options(codec, video.height, video.width, **(codec_options or {}))
+    array = group.create_array(f"{FRAMES}/{camera}", shape=(video.n_frames, video.height, video.width, 3), **options)
+    array.attrs.update({"camera": camera, "layout": "THWC", "color": "RGB", **frame_codec_attrs(array, codec)})
     start = 0
     depth = 2
-    blocks = iter_frame_blocks(video.path, video.n_frames, FRAME_SHARD, threads=decode_threads, ring=depth + 2)
+    shard = int(array.shards[0])  # whole shards of whole chunks: no video chunk is coded twice
+    blocks = iter_frame_blocks(video.path, video.n_frames, shard, threads=decode_threads, ring=depth + 2)
     for block in prefetch(blocks, depth=depth):
         array[start : start + len(block)] = block  # a whole shard per write
         start += len(block)
@@ -188,9 +189,11 @@ def write_episode(
     codec: str = "jpeg",
     decode_threads: int = 0,
     on_frames: Callable[[int], None] | None = None,
+    codec_options: dict | None = None,
 ) -> EpisodeMeta:
     """Write ``raw`` as ``episodes/<key>``; on any error the partial group is removed.
 
+    ``codec_options`` are :func:`frame_array_options`' video options (chunk_frames, crf).
     The key is :func:`episode_key` of the raw id: the one place where a source's episode
     ids become store keys, for every format and for the Python API alike.
     """
@@ -227,7 +230,7 @@ def write_episode(
         with ThreadPoolExecutor(max_workers=1) as pool:
             numeric = pool.submit(write_numeric_arrays, group, raw)
             for camera in raw.videos:
-                write_frames(group, camera, raw, codec, decode_threads, on_frames)
+                write_frames(group, camera, raw, codec, decode_threads, on_frames, codec_options)
             numeric.result()
         _commit(root, key, token)
     except WriterReplaced:
