@@ -78,12 +78,18 @@ class Ingest(Step):
     name: ClassVar[str] = "ingest"
     codec: str = "jpeg"
     truncate_camera: bool = False  # VPT: camera degrees truncated toward zero, as VPT's own conversion
+    chunk_frames: int | None = None  # h264/av1: frames per video chunk (None: the codec's default)
+    crf: int | None = None  # h264/av1: constant rate factor (None: the codec's default)
 
     def validate(self) -> None:
-        from goalframe.storage.layout import FRAME_CODECS
+        from goalframe.storage.layout import FRAME_CODECS, frame_array_options
 
         if self.codec not in FRAME_CODECS:
             raise ValueError(f"--codec must be one of {', '.join(FRAME_CODECS)}, got {self.codec!r}")
+        frame_array_options(self.codec, 2, 2, **self.codec_options())  # a bad crf or chunk length fails now
+
+    def codec_options(self) -> dict[str, int]:
+        return {name: value for name, value in (("chunk_frames", self.chunk_frames), ("crf", self.crf)) if value is not None}
 
     def reader_options(self) -> dict[str, Any] | None:
         return {"truncate_camera": True} if self.truncate_camera else None
@@ -91,7 +97,7 @@ class Ingest(Step):
     def run(self, dataset: str, context: StepContext) -> dict[str, Any]:
         return ingest_raw(
             context.fmt, context.raw, dataset, context.workers, context.scheduler, self.codec, context.storage_options,
-            self.reader_options(), context.progress,
+            self.reader_options(), context.progress, self.codec_options() or None,
         ).summary()  # fmt: skip
 
 

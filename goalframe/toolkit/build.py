@@ -17,6 +17,7 @@ from goalframe.toolkit.common import (
 )  # fmt: skip
 from goalframe.toolkit.events import GRASP_OFFSET, MATCH, MIN_GAP, MIN_START, TYPES
 from goalframe.toolkit.masks import DEVICE, EVERY, MODEL_TYPE, OVERWRITE, POSES
+from goalframe.toolkit.ingest import CHUNK_FRAMES, CODEC, CRF
 from goalframe.toolkit.msth import CLIP_HELP
 
 EPILOG = example(
@@ -34,7 +35,9 @@ def build(
     out: str = typer.Option(..., "--out", "-o", help="Dataset path (NAME.zarr folder or fsspec URL)."),
     workers: Optional[int] = typer.Option(None, help="Parallel workers for every step."),
     scheduler: Optional[str] = typer.Option(None, help="Address of a dask.distributed scheduler."),
-    codec: str = typer.Option("jpeg", help="Frame codec: jpeg or zstd."),
+    codec: str = CODEC,
+    chunk_frames: Optional[int] = CHUNK_FRAMES,
+    crf: Optional[int] = CRF,
     truncate_camera: bool = typer.Option(False, "--truncate-camera", help="VPT ingest: camera degrees truncated toward zero (see `goalframe ingest vpt --help`)."),
     types: Optional[str] = TYPES,
     match: Optional[str] = MATCH,
@@ -70,7 +73,7 @@ def build(
     with one_line_errors():
         kinds = [t.strip() for t in types.split(",") if t.strip()] if types else None
         steps = [
-            Ingest(codec=codec, truncate_camera=truncate_camera),
+            Ingest(codec=codec, truncate_camera=truncate_camera, chunk_frames=chunk_frames, crf=crf),
             Events(EventFilters(types=kinds, match=match, min_gap=min_gap, min_start=min_start), grasp_offset=grasp_offset),
             Masks(MaskOptions(annotator=annotator, window=window, every=every, checkpoint=checkpoint, model_type=model_type, device=device, poses=poses, overwrite=overwrite)),
             Pairs(seed=seed, cross_episode=cross_episode, cross_camera=cross_camera),
