@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from goalframe import pipeline
 from goalframe.annotators import extract_events
 from goalframe.sources.registry import get_format
-from goalframe import pipeline
 
 
 def build(fmt: str, work: Path, episodes: int, seed: int, workers: int, **options) -> tuple[Path, str]:
@@ -70,7 +70,11 @@ def agibot_quality(raw: Path, table: pl.DataFrame) -> dict:
         record = json.loads(path.read_text())
         episode = path.stem
         masks = np.load(path.with_suffix(".npz"))["masks_head_color"]
-        rows = table.filter((pl.col("episode_id") == episode) & pl.col("kind").is_in(["grasp", "release"]) & (pl.col("camera") == "head_color"))
+        rows = table.filter(
+            (pl.col("episode_id") == episode)
+            & pl.col("kind").is_in(["grasp", "release"])
+            & (pl.col("camera") == "head_color")
+        )
         for event in record["events"]:
             same = rows.filter((pl.col("kind") == event["kind"]) & (pl.col("arm") == event["arm"]))
             if same.is_empty():
@@ -90,12 +94,18 @@ def agibot_quality(raw: Path, table: pl.DataFrame) -> dict:
         "within_2_frames": round(sum(abs(e) <= 2 for e in matched) / max(len(errors), 1), 4),
         "frame_error_histogram": {str(k): matched.count(k) for k in sorted(set(matched))},
         "prompt_on_object_rate": round(on_object / max(grasps, 1), 4),
-        "found_grasp_release_rows_head": int(table.filter(pl.col("kind").is_in(["grasp", "release"]) & (pl.col("camera") == "head_color")).height),
+        "found_grasp_release_rows_head": int(
+            table.filter(
+                pl.col("kind").is_in(["grasp", "release"]) & (pl.col("camera") == "head_color")
+            ).height
+        ),
     }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--episodes", type=int, default=100)
     parser.add_argument("--frames", type=int, default=120, help="VPT ticks per episode")
     parser.add_argument("--agibot-episodes", type=int, default=None, help="default: --episodes // 4")
@@ -108,25 +118,42 @@ def main() -> None:
     try:
         raw, dataset = build("vpt", work, args.episodes, args.seed, args.workers, frames=args.frames)
         table, seconds = timed_extract(dataset, args.workers)
-        results["vpt"] = {"episodes": args.episodes, "events": table.height, "seconds": round(seconds, 3),
-                          "events_per_s": round(table.height / seconds, 1), "episodes_per_s": round(args.episodes / seconds, 1),
-                          "per_type": vpt_quality(raw, table)}  # fmt: skip
+        results["vpt"] = {
+            "episodes": args.episodes,
+            "events": table.height,
+            "seconds": round(seconds, 3),
+            "events_per_s": round(table.height / seconds, 1),
+            "episodes_per_s": round(args.episodes / seconds, 1),
+            "per_type": vpt_quality(raw, table),
+        }
         n_agibot = args.agibot_episodes or max(1, args.episodes // 4)
         raw, dataset = build("agibot", work, n_agibot, args.seed, args.workers)
         table, seconds = timed_extract(dataset, args.workers)
-        results["agibot"] = {"episodes": n_agibot, "events": table.height, "seconds": round(seconds, 3),
-                             "events_per_s": round(table.height / seconds, 1), "episodes_per_s": round(n_agibot / seconds, 1),
-                             **agibot_quality(raw, table)}  # fmt: skip
+        results["agibot"] = {
+            "episodes": n_agibot,
+            "events": table.height,
+            "seconds": round(seconds, 3),
+            "events_per_s": round(table.height / seconds, 1),
+            "episodes_per_s": round(n_agibot / seconds, 1),
+            **agibot_quality(raw, table),
+        }
     finally:
         shutil.rmtree(work, ignore_errors=True)
     for fmt, r in results.items():
-        print(f"{fmt}: {r['episodes']} episodes, {r['events']} events in {r['seconds']} s "
-              f"({r['events_per_s']} events/s, {r['episodes_per_s']} episodes/s)")  # fmt: skip
+        print(
+            f"{fmt}: {r['episodes']} episodes, {r['events']} events in {r['seconds']} s "
+            f"({r['events_per_s']} events/s, {r['episodes_per_s']} episodes/s)"
+        )
     for kind, q in results["vpt"]["per_type"].items():
-        print(f"  vpt {kind:12s} true {q['true']:4d} found {q['found']:4d} precision {q['precision']} recall {q['recall']}")
+        print(
+            f"  vpt {kind:12s} true {q['true']:4d} found {q['found']:4d} precision {q['precision']} recall"
+            f" {q['recall']}"
+        )
     a = results["agibot"]
-    print(f"  agibot grasp/release within 2 frames: {a['within_2_frames']:.2%} (missed {a['missed']}), "
-          f"errors {a['frame_error_histogram']}; head prompt on object: {a['prompt_on_object_rate']:.2%}")  # fmt: skip
+    print(
+        f"  agibot grasp/release within 2 frames: {a['within_2_frames']:.2%} (missed {a['missed']}), "
+        f"errors {a['frame_error_histogram']}; head prompt on object: {a['prompt_on_object_rate']:.2%}"
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))
     print(f"  -> {args.out}")

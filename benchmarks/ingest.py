@@ -16,8 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from goalframe.sources.registry import get_format
 from goalframe.media.video import iter_frames
+from goalframe.sources.registry import get_format
 from goalframe.storage import ingest
 from goalframe.storage.parallel import run_tasks
 
@@ -25,7 +25,10 @@ from goalframe.storage.parallel import run_tasks
 def decode_episode(ref, read) -> dict[str, int]:
     """Read and decode like ingest does, write nothing: the ceiling."""
     raw = read(ref)
-    return {camera: sum(1 for _ in iter_frames(video.path, limit=video.n_frames, threads=1)) for camera, video in raw.videos.items()}
+    return {
+        camera: sum(1 for _ in iter_frames(video.path, limit=video.n_frames, threads=1))
+        for camera, video in raw.videos.items()
+    }
 
 
 def folder_bytes(path: Path) -> int:
@@ -33,13 +36,17 @@ def folder_bytes(path: Path) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--format", default="vpt", choices=["vpt", "agibot"])
     parser.add_argument("--episodes", type=int, default=4)
     parser.add_argument("--frames", type=int, default=600, help="VPT ticks per episode")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=None, help="JSON file (default benchmarks/results/ingest-<format>.json)")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="JSON file (default benchmarks/results/ingest-<format>.json)"
+    )
     args = parser.parse_args()
     source = get_format(args.format)
     work = Path(tempfile.mkdtemp(prefix="goalframe-bench-"))
@@ -63,7 +70,9 @@ def main() -> None:
             "frames": frames,
             "frames_per_camera": per_camera,
             "decode_only_fps": round(frames / decode_seconds, 1),
-            "raw_mp4_bytes_per_frame": round(sum(p.stat().st_size for p in (work / "raw").rglob("*.mp4")) / frames, 1),
+            "raw_mp4_bytes_per_frame": round(
+                sum(p.stat().st_size for p in (work / "raw").rglob("*.mp4")) / frames, 1
+            ),
             "codecs": {},
         }
         for codec in ("jpeg", "zstd"):
@@ -80,9 +89,15 @@ def main() -> None:
                 "seconds": round(seconds, 2),
             }
         print(f"{args.format}: {frames} frames ({per_camera}), {args.workers} workers")
-        print(f"  decode only (ceiling): {results['decode_only_fps']:8.1f} frames/s   (raw mp4 {results['raw_mp4_bytes_per_frame']:.0f} B/frame)")
+        print(
+            f"  decode only (ceiling): {results['decode_only_fps']:8.1f} frames/s   (raw mp4"
+            f" {results['raw_mp4_bytes_per_frame']:.0f} B/frame)"
+        )
         for codec, r in results["codecs"].items():
-            print(f"  ingest {codec:5s}:          {r['ingest_fps']:8.1f} frames/s   {r['ratio_to_decode_only']:.0%} of ceiling   {r['bytes_per_frame']} B/frame")
+            print(
+                f"  ingest {codec:5s}:          {r['ingest_fps']:8.1f} frames/s  "
+                f" {r['ratio_to_decode_only']:.0%} of ceiling   {r['bytes_per_frame']} B/frame"
+            )
         out = args.out or Path(__file__).parent / "results" / f"ingest-{args.format}.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(results, indent=2))

@@ -1,6 +1,6 @@
 """Dataloader throughput against decoding the raw mp4s, and resident memory over many samples.
 
-    python benchmarks/loaders.py                      # defaults below; JSON to benchmarks/results/loaders.json
+    python benchmarks/loaders.py                      # JSON to benchmarks/results/loaders.json
     python benchmarks/loaders.py --samples 60 --memory-samples 2000 --work /tmp/loaders   # quicker
 
 Builds a VPT and an AgiBot dataset from generated recordings with the real pipeline
@@ -35,11 +35,13 @@ import av
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from test_pairs import write_truth_tracks  # noqa: E402  (truth masks -> tracks; the mask annotators are elsewhere)
+from test_pairs import (
+    write_truth_tracks,
+)  # noqa: E402  (truth masks -> tracks; the mask annotators are elsewhere)
 
 from goalframe import pipeline  # noqa: E402
-from goalframe.sampling import CrossViewDataset, MSTHDataset, MSTHSpec, build_msth, build_pairs  # noqa: E402
 from goalframe.media.images import resize_frame  # noqa: E402
+from goalframe.sampling import CrossViewDataset, MSTHDataset, MSTHSpec, build_msth, build_pairs  # noqa: E402
 from goalframe.sources.registry import get_format  # noqa: E402
 from goalframe.storage import open_dataset  # noqa: E402
 
@@ -120,7 +122,9 @@ def compare(ours, baseline, samples: int, rounds: int, seed: int) -> dict:
         times["goalframe"] += timed(ours, chunk)
         times["baseline"] += timed(baseline, chunk)
     a, b = ours[int(order[1])], baseline[int(order[1])]
-    image_keys = [k for k in a if a[k].dtype.is_floating_point is False and a[k].ndim >= 3 and k != "goal_mask"]
+    image_keys = [
+        k for k in a if a[k].dtype.is_floating_point is False and a[k].ndim >= 3 and k != "goal_mask"
+    ]
     difference = {k: round(float((a[k].float() - b[k].float()).abs().mean()), 2) for k in image_keys}
     same_labels = all(bool((a[k] == b[k]).all()) for k in a if k not in image_keys)
     return {
@@ -183,8 +187,12 @@ def build(fmt: str, work: Path, episodes: int, seed: int, track_window: int, **o
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--work", type=Path, default=None, help="Working folder (kept; datasets are reused when present).")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--work", type=Path, default=None, help="Working folder (kept; datasets are reused when present)."
+    )
     parser.add_argument("--vpt-episodes", type=int, default=3)
     parser.add_argument("--vpt-frames", type=int, default=600)
     parser.add_argument("--agibot-episodes", type=int, default=3)
@@ -193,7 +201,12 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=120, help="Samples timed per dataset and loader.")
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--memory-samples", type=int, default=10_000)
-    parser.add_argument("--memory-window", type=int, default=None, help="Window of the CrossView memory run (default --window).")
+    parser.add_argument(
+        "--memory-window",
+        type=int,
+        default=None,
+        help="Window of the CrossView memory run (default --window).",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
@@ -201,10 +214,28 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     try:
         started = time.perf_counter()
-        vpt = build("vpt", work, args.vpt_episodes, args.seed, track_window=args.window + args.window // 2, frames=args.vpt_frames)
-        agibot = build("agibot", work, args.agibot_episodes, args.seed, track_window=64, frames_per_object=90, n_objects=3, dexhand=False)
+        vpt = build(
+            "vpt",
+            work,
+            args.vpt_episodes,
+            args.seed,
+            track_window=args.window + args.window // 2,
+            frames=args.vpt_frames,
+        )
+        agibot = build(
+            "agibot",
+            work,
+            args.agibot_episodes,
+            args.seed,
+            track_window=64,
+            frames_per_object=90,
+            n_objects=3,
+            dexhand=False,
+        )
         build_pairs(vpt, seed=args.seed)
-        spec = MSTHSpec(horizon=150, near=54, stride=6, distal=9)  # Act2Goal's 9 + 9 frames, 54 proximal actions
+        spec = MSTHSpec(
+            horizon=150, near=54, stride=6, distal=9
+        )  # Act2Goal's 9 + 9 frames, 54 proximal actions
         build_msth(agibot, spec)
         build_seconds = time.perf_counter() - started
         common = {"split": "all", "size": args.size, "threads": 1}
@@ -214,22 +245,54 @@ def main() -> None:
         msth_base = PyAVMSTH(agibot, **common)
         ds_v, ds_a = open_dataset(vpt), open_dataset(agibot)
         results = {
-            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(), "pyav": av.__version__},
+            "machine": {
+                "cpus": os.cpu_count(),
+                "python": platform.python_version(),
+                "platform": platform.platform(),
+                "pyav": av.__version__,
+            },
             "build_seconds": round(build_seconds, 1),
             "cross_view": {
-                "dataset": {"episodes": len(ds_v.episodes), "frames": sum(ds_v.lengths.values()), "pairs": len(cross.pairs), "samples": len(cross),
-                            "window": args.window, "size": args.size, "frame": "360x640 JPEG q90",
-                            "mp4_frames_per_keyframe": keyframe_interval(raw_video(ds_v.meta(ds_v.episodes[0]), "pov"))},  # fmt: skip
+                "dataset": {
+                    "episodes": len(ds_v.episodes),
+                    "frames": sum(ds_v.lengths.values()),
+                    "pairs": len(cross.pairs),
+                    "samples": len(cross),
+                    "window": args.window,
+                    "size": args.size,
+                    "frame": "360x640 JPEG q90",
+                    "mp4_frames_per_keyframe": keyframe_interval(
+                        raw_video(ds_v.meta(ds_v.episodes[0]), "pov")
+                    ),
+                },
                 **compare(cross, cross_base, args.samples, args.rounds, args.seed),
             },
             "msth": {
-                "dataset": {"episodes": len(ds_a.episodes), "frames": sum(ds_a.lengths.values()), "samples": len(msth), "cameras": msth.cameras,
-                            "spec": {"horizon": 150, "near": 54, "stride": 6, "distal": 9}, "size": args.size, "frame": "480x640 JPEG q90",
-                            "mp4_frames_per_keyframe": keyframe_interval(raw_video(ds_a.meta(ds_a.episodes[0]), "head_color"))},  # fmt: skip
+                "dataset": {
+                    "episodes": len(ds_a.episodes),
+                    "frames": sum(ds_a.lengths.values()),
+                    "samples": len(msth),
+                    "cameras": msth.cameras,
+                    "spec": {"horizon": 150, "near": 54, "stride": 6, "distal": 9},
+                    "size": args.size,
+                    "frame": "480x640 JPEG q90",
+                    "mp4_frames_per_keyframe": keyframe_interval(
+                        raw_video(ds_a.meta(ds_a.episodes[0]), "head_color")
+                    ),
+                },
                 **compare(msth, msth_base, args.samples, args.rounds, args.seed),
             },
         }
-        print(json.dumps({k: {kk: vv for kk, vv in v.items() if kk != "dataset"} if isinstance(v, dict) else v for k, v in results.items()}, indent=1), flush=True)
+        print(
+            json.dumps(
+                {
+                    k: {kk: vv for kk, vv in v.items() if kk != "dataset"} if isinstance(v, dict) else v
+                    for k, v in results.items()
+                },
+                indent=1,
+            ),
+            flush=True,
+        )
         memory_window = args.memory_window or args.window
         cross_memory = CrossViewDataset(vpt, window=memory_window, **common)
         results["memory"] = {

@@ -34,9 +34,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from goalframe import pipeline
 from goalframe.annotators.vpt_targets import static_target
 from goalframe.sources.registry import get_format
-from goalframe import pipeline
 from goalframe.storage import open_dataset
 
 
@@ -90,7 +90,9 @@ class Truth:
                 if event["frame"] == row["frame"] and event["stat"] == row["name"] and event["object_id"]:
                     info = next((o for o in record["objects"] if o["id"] == event["object_id"]), {})
                     kind = info.get("kind", "gui")
-                    return int(event["object_id"]), f"{kind}:{info.get('type', event['object'])}" if kind != "gui" else "gui"
+                    return int(event["object_id"]), (
+                        f"{kind}:{info.get('type', event['object'])}" if kind != "gui" else "gui"
+                    )
             return None
         events = [e for e in record["events"] if e["arm"] == row["arm"]]
         if row["kind"] in ("grasp", "release"):
@@ -123,10 +125,14 @@ def score_track(masks: np.ndarray, visible: np.ndarray, truth: np.ndarray) -> di
             else:
                 ious.append(0.0)
     return {
-        "ious": ious, "centroid_errors": errors,
-        "tp": int(np.sum(visible & true_visible)), "fp": int(np.sum(visible & ~true_visible)), "fn": int(np.sum(~visible & true_visible)),
-        "frames": len(masks), "event_iou": ious[-1] if true_visible[-1] else None,
-    }  # fmt: skip
+        "ious": ious,
+        "centroid_errors": errors,
+        "tp": int(np.sum(visible & true_visible)),
+        "fp": int(np.sum(visible & ~true_visible)),
+        "fn": int(np.sum(~visible & true_visible)),
+        "frames": len(masks),
+        "event_iou": ious[-1] if true_visible[-1] else None,
+    }
 
 
 def summarize(tallies: list[dict]) -> dict[str, Any]:
@@ -135,12 +141,14 @@ def summarize(tallies: list[dict]) -> dict[str, Any]:
     tp, fp, fn = (sum(t[k] for t in tallies) for k in ("tp", "fp", "fn"))
     event_ious = [t["event_iou"] for t in tallies if t["event_iou"] is not None]
     return {
-        "tracks": len(tallies), "frames": sum(t["frames"] for t in tallies), "visible_frames": len(ious),
+        "tracks": len(tallies),
+        "frames": sum(t["frames"] for t in tallies),
+        "visible_frames": len(ious),
         "mean_iou": round(float(np.mean(ious)), 4) if ious else None,
         "event_frame_iou": round(float(np.mean(event_ious)), 4) if event_ious else None,
         "centroid_error_px": round(float(np.mean(errors)), 2) if errors else None,
         "visibility_f1": round(2 * tp / (2 * tp + fp + fn), 4) if tp + fp + fn else None,
-    }  # fmt: skip
+    }
 
 
 def scorable_events(dataset: str, truth: Truth) -> list[tuple[dict, int, str]]:
@@ -158,7 +166,15 @@ def scorable_events(dataset: str, truth: Truth) -> list[tuple[dict, int, str]]:
     return rows
 
 
-def evaluate_direct(dataset: str, truth: Truth, annotator, window: int, limit: int | None = None, source: str = "", poses: bool = True) -> tuple[dict, list[dict], float, int]:
+def evaluate_direct(
+    dataset: str,
+    truth: Truth,
+    annotator,
+    window: int,
+    limit: int | None = None,
+    source: str = "",
+    poses: bool = True,
+) -> tuple[dict, list[dict], float, int]:
     """Run ``annotator`` on each scorable event's window (no store writes); tallies and timing.
     ``poses``: place static targets (mined blocks) by the recorded camera poses, as the masks step does."""
     ds = open_dataset(dataset)
@@ -168,11 +184,19 @@ def evaluate_direct(dataset: str, truth: Truth, annotator, window: int, limit: i
         clip = ds.read_frames(row["episode_id"], start, row["frame"] + 1, row["camera"])
         began = time.perf_counter()
         target = static_target(ds, row, start) if poses else None
-        track = annotator.annotate(clip, (row["prompt_row"], row["prompt_col"]), first_frame=start, target=target)
+        track = annotator.annotate(
+            clip, (row["prompt_row"], row["prompt_col"]), first_frame=start, target=target
+        )
         seconds += time.perf_counter() - began
         frames += len(clip)
-        tally = score_track(track.mask, track.visible, truth.masks(row["episode_id"], row["camera"], start, row["frame"] + 1, object_id))
-        tally.update(source=source, type=kind, camera=row["camera"], event_id=row["event_id"], kind=row["kind"])
+        tally = score_track(
+            track.mask,
+            track.visible,
+            truth.masks(row["episode_id"], row["camera"], start, row["frame"] + 1, object_id),
+        )
+        tally.update(
+            source=source, type=kind, camera=row["camera"], event_id=row["event_id"], kind=row["kind"]
+        )
         tallies.append(tally)
     return grouped(tallies), tallies, seconds, frames
 
@@ -190,10 +214,17 @@ def grouped(tallies: list[dict]) -> dict[str, Any]:
 
 def print_quality(title: str, quality: dict[str, Any]) -> None:
     print(f"{title}")
-    print(f"  {'group':28s} {'tracks':>6s} {'vis.fr':>7s} {'mIoU':>6s} {'evIoU':>6s} {'cent.px':>7s} {'visF1':>6s}")
+    print(
+        f"  {'group':28s} {'tracks':>6s} {'vis.fr':>7s} {'mIoU':>6s} {'evIoU':>6s} {'cent.px':>7s}"
+        f" {'visF1':>6s}"
+    )
     for name, q in quality.items():
         fmt = lambda v, spec: format(v, spec) if v is not None else "-"  # noqa: E731
-        print(f"  {name:28s} {q['tracks']:6d} {q['visible_frames']:7d} {fmt(q['mean_iou'], '6.3f')} {fmt(q['event_frame_iou'], '6.3f')} {fmt(q['centroid_error_px'], '7.1f')} {fmt(q['visibility_f1'], '6.3f')}")
+        print(
+            f"  {name:28s} {q['tracks']:6d} {q['visible_frames']:7d} {fmt(q['mean_iou'], '6.3f')}"
+            f" {fmt(q['event_frame_iou'], '6.3f')} {fmt(q['centroid_error_px'], '7.1f')}"
+            f" {fmt(q['visibility_f1'], '6.3f')}"
+        )
 
 
 def stored_tallies(dataset: str, truth: Truth, source: str, annotator: str = "classical") -> list[dict]:
@@ -205,8 +236,12 @@ def stored_tallies(dataset: str, truth: Truth, source: str, annotator: str = "cl
     for row, object_id, kind in scorable_events(dataset, truth):
         track = ds.read_track(row["episode_id"], track_id_for(row["event_id"], row["camera"], annotator))
         start, stop = int(track.frame_index[0]), int(track.frame_index[-1]) + 1
-        tally = score_track(track.mask, track.visible, truth.masks(row["episode_id"], row["camera"], start, stop, object_id))
-        tally.update(source=source, type=kind, camera=row["camera"], event_id=row["event_id"], kind=row["kind"])
+        tally = score_track(
+            track.mask, track.visible, truth.masks(row["episode_id"], row["camera"], start, stop, object_id)
+        )
+        tally.update(
+            source=source, type=kind, camera=row["camera"], event_id=row["event_id"], kind=row["kind"]
+        )
         tallies.append(tally)
     return tallies
 
@@ -219,10 +254,15 @@ def keyframe_runs(make, data: dict, window: int, limit: int, ks=(1, 5, 10)) -> d
     events = []
     for fmt, (raw, dataset) in data.items():
         truth = Truth(raw, fmt)
-        events += [(fmt, dataset, truth, row, object_id) for row, object_id, _kind in scorable_events(dataset, truth)[:limit]]
+        events += [
+            (fmt, dataset, truth, row, object_id)
+            for row, object_id, _kind in scorable_events(dataset, truth)[:limit]
+        ]
     annotators = {k: make(k) for k in ks}
     _fmt, dataset, _truth, row, _object_id = events[0]  # warm-up (lazy library set-up is not annotation time)
-    warm = open_dataset(dataset).read_frames(row["episode_id"], max(0, row["frame"] - 1), row["frame"] + 1, row["camera"])
+    warm = open_dataset(dataset).read_frames(
+        row["episode_id"], max(0, row["frame"] - 1), row["frame"] + 1, row["camera"]
+    )
     for annotator in annotators.values():
         annotator.annotate(warm, (row["prompt_row"], row["prompt_col"]))
         if hasattr(annotator, "calls"):
@@ -237,7 +277,9 @@ def keyframe_runs(make, data: dict, window: int, limit: int, ks=(1, 5, 10)) -> d
         for k in ks:
             target = static_target(ds, row, start)  # a fresh fit per run: fitting is part of the work
             began = time.perf_counter()
-            track = annotators[k].annotate(clip, (row["prompt_row"], row["prompt_col"]), first_frame=start, target=target)
+            track = annotators[k].annotate(
+                clip, (row["prompt_row"], row["prompt_col"]), first_frame=start, target=target
+            )
             tally[k]["seconds"] += time.perf_counter() - began
             tally[k]["frames"] += len(clip)
             tally[k]["ious"] += score_track(track.mask, track.visible, truth_masks)["ious"]
@@ -249,11 +291,16 @@ def keyframe_runs(make, data: dict, window: int, limit: int, ks=(1, 5, 10)) -> d
     for k in ks:
         t = tally[k]
         runs[f"every_{k}"] = {
-            "events": len(events), "frames": t["frames"], "seconds": round(t["seconds"], 2), "frames_per_s": round(t["frames"] / t["seconds"], 2),
+            "events": len(events),
+            "frames": t["frames"],
+            "seconds": round(t["seconds"], 2),
+            "frames_per_s": round(t["frames"] / t["seconds"], 2),
             "mean_iou_vs_truth": round(float(np.mean(t["ious"])), 4) if t["ious"] else None,
-            "iou_vs_every_1": round(float(np.mean(t["agreement"])), 4) if t["agreement"] else (1.0 if k == ks[0] else None),
+            "iou_vs_every_1": (
+                round(float(np.mean(t["agreement"])), 4) if t["agreement"] else (1.0 if k == ks[0] else None)
+            ),
             "segmentations": getattr(annotators[k], "calls", None),
-        }  # fmt: skip
+        }
     base = runs[f"every_{ks[0]}"]
     for k in ks[1:]:
         run = runs[f"every_{k}"]
@@ -290,7 +337,12 @@ def vit_b_throughput(data: dict, frames: int = 32) -> dict[str, Any] | None:
     annotator.annotate(clip, (row["prompt_row"], row["prompt_col"]))
     torch.cuda.synchronize()
     seconds = time.perf_counter() - began
-    return {"device": torch.cuda.get_device_name(), "frames": len(clip), "seconds": round(seconds, 3), "frames_per_s": round(len(clip) / seconds, 2)}
+    return {
+        "device": torch.cuda.get_device_name(),
+        "frames": len(clip),
+        "seconds": round(seconds, 3),
+        "frames_per_s": round(len(clip) / seconds, 2),
+    }
 
 
 def heldout_quality(work: Path, seeds: list[int], episodes: int, frames: int, window: int) -> dict[str, Any]:
@@ -302,8 +354,12 @@ def heldout_quality(work: Path, seeds: list[int], episodes: int, frames: int, wi
     pooled, flow, per_seed = [], [], {}
     for seed in seeds:
         raw, dataset = built("vpt", work / f"heldout-seed{seed}", episodes, seed, frames=frames)
-        _quality, tallies, _seconds, _frames = evaluate_direct(dataset, Truth(raw, "vpt"), ClassicalAnnotator(), window, None, "vpt")
-        _quality, baseline, _seconds, _frames = evaluate_direct(dataset, Truth(raw, "vpt"), ClassicalAnnotator(), window, None, "vpt", poses=False)
+        _quality, tallies, _seconds, _frames = evaluate_direct(
+            dataset, Truth(raw, "vpt"), ClassicalAnnotator(), window, None, "vpt"
+        )
+        _quality, baseline, _seconds, _frames = evaluate_direct(
+            dataset, Truth(raw, "vpt"), ClassicalAnnotator(), window, None, "vpt", poses=False
+        )
         per_seed[f"seed{seed}"] = summarize(tallies)
         per_seed[f"seed{seed}_flow"] = summarize(baseline)
         pooled += tallies
@@ -312,77 +368,151 @@ def heldout_quality(work: Path, seeds: list[int], episodes: int, frames: int, wi
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--vpt-episodes", type=int, default=6)
     parser.add_argument("--vpt-frames", type=int, default=400)
     parser.add_argument("--agibot-episodes", type=int, default=3)
     parser.add_argument("--window", type=int, default=128)
     parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--keyframe-events", type=int, default=8, help="events per source for the keyframe and tiny SAM runs")
+    parser.add_argument(
+        "--keyframe-events", type=int, default=8, help="events per source for the keyframe and tiny SAM runs"
+    )
     parser.add_argument("--sam-window", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--heldout-seeds", type=int, nargs="*", default=[1, 2, 3], help="VPT worlds the classical settings were not tuned on")
+    parser.add_argument(
+        "--heldout-seeds",
+        type=int,
+        nargs="*",
+        default=[1, 2, 3],
+        help="VPT worlds the classical settings were not tuned on",
+    )
     parser.add_argument("--heldout-episodes", type=int, default=4)
-    parser.add_argument("--work", type=Path, default=None, help="keep generated data here (reused when present)")
-    parser.add_argument("--direct", action="store_true", help="quality of the classical annotator only, no store writes (development)")
+    parser.add_argument(
+        "--work", type=Path, default=None, help="keep generated data here (reused when present)"
+    )
+    parser.add_argument(
+        "--direct",
+        action="store_true",
+        help="quality of the classical annotator only, no store writes (development)",
+    )
     parser.add_argument("--limit", type=int, default=None)
-    parser.add_argument("--options", default="{}", help="classical annotator options (a Python dict), with --direct")
+    parser.add_argument(
+        "--options", default="{}", help="classical annotator options (a Python dict), with --direct"
+    )
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "masks.json")
     args = parser.parse_args()
-    from goalframe.annotators.registry import build_annotator
     from goalframe.annotators.classical import ClassicalAnnotator
     from goalframe.annotators.masks import MaskOptions, annotate_masks
+    from goalframe.annotators.registry import build_annotator
 
     work = args.work or Path(tempfile.mkdtemp(prefix="goalframe-bench-masks-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        data = {fmt: built(fmt, work, episodes, args.seed, **options)
-                for fmt, episodes, options in (("vpt", args.vpt_episodes, {"frames": args.vpt_frames}), ("agibot", args.agibot_episodes, {"frames_per_object": 90}))}
+        data = {
+            fmt: built(fmt, work, episodes, args.seed, **options)
+            for fmt, episodes, options in (
+                ("vpt", args.vpt_episodes, {"frames": args.vpt_frames}),
+                ("agibot", args.agibot_episodes, {"frames_per_object": 90}),
+            )
+        }
         if args.direct:
             tallies, seconds, frames = [], 0.0, 0
             for fmt, (raw, dataset) in data.items():
-                _q, t, s, f = evaluate_direct(dataset, Truth(raw, fmt), ClassicalAnnotator(**eval(args.options)), args.window, args.limit, fmt)
+                _q, t, s, f = evaluate_direct(
+                    dataset,
+                    Truth(raw, fmt),
+                    ClassicalAnnotator(**eval(args.options)),
+                    args.window,
+                    args.limit,
+                    fmt,
+                )
                 tallies += t
                 seconds += s
                 frames += f
-            print_quality(f"classical (direct): {frames} frames in {seconds:.1f} s = {frames / seconds:.1f} frames/s", grouped(tallies))
+            print_quality(
+                f"classical (direct): {frames} frames in {seconds:.1f} s = {frames / seconds:.1f} frames/s",
+                grouped(tallies),
+            )
             (work / "direct.json").write_text(json.dumps(tallies))
             return
 
-        results: dict[str, Any] = {"machine": {"cpus": __import__("os").cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
-                                   "window": args.window, "workers": args.workers}  # fmt: skip
+        results: dict[str, Any] = {
+            "machine": {
+                "cpus": __import__("os").cpu_count(),
+                "platform": platform.platform(),
+                "python": platform.python_version(),
+            },
+            "window": args.window,
+            "workers": args.workers,
+        }
         tallies, step = [], {}
         for fmt, (raw, dataset) in data.items():
             began = time.perf_counter()
-            report = annotate_masks(dataset, MaskOptions(window=args.window, overwrite=True), workers=args.workers)
+            report = annotate_masks(
+                dataset, MaskOptions(window=args.window, overwrite=True), workers=args.workers
+            )
             wall = time.perf_counter() - began
             summary = report.summary()
-            step[fmt] = {**summary, "wall_seconds": round(wall, 2), "step_frames_per_s": round(summary["frames"] / wall, 1)}
+            step[fmt] = {
+                **summary,
+                "wall_seconds": round(wall, 2),
+                "step_frames_per_s": round(summary["frames"] / wall, 1),
+            }
             tallies += stored_tallies(dataset, Truth(raw, fmt), fmt)
         results["classical"] = {"step": step, "quality": grouped(tallies)}
         raw, dataset = data["vpt"]
-        _q, flow, _s, _f = evaluate_direct(dataset, Truth(raw, "vpt"), ClassicalAnnotator(), args.window, None, "vpt", poses=False)
-        results["classical_flow_baseline"] = {"note": "VPT with mined blocks tracked by optical flow (--no-poses), the same events", "quality": grouped(flow)}
-        results["classical_heldout"] = heldout_quality(work, args.heldout_seeds, args.heldout_episodes, args.vpt_frames, args.window)
-        results["classical_keyframes"] = keyframe_runs(lambda k: ClassicalAnnotator(every=k), data, args.window, args.keyframe_events)
-        tiny = lambda k: build_annotator("sam", model_type="tiny", device="cpu", every=k, min_score=0.0, patience=10**6)  # noqa: E731
+        _q, flow, _s, _f = evaluate_direct(
+            dataset, Truth(raw, "vpt"), ClassicalAnnotator(), args.window, None, "vpt", poses=False
+        )
+        results["classical_flow_baseline"] = {
+            "note": "VPT with mined blocks tracked by optical flow (--no-poses), the same events",
+            "quality": grouped(flow),
+        }
+        results["classical_heldout"] = heldout_quality(
+            work, args.heldout_seeds, args.heldout_episodes, args.vpt_frames, args.window
+        )
+        results["classical_keyframes"] = keyframe_runs(
+            lambda k: ClassicalAnnotator(every=k), data, args.window, args.keyframe_events
+        )
+
+        def tiny(k: int):
+            return build_annotator(
+                "sam", model_type="tiny", device="cpu", every=k, min_score=0.0, patience=10**6
+            )
+
         results["tiny_sam_cpu"] = keyframe_runs(tiny, data, args.sam_window, args.keyframe_events)
-        results["tiny_sam_cpu"]["note"] = "random weights: masks are meaningless; speed, keyframe speed-up and agreement with every-frame SAM are what count"
+        results["tiny_sam_cpu"]["note"] = (
+            "random weights: masks are meaningless; speed, keyframe speed-up and agreement with every-frame"
+            " SAM are what count"
+        )
         results["vit_b_cuda"] = vit_b_throughput(data) or "no CUDA device on this machine"
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
     for fmt, s in results["classical"]["step"].items():
-        print(f"classical step on {fmt}: {s['written']} tracks, {s['frames']} frames in {s['wall_seconds']} s = {s['step_frames_per_s']} frames/s "
-              f"(annotator alone {s['frames_per_s']} frames/s per worker)")  # fmt: skip
+        print(
+            f"classical step on {fmt}: {s['written']} tracks, {s['frames']} frames in {s['wall_seconds']} s ="
+            f" {s['step_frames_per_s']} frames/s (annotator alone {s['frames_per_s']} frames/s per worker)"
+        )
     print_quality("classical annotator vs truth (window %d)" % args.window, results["classical"]["quality"])
-    print_quality("baseline: VPT without the recorded poses (mined blocks tracked by optical flow)", results["classical_flow_baseline"]["quality"])
-    print_quality(f"classical on held-out VPT worlds (seeds {args.heldout_seeds}; _flow: without the poses)", results["classical_heldout"])
+    print_quality(
+        "baseline: VPT without the recorded poses (mined blocks tracked by optical flow)",
+        results["classical_flow_baseline"]["quality"],
+    )
+    print_quality(
+        f"classical on held-out VPT worlds (seeds {args.heldout_seeds}; _flow: without the poses)",
+        results["classical_heldout"],
+    )
     for name in ("classical_keyframes", "tiny_sam_cpu"):
         print(f"{name}:")
         for k, run in results[name].items():
             if isinstance(run, dict):
-                print(f"  {k:9s} {run['frames_per_s']:8.1f} frames/s  speed-up {run.get('speedup', 1.0):5.2f}  IoU vs truth {run['mean_iou_vs_truth']}  IoU vs every-frame {run['iou_vs_every_1']}")
+                print(
+                    f"  {k:9s} {run['frames_per_s']:8.1f} frames/s  speed-up {run.get('speedup', 1.0):5.2f} "
+                    f" IoU vs truth {run['mean_iou_vs_truth']}  IoU vs every-frame {run['iou_vs_every_1']}"
+                )
     print(f"vit_b_cuda: {results['vit_b_cuda']}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))

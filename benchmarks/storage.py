@@ -83,7 +83,10 @@ def quality(dataset: str, stride: int) -> dict:
                 pixels += difference.size
                 ssims.append(ssim(stored[index], raw))
     mse = squared / max(pixels, 1)
-    return {"psnr_db": round(10 * np.log10(255**2 / max(mse, 1e-12)), 2), "ssim": round(float(np.mean(ssims)), 4)}
+    return {
+        "psnr_db": round(10 * np.log10(255**2 / max(mse, 1e-12)), 2),
+        "ssim": round(float(np.mean(ssims)), 4),
+    }
 
 
 def frame_bytes(dataset: str) -> tuple[int, int]:
@@ -115,7 +118,11 @@ def loader_speed(data, samples: int, seed: int, pad_keys: tuple[str, ...]) -> di
             padded += int(sample[key].sum())
             total += int(sample[key].numel())
     seconds = time.perf_counter() - started
-    return {"samples": samples, "samples_per_s": round(samples / seconds, 2), "padded_index_share": round(padded / max(total, 1), 3)}
+    return {
+        "samples": samples,
+        "samples_per_s": round(samples / seconds, 2),
+        "padded_index_share": round(padded / max(total, 1), 3),
+    }
 
 
 def configurations(args) -> list[dict]:
@@ -123,7 +130,9 @@ def configurations(args) -> list[dict]:
     for codec in args.codecs:
         for chunk in args.chunk_frames:
             for crf in args.crf[codec]:
-                configs.append({"codec": codec, "chunk_frames": chunk, "crf": crf, "label": f"{codec}-crf{crf}-k{chunk}"})
+                configs.append(
+                    {"codec": codec, "chunk_frames": chunk, "crf": crf, "label": f"{codec}-crf{crf}-k{chunk}"}
+                )
     return configs
 
 
@@ -136,7 +145,15 @@ def run_format(fmt: str, raw: Path, work: Path, args, track_window: int) -> dict
         shutil.rmtree(dataset, ignore_errors=True)
         options = {k: config[k] for k in ("chunk_frames", "crf") if k in config}
         started = time.perf_counter()
-        report = ingest(dataset, refs, source.read, fmt, codec=config["codec"], workers=args.workers, codec_options=options or None)
+        report = ingest(
+            dataset,
+            refs,
+            source.read,
+            fmt,
+            codec=config["codec"],
+            workers=args.workers,
+            codec_options=options or None,
+        )
         seconds = time.perf_counter() - started
         assert not report.failed, report.summary()
         reference = reference or dataset  # the JPEG one: kept for the raw sizes
@@ -157,13 +174,23 @@ def run_format(fmt: str, raw: Path, work: Path, args, track_window: int) -> dict
         common = {"split": "all", "size": args.size, "threads": 1}
         if fmt == "vpt":
             data = CrossViewDataset(dataset, window=args.window, **common)
-            row["loader"] = {"dataset": f"CrossViewDataset window {args.window}", **loader_speed(data, args.samples, args.seed, ("pad",))}
+            row["loader"] = {
+                "dataset": f"CrossViewDataset window {args.window}",
+                **loader_speed(data, args.samples, args.seed, ("pad",)),
+            }
         else:
             data = MSTHDataset(dataset, **common)
-            row["loader"] = {"dataset": "MSTHDataset all cameras", **loader_speed(data, args.samples, args.seed, ("proximal_pad", "distal_pad"))}
+            row["loader"] = {
+                "dataset": "MSTHDataset all cameras",
+                **loader_speed(data, args.samples, args.seed, ("proximal_pad", "distal_pad")),
+            }
         rows.append(row)
-        print(f"{fmt:7s} {row['label']:18s} {row['bytes_per_frame']:8d} B/frame  PSNR {row['psnr_db']:6.2f}  SSIM {row['ssim']:.4f}  "
-              f"ingest {row['ingest_frames_per_s']:7.1f} f/s  loader {row['loader']['samples_per_s']:6.2f} samples/s", flush=True)  # fmt: skip
+        print(
+            f"{fmt:7s} {row['label']:18s} {row['bytes_per_frame']:8d} B/frame  PSNR {row['psnr_db']:6.2f} "
+            f" SSIM {row['ssim']:.4f}  ingest {row['ingest_frames_per_s']:7.1f} f/s  loader"
+            f" {row['loader']['samples_per_s']:6.2f} samples/s",
+            flush=True,
+        )
         if dataset != reference and not args.keep:
             shutil.rmtree(dataset, ignore_errors=True)
     ds = open_dataset(reference)
@@ -180,8 +207,12 @@ def run_format(fmt: str, raw: Path, work: Path, args, track_window: int) -> dict
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--work", type=Path, default=None, help="Working folder (default: a temporary one, removed).")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--work", type=Path, default=None, help="Working folder (default: a temporary one, removed)."
+    )
     parser.add_argument("--vpt-episodes", type=int, default=2)
     parser.add_argument("--vpt-frames", type=int, default=200)
     parser.add_argument("--agibot-episodes", type=int, default=1)
@@ -205,11 +236,25 @@ def main() -> None:
         started = time.perf_counter()
         vpt_raw, agibot_raw = work / "raw-vpt", work / "raw-agibot"
         if not vpt_raw.exists():
-            get_format("vpt").synthesize(vpt_raw, episodes=args.vpt_episodes, seed=args.seed, frames=args.vpt_frames)
+            get_format("vpt").synthesize(
+                vpt_raw, episodes=args.vpt_episodes, seed=args.seed, frames=args.vpt_frames
+            )
         if not agibot_raw.exists():
-            get_format("agibot").synthesize(agibot_raw, episodes=args.agibot_episodes, seed=args.seed, frames_per_object=90, n_objects=3, dexhand=False)
+            get_format("agibot").synthesize(
+                agibot_raw,
+                episodes=args.agibot_episodes,
+                seed=args.seed,
+                frames_per_object=90,
+                n_objects=3,
+                dexhand=False,
+            )
         results = {
-            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(), "pyav": av.__version__},
+            "machine": {
+                "cpus": os.cpu_count(),
+                "python": platform.python_version(),
+                "platform": platform.platform(),
+                "pyav": av.__version__,
+            },
             "vpt": run_format("vpt", vpt_raw, work, args, track_window=args.window + args.window // 2),
             "agibot": run_format("agibot", agibot_raw, work, args, track_window=64),
             "seconds": None,
@@ -226,14 +271,21 @@ def main() -> None:
 
 
 def print_table(results: dict) -> None:
-    print(f"\n{'data':7s} {'codec':18s} {'B/frame':>8s} {'vs mp4':>7s} {'PSNR':>6s} {'SSIM':>6s} {'ingest f/s':>10s} {'loader/s':>8s} {'padded':>6s}")
+    print(
+        f"\n{'data':7s} {'codec':18s} {'B/frame':>8s} {'vs mp4':>7s} {'PSNR':>6s} {'SSIM':>6s}"
+        f" {'ingest f/s':>10s} {'loader/s':>8s} {'padded':>6s}"
+    )
     for fmt in ("vpt", "agibot"):
         block = results[fmt]
         print(f"{fmt:7s} {'raw mp4':18s} {block['raw_mp4_bytes_per_frame']:8d} {1.0:7.2f}")
         for row in block["rows"]:
             loader = row["loader"]
-            print(f"{fmt:7s} {row['label']:18s} {row['bytes_per_frame']:8d} {row['bytes_per_frame'] / block['raw_mp4_bytes_per_frame']:7.2f} "
-                  f"{row['psnr_db']:6.2f} {row['ssim']:6.4f} {row['ingest_frames_per_s']:10.1f} {loader['samples_per_s']:8.2f} {loader['padded_index_share']:6.3f}")  # fmt: skip
+            print(
+                f"{fmt:7s} {row['label']:18s} {row['bytes_per_frame']:8d}"
+                f" {row['bytes_per_frame'] / block['raw_mp4_bytes_per_frame']:7.2f} {row['psnr_db']:6.2f}"
+                f" {row['ssim']:6.4f} {row['ingest_frames_per_s']:10.1f} {loader['samples_per_s']:8.2f}"
+                f" {loader['padded_index_share']:6.3f}"
+            )
 
 
 if __name__ == "__main__":

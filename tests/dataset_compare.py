@@ -16,15 +16,22 @@ BUILD_ONLY_ATTRS = {"ingested", "writer", "goalframe_version"}
 BUILD_ONLY_COLUMNS = {"ingested"}
 
 
-def goalframe(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+def goalframe(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "goalframe.toolkit.cli", *args],
-        capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})},
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def check(result: subprocess.CompletedProcess, code: int = 0) -> subprocess.CompletedProcess:
-    assert result.returncode == code, f"exit {result.returncode}\nstdout:\n{result.stdout[-3000:]}\nstderr:\n{result.stderr[-3000:]}"
+    assert result.returncode == code, (
+        f"exit {result.returncode}\nstdout:\n{result.stdout[-3000:]}\nstderr:\n{result.stderr[-3000:]}"
+    )
     return result
 
 
@@ -40,14 +47,18 @@ def assert_same_episode(a, b, episode: str, frames: bool = True) -> None:
     assert names == b.array_names(episode), episode
     for name in names:
         x, y = a.array(episode, name), b.array(episode, name)
-        assert x.dtype == y.dtype and x.shape == y.shape, f"{episode} {name}: {x.dtype}{x.shape} != {y.dtype}{y.shape}"
+        assert x.dtype == y.dtype and x.shape == y.shape, (
+            f"{episode} {name}: {x.dtype}{x.shape} != {y.dtype}{y.shape}"
+        )
         np.testing.assert_array_equal(x, y, err_msg=f"{episode} {name}")
         assert a.array_attrs(episode, name) == b.array_attrs(episode, name), f"{episode} {name} attrs"
     if frames:
         for camera in a.cameras(episode):
             n = a.length(episode)
             np.testing.assert_array_equal(
-                a.read_frames(episode, 0, n, camera), b.read_frames(episode, 0, n, camera), err_msg=f"{episode} frames/{camera}"
+                a.read_frames(episode, 0, n, camera),
+                b.read_frames(episode, 0, n, camera),
+                err_msg=f"{episode} frames/{camera}",
             )
 
 
@@ -68,10 +79,14 @@ def assert_same_tracks(a, b) -> None:
     for episode, track_id in ids:
         x, y = a.read_track(episode, track_id), b.read_track(episode, track_id)
         for name in ("frame_index", "mask", "visible", "centroid", "bbox", "score"):
-            np.testing.assert_array_equal(getattr(x, name), getattr(y, name), err_msg=f"{episode}/{track_id} {name}")
+            np.testing.assert_array_equal(
+                getattr(x, name), getattr(y, name), err_msg=f"{episode}/{track_id} {name}"
+            )
 
 
-def assert_same_dataset(path_a: str, path_b: str, options_a: dict | None = None, options_b: dict | None = None) -> None:
+def assert_same_dataset(
+    path_a: str, path_b: str, options_a: dict | None = None, options_b: dict | None = None
+) -> None:
     a, b = open_dataset(path_a, options_a), open_dataset(path_b, options_b)
     assert a.episodes and a.episodes == b.episodes
     for episode in a.episodes:

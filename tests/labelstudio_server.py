@@ -29,9 +29,26 @@ STARTUP_TIMEOUT_S = 120.0
 
 # The server reads LABEL_STUDIO_X, then HEARTEX_X, then bare X: a stray PORT, HOST,
 # USERNAME... in the caller's environment would be picked up.
-_SCRUBBED = {"PORT", "HOST", "USERNAME", "PASSWORD", "USER_TOKEN", "DATA_DIR", "BASE_DATA_DIR", "DATABASE", "DJANGO_DB",
-             "DEBUG", "LOG_LEVEL", "INTERNAL_HOST", "LOCAL_FILES_SERVING_ENABLED", "LOCAL_FILES_DOCUMENT_ROOT",
-             "DISABLE_SIGNUP_WITHOUT_LINK", "ENABLE_LEGACY_API_TOKEN", "CERT_FILE", "KEY_FILE"}  # fmt: skip
+_SCRUBBED = {
+    "PORT",
+    "HOST",
+    "USERNAME",
+    "PASSWORD",
+    "USER_TOKEN",
+    "DATA_DIR",
+    "BASE_DATA_DIR",
+    "DATABASE",
+    "DJANGO_DB",
+    "DEBUG",
+    "LOG_LEVEL",
+    "INTERNAL_HOST",
+    "LOCAL_FILES_SERVING_ENABLED",
+    "LOCAL_FILES_DOCUMENT_ROOT",
+    "DISABLE_SIGNUP_WITHOUT_LINK",
+    "ENABLE_LEGACY_API_TOKEN",
+    "CERT_FILE",
+    "KEY_FILE",
+}
 
 
 def label_studio_executable() -> str | None:
@@ -50,23 +67,26 @@ def free_port() -> int:
 
 def server_env(data_dir: Path, document_root: Path) -> dict[str, str]:
     env = {
-        key: value for key, value in os.environ.items()
+        key: value
+        for key, value in os.environ.items()
         if key not in _SCRUBBED and not key.startswith(("LABEL_STUDIO_", "HEARTEX_"))
-    }  # fmt: skip
-    env.update({
-        "LABEL_STUDIO_BASE_DATA_DIR": str(data_dir),
-        "LABEL_STUDIO_USERNAME": USERNAME,
-        "LABEL_STUDIO_PASSWORD": PASSWORD,
-        "LABEL_STUDIO_USER_TOKEN": TOKEN,
-        "LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN": "true",
-        "LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED": "true",
-        "LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT": str(document_root),
-        "LATEST_VERSION_CHECK": "false",
-        "COLLECT_ANALYTICS": "false",
-        "SENTRY_DSN": "",
-        "FRONTEND_SENTRY_DSN": "",
-        "PYTHONUNBUFFERED": "1",
-    })  # fmt: skip
+    }
+    env.update(
+        {
+            "LABEL_STUDIO_BASE_DATA_DIR": str(data_dir),
+            "LABEL_STUDIO_USERNAME": USERNAME,
+            "LABEL_STUDIO_PASSWORD": PASSWORD,
+            "LABEL_STUDIO_USER_TOKEN": TOKEN,
+            "LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN": "true",
+            "LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED": "true",
+            "LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT": str(document_root),
+            "LATEST_VERSION_CHECK": "false",
+            "COLLECT_ANALYTICS": "false",
+            "SENTRY_DSN": "",
+            "FRONTEND_SENTRY_DSN": "",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     return env
 
 
@@ -117,16 +137,21 @@ def _die_with_parent() -> None:
         pass
 
 
-def _launch(executable: str, data_dir: Path, document_root: Path, log_path: Path) -> tuple[subprocess.Popen, str]:
+def _launch(
+    executable: str, data_dir: Path, document_root: Path, log_path: Path
+) -> tuple[subprocess.Popen, str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
             [executable, "start", "--no-browser", "--internal-host", "127.0.0.1", "--port", str(port)],
-            env=server_env(data_dir, document_root), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env=server_env(data_dir, document_root),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             start_new_session=True,  # its own process group: stop() signals exactly it
             preexec_fn=_die_with_parent,
-        )  # fmt: skip
+        )
     return process, url
 
 
@@ -134,15 +159,23 @@ def _wait_healthy(server: LabelStudioServer, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            raise RuntimeError(f"label-studio exited with {server.process.returncode}; log {server.log_path}:\n{server.log()[-3000:]}")
+            raise RuntimeError(
+                f"label-studio exited with {server.process.returncode}; log"
+                f" {server.log_path}:\n{server.log()[-3000:]}"
+            )
         if _healthy(server.url):
             return
         time.sleep(0.25)
     server.stop()
-    raise RuntimeError(f"label-studio did not answer /health within {timeout:.0f} s; log {server.log_path}:\n{server.log()[-3000:]}")
+    raise RuntimeError(
+        f"label-studio did not answer /health within {timeout:.0f} s; log"
+        f" {server.log_path}:\n{server.log()[-3000:]}"
+    )
 
 
-def _start(executable: str, data_dir: Path, document_root: Path, log_path: Path, from_template: bool) -> LabelStudioServer:
+def _start(
+    executable: str, data_dir: Path, document_root: Path, log_path: Path, from_template: bool
+) -> LabelStudioServer:
     started = time.monotonic()
     process, url = _launch(executable, data_dir, document_root, log_path)
     server = LabelStudioServer(url, TOKEN, document_root, data_dir, log_path, process, 0.0, from_template)
@@ -159,7 +192,9 @@ def template_dir(cache_root: Path, executable: str, document_root: Path) -> Path
         return template
     cache_root.mkdir(parents=True, exist_ok=True)
     building = Path(tempfile.mkdtemp(prefix="building-", dir=cache_root))
-    server = _start(executable, building / "data", document_root, building / "server.log", from_template=False)
+    server = _start(
+        executable, building / "data", document_root, building / "server.log", from_template=False
+    )
     server.stop()
     (building / "data" / "READY").write_text(version)
     try:
@@ -179,4 +214,6 @@ def start_server(cache_root: Path, workdir: Path, document_root: Path) -> LabelS
     template = template_dir(cache_root, executable, document_root)
     data_dir = workdir / "label-studio-data"
     shutil.copytree(template, data_dir)
-    return _start(executable, data_dir, document_root, workdir / "label-studio.log", from_template=template_existed)
+    return _start(
+        executable, data_dir, document_root, workdir / "label-studio.log", from_template=template_existed
+    )

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from goalframe.schemas.episode import RawEpisode, RawFormatError, VideoRef
 from goalframe.media.video import probe_video, write_mp4
+from goalframe.schemas.episode import RawEpisode, RawFormatError, VideoRef
 
 
 @dataclass(frozen=True)

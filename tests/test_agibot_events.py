@@ -112,7 +112,8 @@ def test_segments_equal_task_info(raw: Path, extracted) -> None:
         (rec,) = [r for r in records if str(r["episode_id"]) == episode.split("_")[1]]
         segs = table.filter((pl.col("episode_id") == episode) & (pl.col("kind") == "segment")).sort("frame")
         assert segs.select("frame", "end_frame", "name", "text").rows() == [
-            (s["start_frame"], s["end_frame"], s["skill"], s["action_text"]) for s in rec["label_info"]["action_config"]
+            (s["start_frame"], s["end_frame"], s["skill"], s["action_text"])
+            for s in rec["label_info"]["action_config"]
         ]
         assert set(segs["camera"]) == {"head_color"} and set(segs["interaction"]) == {"use"}
         assert segs["arm"].to_list() == [s["arm"] for s in truth["segments"]]  # Place texts name no arm
@@ -153,7 +154,9 @@ def test_prompt_points_lie_on_the_object(raw: Path, extracted) -> None:
         ("*_extrinsic_*.json", "head_color has no per-frame extrinsics"),
     ],
 )
-def test_missing_camera_parameters_give_events_without_prompts(raw: Path, tmp_path: Path, pattern, note) -> None:
+def test_missing_camera_parameters_give_events_without_prompts(
+    raw: Path, tmp_path: Path, pattern, note
+) -> None:
     copy = tmp_path / "raw"
     shutil.copytree(raw, copy, ignore=shutil.ignore_patterns("truth", "depth"))
     ref = agibot.discover(copy)[0]
@@ -187,14 +190,18 @@ def _tracks(rec) -> tuple[dict[str, ArmTrack], dict[str, Camera]]:
             world.set_state(state)
             poses.append(world.camera_pose(cam))
         rot, trans = (np.array(p) for p in zip(*poses))
-        cameras[cam] = Camera(cam, agibot_constants.HEIGHT, agibot_constants.WIDTH, world.intrinsics(cam), rot, trans)
+        cameras[cam] = Camera(
+            cam, agibot_constants.HEIGHT, agibot_constants.WIDTH, world.intrinsics(cam), rot, trans
+        )
     rotation = quaternion_matrix(rec.proprio["state/end/orientation"])
     arms = {}
     for i, arm in enumerate(agibot_constants.ARMS):
         track = ArmTrack(
             rec.proprio["state/effector/position"][:, i],
             rec.actions["action/effector/position"][:, i],
-            GripperGeometry().palm_positions(rec.proprio["state/end/position"][:, i], rotation[:, i]),  # end is the flange
+            GripperGeometry().palm_positions(
+                rec.proprio["state/end/position"][:, i], rotation[:, i]
+            ),  # end is the flange
             rotation[:, i],
         )
         track.transitions, warnings = gripper_transitions(track.opening, track.command)
@@ -216,7 +223,9 @@ def test_head_prompt_on_object_mask_over_many_worlds() -> None:
             errors.append(row["frame"] - ev["frame"])
             world.set_state(rec.states[row["frame"]])
             ids = world.render("head_color")[1]
-            on_mask.append(row["prompt_visible"] and _pixel(ids[None], {**row, "frame": 0}) == ev["object_id"])
+            on_mask.append(
+                row["prompt_visible"] and _pixel(ids[None], {**row, "frame": 0}) == ev["object_id"]
+            )
     assert len(on_mask) == 100 and errors == [0] * 100
     assert np.mean(on_mask) >= 0.97  # measured 0.99 (1.0 on these seeds); the grasp point itself: 0.25
 
@@ -225,8 +234,10 @@ def test_geometry_defaults_are_the_synthetic_gripper() -> None:
     g = GripperGeometry()
     assert np.allclose(g.palm_half, agibot_constants.PALM_HALF)
     assert (g.finger_length, g.finger_thickness, g.finger_depth) == (
-        agibot_constants.FINGER_LEN, agibot_constants.FINGER_THICK, agibot_constants.FINGER_DEPTH,
-    )  # fmt: skip
+        agibot_constants.FINGER_LEN,
+        agibot_constants.FINGER_THICK,
+        agibot_constants.FINGER_DEPTH,
+    )
     assert g.wrist_length == agibot_constants.WRIST_LEN
     assert g.tip_depth > agibot_constants.TCP_DEPTH
     # states/end is the flange: the same offsets as the world's (grasp point 0.143 m along the flange z axis)
@@ -239,13 +250,17 @@ def test_geometry_defaults_are_the_synthetic_gripper() -> None:
     assert np.allclose(g.palm_positions(flange, rotation), world.state.ee)
     assert np.allclose(flange + rotation[..., :, 2] * g.grasp_offset, [world.tcp(0), world.tcp(1)])
     for yaw in (0.0, 0.7, -2.0):
-        assert np.allclose(quaternion_matrix(kinematics.gripper_quaternion(yaw)), kinematics.gripper_rotation(yaw))
+        assert np.allclose(
+            quaternion_matrix(kinematics.gripper_quaternion(yaw)), kinematics.gripper_rotation(yaw)
+        )
 
 
 # ----------------------------------------------------------------------------- gripper signals
 
 
-def _scripted(n: int = 80, width: float = 50.0, close_at: int = 20, open_at: int = 50) -> tuple[np.ndarray, np.ndarray]:
+def _scripted(
+    n: int = 80, width: float = 50.0, close_at: int = 20, open_at: int = 50
+) -> tuple[np.ndarray, np.ndarray]:
     """Opening and command of one clean grasp (grasp at close_at + 2, release at open_at + 1)."""
     command = np.zeros(n)
     command[close_at:open_at] = 1.0

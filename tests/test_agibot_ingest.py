@@ -11,14 +11,16 @@ import h5py
 import numpy as np
 import pytest
 
-from goalframe.sources import agibot
-from goalframe.sim.agibot.synth import synthesize_agibot
 from goalframe.media.video import iter_frames
+from goalframe.sim.agibot.synth import synthesize_agibot
+from goalframe.sources import agibot
 from goalframe.storage import open_dataset
 
 
 def goalframe(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "goalframe.toolkit.cli", *args], capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "goalframe.toolkit.cli", *args], capture_output=True, text=True
+    )
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +36,9 @@ def built(tmp_path_factory) -> tuple[Path, Path]:
 def h5_datasets(path: Path) -> dict[str, np.ndarray]:
     found: dict[str, np.ndarray] = {}
     with h5py.File(path) as h5:
-        h5.visititems(lambda name, node: found.__setitem__(name, node[()]) if isinstance(node, h5py.Dataset) else None)
+        h5.visititems(
+            lambda name, node: found.__setitem__(name, node[()]) if isinstance(node, h5py.Dataset) else None
+        )
     return found
 
 
@@ -61,7 +65,9 @@ def test_every_state_and_action_round_trips(built):
                 index = datasets[f"action/{action_group}/index"]
                 filled = ds.array(episode, f"actions/{action_group}/filled")
                 commanded = ds.array(episode, f"actions/{action_group}/commanded")
-                if len(values) == ds.length(episode):  # a row per frame: as recorded, the index kept as a mask
+                if len(values) == ds.length(
+                    episode
+                ):  # a row per frame: as recorded, the index kept as a mask
                     np.testing.assert_array_equal(ds.array(episode, f"actions/{rest}"), values)
                     assert not filled.any() and np.array_equal(np.flatnonzero(commanded), index)
                     continue
@@ -100,7 +106,9 @@ def test_task_info_segments_and_camera_parameters_round_trip(built):
             params = json.loads((ref.camera_dir / f"{prefix}_extrinsic_params_aligned.json").read_text())
             rotation = np.array([p["extrinsic"]["rotation_matrix"] for p in params])
             np.testing.assert_allclose(ds.array(episode, f"cameras/{camera}/rotation"), rotation)
-            intrinsic = json.loads((ref.camera_dir / f"{prefix}_intrinsic_params.json").read_text())["intrinsic"]
+            intrinsic = json.loads((ref.camera_dir / f"{prefix}_intrinsic_params.json").read_text())[
+                "intrinsic"
+            ]
             assert ds.meta(episode).source["cameras"][camera]["intrinsic"] == intrinsic
 
 

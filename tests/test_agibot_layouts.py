@@ -18,16 +18,18 @@ import polars as pl
 import pytest
 
 from goalframe.schemas.vectors import AGIBOT_ACTION_NAMES, AGIBOT_STATE_NAMES, VectorLayoutError
-from goalframe.sources import agibot
 from goalframe.sim.agibot.recorder import FIXED_LAYOUTS
 from goalframe.sim.agibot.synth import synthesize_agibot
+from goalframe.sources import agibot
 from goalframe.storage import open_dataset
 
 EPISODES = len(FIXED_LAYOUTS)
 
 
 def goalframe(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "goalframe.toolkit.cli", *args], capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "goalframe.toolkit.cli", *args], capture_output=True, text=True
+    )
 
 
 @pytest.fixture(scope="module")
@@ -36,11 +38,29 @@ def built(tmp_path_factory) -> tuple[Path, Path, dict]:
     raw, out = base / "raw", base / "ds.zarr"
     synthesize_agibot(raw, episodes=EPISODES, seed=11, frames_per_object=40, n_objects=1)
     result = goalframe(
-        "build", str(raw), "--format", "agibot", "--out", str(out), "--window", "24",
-        "--horizon", "30", "--near", "9", "--stride", "3", "--distal", "3", "--json",
-    )  # fmt: skip
+        "build",
+        str(raw),
+        "--format",
+        "agibot",
+        "--out",
+        str(out),
+        "--window",
+        "24",
+        "--horizon",
+        "30",
+        "--near",
+        "9",
+        "--stride",
+        "3",
+        "--distal",
+        "3",
+        "--json",
+    )
     assert result.returncode == 0, result.stderr
-    truth = {ref.episode_id: json.loads((raw / "truth" / f"{ref.episode_id}.json").read_text()) for ref in agibot.discover(raw)}
+    truth = {
+        ref.episode_id: json.loads((raw / "truth" / f"{ref.episode_id}.json").read_text())
+        for ref in agibot.discover(raw)
+    }
     return raw, out, truth
 
 
@@ -73,7 +93,9 @@ def test_every_variant_is_generated_and_ingested_with_linked_cameras(built) -> N
         cameras = [c for c in ds.cameras(episode)]
         assert len(cameras) == 3
         for camera in cameras:  # every video camera has its parameters, under the prefix name
-            assert source["cameras"][camera]["has_intrinsics"] and source["cameras"][camera]["has_extrinsics"], (episode, camera)
+            assert (
+                source["cameras"][camera]["has_intrinsics"] and source["cameras"][camera]["has_extrinsics"]
+            ), (episode, camera)
             assert ds.array(episode, f"cameras/{camera}/rotation").shape == (ds.length(episode), 3, 3)
     assert ds.meta(variants["copies_state"]).source["actions_equal_state"]["joint/position"] is True
     assert ds.meta(variants["beta"]).source["actions_equal_state"]["joint/position"] is False
@@ -98,7 +120,9 @@ def test_events_find_every_grasp_with_prompts_and_dexhand_gives_segments(built) 
             continue
         true_frames = sorted(e["frame"] for e in truth[episode]["events"])
         found = sorted(gripper["frame"].to_list())
-        assert len(found) == len(true_frames) and all(abs(a - b) <= 1 for a, b in zip(found, true_frames)), name
+        assert len(found) == len(true_frames) and all(abs(a - b) <= 1 for a, b in zip(found, true_frames)), (
+            name
+        )
         assert gripper["prompt_visible"].all(), name  # the cameras are linked, so every grasp has a point
 
 
@@ -126,6 +150,9 @@ def test_vectors_name_every_column_and_refuse_dexterous_hands(built) -> None:
     assert ds.meta(variants["beta"]).source["vectors"]["state"] == list(AGIBOT_STATE_NAMES)
     # the opening columns hold the gripper openings, as named
     opening = ds.array(variants["beta"], "states/effector/position")
-    assert np.array_equal(lowdim["state"][:, AGIBOT_STATE_NAMES.index("right_gripper.opening")], opening[:, 1].astype(np.float32))
+    assert np.array_equal(
+        lowdim["state"][:, AGIBOT_STATE_NAMES.index("right_gripper.opening")],
+        opening[:, 1].astype(np.float32),
+    )
     with pytest.raises(VectorLayoutError, match=f"{variants['dexhand']}: a dexterous-hand episode"):
         episode_lowdim(ds, variants["dexhand"])

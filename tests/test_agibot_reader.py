@@ -10,10 +10,10 @@ import h5py
 import numpy as np
 import pytest
 
-from goalframe.schemas.episode import RawFormatError
-from goalframe.sources.agibot import discover, read
-from goalframe.sim.agibot.synth import episode_ids, synthesize_agibot
 from goalframe.media.video import write_mp4
+from goalframe.schemas.episode import RawFormatError
+from goalframe.sim.agibot.synth import episode_ids, synthesize_agibot
+from goalframe.sources.agibot import discover, read
 
 CAMERAS = ("hand_left_color", "hand_right_color", "head_color")
 
@@ -120,8 +120,12 @@ def test_round_trip(raw: Path, which: int) -> None:
             assert np.all(out[filled] == 0)
     if len(h5["action/joint/position"]) < n:
         assert ep.attrs["action_fill"]["joint/position"]["source"] == "state/joint/position"
-        assert ep.array_attrs["actions/joint/position"]["filled_rows"] == int(ep.arrays["actions/joint/filled"].sum())
-    assert ep.attrs["actions_equal_state"]["joint/position"] == np.array_equal(h5["action/joint/position"], h5["state/joint/position"])
+        assert ep.array_attrs["actions/joint/position"]["filled_rows"] == int(
+            ep.arrays["actions/joint/filled"].sum()
+        )
+    assert ep.attrs["actions_equal_state"]["joint/position"] == np.array_equal(
+        h5["action/joint/position"], h5["state/joint/position"]
+    )
     assert ep.array_attrs["states/joint/current_value"]["unit"] == "motor steps"
     assert "flange" in ep.array_attrs["states/end/position"]["pose_of"]
     assert ep.attrs["effector"]["type"] == "gripper" and ep.attrs["vectors"]["state"][0] == "head.yaw"
@@ -340,7 +344,9 @@ def test_a_real_beta_layout_is_accepted(copy: Path) -> None:
         h5["action/end/index"] = np.arange(5, 5 + int(n * 0.8), dtype=np.int64)
     ep = read(ref)
     assert ep.arrays["actions/end/position"].shape == (n, 2, 3)
-    assert ep.arrays["actions/end/commanded"].sum() == int(n * 0.8) and not ep.arrays["actions/end/filled"].any()
+    assert (
+        ep.arrays["actions/end/commanded"].sum() == int(n * 0.8) and not ep.arrays["actions/end/filled"].any()
+    )
 
 
 def test_action_longer_than_state_with_index_is_rejected(copy: Path) -> None:
@@ -364,15 +370,24 @@ def test_single_frame_extrinsics_carry_hand_cameras_with_the_flange(copy: Path) 
         path.write_text(json.dumps(json.loads(path.read_text())[:1]))
     one = read(ref)
     for cam in CAMERAS:
-        assert np.allclose(one.arrays[f"cameras/{cam}/rotation"], full.arrays[f"cameras/{cam}/rotation"], atol=1e-9)
-        assert np.allclose(one.arrays[f"cameras/{cam}/translation"], full.arrays[f"cameras/{cam}/translation"], atol=1e-9)
-    assert "carried with the left arm's flange" in one.array_attrs["cameras/hand_left_color/rotation"]["source"]
+        assert np.allclose(
+            one.arrays[f"cameras/{cam}/rotation"], full.arrays[f"cameras/{cam}/rotation"], atol=1e-9
+        )
+        assert np.allclose(
+            one.arrays[f"cameras/{cam}/translation"], full.arrays[f"cameras/{cam}/translation"], atol=1e-9
+        )
+    assert (
+        "carried with the left arm's flange" in one.array_attrs["cameras/hand_left_color/rotation"]["source"]
+    )
     assert "fixed" in one.array_attrs["cameras/head_color/rotation"]["source"]
     # only the unaligned single-dict file: read too
     for cam in CAMERAS:
         (ref.camera_dir / f"{cam.removesuffix('_color')}_extrinsic_params_aligned.json").unlink()
     unaligned = read(ref)
-    assert np.allclose(unaligned.arrays["cameras/hand_right_color/translation"], full.arrays["cameras/hand_right_color/translation"])
+    assert np.allclose(
+        unaligned.arrays["cameras/hand_right_color/translation"],
+        full.arrays["cameras/hand_right_color/translation"],
+    )
     assert "extrinsic_params.json" in unaligned.attrs["cameras"]["head_color"]["extrinsics"]
 
 
@@ -384,7 +399,9 @@ def test_camera_folder_without_the_parameters_level(copy: Path) -> None:
     (moved,) = [r for r in discover(copy) if r.episode_id == ref.episode_id]
     assert moved.camera_dir == flat
     ep = read(moved)
-    assert all(ep.attrs["cameras"][c]["has_intrinsics"] and ep.attrs["cameras"][c]["has_extrinsics"] for c in CAMERAS)
+    assert all(
+        ep.attrs["cameras"][c]["has_intrinsics"] and ep.attrs["cameras"][c]["has_extrinsics"] for c in CAMERAS
+    )
 
 
 def test_files_named_after_the_video_are_still_linked(copy: Path) -> None:
@@ -406,7 +423,10 @@ def test_dexterous_hands_are_labelled_and_never_thresholded(copy: Path) -> None:
         h5["state/effector/position"] = angles
         h5["action/effector/position"] = angles[::2]
     ep = read(ref)
-    assert ep.attrs["effector"]["type"] == "dexhand" and ep.array_attrs["states/effector/position"]["unit"] == "rad"
+    assert (
+        ep.attrs["effector"]["type"] == "dexhand"
+        and ep.array_attrs["states/effector/position"]["unit"] == "rad"
+    )
     filled = ep.arrays["actions/effector/filled"]
     assert filled.any() and np.array_equal(ep.arrays["actions/effector/position"][filled], angles[filled])
     assert ep.attrs["action_fill"]["effector/position"]["method"] == "copy of the state at the same frame"

@@ -10,11 +10,11 @@ import h5py
 import numpy as np
 import pytest
 
-from goalframe.sim.agibot.synth import episode_ids, synthesize_agibot, truth_paths
-from goalframe.sim.agibot.constants import CAMERAS, FLANGE_TO_GRASP, FLANGE_TO_PALM, GRIPPER_IDS, TABLE_Z
-from goalframe.sim.agibot.world import AgibotWorld
-from goalframe.sim.agibot.kinematics import flange_of_palm
 from goalframe.media.video import iter_frames, probe_video
+from goalframe.sim.agibot.constants import CAMERAS, FLANGE_TO_GRASP, FLANGE_TO_PALM, GRIPPER_IDS, TABLE_Z
+from goalframe.sim.agibot.kinematics import flange_of_palm
+from goalframe.sim.agibot.synth import episode_ids, synthesize_agibot, truth_paths
+from goalframe.sim.agibot.world import AgibotWorld
 
 SEED = 11
 FPO = 60  # frames per object: ~63-frame episodes
@@ -104,7 +104,9 @@ def test_layout_and_task_info(raw: Path) -> None:
             assert 500 < np.median(d[d > 0]) < 1500  # the table, about 0.8 m away, in mm
         for cam in CAMERAS:
             intr, ext = _cam_params(raw, task, ep, cam)
-            assert set(intr) == {"fx", "fy", "ppx", "ppy"} and intr["fx"] < intr["fy"]  # as real Genie-1 cameras
+            assert (
+                set(intr) == {"fx", "fy", "ppx", "ppy"} and intr["fx"] < intr["fy"]
+            )  # as real Genie-1 cameras
             r = np.array(ext[0]["extrinsic"]["rotation_matrix"])
             assert r.shape == (3, 3) and np.allclose(r @ r.T, np.eye(3), atol=1e-9)
             assert len(ext[0]["extrinsic"]["translation_vector"]) == 3
@@ -141,7 +143,7 @@ def test_h5_key_tree_and_dtypes(raw: Path) -> None:
 
 
 def test_both_action_layouts_exist(raw: Path) -> None:
-    """Episode 0: a row per frame, joint/end indexes shorter (Beta); episode 1: short rows, empty end index."""
+    """Episode 0: a row per frame, joint/end indexes shorter (Beta); episode 1: short rows, no end index."""
     (task0, ep0), (task1, ep1) = _episodes(raw)
     with h5py.File(_h5(raw, task0, ep0)) as h5:
         n = len(h5["timestamp"])

@@ -90,7 +90,9 @@ def allowed(source: str, target: str) -> bool:
 def test_every_top_level_name_has_a_layer():
     names = {p.stem for p in PACKAGE.glob("*.py")} | {p.parent.name for p in PACKAGE.glob("*/__init__.py")}
     unknown = sorted(names - set(LAYERS))
-    assert not unknown, f"goalframe/{unknown[0]} has no layer: add it to LAYERS in tests/test_architecture.py (see DESIGN.md)"
+    assert not unknown, (
+        f"goalframe/{unknown[0]} has no layer: add it to LAYERS in tests/test_architecture.py (see DESIGN.md)"
+    )
 
 
 def test_no_layer_imports_upward():

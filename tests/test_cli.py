@@ -5,23 +5,39 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+import vpt_fixtures as fx
 from typer.testing import CliRunner
 
-import vpt_fixtures as fx
 from goalframe.toolkit.cli import app
 
 runner = CliRunner()
 COMMANDS = [
-    ["synth", "vpt"], ["synth", "agibot"], ["ingest", "vpt"], ["ingest", "agibot"], ["events"], ["masks"], ["build"],
-    ["review", "push"], ["review", "pull"], ["review", "status"], ["pairs"], ["msth"], ["train"], ["eval"], ["verify"], ["info"], ["demo"],
-]  # fmt: skip
+    ["synth", "vpt"],
+    ["synth", "agibot"],
+    ["ingest", "vpt"],
+    ["ingest", "agibot"],
+    ["events"],
+    ["masks"],
+    ["build"],
+    ["review", "push"],
+    ["review", "pull"],
+    ["review", "status"],
+    ["pairs"],
+    ["msth"],
+    ["train"],
+    ["eval"],
+    ["verify"],
+    ["info"],
+    ["demo"],
+]
 
 
 def goalframe(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "goalframe.toolkit.cli", *args], capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "goalframe.toolkit.cli", *args], capture_output=True, text=True
+    )
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
@@ -81,8 +97,20 @@ def test_build_runs_the_whole_chain_and_verify_passes(tmp_path):
 
     synthesize_vpt(tmp_path / "raw", episodes=2, seed=5, frames=100, quirk_rate=0.0)
     out = tmp_path / "ds.zarr"
-    # 100-frame episodes hold no MSTH horizon of 120 frames (the default): build says so, so give one that fits
-    result = goalframe("build", str(tmp_path / "raw"), "--format", "vpt", "--out", str(out), "--window", "16", "--horizon", "60", "--json")
+    # 100-frame episodes hold no MSTH horizon of 120 frames (the default): build says so; give one that fits
+    result = goalframe(
+        "build",
+        str(tmp_path / "raw"),
+        "--format",
+        "vpt",
+        "--out",
+        str(out),
+        "--window",
+        "16",
+        "--horizon",
+        "60",
+        "--json",
+    )
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     ds = open_dataset(out)
@@ -92,5 +120,18 @@ def test_build_runs_the_whole_chain_and_verify_passes(tmp_path):
     assert summary["msth"] == ds.table("msth").height == sum(ds.lengths.values())
     assert [s.step for s in ds.info.steps][:2] == ["ingest-vpt", "events"]
     assert goalframe("verify", str(out)).returncode == 0
-    bad = goalframe("build", str(tmp_path / "raw"), "--format", "vpt", "--out", str(tmp_path / "other.zarr"), "--near", "7")
-    assert bad.returncode == 2 and "multiple of --stride" in bad.stderr and not (tmp_path / "other.zarr").exists()
+    bad = goalframe(
+        "build",
+        str(tmp_path / "raw"),
+        "--format",
+        "vpt",
+        "--out",
+        str(tmp_path / "other.zarr"),
+        "--near",
+        "7",
+    )
+    assert (
+        bad.returncode == 2
+        and "multiple of --stride" in bad.stderr
+        and not (tmp_path / "other.zarr").exists()
+    )

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from dataset_compare import assert_same_dataset, assert_same_episode, check, goalframe
+
 from goalframe.schemas.layout import DatasetError
 from goalframe.sim.vpt.synth import synthesize_vpt
 from goalframe.storage import open_dataset
@@ -115,14 +115,29 @@ def _check_visible(reference, out: Path, checked: set[str]) -> None:
         if episode not in checked:
             assert_same_episode(reference, ds, episode, frames=False)
             n = ds.length(episode)
-            np.testing.assert_array_equal(ds.read_frames(episode, n - 2, n), reference.read_frames(episode, n - 2, n))
+            np.testing.assert_array_equal(
+                ds.read_frames(episode, n - 2, n), reference.read_frames(episode, n - 2, n)
+            )
             checked.add(episode)
 
 
 def _run_until(raw: Path, out: Path, workers: int, trigger, reference) -> tuple[bool, int]:
     """Start an ingest, watch it as a reader, SIGKILL it when ``trigger`` says so."""
-    command = [sys.executable, "-m", "goalframe.toolkit.cli", "ingest", "vpt", str(raw), "--out", str(out), "--workers", str(workers)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    command = [
+        sys.executable,
+        "-m",
+        "goalframe.toolkit.cli",
+        "ingest",
+        "vpt",
+        str(raw),
+        "--out",
+        str(out),
+        "--workers",
+        str(workers),
+    ]
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     started, killed, checked = time.monotonic(), False, set()
     try:
         while process.poll() is None and time.monotonic() - started < 120:

@@ -9,28 +9,45 @@ import numpy as np
 import polars as pl
 import pytest
 import torch
+from test_pairs import fresh
 from torch.utils.data import DataLoader
 
-from goalframe.sampling import CrossViewDataset, MSTHDataset, MSTHSpec, build_msth, build_pairs, split_episodes
-from goalframe.storage.frames import FrameReader
+from goalframe.sampling import (
+    CrossViewDataset,
+    MSTHDataset,
+    MSTHSpec,
+    build_msth,
+    build_pairs,
+    split_episodes,
+)
 from goalframe.schemas.layout import DatasetError
 from goalframe.storage import open_dataset
-from test_pairs import fresh
+from goalframe.storage.frames import FrameReader
 
 W, S = 8, 64
 
 CROSS_VIEW = {
-    "frames": ((W, 3, S, S), torch.uint8), "goal_image": ((3, S, S), torch.uint8), "goal_mask": ((1, S, S), torch.bool),
-    "visible": ((W,), torch.bool), "centroid": ((W, 2), torch.float32), "bbox": ((W, 4), torch.float32),
-    "interaction": ((), torch.int64), "action": ((W, 22), torch.float32), "pad": ((W,), torch.bool),
-    "frame_index": ((W,), torch.int64), "goal_frame_index": ((), torch.int64), "sample_index": ((), torch.int64),
-}  # fmt: skip
+    "frames": ((W, 3, S, S), torch.uint8),
+    "goal_image": ((3, S, S), torch.uint8),
+    "goal_mask": ((1, S, S), torch.bool),
+    "visible": ((W,), torch.bool),
+    "centroid": ((W, 2), torch.float32),
+    "bbox": ((W, 4), torch.float32),
+    "interaction": ((), torch.int64),
+    "action": ((W, 22), torch.float32),
+    "pad": ((W,), torch.bool),
+    "frame_index": ((W,), torch.int64),
+    "goal_frame_index": ((), torch.int64),
+    "sample_index": ((), torch.int64),
+}
 
 
 def resized(frames: np.ndarray) -> np.ndarray:
     """The documented resize: torchvision's Resize(antialias=True) to S x S, channels first."""
     chw = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)
-    return torch.nn.functional.interpolate(chw, size=(S, S), mode="bilinear", antialias=True, align_corners=False).numpy()
+    return torch.nn.functional.interpolate(
+        chw, size=(S, S), mode="bilinear", antialias=True, align_corners=False
+    ).numpy()
 
 
 def check_keys(sample: dict, expected: dict) -> None:
@@ -68,11 +85,21 @@ def test_cross_view_windows_shapes_values_and_labels(vpt):
         pad = sample["pad"].numpy()
         assert frames.min() >= first["window_start"] and frames.max() < first["window_stop"]
         covered.setdefault(data.sample_pair(i), set()).update(frames[~pad].tolist())
-        np.testing.assert_array_equal(sample["frames"].numpy(), resized(np.stack([ds.read_frames(episode, f, f + 1)[0] for f in frames])))
+        np.testing.assert_array_equal(
+            sample["frames"].numpy(),
+            resized(np.stack([ds.read_frames(episode, f, f + 1)[0] for f in frames])),
+        )
         goal = rows.row(0, named=True)
-        np.testing.assert_array_equal(sample["goal_image"].numpy(), resized(ds.read_frames(goal["goal_episode_id"], goal["goal_frame"], goal["goal_frame"] + 1))[0])
+        np.testing.assert_array_equal(
+            sample["goal_image"].numpy(),
+            resized(ds.read_frames(goal["goal_episode_id"], goal["goal_frame"], goal["goal_frame"] + 1))[0],
+        )
         track = ds.read_track(goal["goal_episode_id"], goal["goal_track_id"])
-        expected_mask = cv2.resize(track.mask[track.row(goal["goal_frame"])].astype(np.uint8), (S, S), interpolation=cv2.INTER_NEAREST)
+        expected_mask = cv2.resize(
+            track.mask[track.row(goal["goal_frame"])].astype(np.uint8),
+            (S, S),
+            interpolation=cv2.INTER_NEAREST,
+        )
         np.testing.assert_array_equal(sample["goal_mask"].numpy()[0], expected_mask.astype(bool))
         by_frame = {r["frame"]: r for r in rows.iter_rows(named=True)}
         for position, frame in enumerate(frames):
@@ -82,11 +109,23 @@ def test_cross_view_windows_shapes_values_and_labels(vpt):
             row = by_frame[int(frame)]
             assert bool(sample["visible"][position]) == row["visible"]
             if row["visible"]:
-                np.testing.assert_allclose(sample["centroid"][position].numpy(), (row["centroid_row"], row["centroid_col"]), rtol=1e-6)
-                np.testing.assert_allclose(sample["bbox"][position].numpy(), [row[k] for k in ("bbox_x0", "bbox_y0", "bbox_x1", "bbox_y1")], rtol=1e-6)
+                np.testing.assert_allclose(
+                    sample["centroid"][position].numpy(),
+                    (row["centroid_row"], row["centroid_col"]),
+                    rtol=1e-6,
+                )
+                np.testing.assert_allclose(
+                    sample["bbox"][position].numpy(),
+                    [row[k] for k in ("bbox_x0", "bbox_y0", "bbox_x1", "bbox_y1")],
+                    rtol=1e-6,
+                )
         assert int(sample["interaction"]) == first["interaction_id"]
-        np.testing.assert_array_equal(sample["buttons"].numpy(), ds.array(episode, "actions/vpt/buttons")[frames])
-        np.testing.assert_array_equal(sample["action"][:, 20:].numpy(), ds.array(episode, "actions/vpt/camera_bin")[frames])
+        np.testing.assert_array_equal(
+            sample["buttons"].numpy(), ds.array(episode, "actions/vpt/buttons")[frames]
+        )
+        np.testing.assert_array_equal(
+            sample["action"][:, 20:].numpy(), ds.array(episode, "actions/vpt/camera_bin")[frames]
+        )
     # the windows tile every paired frame
     expected = {pid: set(g["frame"].to_list()) for (pid,), g in pairs.group_by("pair_id")}
     assert covered == expected
@@ -103,7 +142,9 @@ def test_fast_shard_reads_equal_zarr_reads_and_reduced_decoding_is_close(vpt):
     fast._read_zarr(array, np.unique(wanted), zarr_path)
     got = fast.read(episode, "pov", wanted)
     np.testing.assert_array_equal(got, zarr_path[np.unique(wanted, return_inverse=True)[1]])
-    np.testing.assert_array_equal(got, resized(np.stack([ds.read_frames(episode, f, f + 1)[0] for f in wanted])))
+    np.testing.assert_array_equal(
+        got, resized(np.stack([ds.read_frames(episode, f, f + 1)[0] for f in wanted]))
+    )
     reduced = FrameReader(ds, S, reduced_decode=True).read(episode, "pov", wanted)  # 360x640 decoded at 1/4
     assert np.abs(reduced.astype(int) - got.astype(int)).mean() < 4
 
@@ -111,18 +152,30 @@ def test_fast_shard_reads_equal_zarr_reads_and_reduced_decoding_is_close(vpt):
 def test_msth_samples_shapes_values_and_pads(agibot):
     ds = open_dataset(agibot)
     table = ds.table("msth")
-    data = MSTHDataset(agibot, split="all", cameras=["head_color", "hand_right_color"], size=S, reduced_decode=False)
+    data = MSTHDataset(
+        agibot, split="all", cameras=["head_color", "hand_right_color"], size=S, reduced_decode=False
+    )
     assert len(data) == table.height
     C, Np, M, P = 2, 3, 3, 6
     expected = {
-        "observation": ((C, 3, S, S), torch.uint8), "goal_image": ((C, 3, S, S), torch.uint8),
-        "proximal_frames": ((Np, C, 3, S, S), torch.uint8), "distal_frames": ((M, C, 3, S, S), torch.uint8),
-        "proximal_pad": ((Np,), torch.bool), "distal_pad": ((M,), torch.bool),
-        "proximal_action": ((P, 22), torch.float32), "proximal_action_pad": ((P,), torch.bool),
-        "distal_action": ((M, 22), torch.float32), "distal_action_pad": ((M,), torch.bool), "goal_pad": ((), torch.bool),
-        "frame_index": ((), torch.int64), "goal_index": ((), torch.int64), "proximal_index": ((Np,), torch.int64),
-        "distal_index": ((M,), torch.int64), "sample_index": ((), torch.int64), "state": ((20,), torch.float32),
-    }  # fmt: skip
+        "observation": ((C, 3, S, S), torch.uint8),
+        "goal_image": ((C, 3, S, S), torch.uint8),
+        "proximal_frames": ((Np, C, 3, S, S), torch.uint8),
+        "distal_frames": ((M, C, 3, S, S), torch.uint8),
+        "proximal_pad": ((Np,), torch.bool),
+        "distal_pad": ((M,), torch.bool),
+        "proximal_action": ((P, 22), torch.float32),
+        "proximal_action_pad": ((P,), torch.bool),
+        "distal_action": ((M, 22), torch.float32),
+        "distal_action_pad": ((M,), torch.bool),
+        "goal_pad": ((), torch.bool),
+        "frame_index": ((), torch.int64),
+        "goal_index": ((), torch.int64),
+        "proximal_index": ((Np,), torch.int64),
+        "distal_index": ((M,), torch.int64),
+        "sample_index": ((), torch.int64),
+        "state": ((20,), torch.float32),
+    }
     episode = ds.episodes[0]
     head = resized(ds.read_frames(episode, 0, ds.length(episode), "head_color"))
     hand = resized(ds.read_frames(episode, 0, ds.length(episode), "hand_right_color"))
@@ -141,15 +194,24 @@ def test_msth_samples_shapes_values_and_pads(agibot):
         np.testing.assert_array_equal(sample["goal_image"][0].numpy(), head[row["goal_hindsight"]])
         np.testing.assert_array_equal(sample["proximal_frames"][:, 0].numpy(), head[row["proximal_frames"]])
         np.testing.assert_array_equal(sample["distal_frames"][:, 1].numpy(), hand[row["distal_frames"]])
-        assert sample["proximal_pad"].tolist() == row["proximal_pad"] and sample["distal_pad"].tolist() == row["distal_pad"]
+        assert (
+            sample["proximal_pad"].tolist() == row["proximal_pad"]
+            and sample["distal_pad"].tolist() == row["distal_pad"]
+        )
         assert bool(sample["goal_pad"]) == row["hindsight_pad"]
         action_rows = np.arange(t, t + P)
         assert sample["proximal_action_pad"].tolist() == (action_rows >= row["clip_end"]).tolist()
         clamped = np.minimum(action_rows, row["clip_end"] - 1)
         np.testing.assert_allclose(sample["proximal_action"][:, 2:9].numpy(), actions[clamped, :7], rtol=1e-6)
         np.testing.assert_allclose(sample["proximal_action"][:, 20:].numpy(), velocity[clamped], rtol=1e-6)
-        np.testing.assert_allclose(sample["distal_action"][:, 10:17].numpy(), actions[row["distal_action_rows"], 7:], rtol=1e-6)
-        np.testing.assert_allclose(sample["state"][[2, 9, 10, 17]].numpy(), [joints[t, 0], gripper[t, 0], joints[t, 7], gripper[t, 1]], rtol=1e-6)
+        np.testing.assert_allclose(
+            sample["distal_action"][:, 10:17].numpy(), actions[row["distal_action_rows"], 7:], rtol=1e-6
+        )
+        np.testing.assert_allclose(
+            sample["state"][[2, 9, 10, 17]].numpy(),
+            [joints[t, 0], gripper[t, 0], joints[t, 7], gripper[t, 1]],
+            rtol=1e-6,
+        )
     assert any(r["proximal_pad"][-1] for r in rows) and not all(r["proximal_pad"][-1] for r in rows)
     segment_goals = MSTHDataset(agibot, split="all", cameras=["head_color"], size=S, goal="segment_end")
     assert int(segment_goals[0]["goal_index"]) == rows[0]["goal_segment_end"]
@@ -163,7 +225,14 @@ def _dump_if_stuck(_worker: int) -> None:
 
 def batches(data, workers: int) -> list[dict]:
     options = {"worker_init_fn": _dump_if_stuck, "timeout": 120} if workers else {}
-    loader = DataLoader(data, batch_size=3, shuffle=True, num_workers=workers, generator=torch.Generator().manual_seed(7), **options)
+    loader = DataLoader(
+        data,
+        batch_size=3,
+        shuffle=True,
+        num_workers=workers,
+        generator=torch.Generator().manual_seed(7),
+        **options,
+    )
     return list(loader)
 
 

@@ -7,8 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from dataset_compare import assert_same_dataset, check, goalframe
+
 from goalframe.sim.vpt.synth import synthesize_vpt
 from goalframe.storage import open_dataset
 
@@ -72,7 +72,9 @@ def test_cluster_build_equals_serial_build(raw, cluster, tmp_path):
     assert "0 written, 3 skipped" in again.stdout
 
 
-def test_relative_paths_are_resolved_before_tasks_leave_for_the_cluster(raw, cluster, worker_cwd, tmp_path, monkeypatch):
+def test_relative_paths_are_resolved_before_tasks_leave_for_the_cluster(
+    raw, cluster, worker_cwd, tmp_path, monkeypatch
+):
     shutil.copytree(raw, tmp_path / "raw")
     monkeypatch.chdir(tmp_path)
     address = cluster.scheduler_address

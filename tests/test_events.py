@@ -6,8 +6,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-
 import vpt_fixtures as fx
+
 from goalframe.annotators import EventFilters, extract_events
 from goalframe.sources import vpt
 from goalframe.storage import ingest, open_dataset
@@ -61,7 +61,11 @@ def test_every_counter_increase_is_one_event_with_type_object_and_prompt(dataset
     ]
     height, width = fx.FRAME_SIZE
     crosshair = alice.filter(pl.col("frame") == 2).row(0, named=True)
-    assert (crosshair["prompt_row"], crosshair["prompt_col"], crosshair["gui_open"]) == (height / 2, width / 2, False)
+    assert (crosshair["prompt_row"], crosshair["prompt_col"], crosshair["gui_open"]) == (
+        height / 2,
+        width / 2,
+        False,
+    )
     cursor = alice.filter(pl.col("frame") == 8).row(0, named=True)
     assert cursor["gui_open"] is True
     assert (cursor["prompt_row"], cursor["prompt_col"]) == (200.0 * height / 720, 640.0 * width / 1280)
@@ -73,7 +77,10 @@ def test_a_decreasing_counter_gives_a_warning_and_no_negative_event(dataset):
     table, warnings = extract_events(dataset)
     bob = table.filter(pl.col("episode_id") == "bob-bbbb-20220101-000000")
     assert bob.height == 0
-    assert warnings == [f"bob-bbbb-20220101-000000: frame 4: counter {MINE} decreased from 9 to 1 (new world or reset?); no event"]
+    assert warnings == [
+        f"bob-bbbb-20220101-000000: frame 4: counter {MINE} decreased from 9 to 1 (new world or reset?); no"
+        " event"
+    ]
     assert (table["delta"] > 0).all()
 
 
@@ -110,6 +117,7 @@ def test_an_episode_without_stats_warns_and_does_not_crash(tmp_path):
 
 def test_a_counter_that_vanishes_and_returns_counts_from_zero(tmp_path):
     """stats lists only non-zero counters: dirt 5 -> gone at frame 4 (a reset) -> back as 7 at frame 7."""
+
     def line(t: int) -> dict:
         mined = 5 if t < 4 else None if t < 7 else 7
         return stats_line(t, {} if mined is None else {MINE: mined})
@@ -126,15 +134,28 @@ def test_a_counter_that_vanishes_and_returns_counts_from_zero(tmp_path):
 def test_gui_prompt_scales_from_the_recorded_window(tmp_path):
     lines = [stats_line(t, {CRAFT: 4 + 4 * (t >= 2)}, gui=t == 2, mouse=(960.0, 270.0)) for t in range(4)]
     raw = tmp_path / "raw"
-    fx.write_episode(raw, lines=lines, stem="erin-eeee-20220101-000000",
-                     options={"windowWidth": 1920, "windowHeight": 1080, "framebufferWidth": 1920, "framebufferHeight": 1080})
+    fx.write_episode(
+        raw,
+        lines=lines,
+        stem="erin-eeee-20220101-000000",
+        options={
+            "windowWidth": 1920,
+            "windowHeight": 1080,
+            "framebufferWidth": 1920,
+            "framebufferHeight": 1080,
+        },
+    )
     out = str(tmp_path / "ds.zarr")
     assert not ingest(out, vpt.discover(raw), vpt.read, "vpt").failed
     table, _ = extract_events(out)
     height, width = fx.FRAME_SIZE
     row = table.row(0, named=True)
     assert (row["frame"], row["gui_open"]) == (2, True)
-    assert (row["prompt_row"], row["prompt_col"]) == (270.0 * height / 1080, 960.0 * width / 1920) == (height / 4, width / 2)
+    assert (
+        (row["prompt_row"], row["prompt_col"])
+        == (270.0 * height / 1080, 960.0 * width / 1920)
+        == (height / 4, width / 2)
+    )
 
 
 def test_min_gap_merges_events_less_than_n_frames_apart_on_the_cli(tmp_path):
@@ -147,8 +168,20 @@ def test_min_gap_merges_events_less_than_n_frames_apart_on_the_cli(tmp_path):
     dataset = build(tmp_path, {"fay-ffff-20220101-000000": lines})
 
     def frames_deltas(min_gap: int) -> list[tuple[int, int, int]]:
-        result = subprocess.run([sys.executable, "-m", "goalframe.toolkit.cli", "events", dataset, "--min-gap", str(min_gap), "--json"],
-                                capture_output=True, text=True)
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "goalframe.toolkit.cli",
+                "events",
+                dataset,
+                "--min-gap",
+                str(min_gap),
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+        )
         assert result.returncode == 0, result.stderr
         assert json.loads(result.stdout)["events"] == open_dataset(dataset).table("events").height
         return open_dataset(dataset).table("events").select("frame", "delta", "merged").rows()
@@ -160,5 +193,10 @@ def test_min_gap_merges_events_less_than_n_frames_apart_on_the_cli(tmp_path):
     import os
 
     wide = {**os.environ, "COLUMNS": "400"}  # one help line per option
-    help_text = subprocess.run([sys.executable, "-m", "goalframe.toolkit.cli", "events", "--help"], capture_output=True, text=True, env=wide).stdout
+    help_text = subprocess.run(
+        [sys.executable, "-m", "goalframe.toolkit.cli", "events", "--help"],
+        capture_output=True,
+        text=True,
+        env=wide,
+    ).stdout
     assert "less than this many frames apart" in help_text and "exactly N apart stay separate" in help_text

@@ -19,21 +19,20 @@ import time
 from pathlib import Path
 
 import pytest
-
+import simple_source
 from dataset_compare import check, goalframe
+
 from goalframe.annotators.masks import annotate_masks
 from goalframe.schemas.episode import episode_key, is_episode_key
 from goalframe.schemas.layout import DatasetError
 from goalframe.schemas.tables import EVENTS_SCHEMA, conform
-from goalframe.sources.vpt import safe_episode_id
 from goalframe.sim.vpt.synth import synthesize_vpt
+from goalframe.sources.vpt import safe_episode_id
 from goalframe.storage import ingest, open_dataset
 from goalframe.storage.lease import DatasetInUse, dataset_lease
 from goalframe.storage.store import LEASE_NAME, TableError, create_or_open, read_table, write_table
 from goalframe.storage.verify import verify_dataset
 from goalframe.storage.writer import ArraysVanished, episode_state, write_episode
-
-import simple_source
 
 FRAMES = 40  # per episode: one shard, a fraction of a second to ingest
 
@@ -66,7 +65,9 @@ PROGRESS_LINE = re.compile(r"^\S+.* \d+/\d+ \d+:\d\d:\d\d")  # a progress bar's 
 def one_line_error(result: subprocess.CompletedProcess, code: int = 2) -> str:
     """The command failed with ``code`` and said why in one line (beside its progress bar,
     if one was showing), without a traceback."""
-    assert result.returncode == code, f"exit {result.returncode}\nstdout:\n{result.stdout[-2000:]}\nstderr:\n{result.stderr[-2000:]}"
+    assert result.returncode == code, (
+        f"exit {result.returncode}\nstdout:\n{result.stdout[-2000:]}\nstderr:\n{result.stderr[-2000:]}"
+    )
     assert "Traceback" not in result.stderr, result.stderr[-2000:]
     lines = [line for line in result.stderr.splitlines() if line.strip() and not PROGRESS_LINE.match(line)]
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
@@ -78,9 +79,22 @@ def one_line_error(result: subprocess.CompletedProcess, code: int = 2) -> str:
 
 def _start_ingest(raw: Path, out: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "goalframe.toolkit.cli", "ingest", "vpt", str(raw), "--out", out, "--workers", "1"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "goalframe.toolkit.cli",
+            "ingest",
+            "vpt",
+            str(raw),
+            "--out",
+            out,
+            "--workers",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _assert_sound(out: str, n_episodes: int, successes: int) -> None:
@@ -123,8 +137,8 @@ def test_concurrent_ingests_never_corrupt_the_dataset(raw, tmp_path, writers, ro
 def _hold_lease(dataset: str) -> subprocess.Popen:
     """Another process holding the dataset's lease until killed."""
     code = (
-        "import sys, time\nfrom goalframe.storage.lease import dataset_lease\n"
-        f"with dataset_lease({dataset!r}, 'holder test'):\n    print('held', flush=True)\n    time.sleep(120)\n"
+        "import sys, time\nfrom goalframe.storage.lease import dataset_lease\nwith"
+        f" dataset_lease({dataset!r}, 'holder test'):\n    print('held', flush=True)\n    time.sleep(120)\n"
     )
     holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "held"
@@ -135,8 +149,12 @@ def test_a_held_lease_refuses_every_writer_and_a_killed_holder_frees_it(built, r
     out = copy_of(built, tmp_path)
     holder = _hold_lease(out)
     try:
-        for args in (("ingest", "vpt", str(raw), "--out", out), ("events", out), ("pairs", out),
-                     ("msth", out, "--horizon", "8", "--near", "4", "--stride", "2", "--distal", "2")):  # fmt: skip
+        for args in (
+            ("ingest", "vpt", str(raw), "--out", out),
+            ("events", out),
+            ("pairs", out),
+            ("msth", out, "--horizon", "8", "--near", "4", "--stride", "2", "--distal", "2"),
+        ):
             line = one_line_error(goalframe(*args))
             assert f"is in use by pid {holder.pid}" in line and "(holder test)" in line, line
         with pytest.raises(DatasetInUse):  # the Python API too
@@ -157,7 +175,9 @@ def test_an_ingest_killed_mid_run_leaves_no_lease_behind(raw, tmp_path):
     run = _start_ingest(raw, out)
     lease = Path(out) / LEASE_NAME
     deadline = time.monotonic() + 60
-    while not (lease.exists() and lease.stat().st_size) and run.poll() is None and time.monotonic() < deadline:
+    while (
+        not (lease.exists() and lease.stat().st_size) and run.poll() is None and time.monotonic() < deadline
+    ):
         time.sleep(0.005)
     run.send_signal(signal.SIGKILL)
     run.communicate()
@@ -206,7 +226,9 @@ def test_every_flipped_table_byte_is_caught_before_parsing(built, tmp_path):
     out = copy_of(built, tmp_path)
     path = Path(out) / "tables" / "events.parquet"
     size = path.stat().st_size
-    positions = sorted({0, 3, size // 4, size // 2, 3 * size // 4, size - 9, size - 8, size - 7, size - 5, size - 1})
+    positions = sorted(
+        {0, 3, size // 4, size // 2, 3 * size // 4, size - 9, size - 8, size - 7, size - 5, size - 1}
+    )
     for position in positions:
         original = _flip(path, position)
         with pytest.raises(TableError, match=r"events\.parquet: checksum mismatch"):
@@ -221,7 +243,10 @@ def test_commands_name_a_damaged_table_in_one_line(built, tmp_path):
     _flip(path, path.stat().st_size - 8)  # the footer length: readers once asked for exabytes
     result = goalframe("verify", out)
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
-    assert "tables/events.parquet" in result.stdout + result.stderr and "checksum mismatch" in result.stdout + result.stderr
+    assert (
+        "tables/events.parquet" in result.stdout + result.stderr
+        and "checksum mismatch" in result.stdout + result.stderr
+    )
     for args in (("info", out), ("masks", out)):
         line = one_line_error(goalframe(*args))
         assert "events.parquet: checksum mismatch" in line, line
@@ -238,7 +263,10 @@ def test_a_table_without_a_checksum_record_still_fails_in_one_line(built, tmp_pa
     assert [d.where for d in report.damage] == ["tables/events.parquet"]
     assert not any("events.parquet" in note for note in report.notes)  # unreadable: damage, not a note
     Path(f"{Path(out) / 'tables' / 'manifest.parquet'}.sha256").unlink()
-    assert any("manifest.parquet: no checksum recorded" in note for note in verify_dataset(out, checksums=False).notes)
+    assert any(
+        "manifest.parquet: no checksum recorded" in note
+        for note in verify_dataset(out, checksums=False).notes
+    )
 
 
 def test_rewriting_a_table_keeps_it_verified(built, tmp_path):
@@ -249,7 +277,20 @@ def test_rewriting_a_table_keeps_it_verified(built, tmp_path):
 
 # ---- 4. one episode-id rule for every format ------------------------------------------------
 
-HOSTILE_IDS = ["a b", "a;b", "a~b", "ünï", "a,b", "a:b", "a/b", "..", "../up", "__zarr", "zarr.json", "x" * 300]
+HOSTILE_IDS = [
+    "a b",
+    "a;b",
+    "a~b",
+    "ünï",
+    "a,b",
+    "a:b",
+    "a/b",
+    "..",
+    "../up",
+    "__zarr",
+    "zarr.json",
+    "x" * 300,
+]
 
 
 def test_hostile_episode_ids_become_distinct_safe_keys(tmp_path):
@@ -306,16 +347,35 @@ def _read_only(path: Path, *args: str) -> subprocess.CompletedProcess:
             for p, mode in modes.items():
                 p.chmod(mode)
     script = 'mount --bind -o ro "$0" "$0" && exec "$@"'
-    probe = subprocess.run(["unshare", "-m", "sh", "-c", script, str(path), "touch", str(path / "probe")], capture_output=True, text=True) if shutil.which("unshare") else None
+    probe = (
+        subprocess.run(
+            ["unshare", "-m", "sh", "-c", script, str(path), "touch", str(path / "probe")],
+            capture_output=True,
+            text=True,
+        )
+        if shutil.which("unshare")
+        else None
+    )
     if probe is None or "Read-only file system" not in probe.stderr:
-        pytest.skip(f"root, and no private read-only bind mount here: {probe.stderr.strip() if probe else 'no unshare'}")
-    return subprocess.run(["unshare", "-m", "sh", "-c", script, str(path), *command], capture_output=True, text=True, timeout=120)
+        pytest.skip(
+            "root, and no private read-only bind mount here:"
+            f" {probe.stderr.strip() if probe else 'no unshare'}"
+        )
+    return subprocess.run(
+        ["unshare", "-m", "sh", "-c", script, str(path), *command],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_read_only_dataset_and_parent_give_one_line(built, raw, tmp_path):
     out = copy_of(built, tmp_path)
-    for args in (("ingest", "vpt", str(raw), "--out", out), ("events", out),
-                 ("msth", out, "--horizon", "8", "--near", "4", "--stride", "2", "--distal", "2")):  # fmt: skip
+    for args in (
+        ("ingest", "vpt", str(raw), "--out", out),
+        ("events", out),
+        ("msth", out, "--horizon", "8", "--near", "4", "--stride", "2", "--distal", "2"),
+    ):
         line = one_line_error(_read_only(Path(out), *args))
         assert "cannot write here" in line and "copy.zarr" in line, line
     parent = tmp_path / "parent"
@@ -330,7 +390,10 @@ def test_read_only_dataset_and_parent_give_one_line(built, raw, tmp_path):
 def test_steps_on_an_empty_dataset_say_so_and_fail(tmp_path):
     out = str(tmp_path / "empty.zarr")
     create_or_open(out)
-    for args in (("events", out), ("msth", out, "--horizon", "8", "--near", "4", "--stride", "2", "--distal", "2")):
+    for args in (
+        ("events", out),
+        ("msth", out, "--horizon", "8", "--near", "4", "--stride", "2", "--distal", "2"),
+    ):
         line = one_line_error(goalframe(*args))
         assert "no complete episodes" in line, line
     write_table(out, "events", conform([], EVENTS_SCHEMA))
@@ -346,7 +409,10 @@ def test_a_flipped_chunk_byte_names_episode_and_array(built, tmp_path):
     episode = open_dataset(out).episodes[0]
     chunk = Path(out) / "episodes" / episode / "states" / "stats" / "value" / "c" / "0"
     _flip(chunk, chunk.stat().st_size // 2)
-    with pytest.raises(DatasetError, match=rf"episode '{episode}' array 'states/stats/value' all rows: CRC32C checksum mismatch"):
+    with pytest.raises(
+        DatasetError,
+        match=rf"episode '{episode}' array 'states/stats/value' all rows: CRC32C checksum mismatch",
+    ):
         open_dataset(out).array(episode, "states/stats/value")
     line = one_line_error(goalframe("events", out))
     assert episode in line and "states/stats/value" in line and "CRC32C" in line, line
@@ -371,7 +437,13 @@ def test_a_flipped_mask_byte_names_episode_and_track(built, tmp_path):
     episode = open_dataset(out).episodes[0]
     masks = np.zeros((4, 16, 16), bool)
     masks[:, 4:9, 3:12] = True
-    write_track(open_root(out, "r+"), episode, "0.pov.test", MaskTrack.from_masks(range(4), masks), {"event_id": f"{episode}:0"})
+    write_track(
+        open_root(out, "r+"),
+        episode,
+        "0.pov.test",
+        MaskTrack.from_masks(range(4), masks),
+        {"event_id": f"{episode}:0"},
+    )
     assert open_dataset(out).read_track(episode, "0.pov.test").mask.sum() == masks.sum()
     chunk = Path(out) / "masks" / episode / "0.pov.test" / "mask" / "c" / "0" / "0" / "0"
     _flip(chunk, chunk.stat().st_size // 2)

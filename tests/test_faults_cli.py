@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 import vpt_fixtures as fx
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -37,7 +36,9 @@ FAST = {"build": ["--window", "8"], "train": ["--steps", "3"], "eval": ["--episo
 def goalframe(*args: str, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
     """Run the CLI; past ``timeout`` kill it with every worker it started (a hang fails the test)."""
     command = [sys.executable, "-m", "goalframe.toolkit.cli", *args]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd, start_new_session=True) as process:
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd, start_new_session=True
+    ) as process:
         try:
             stdout, stderr = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -64,7 +65,9 @@ def readme_agibot_tour() -> list[list[str]]:
     for line in lines[start:]:
         words = shlex.split(line, comments=True)
         while words:
-            command, words = (words[: words.index("&&")], words[words.index("&&") + 1 :]) if "&&" in words else (words, [])
+            command, words = (
+                (words[: words.index("&&")], words[words.index("&&") + 1 :]) if "&&" in words else (words, [])
+            )
             commands.append(command)
     return commands
 
@@ -110,7 +113,9 @@ def test_the_readme_agibot_tour_runs_as_written(tour):
     padding: MSTH clipped at task segments shorter than the horizon)."""
     assert list(tour.results) == ["synth", "build", "msth", "train", "eval", "verify"], list(tour.results)
     for command, result in tour.results.items():
-        assert result.returncode == 0, f"goalframe {command} exited {result.returncode}: {result.stderr[-800:]}"
+        assert result.returncode == 0, (
+            f"goalframe {command} exited {result.returncode}: {result.stderr[-800:]}"
+        )
     assert (tour.run / "checkpoint.pt").exists() and (tour.run / "metrics.json").exists()
     assert "clip at episode end" in tour.results["msth"].stdout
 
@@ -118,7 +123,16 @@ def test_the_readme_agibot_tour_runs_as_written(tour):
 def test_build_takes_the_msth_options_of_msth_including_clip(tour, tmp_path):
     """`build` had no --clip; a clip that no segment can hold is refused in one line."""
     assert "--clip" in goalframe("build", "--help").stdout
-    bad = goalframe("build", str(tour.folder / "raw" / "agibot"), "--format", "agibot", "--out", str(tmp_path / "x.zarr"), "--clip", "task")
+    bad = goalframe(
+        "build",
+        str(tour.folder / "raw" / "agibot"),
+        "--format",
+        "agibot",
+        "--out",
+        str(tmp_path / "x.zarr"),
+        "--clip",
+        "task",
+    )
     assert bad.returncode == 2 and "--clip must be one of segment, episode" in one_error_line(bad)
     assert not (tmp_path / "x.zarr").exists()
 
@@ -135,7 +149,9 @@ def flip_a_byte_inside_a_weight(checkpoint: Path) -> None:
     assert at >= 0, "the weight's bytes are stored as they are"
     data[at + weight.numel() * weight.element_size() // 2] ^= 0xFF
     checkpoint.write_bytes(bytes(data))
-    assert not torch.equal(torch.load(checkpoint, weights_only=True)["model"][name], weight)  # torch notices nothing
+    assert not torch.equal(
+        torch.load(checkpoint, weights_only=True)["model"][name], weight
+    )  # torch notices nothing
 
 
 DAMAGE = {
@@ -159,7 +175,9 @@ def test_a_damaged_checkpoint_is_one_line_naming_the_file(tour, tmp_path, damage
     assert str(checkpoint) in one_error_line(result)
     if damage == "flipped weight byte":
         assert "checksum mismatch" in result.stderr
-        resumed = goalframe("train", str(tour.dataset), "--policy", "act2goal", "--out", str(run), "--steps", "4")
+        resumed = goalframe(
+            "train", str(tour.dataset), "--policy", "act2goal", "--out", str(run), "--steps", "4"
+        )
         assert resumed.returncode == 2 and "checksum mismatch" in one_error_line(resumed)
 
 
@@ -201,7 +219,20 @@ def test_msth_with_segment_clipping_refuses_a_horizon_no_segment_holds(tour, tmp
             clip_end[start:end] = end
         reach = max(reach, int(np.max(clip_end - 1 - np.arange(n))))
     horizon = reach + 1
-    result = goalframe("msth", str(tour.dataset), "--horizon", str(horizon), "--near", "5", "--stride", "5", "--distal", "2", "--clip", "segment")
+    result = goalframe(
+        "msth",
+        str(tour.dataset),
+        "--horizon",
+        str(horizon),
+        "--near",
+        "5",
+        "--stride",
+        "5",
+        "--distal",
+        "2",
+        "--clip",
+        "segment",
+    )
     assert result.returncode == 2
     assert "every distal target would be padding; use --clip episode" in one_error_line(result)
 
@@ -217,9 +248,17 @@ def test_exact_msth_offsets_stay_fast_for_huge_horizons():
     """In a subprocess with a time limit: the old exact fallback ran for hours."""
     from test_msth import reference_distal
 
-    cases = [(10**8, 30, 6), (10**8 + 7, 30, 6), (3**17, 30, 6), (10**12, 30, 6), (2**20 + 30, 30, 7)]  # M + 1 = 8 = 2**3: a rational ratio
+    cases = [
+        (10**8, 30, 6),
+        (10**8 + 7, 30, 6),
+        (3**17, 30, 6),
+        (10**12, 30, 6),
+        (2**20 + 30, 30, 7),
+    ]  # M + 1 = 8 = 2**3: a rational ratio
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-c", OFFSETS, json.dumps(cases)], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", OFFSETS, json.dumps(cases)], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == [reference_distal(K, P, M) for K, P, M in cases]
     assert time.perf_counter() - started < 30
@@ -246,11 +285,26 @@ def test_a_run_works_from_another_folder_and_resumes_with_an_absolute_path(tour,
     assert json.loads((run / "config.json").read_text())["train"]["dataset"] == str(tour.dataset)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    evaluated = goalframe("eval", str(run), "--episodes", "1", "--no-baseline", "--overwrite", "--json", cwd=elsewhere)
+    evaluated = goalframe(
+        "eval", str(run), "--episodes", "1", "--no-baseline", "--overwrite", "--json", cwd=elsewhere
+    )
     assert evaluated.returncode == 0, evaluated.stderr
     assert json.loads(evaluated.stdout)["offline"]["samples"] > 0  # read the held-out episodes of the dataset
-    assert "random" not in json.loads((run / "metrics.json").read_text())  # --overwrite replaced the tour's metrics
-    resumed = goalframe("train", str(tour.dataset), "--policy", "act2goal", "--out", str(run), "--steps", "4", "--json", cwd=elsewhere)
+    assert "random" not in json.loads(
+        (run / "metrics.json").read_text()
+    )  # --overwrite replaced the tour's metrics
+    resumed = goalframe(
+        "train",
+        str(tour.dataset),
+        "--policy",
+        "act2goal",
+        "--out",
+        str(run),
+        "--steps",
+        "4",
+        "--json",
+        cwd=elsewhere,
+    )
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads(resumed.stdout)["resumed_from"] == 3
 
@@ -258,7 +312,9 @@ def test_a_run_works_from_another_folder_and_resumes_with_an_absolute_path(tour,
 # ---------------------------------------------------------------- 12: help, leftovers, overwrites, messages
 
 
-@pytest.mark.parametrize("group", [[], ["synth"], ["ingest"], ["review"]], ids=lambda g: " ".join(["goalframe", *g]))
+@pytest.mark.parametrize(
+    "group", [[], ["synth"], ["ingest"], ["review"]], ids=lambda g: " ".join(["goalframe", *g])
+)
 def test_every_command_group_has_help_with_an_example(group):
     result = goalframe(*group, "--help")
     assert result.returncode == 0
@@ -277,7 +333,11 @@ def test_eval_refuses_to_overwrite_metrics_without_overwrite(tour, tmp_path):
     metrics = run / "metrics.json"
     before = metrics.read_bytes()
     refused = goalframe("eval", str(run), "--episodes", "1", "--no-baseline", "--no-offline")
-    assert refused.returncode == 2 and "--overwrite" in one_error_line(refused) and str(metrics) in refused.stderr
+    assert (
+        refused.returncode == 2
+        and "--overwrite" in one_error_line(refused)
+        and str(metrics) in refused.stderr
+    )
     assert metrics.read_bytes() == before
     assert "--overwrite" in goalframe("eval", "--help").stdout  # and it replaces them: the test above
 

@@ -49,7 +49,13 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
 def game_camera(world: VptWorld) -> CameraPath:
     """The renderer's current pose as a one-frame path, the way a VPT recording states it."""
     focal = (HEIGHT / 2) / math.tan(math.radians(FOV_Y / 2))
-    return CameraPath(world.eye[None], yaw_pitch_rotation(world.yaw, world.pitch)[None], focal, (WIDTH / 2, HEIGHT / 2), (HEIGHT, WIDTH))
+    return CameraPath(
+        world.eye[None],
+        yaw_pitch_rotation(world.yaw, world.pitch)[None],
+        focal,
+        (WIDTH / 2, HEIGHT / 2),
+        (HEIGHT, WIDTH),
+    )
 
 
 def raycast_box(path: CameraPath, t: int, low, high) -> np.ndarray:
@@ -57,7 +63,9 @@ def raycast_box(path: CameraPath, t: int, low, high) -> np.ndarray:
     eye, by a slab test built from the path's fields alone (not from its projection code)."""
     height, width = path.size
     rows, cols = np.mgrid[0:height, 0:width] + 0.5
-    camera = np.stack([(cols - path.centre[0]) / path.focal, (rows - path.centre[1]) / path.focal, np.ones_like(rows)], -1)
+    camera = np.stack(
+        [(cols - path.centre[0]) / path.focal, (rows - path.centre[1]) / path.focal, np.ones_like(rows)], -1
+    )
     direction = camera @ path.rotation[t]
     with np.errstate(divide="ignore", invalid="ignore"):
         a = (np.asarray(low, float) - path.eye[t]) / direction
@@ -72,7 +80,11 @@ def raycast_box(path: CameraPath, t: int, low, high) -> np.ndarray:
 def settled(mask: np.ndarray) -> np.ndarray:
     """Pixels whose 3x3 neighbourhood agrees: a one-pixel rim may go either way."""
     padded = np.pad(mask, 1, mode="edge")
-    views = [padded[1 + dr : 1 + dr + mask.shape[0], 1 + dc : 1 + dc + mask.shape[1]] for dr in (-1, 0, 1) for dc in (-1, 0, 1)]
+    views = [
+        padded[1 + dr : 1 + dr + mask.shape[0], 1 + dc : 1 + dc + mask.shape[1]]
+        for dr in (-1, 0, 1)
+        for dc in (-1, 0, 1)
+    ]
     return np.logical_and.reduce(views) | ~np.logical_or.reduce(views)
 
 
@@ -138,7 +150,14 @@ def test_yaw_pitch_rotation_matches_the_renderers_look_angles():
 
 
 # yaw 0 faces south (+z), 90 west (-x), -90 east, 180 north; pitch 90 looks straight down
-TURNS = [(0, 0, (0, 0, 1)), (90, 0, (-1, 0, 0)), (-90, 0, (1, 0, 0)), (180, 0, (0, 0, -1)), (0, 90, (0, -1, 0)), (0, -90, (0, 1, 0))]
+TURNS = [
+    (0, 0, (0, 0, 1)),
+    (90, 0, (-1, 0, 0)),
+    (-90, 0, (1, 0, 0)),
+    (180, 0, (0, 0, -1)),
+    (0, 90, (0, -1, 0)),
+    (0, -90, (0, 1, 0)),
+]
 
 
 @pytest.mark.parametrize(("yaw", "pitch", "forward"), TURNS)
@@ -202,7 +221,9 @@ def test_cells_on_ray_cover_the_ray_up_to_reach_and_no_more(origin, direction):
 
 def forward_camera(eye=(0.0, 0.0, 0.0), yaw=0.0, pitch=0.0, size=(90, 160)) -> CameraPath:
     focal = (size[0] / 2) / math.tan(math.radians(35))
-    return CameraPath(np.array([eye], float), yaw_pitch_rotation(yaw, pitch)[None], focal, (size[1] / 2, size[0] / 2), size)
+    return CameraPath(
+        np.array([eye], float), yaw_pitch_rotation(yaw, pitch)[None], focal, (size[1] / 2, size[0] / 2), size
+    )
 
 
 def test_silhouette_of_a_box_in_front_is_the_raycast_region():
@@ -249,8 +270,17 @@ def test_front_faces_are_those_whose_outside_holds_the_eye():
 # ---- fov_degrees -------------------------------------------------------------------
 
 
-FOVS = [({"fov": "0.0"}, 70.0), ({"fov": "1.0"}, 110.0), ({"fov": "-0.25"}, 60.0), ({"fov": 0.5}, 90.0),
-        ({}, 70.0), (None, 70.0), ({"fov": "wide"}, 70.0), ({"fov": None}, 70.0), ({"fov": [1]}, 70.0)]  # fmt: skip
+FOVS = [
+    ({"fov": "0.0"}, 70.0),
+    ({"fov": "1.0"}, 110.0),
+    ({"fov": "-0.25"}, 60.0),
+    ({"fov": 0.5}, 90.0),
+    ({}, 70.0),
+    (None, 70.0),
+    ({"fov": "wide"}, 70.0),
+    ({"fov": None}, 70.0),
+    ({"fov": [1]}, 70.0),
+]
 
 
 @pytest.mark.parametrize(("options", "fov"), FOVS)
@@ -276,8 +306,15 @@ def test_non_vpt_datasets_have_no_camera_path(simple_dataset):
 def sneaky_vpt(tmp_path_factory) -> tuple[str, list[dict]]:
     """A hand-written VPT segment that sneaks on some lines, with a 110 degree fov."""
     tmp = tmp_path_factory.mktemp("sneaky")
-    lines = [vpt_fixtures.make_line(t, keyboard={"keys": [SNEAK_KEY] if t in (2, 3) else []}, pitch=-10.0 + 7 * t, ypos=63.0 + 0.25 * t)
-             for t in range(6)]  # fmt: skip
+    lines = [
+        vpt_fixtures.make_line(
+            t,
+            keyboard={"keys": [SNEAK_KEY] if t in (2, 3) else []},
+            pitch=-10.0 + 7 * t,
+            ypos=63.0 + 0.25 * t,
+        )
+        for t in range(6)
+    ]
     episode = vpt_fixtures.write_episode(tmp / "raw", lines=lines)
     episode.options.write_text(json.dumps({"fov": "1.0"}))
     source = get_format("vpt")
@@ -305,13 +342,21 @@ def test_static_targets_are_mined_blocks_and_placed_blocks_only(sneaky_vpt):
     dataset, _ = sneaky_vpt
     ds = open_dataset(dataset)
     episode = vpt_fixtures.STEM
-    assert static_target(ds, {"kind": "kill_entity", "episode_id": episode, "frame": 4}, 0) is None  # mobs move
+    assert (
+        static_target(ds, {"kind": "kill_entity", "episode_id": episode, "frame": 4}, 0) is None
+    )  # mobs move
     target = static_target(ds, {"kind": "mine_block", "episode_id": episode, "frame": 4}, 1)
-    assert isinstance(target, UnitCellTarget) and len(target.path) == 4  # frames 1..4, the event frame included
+    assert (
+        isinstance(target, UnitCellTarget) and len(target.path) == 4
+    )  # frames 1..4, the event frame included
     placed = static_target(ds, {"kind": "use_item", "episode_id": episode, "frame": 4}, 1)
     frames = ds.read_frames(episode, 1, 5)
-    assert isinstance(placed, AppearsAtEvent) and placed.fit(frames, np.ones(frames.shape[1:3], bool), (10.0, 10.0))
-    assert placed.exact and not placed.silhouettes().any()  # not there before the event; the event frame keeps its own mask
+    assert isinstance(placed, AppearsAtEvent) and placed.fit(
+        frames, np.ones(frames.shape[1:3], bool), (10.0, 10.0)
+    )
+    assert (
+        placed.exact and not placed.silhouettes().any()
+    )  # not there before the event; the event frame keeps its own mask
 
 
 @pytest.fixture(scope="module")
@@ -319,7 +364,11 @@ def mined_vpt(tmp_path_factory):
     """A generated VPT episode (seed 2, 160 frames: about 4 s) whose player mines an ore block."""
     raw, dataset = bench.build("vpt", tmp_path_factory.mktemp("vpt"), 1, 2, frames=160)
     truth = bench.Truth(raw, "vpt")
-    mined = [(row, object_id) for row, object_id, _ in bench.scorable_events(dataset, truth) if row["kind"] == "mine_block"]
+    mined = [
+        (row, object_id)
+        for row, object_id, _ in bench.scorable_events(dataset, truth)
+        if row["kind"] == "mine_block"
+    ]
     assert mined, "the generated episode has no mine_block event"
     return dataset, truth, mined[0]
 
@@ -329,7 +378,10 @@ def test_recorded_pose_gives_the_eye_of_every_frame(mined_vpt):
     ds, episode = open_dataset(dataset), row["episode_id"]
     stop = row["frame"] + 1
     path = vpt_camera_path(ds, episode, 0, stop)
-    states = {name: np.asarray(ds.zarr_array(episode, f"states/{name}")[:stop], float) for name in ("xpos", "ypos", "zpos")}
+    states = {
+        name: np.asarray(ds.zarr_array(episode, f"states/{name}")[:stop], float)
+        for name in ("xpos", "ypos", "zpos")
+    }
     sneaking = np.array([SNEAK_KEY in keys for keys in truth.record(episode)["keys"][:stop]])
     expected_y = states["ypos"] + np.where(sneaking, EYE_HEIGHT_SNEAKING, EYE_HEIGHT)
     np.testing.assert_allclose(path.eye, np.stack([states["xpos"], expected_y, states["zpos"]], 1))
@@ -359,7 +411,9 @@ def test_mined_block_is_found_from_the_frames_before_the_event(mined_vpt):
 def test_mined_block_projects_onto_the_true_block_while_the_player_walks_up(mined_vpt):
     target, frames, true_masks, prompt = mined_window(mined_vpt, 64)
     assert target.fit(frames, true_masks[-1], prompt)
-    assert np.linalg.norm(target.path.eye[-1] - target.path.eye[0]) > 1.0  # the camera moved: a real test of the poses
+    assert (
+        np.linalg.norm(target.path.eye[-1] - target.path.eye[0]) > 1.0
+    )  # the camera moved: a real test of the poses
     shown = [t for t in range(len(true_masks)) if np.count_nonzero(true_masks[t]) > 50]
     assert len(shown) > 20
     for t in shown:  # what shows of the block lies inside its projection, on every frame
@@ -375,4 +429,6 @@ def test_mined_block_falls_back_to_the_event_mask_when_no_edges_align(mined_vpt)
     assert by_mask.fit(frames, true_masks[-1], prompt)
     assert by_mask.method == "mask"
     np.testing.assert_array_equal(by_mask.cell, edges_only.cell)
-    assert not UnitCellTarget(target.path, min_alignment=2.0).fit(frames, np.zeros_like(true_masks[-1]), prompt)
+    assert not UnitCellTarget(target.path, min_alignment=2.0).fit(
+        frames, np.zeros_like(true_masks[-1]), prompt
+    )

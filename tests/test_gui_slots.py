@@ -11,12 +11,12 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-
 import vpt_fixtures
-from goalframe.media.images import iou
+
 from goalframe.annotators.classical import ClassicalAnnotator
 from goalframe.annotators.gui_slots import GuiSlotTarget, slot_item_box
 from goalframe.annotators.vpt_targets import static_target
+from goalframe.media.images import iou
 from goalframe.sources.registry import get_format
 from goalframe.storage import ingest, open_dataset
 
@@ -48,22 +48,27 @@ def item_icon(left: tuple[int, int, int], right: tuple[int, int, int]) -> np.nda
 
 PICKAXE = item_icon((150, 100, 50), (60, 170, 200))
 PLANKS = item_icon((170, 130, 80), (190, 150, 95))
-NEIGHBOURS = [item_icon((40 + 17 * k, 200 - 13 * k, 90 + 11 * k), (220 - 15 * k, 60 + 9 * k, 30 + 14 * k)) for k in range(GRID_ROWS * GRID_COLS)]
+NEIGHBOURS = [
+    item_icon((40 + 17 * k, 200 - 13 * k, 90 + 11 * k), (220 - 15 * k, 60 + 9 * k, 30 + 14 * k))
+    for k in range(GRID_ROWS * GRID_COLS)
+]
 
 
-def draw_slot(frame: np.ndarray, top: int, left: int, interior: int, icon: np.ndarray | None) -> tuple[int, int, int, int]:
+def draw_slot(
+    frame: np.ndarray, top: int, left: int, interior: int, icon: np.ndarray | None
+) -> tuple[int, int, int, int]:
     """A slot whose interior starts at (top, left), drawn in _make_panel's order (the light edges
     last, so they own the top-right and bottom-left corners); its icon box (row0, col0, row1, col1)."""
     bottom, right = top + interior, left + interior  # the light edges' row and column
-    frame[top - 1:bottom + 1, left - 1:right + 1] = SLOT_GREY
-    frame[top - 1, left - 1:right] = EDGE_DARK
-    frame[top - 1:bottom, left - 1] = EDGE_DARK
-    frame[bottom, left - 1:right + 1] = EDGE_LIGHT
-    frame[top - 1:bottom + 1, right] = EDGE_LIGHT
+    frame[top - 1 : bottom + 1, left - 1 : right + 1] = SLOT_GREY
+    frame[top - 1, left - 1 : right] = EDGE_DARK
+    frame[top - 1 : bottom, left - 1] = EDGE_DARK
+    frame[bottom, left - 1 : right + 1] = EDGE_LIGHT
+    frame[top - 1 : bottom + 1, right] = EDGE_LIGHT
     offset = ICON_OFFSET[interior]
     box = (top + offset, left + offset, top + offset + 16, left + offset + 16)
     if icon is not None:
-        frame[box[0]:box[2], box[1]:box[3]] = icon
+        frame[box[0] : box[2], box[1] : box[3]] = icon
     return box
 
 
@@ -81,13 +86,15 @@ def world_frame(seed: int) -> np.ndarray:
     return cv2.resize(blocks, (WIDTH, HEIGHT), interpolation=cv2.INTER_NEAREST)
 
 
-def gui_frame(layout: str = "game", output: np.ndarray | None = PICKAXE, seed: int = 0) -> tuple[np.ndarray, dict[str, tuple[int, int, int, int]]]:
+def gui_frame(
+    layout: str = "game", output: np.ndarray | None = PICKAXE, seed: int = 0
+) -> tuple[np.ndarray, dict[str, tuple[int, int, int, int]]]:
     """An open crafting screen over the dimmed world: a grid of inventory slots holding stacks (the
     one at row 1, col 1 with neighbours on every side) and the output slot, ``output`` in it.
     Returns the frame and the icon boxes of that grid slot ("grid") and of the output ("output")."""
     small, big = LAYOUTS[layout]
     frame = cv2.convertScaleAbs(world_frame(seed), alpha=0.32, beta=6)
-    frame[PANEL_TOP:PANEL_TOP + PANEL_H, PANEL_LEFT:PANEL_LEFT + PANEL_W] = PANEL_GREY
+    frame[PANEL_TOP : PANEL_TOP + PANEL_H, PANEL_LEFT : PANEL_LEFT + PANEL_W] = PANEL_GREY
     boxes = {}
     # neighbouring slots' edges touch, light beside dark, as in the game; the renderer keeps the
     # game's 18 px pitch for its 19 px slots, so its slots overlap their neighbours' edges
@@ -102,14 +109,27 @@ def gui_frame(layout: str = "game", output: np.ndarray | None = PICKAXE, seed: i
     # the crafting arrow, placed against the output's icon as _make_panel places it: its tip
     # covers part of the slot's dark left edge
     ax, ay = box[1] - 20, box[0]
-    arrow = np.array([[ax, ay + 5], [ax + 14, ay + 5], [ax + 14, ay + 1], [ax + 21, ay + 8], [ax + 14, ay + 15], [ax + 14, ay + 11], [ax, ay + 11]], np.int32)
+    arrow = np.array(
+        [
+            [ax, ay + 5],
+            [ax + 14, ay + 5],
+            [ax + 14, ay + 1],
+            [ax + 21, ay + 8],
+            [ax + 14, ay + 15],
+            [ax + 14, ay + 11],
+            [ax, ay + 11],
+        ],
+        np.int32,
+    )
     cv2.fillPoly(frame, [arrow], (SLOT_GREY,) * 3)
     return frame, boxes
 
 
 def jpeg(frame: np.ndarray, quality: int = 75) -> np.ndarray:
     """The frame through a real lossy codec (RGB in, RGB out)."""
-    ok, data = cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    ok, data = cv2.imencode(
+        ".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality]
+    )
     assert ok
     return cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
@@ -122,7 +142,7 @@ def points_on(box: tuple[int, int, int, int]) -> list[tuple[float, float]]:
 
 def box_mask(box: tuple[int, int, int, int]) -> np.ndarray:
     mask = np.zeros((HEIGHT, WIDTH), bool)
-    mask[box[0]:box[2], box[1]:box[3]] = True
+    mask[box[0] : box[2], box[1] : box[3]] = True
     return mask
 
 
@@ -133,7 +153,7 @@ def test_the_arrow_covers_part_of_the_output_slots_left_edge():
     # so that finding the output slot below is a test of the tolerance for spoiled edges
     for layout in LAYOUTS:
         frame, _ = gui_frame(layout)
-        left_edge = frame[OUTPUT_TOP:OUTPUT_TOP + LAYOUTS[layout][1], OUTPUT_LEFT - 1, 0]
+        left_edge = frame[OUTPUT_TOP : OUTPUT_TOP + LAYOUTS[layout][1], OUTPUT_LEFT - 1, 0]
         assert 8 <= np.count_nonzero(left_edge == SLOT_GREY) < len(left_edge) // 2 + 2, left_edge
 
 
@@ -154,7 +174,13 @@ def test_no_icon_box_on_the_plain_panel():
     r0, c0, r1, c1 = boxes["output"]
     grid_right = GRID_LEFT + GRID_COLS * 18
     # beside the grid and the output, above and below them, in the panel's corner
-    points = [(r0 + 8, grid_right + 4), (r1 + 12, c0 + 8), (GRID_TOP - 6, GRID_LEFT + 20), (PANEL_TOP + 6, PANEL_LEFT + 6), (PANEL_TOP + PANEL_H - 10, PANEL_LEFT + 90)]
+    points = [
+        (r0 + 8, grid_right + 4),
+        (r1 + 12, c0 + 8),
+        (GRID_TOP - 6, GRID_LEFT + 20),
+        (PANEL_TOP + 6, PANEL_LEFT + 6),
+        (PANEL_TOP + PANEL_H - 10, PANEL_LEFT + 90),
+    ]
     assert all(frame[r, c].tolist() == [PANEL_GREY] * 3 for r, c in points)
     for image in (frame, jpeg(frame)):
         for point in points:
@@ -176,7 +202,9 @@ SESSION = ["pickaxe"] * 3 + ["world"] * 3 + ["empty"] * 3 + ["planks"] * 2 + ["p
 SHOWN = np.array([i >= 11 for i in range(len(SESSION))])  # the event's session, the item in the slot
 
 
-def crafting_window(session: list[str] = SESSION) -> tuple[np.ndarray, np.ndarray, tuple[float, float], tuple[int, int, int, int]]:
+def crafting_window(
+    session: list[str] = SESSION,
+) -> tuple[np.ndarray, np.ndarray, tuple[float, float], tuple[int, int, int, int]]:
     """(frames, gui_open, prompt on the output slot, the output's icon box), through the codec."""
     icons = {"pickaxe": PICKAXE, "planks": PLANKS, "empty": None}
     frames, box = [], None
@@ -272,4 +300,7 @@ def test_static_target_of_an_event_in_an_open_gui_is_its_slot_over_the_window(cr
     assert isinstance(target, GuiSlotTarget)
     assert target.gui_open.tolist() == [False, True, True, True]  # frames 1..4, the event frame included
     # with the GUI closed a crafting event has no static target (only mined blocks do)
-    assert static_target(ds, {"kind": "craft_item", "gui_open": False, "episode_id": episode, "frame": 4}, 1) is None
+    assert (
+        static_target(ds, {"kind": "craft_item", "gui_open": False, "episode_id": episode, "frame": 4}, 1)
+        is None
+    )

@@ -14,12 +14,12 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-
 import vpt_fixtures as fx
 from dataset_compare import goalframe
-from goalframe.sources.agibot import episode_ref
-from goalframe.sim.agibot.synth import synthesize_agibot
+
 from goalframe.media.video import write_mp4
+from goalframe.sim.agibot.synth import synthesize_agibot
+from goalframe.sources.agibot import episode_ref
 from goalframe.storage import open_dataset
 from goalframe.storage.verify import verify_dataset
 
@@ -36,9 +36,15 @@ VPT_BAD: dict[str, tuple[dict, str]] = {
     "unreadable-mp4": ({"garbage_mp4": True}, "unreadable video"),
     "empty-jsonl": ({"lines": [], "n_frames": 6}, "action file has no lines"),
     "only-line-cut": ({"lines": [b'{"mouse": {"x": 1'], "n_frames": 1}, "no valid lines"),
-    "wrong-type": ({"lines": [LINES[0], fx.make_line(1, mouse={"x": "left"}), *LINES[2:]]}, ".jsonl:2: field 'mouse.x' is str"),
+    "wrong-type": (
+        {"lines": [LINES[0], fx.make_line(1, mouse={"x": "left"}), *LINES[2:]]},
+        ".jsonl:2: field 'mouse.x' is str",
+    ),
     "array-line": ({"lines": [LINES[0], b"[1, 2, 3]", *LINES[2:]]}, ".jsonl:2: line is a JSON list"),
-    "inventory-without-type": ({"lines": [LINES[0], fx.make_line(1, inventory=[{"quantity": 3}]), *LINES[2:]]}, ".jsonl:2: inventory entry"),
+    "inventory-without-type": (
+        {"lines": [LINES[0], fx.make_line(1, inventory=[{"quantity": 3}]), *LINES[2:]]},
+        ".jsonl:2: inventory entry",
+    ),
 }
 VPT_GOOD: dict[str, tuple[dict, str | None]] = {
     "good-a": ({}, None),
@@ -121,7 +127,9 @@ def _index_out_of_range(h5: h5py.File) -> None:
 def _short_video(ref) -> None:
     with h5py.File(ref.h5) as h5:
         n = len(h5["timestamp"])
-    write_mp4(ref.videos_dir / "head_color.mp4", (np.zeros((480, 640, 3), np.uint8) for _ in range(n - 2)), fps=30)
+    write_mp4(
+        ref.videos_dir / "head_color.mp4", (np.zeros((480, 640, 3), np.uint8) for _ in range(n - 2)), fps=30
+    )
 
 
 def _drop_extrinsics(ref, name: str = "head") -> None:
@@ -141,25 +149,74 @@ def _camera_file(name: str, content: str):
     return damage
 
 
-BAD_MATRIX = json.dumps([{"extrinsic": {"rotation_matrix": [[1, 0], [0, 1]], "translation_vector": [0, 0]}}] * 3)
+BAD_MATRIX = json.dumps(
+    [{"extrinsic": {"rotation_matrix": [[1, 0], [0, 1]], "translation_vector": [0, 0]}}] * 3
+)
 # name: (damage(ref), the file the error names ("h5", "task_info", "camera:<file>", "video:<camera>"), needle)
 AGIBOT_BAD: dict[str, tuple[Callable, str, str]] = {
-    **{f"missing-{key.replace('/', '-')}": (missing_key(key)[0], "h5", key) for key in ("timestamp", "state/joint/position", "state/effector/position", "state/end/position")},
+    **{
+        f"missing-{key.replace('/', '-')}": (missing_key(key)[0], "h5", key)
+        for key in ("timestamp", "state/joint/position", "state/effector/position", "state/end/position")
+    },
     "action-longer-than-state": (lambda ref: _h5_edit(ref, _longer_action), "h5", "action/end/"),
     "action-index-out-of-range": (lambda ref: _h5_edit(ref, _index_out_of_range), "h5", "action/head/index"),
-    "action-index-length": (lambda ref: _h5_edit(ref, lambda h5: _replace(h5, "action/waist/position", h5["action/waist/position"][()][:-2])), "h5", "action/waist/index"),
-    "action-longer-with-index": (lambda ref: _h5_edit(ref, lambda h5: _replace(h5, "action/joint/position", np.zeros((len(h5["timestamp"]) + 4, 14)))), "h5", "action/joint/position"),
-    "state-length": (lambda ref: _h5_edit(ref, lambda h5: _replace(h5, "state/head/position", h5["state/head/position"][()][:-1])), "h5", "state/head/position"),
+    "action-index-length": (
+        lambda ref: _h5_edit(
+            ref, lambda h5: _replace(h5, "action/waist/position", h5["action/waist/position"][()][:-2])
+        ),
+        "h5",
+        "action/waist/index",
+    ),
+    "action-longer-with-index": (
+        lambda ref: _h5_edit(
+            ref, lambda h5: _replace(h5, "action/joint/position", np.zeros((len(h5["timestamp"]) + 4, 14)))
+        ),
+        "h5",
+        "action/joint/position",
+    ),
+    "state-length": (
+        lambda ref: _h5_edit(
+            ref, lambda h5: _replace(h5, "state/head/position", h5["state/head/position"][()][:-1])
+        ),
+        "h5",
+        "state/head/position",
+    ),
     "corrupt-h5": (lambda ref: ref.h5.write_bytes(b"not an hdf5 file" * 10), "h5", ""),
     "missing-h5": (lambda ref: ref.h5.unlink(), "h5", "missing"),
-    "corrupt-mp4": (lambda ref: (ref.videos_dir / "hand_right_color.mp4").write_bytes(np.random.default_rng(0).integers(0, 256, 5000, dtype=np.uint8).tobytes()), "video:hand_right_color", ""),
+    "corrupt-mp4": (
+        lambda ref: (ref.videos_dir / "hand_right_color.mp4").write_bytes(
+            np.random.default_rng(0).integers(0, 256, 5000, dtype=np.uint8).tobytes()
+        ),
+        "video:hand_right_color",
+        "",
+    ),
     "short-video": (_short_video, "video:head_color", "frames"),
-    "intrinsic-not-json": (_camera_file("head_intrinsic_params.json", "{not json"), "camera:head_intrinsic_params.json", ""),
-    "intrinsic-incomplete": (_camera_file("head_intrinsic_params.json", json.dumps({"intrinsic": {"fx": 1.0}})), "camera:head_intrinsic_params.json", ""),
-    "extrinsic-empty": (_camera_file("hand_left_extrinsic_params_aligned.json", json.dumps({"extrinsic": {}})), "camera:hand_left_extrinsic_params_aligned.json", ""),
-    "extrinsic-bad-matrix": (_camera_file("hand_left_extrinsic_params_aligned.json", BAD_MATRIX), "camera:hand_left_extrinsic_params_aligned.json", ""),
+    "intrinsic-not-json": (
+        _camera_file("head_intrinsic_params.json", "{not json"),
+        "camera:head_intrinsic_params.json",
+        "",
+    ),
+    "intrinsic-incomplete": (
+        _camera_file("head_intrinsic_params.json", json.dumps({"intrinsic": {"fx": 1.0}})),
+        "camera:head_intrinsic_params.json",
+        "",
+    ),
+    "extrinsic-empty": (
+        _camera_file("hand_left_extrinsic_params_aligned.json", json.dumps({"extrinsic": {}})),
+        "camera:hand_left_extrinsic_params_aligned.json",
+        "",
+    ),
+    "extrinsic-bad-matrix": (
+        _camera_file("hand_left_extrinsic_params_aligned.json", BAD_MATRIX),
+        "camera:hand_left_extrinsic_params_aligned.json",
+        "",
+    ),
     "extrinsic-count": (_drop_extrinsics, "camera:head_extrinsic_params_aligned.json", ""),
-    "unaligned-extrinsic-not-json": (_camera_file("hand_right_extrinsic_params.json", "[{"), "camera:hand_right_extrinsic_params.json", ""),
+    "unaligned-extrinsic-not-json": (
+        _camera_file("hand_right_extrinsic_params.json", "[{"),
+        "camera:hand_right_extrinsic_params.json",
+        "",
+    ),
 }
 # Damage to the task_info json (shared by a task's episodes): each in a task of its own.
 AGIBOT_BAD_TASK = {
@@ -170,11 +227,25 @@ AGIBOT_BAD_TASK = {
 AGIBOT_GOOD: dict[str, Callable | None] = {
     "as-synthesized": None,
     "clone": None,
-    "no-extrinsics": lambda ref: [(ref.camera_dir / f"hand_left_{k}.json").unlink() for k in ("extrinsic_params_aligned", "extrinsic_params")],
-    "real-beta-short-end-index": lambda ref: _h5_edit(ref, lambda h5: _replace(h5, "action/end/index", np.arange(3, len(h5["timestamp"]) - 6, dtype=np.int64))),
+    "no-extrinsics": lambda ref: [
+        (ref.camera_dir / f"hand_left_{k}.json").unlink()
+        for k in ("extrinsic_params_aligned", "extrinsic_params")
+    ],
+    "real-beta-short-end-index": lambda ref: _h5_edit(
+        ref,
+        lambda h5: _replace(h5, "action/end/index", np.arange(3, len(h5["timestamp"]) - 6, dtype=np.int64)),
+    ),
     "single-frame-extrinsics": lambda ref: _keep_first_extrinsic(ref, "hand_right"),
-    "camera-folder-without-parameters-level": lambda ref: shutil.move(ref.camera_dir, ref.camera_dir.parent.parent / "camera"),
-    "actions-without-index": lambda ref: _h5_edit(ref, lambda h5: (h5.__delitem__("action/joint/index"), _replace(h5, "action/joint/position", h5["state/joint/position"][()]))),
+    "camera-folder-without-parameters-level": lambda ref: shutil.move(
+        ref.camera_dir, ref.camera_dir.parent.parent / "camera"
+    ),
+    "actions-without-index": lambda ref: _h5_edit(
+        ref,
+        lambda h5: (
+            h5.__delitem__("action/joint/index"),
+            _replace(h5, "action/joint/position", h5["state/joint/position"][()]),
+        ),
+    ),
 }
 
 
@@ -222,7 +293,13 @@ def agibot_corpus(tmp_path_factory):
     for index, (name, how) in enumerate(AGIBOT_BAD_TASK.items()):
         task, episode = str(800 + index), str(next_episode)
         next_episode += 1
-        _clone(raw, source, source_task if how == "absent" else task, episode, record=how != "absent" and how != "missing")
+        _clone(
+            raw,
+            source,
+            source_task if how == "absent" else task,
+            episode,
+            record=how != "absent" and how != "missing",
+        )
         ref = episode_ref(raw, source_task if how == "absent" else task, episode)
         if how == "malformed":
             ref.task_info.write_text('[{"episode_id": 1,')

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 import simple_source
+
 from goalframe.schemas.layout import DatasetError
 from goalframe.storage import open_dataset
 from goalframe.storage.masks import MaskTrack, rebuild_tracks_table, track_id_for, write_review, write_track
@@ -20,7 +20,7 @@ def dataset(tmp_path):
 def square_masks(frames, size=(72, 128), side=10):
     masks = np.zeros((len(frames), *size), bool)
     for i, f in enumerate(frames):
-        masks[i, 20:20 + side, f:f + side] = True
+        masks[i, 20 : 20 + side, f : f + side] = True
     return masks
 
 
@@ -35,7 +35,19 @@ def test_write_read_review_and_table(dataset):
     np.testing.assert_allclose(track.bbox[1], (6, 20, 16, 30))
     tid = track_id_for("ep0:00003", "main", "classical")
     assert tid == "00003.main.classical"
-    write_track(root, "ep0", tid, track, {"event_id": "ep0:00003", "camera": "main", "annotator": "classical", "annotator_version": "1", "event_frame": 11})
+    write_track(
+        root,
+        "ep0",
+        tid,
+        track,
+        {
+            "event_id": "ep0:00003",
+            "camera": "main",
+            "annotator": "classical",
+            "annotator_version": "1",
+            "event_frame": 11,
+        },
+    )
     ds = open_dataset(dataset)
     auto = ds.read_track("ep0", tid)
     np.testing.assert_array_equal(auto.mask, masks)
@@ -51,7 +63,13 @@ def test_write_read_review_and_table(dataset):
     np.testing.assert_array_equal(open_dataset(dataset).read_track("ep0", tid, reviewed=False).mask, masks)
     table = rebuild_tracks_table(dataset)
     record = table.row(0, named=True)
-    assert (record["start_frame"], record["stop_frame"], record["n_visible"], record["reviewed"], record["n_reviewed_frames"]) == (5, 12, 6, True, 1)
+    assert (
+        record["start_frame"],
+        record["stop_frame"],
+        record["n_visible"],
+        record["reviewed"],
+        record["n_reviewed_frames"],
+    ) == (5, 12, 6, True, 1)
 
 
 def test_review_of_a_missing_track_is_refused(dataset):

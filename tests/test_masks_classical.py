@@ -12,12 +12,12 @@ import cv2
 import numpy as np
 import polars as pl
 import pytest
-
 import simple_source
+
 from goalframe.annotators.annotator import check_window
-from goalframe.annotators.registry import ANNOTATORS, build_annotator
 from goalframe.annotators.classical import ClassicalAnnotator, selection_outline
 from goalframe.annotators.masks import MaskOptions, annotate_masks
+from goalframe.annotators.registry import ANNOTATORS, build_annotator
 from goalframe.schemas.tables import EVENTS_SCHEMA, conform
 from goalframe.storage import open_dataset
 from goalframe.storage.masks import MaskTrack, track_id_for, write_review
@@ -55,9 +55,23 @@ def simple(tmp_path_factory) -> str:
 
 
 def events_table(dataset: str, rows: list[dict]) -> pl.DataFrame:
-    base = {"source_format": "simple", "end_frame": None, "kind": "grasp", "name": "test", "object": "square", "interaction": "use",
-            "interaction_id": 3, "delta": 1, "merged": 1, "gui_open": False, "arm": None, "text": None, "camera": "main",
-            "prompt_visible": True, "prompt_note": None}  # fmt: skip
+    base = {
+        "source_format": "simple",
+        "end_frame": None,
+        "kind": "grasp",
+        "name": "test",
+        "object": "square",
+        "interaction": "use",
+        "interaction_id": 3,
+        "delta": 1,
+        "merged": 1,
+        "gui_open": False,
+        "arm": None,
+        "text": None,
+        "camera": "main",
+        "prompt_visible": True,
+        "prompt_note": None,
+    }
     table = conform([{**base, "end_frame": r["frame"] + 1, **r} for r in rows], EVENTS_SCHEMA)
     write_table(dataset, "events", table)
     return table
@@ -72,7 +86,10 @@ def test_the_square_is_tracked_backward_from_the_event_frame(simple):
     assert track.visible.all() and min(ious) > 0.75 and np.mean(ious) > 0.85, np.round(ious, 2)
     np.testing.assert_allclose(track.centroid[-1], (29.5, 84.5), atol=1.5)
     assert track.bbox.shape == (28, 4) and (track.score > 0.3).all()
-    assert track.attrs["annotator"] == "classical" and track.attrs["annotator_version"] == ClassicalAnnotator.version
+    assert (
+        track.attrs["annotator"] == "classical"
+        and track.attrs["annotator_version"] == ClassicalAnnotator.version
+    )
 
 
 # ---- selection outlines drawn over nearer surfaces -------------------------------------
@@ -134,13 +151,49 @@ def test_a_prompt_outside_the_frame_is_a_one_line_error():
 
 
 def test_bad_events_get_no_track_and_a_reason_an_empty_first_mask_a_not_visible_track(simple):
-    events = events_table(simple, [
-        {"event_id": "ep0:00000", "episode_id": "ep0", "frame": 30, "prompt_row": 30.0, "prompt_col": 80.0},
-        {"event_id": "ep0:00001", "episode_id": "ep0", "frame": 20, "prompt_row": 500.0, "prompt_col": 10.0},
-        {"event_id": "ep0:00002", "episode_id": "ep0", "frame": 99, "prompt_row": 30.0, "prompt_col": 10.0},
-        {"event_id": "ep0:00003", "episode_id": "ep0", "frame": 12, "prompt_row": None, "prompt_col": None, "prompt_visible": False, "prompt_note": "no end-effector pose"},
-        {"event_id": "ep0:00004", "episode_id": "ep0", "frame": 10, "prompt_row": 30.0, "prompt_col": 40.0, "prompt_visible": False},
-    ])  # fmt: skip
+    events = events_table(
+        simple,
+        [
+            {
+                "event_id": "ep0:00000",
+                "episode_id": "ep0",
+                "frame": 30,
+                "prompt_row": 30.0,
+                "prompt_col": 80.0,
+            },
+            {
+                "event_id": "ep0:00001",
+                "episode_id": "ep0",
+                "frame": 20,
+                "prompt_row": 500.0,
+                "prompt_col": 10.0,
+            },
+            {
+                "event_id": "ep0:00002",
+                "episode_id": "ep0",
+                "frame": 99,
+                "prompt_row": 30.0,
+                "prompt_col": 10.0,
+            },
+            {
+                "event_id": "ep0:00003",
+                "episode_id": "ep0",
+                "frame": 12,
+                "prompt_row": None,
+                "prompt_col": None,
+                "prompt_visible": False,
+                "prompt_note": "no end-effector pose",
+            },
+            {
+                "event_id": "ep0:00004",
+                "episode_id": "ep0",
+                "frame": 10,
+                "prompt_row": 30.0,
+                "prompt_col": 40.0,
+                "prompt_visible": False,
+            },
+        ],
+    )
     report = annotate_masks(simple, MaskOptions(window=8, overwrite=True), events=events)
     reasons = {r.event_id: r.reason for r in report.results}
     assert [r.status for r in report.results] == ["written", "failed", "failed", "failed", "failed"]
@@ -149,7 +202,9 @@ def test_bad_events_get_no_track_and_a_reason_an_empty_first_mask_a_not_visible_
     assert reasons["ep0:00003"] == "no prompt point (no end-effector pose)"
     assert reasons["ep0:00004"] == "prompt point not visible"
     # a first mask the annotator does not trust (here: smaller than the whole frame) -> recorded, not visible
-    report = annotate_masks(simple, MaskOptions(window=8, overwrite=True, extra={"min_area": 1.0}), events=events.head(1))
+    report = annotate_masks(
+        simple, MaskOptions(window=8, overwrite=True, extra={"min_area": 1.0}), events=events.head(1)
+    )
     assert report.summary()["not_visible_tracks"] == 1
     track = open_dataset(simple).read_track("ep0", track_id_for("ep0:00000", "main", "classical"))
     assert len(track) == 8 and not track.visible.any() and "not visible on any frame" in track.attrs["note"]
@@ -157,7 +212,19 @@ def test_bad_events_get_no_track_and_a_reason_an_empty_first_mask_a_not_visible_
 
 
 def test_resume_skips_overwrite_redoes_and_reviewed_tracks_are_kept(simple):
-    events = events_table(simple, [{"event_id": f"ep0:{i:05d}", "episode_id": "ep0", "frame": f, "prompt_row": 30.0, "prompt_col": 5 + 2 * f + 10.0} for i, f in enumerate((20, 30))])
+    events = events_table(
+        simple,
+        [
+            {
+                "event_id": f"ep0:{i:05d}",
+                "episode_id": "ep0",
+                "frame": f,
+                "prompt_row": 30.0,
+                "prompt_col": 5 + 2 * f + 10.0,
+            }
+            for i, f in enumerate((20, 30))
+        ],
+    )
     first = annotate_masks(simple, MaskOptions(window=12, overwrite=True))
     assert first.summary()["written"] == 2 and first.table.height == 2
     again = annotate_masks(simple, MaskOptions(window=12))
@@ -166,10 +233,19 @@ def test_resume_skips_overwrite_redoes_and_reviewed_tracks_are_kept(simple):
     root = open_root(simple, "r+")
     write_review(root, "ep0", tid, MaskTrack.from_masks([25], square_truth(range(25, 26))), {"task_id": 7})
     redo = annotate_masks(simple, MaskOptions(window=12, overwrite=True))
-    assert [r.status for r in redo.results] == ["written", "skipped"] and "human reviews" in redo.results[1].reason
+    assert [r.status for r in redo.results] == ["written", "skipped"] and "human reviews" in redo.results[
+        1
+    ].reason
     table = open_dataset(simple).table("tracks").sort("event_id")
-    assert table["start_frame"].to_list() == [9, 19] and table["stop_frame"].to_list() == [21, 31] and table["reviewed"].to_list() == [False, True]
-    assert table["annotator"].to_list() == ["classical"] * 2 and table["annotator_version"].to_list() == [ClassicalAnnotator.version] * 2
+    assert (
+        table["start_frame"].to_list() == [9, 19]
+        and table["stop_frame"].to_list() == [21, 31]
+        and table["reviewed"].to_list() == [False, True]
+    )
+    assert (
+        table["annotator"].to_list() == ["classical"] * 2
+        and table["annotator_version"].to_list() == [ClassicalAnnotator.version] * 2
+    )
     steps = [s for s in read_info(open_root(simple, "r")).steps if s.step == "masks"]
     assert steps[-1].params["window"] == 12 and steps[-1].summary["written"] == 1
     assert len(events) == 2
@@ -209,7 +285,11 @@ def test_quality_against_the_generated_truth(worlds):
     assert mining["mean_iou"] >= 0.80 and mining["visibility_f1"] >= 0.95
     assert quality["vpt_mining/gui"]["mean_iou"] >= 0.95
     # event-frame IoU: agibot 0.92, vpt 0.90, vpt mining 0.88
-    assert agibot["event_frame_iou"] >= 0.88 and vpt["event_frame_iou"] >= 0.85 and mining["event_frame_iou"] >= 0.83
+    assert (
+        agibot["event_frame_iou"] >= 0.88
+        and vpt["event_frame_iou"] >= 0.85
+        and mining["event_frame_iou"] >= 0.83
+    )
 
 
 def test_tracks_record_what_the_recording_placed(worlds):
@@ -232,20 +312,30 @@ def test_tracks_on_disk_match_the_events_and_the_window(worlds):
     tracks = ds.table("tracks")
     assert tracks.height == events.height
     row = tracks.sort("event_id").row(-1, named=True)
-    event = events.filter((pl.col("event_id") == row["event_id"]) & (pl.col("camera") == row["camera"])).row(0, named=True)
+    event = events.filter((pl.col("event_id") == row["event_id"]) & (pl.col("camera") == row["camera"])).row(
+        0, named=True
+    )
     assert row["stop_frame"] == event["frame"] + 1 == row["event_frame"] + 1
-    assert row["start_frame"] == max(0, event["frame"] + 1 - WINDOW) and row["n_frames"] == row["stop_frame"] - row["start_frame"]
+    assert (
+        row["start_frame"] == max(0, event["frame"] + 1 - WINDOW)
+        and row["n_frames"] == row["stop_frame"] - row["start_frame"]
+    )
     track = ds.read_track(row["episode_id"], row["track_id"])
     assert track.mask.shape[1:] == (480, 640) and track.mask.dtype == bool
     assert track.attrs["prompt"] == [event["prompt_row"], event["prompt_col"]]
 
 
 def goalframe(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "goalframe.toolkit.cli", *args], capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "goalframe.toolkit.cli", *args], capture_output=True, text=True
+    )
 
 
 def test_cli_json_summary_and_one_line_errors(simple, tmp_path):
-    events_table(simple, [{"event_id": "ep0:00000", "episode_id": "ep0", "frame": 30, "prompt_row": 30.0, "prompt_col": 80.0}])
+    events_table(
+        simple,
+        [{"event_id": "ep0:00000", "episode_id": "ep0", "frame": 30, "prompt_row": 30.0, "prompt_col": 80.0}],
+    )
     result = goalframe("masks", simple, "--window", "6", "--overwrite", "--json")
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import simple_source
 import torch
 
-import simple_source
-from goalframe.annotators.registry import build_annotator
 from goalframe.annotators.masks import MaskOptions, annotate_masks
+from goalframe.annotators.registry import build_annotator
 from goalframe.annotators.sam import SamAnnotator, build_tiny_sam, check_checkpoint, interior_points, load_sam
 from goalframe.schemas.tables import EVENTS_SCHEMA, conform
 from goalframe.storage import open_dataset
@@ -55,7 +55,10 @@ def test_checkpoint_saved_from_the_tiny_sam_loads_through_the_loader(tiny_checkp
     reference = build_tiny_sam(seed=3)
     for name, value in reference.state_dict().items():
         torch.testing.assert_close(model.state_dict()[name], value)
-    assert not torch.equal(build_tiny_sam(seed=4).state_dict()["mask_decoder.iou_token.weight"], reference.state_dict()["mask_decoder.iou_token.weight"])
+    assert not torch.equal(
+        build_tiny_sam(seed=4).state_dict()["mask_decoder.iou_token.weight"],
+        reference.state_dict()["mask_decoder.iou_token.weight"],
+    )
     annotator = build_annotator("sam", checkpoint=tiny_checkpoint, model_type="tiny", device="cpu")
     assert isinstance(annotator, SamAnnotator)
 
@@ -86,31 +89,66 @@ def test_interior_points_lie_deep_inside_the_mask():
     mask[12:18, 40:50] = True
     points = interior_points(mask, 3)
     assert len(points) == 3 and all(mask[int(y), int(x)] for x, y in points)
-    assert tuple(points[0]) == (14.0, 19.0) or mask[int(points[0][1]) - 8:int(points[0][1]) + 8, int(points[0][0])].all()
+    assert (
+        tuple(points[0]) == (14.0, 19.0)
+        or mask[int(points[0][1]) - 8 : int(points[0][1]) + 8, int(points[0][0])].all()
+    )
 
 
 @pytest.fixture
 def simple_dataset(tmp_path) -> str:
     out = simple_source.ingested_episode(tmp_path, 24)
-    row = {"event_id": "ep0:00000", "episode_id": "ep0", "source_format": "simple", "frame": 20, "end_frame": 21, "kind": "grasp", "name": "test",
-           "object": "square", "interaction": "use", "interaction_id": 3, "delta": 1, "merged": 1, "gui_open": False, "camera": "main",
-           "prompt_row": 30.0, "prompt_col": 55.0, "prompt_visible": True}  # fmt: skip
+    row = {
+        "event_id": "ep0:00000",
+        "episode_id": "ep0",
+        "source_format": "simple",
+        "frame": 20,
+        "end_frame": 21,
+        "kind": "grasp",
+        "name": "test",
+        "object": "square",
+        "interaction": "use",
+        "interaction_id": 3,
+        "delta": 1,
+        "merged": 1,
+        "gui_open": False,
+        "camera": "main",
+        "prompt_row": 30.0,
+        "prompt_col": 55.0,
+        "prompt_visible": True,
+    }
     write_table(out, "events", conform([row], EVENTS_SCHEMA))
     return out
 
 
 def test_masks_step_with_the_sam_annotator_and_a_checkpoint(simple_dataset, tiny_checkpoint):
-    options = MaskOptions(annotator="sam", checkpoint=tiny_checkpoint, model_type="tiny", window=6, every=2, device="cpu", extra={"min_score": 0.0})
+    options = MaskOptions(
+        annotator="sam",
+        checkpoint=tiny_checkpoint,
+        model_type="tiny",
+        window=6,
+        every=2,
+        device="cpu",
+        extra={"min_score": 0.0},
+    )
     report = annotate_masks(simple_dataset, options)
     assert report.summary()["written"] == 1, [(r.event_id, r.reason) for r in report.results]
     track = open_dataset(simple_dataset).read_track("ep0", track_id_for("ep0:00000", "main", "sam"))
-    assert track.frame_index.tolist() == list(range(15, 21)) and track.attrs["annotator"] == "sam" and track.attrs["every"] == 2
+    assert (
+        track.frame_index.tolist() == list(range(15, 21))
+        and track.attrs["annotator"] == "sam"
+        and track.attrs["every"] == 2
+    )
     assert annotate_masks(simple_dataset, options).summary()["skipped"] == 1
     with pytest.raises(ValueError, match="holds a tiny model, not --model-type vit_l"):
-        annotate_masks(simple_dataset, MaskOptions(annotator="sam", checkpoint=tiny_checkpoint, model_type="vit_l"))
+        annotate_masks(
+            simple_dataset, MaskOptions(annotator="sam", checkpoint=tiny_checkpoint, model_type="vit_l")
+        )
 
 
-def test_cli_refuses_missing_and_wrong_type_checkpoints_in_one_line(simple_dataset, tiny_checkpoint, tmp_path):
+def test_cli_refuses_missing_and_wrong_type_checkpoints_in_one_line(
+    simple_dataset, tiny_checkpoint, tmp_path
+):
     from typer.testing import CliRunner
 
     from goalframe.toolkit.cli import app
@@ -120,9 +158,28 @@ def test_cli_refuses_missing_and_wrong_type_checkpoints_in_one_line(simple_datas
 
     missing = tmp_path / "sam_vit_b_01ec64.pth"
     result = goalframe("--annotator", "sam", "--checkpoint", str(missing))
-    assert result.exit_code == 2 and result.output.strip().splitlines()[-1] == f"error: checkpoint {missing}: no such file"
+    assert (
+        result.exit_code == 2
+        and result.output.strip().splitlines()[-1] == f"error: checkpoint {missing}: no such file"
+    )
     result = goalframe("--annotator", "sam", "--checkpoint", tiny_checkpoint, "--model-type", "vit_h")
-    assert result.exit_code == 2 and result.output.strip().splitlines()[-1] == f"error: checkpoint {tiny_checkpoint} holds a tiny model, not --model-type vit_h"
-    result = goalframe("--annotator", "sam", "--checkpoint", tiny_checkpoint, "--model-type", "tiny", "--window", "4", "--device", "cpu", "--json")
+    assert (
+        result.exit_code == 2
+        and result.output.strip().splitlines()[-1]
+        == f"error: checkpoint {tiny_checkpoint} holds a tiny model, not --model-type vit_h"
+    )
+    result = goalframe(
+        "--annotator",
+        "sam",
+        "--checkpoint",
+        tiny_checkpoint,
+        "--model-type",
+        "tiny",
+        "--window",
+        "4",
+        "--device",
+        "cpu",
+        "--json",
+    )
     assert result.exit_code == 0, result.output
     assert '"written": 1' in result.output

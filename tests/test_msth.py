@@ -9,13 +9,13 @@ from decimal import Decimal, getcontext
 import numpy as np
 import polars as pl
 import pytest
+from test_pairs import fresh
 from typer.testing import CliRunner
 
 from goalframe.sampling import MSTHSpec, build_msth, msth_index, msth_offsets
 from goalframe.sampling.msth import index_frame
 from goalframe.schemas.tables import MSTH_SCHEMA
 from goalframe.storage import open_dataset
-from test_pairs import fresh
 
 getcontext().prec = 80
 LN = [None] + [Decimal(n).ln() for n in range(1, 40)]  # LN[n] = ln(n), 80 digits
@@ -86,15 +86,25 @@ def reference_table(T: int, spec: MSTHSpec, segments: list[tuple[int, int]], cli
         dist = [clamp(t + d) for d in distal]
         drows = [clamp(t + d - 1) for d in distal]
         hind = clamp(t + K)
-        rows.append({
-            "frame": t, "segment": segment, "clip_end": end,
-            "proximal_frames": [x for x, _ in prox], "proximal_pad": [p for _, p in prox],
-            "distal_frames": [x for x, _ in dist], "distal_pad": [p for _, p in dist],
-            "action_start": t, "action_stop": min(t + P, end),
-            "distal_action_rows": [x for x, _ in drows], "distal_action_pad": [p for _, p in drows],
-            "goal_segment_end": seg_end - 1, "goal_episode_end": T - 1,
-            "goal_hindsight": hind[0], "hindsight_pad": hind[1],
-        })  # fmt: skip
+        rows.append(
+            {
+                "frame": t,
+                "segment": segment,
+                "clip_end": end,
+                "proximal_frames": [x for x, _ in prox],
+                "proximal_pad": [p for _, p in prox],
+                "distal_frames": [x for x, _ in dist],
+                "distal_pad": [p for _, p in dist],
+                "action_start": t,
+                "action_stop": min(t + P, end),
+                "distal_action_rows": [x for x, _ in drows],
+                "distal_action_pad": [p for _, p in drows],
+                "goal_segment_end": seg_end - 1,
+                "goal_episode_end": T - 1,
+                "goal_hindsight": hind[0],
+                "hindsight_pad": hind[1],
+            }
+        )
     return rows
 
 
@@ -124,7 +134,9 @@ def test_tables_match_a_direct_evaluation_for_many_parameters():
 
 
 def test_pad_masks_at_the_episode_end():
-    spec = MSTHSpec(horizon=6, near=4, stride=2, distal=2)  # proximal +2 +4, distal +4+floor(2*log2/log3)=5, +6
+    spec = MSTHSpec(
+        horizon=6, near=4, stride=2, distal=2
+    )  # proximal +2 +4, distal +4+floor(2*log2/log3)=5, +6
     assert msth_offsets(6, 4, 2, 2)[1].tolist() == [5, 6]
     table = index_frame("ep", msth_index(10, spec)).to_dicts()
     row = table[6]  # t = 6 of 10: frame 10 and later do not exist
@@ -132,7 +144,10 @@ def test_pad_masks_at_the_episode_end():
     assert row["distal_frames"] == [9, 9] and row["distal_pad"] == [True, True]
     assert (row["action_start"], row["action_stop"]) == (6, 10)  # rows 6..9 all exist
     assert row["distal_action_rows"] == [9, 9] and row["distal_action_pad"] == [True, True]  # rows 10, 11
-    assert table[5]["distal_action_rows"] == [9, 9] and table[5]["distal_action_pad"] == [False, True]  # rows 9, 10
+    assert table[5]["distal_action_rows"] == [9, 9] and table[5]["distal_action_pad"] == [
+        False,
+        True,
+    ]  # rows 9, 10
     assert (row["goal_hindsight"], row["hindsight_pad"], row["goal_episode_end"]) == (9, True, 9)
     last = table[9]
     assert all(last["proximal_pad"]) and all(last["distal_pad"]) and last["action_stop"] == 10
@@ -152,7 +167,9 @@ def test_msth_on_agibot_clips_at_task_segments_and_the_command(tmp_path_factory,
     for episode in ds.episodes:
         starts, ends = ds.array(episode, "segments/start_frame"), ds.array(episode, "segments/end_frame")
         rows = table.filter(pl.col("episode_id") == episode).sort("frame")
-        expected = index_frame(episode, msth_index(ds.length(episode), MSTHSpec(12, 6, 2, 3), starts, ends, "segment"))
+        expected = index_frame(
+            episode, msth_index(ds.length(episode), MSTHSpec(12, 6, 2, 3), starts, ends, "segment")
+        )
         assert rows.equals(expected)
         for s, e in zip(starts, ends):
             inside = rows.filter((pl.col("frame") >= int(s)) & (pl.col("frame") < int(e)))
@@ -160,12 +177,41 @@ def test_msth_on_agibot_clips_at_task_segments_and_the_command(tmp_path_factory,
             assert inside["proximal_frames"].list.max().max() <= int(e) - 1
     assert open_dataset(dataset).table("msth").equals(table)
     runner = CliRunner()
-    result = runner.invoke(app, ["msth", dataset, "--horizon", "20", "--near", "8", "--stride", "4", "--distal", "4", "--clip", "episode", "--json"])
+    result = runner.invoke(
+        app,
+        [
+            "msth",
+            dataset,
+            "--horizon",
+            "20",
+            "--near",
+            "8",
+            "--stride",
+            "4",
+            "--distal",
+            "4",
+            "--clip",
+            "episode",
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["proximal_offsets"] == [4, 8] and summary["distal_offsets"][-1] == 20
     step = open_dataset(dataset).info.steps[-1]
-    assert step.step == "msth" and step.params == {"horizon": 20, "near": 8, "stride": 4, "distal": 4, "clip": "episode"}
+    assert step.step == "msth" and step.params == {
+        "horizon": 20,
+        "near": 8,
+        "stride": 4,
+        "distal": 4,
+        "clip": "episode",
+    }
     assert set(open_dataset(dataset).table("msth")["clip_end"]) == set(ds.lengths.values())
-    bad = runner.invoke(app, ["msth", dataset, "--horizon", "20", "--near", "6", "--stride", "4", "--distal", "4"])
-    assert bad.exit_code == 2 and "multiple of --stride" in bad.output and len(bad.output.strip().splitlines()) == 1
+    bad = runner.invoke(
+        app, ["msth", dataset, "--horizon", "20", "--near", "6", "--stride", "4", "--distal", "4"]
+    )
+    assert (
+        bad.exit_code == 2
+        and "multiple of --stride" in bad.output
+        and len(bad.output.strip().splitlines()) == 1
+    )

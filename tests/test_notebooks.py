@@ -23,7 +23,9 @@ def execute(name: str, work: Path, extra_env: dict[str, str] | None = None) -> n
     saved = {key: os.environ.get(key) for key in env}
     os.environ.update(env)
     try:
-        NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(work)}}).execute()
+        NotebookClient(
+            notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(work)}}
+        ).execute()
     finally:
         for key, value in saved.items():
             if value is None:
@@ -34,7 +36,11 @@ def execute(name: str, work: Path, extra_env: dict[str, str] | None = None) -> n
 
 
 def outputs(notebook: nbformat.NotebookNode) -> str:
-    return "\n".join(o.get("text", "") or str(o.get("data", {}).get("text/plain", "")) for cell in notebook.cells for o in cell.get("outputs", []))
+    return "\n".join(
+        o.get("text", "") or str(o.get("data", {}).get("text/plain", ""))
+        for cell in notebook.cells
+        for o in cell.get("outputs", [])
+    )
 
 
 def test_quickstart(tmp_path):
@@ -50,7 +56,11 @@ def test_quickstart(tmp_path):
 
 
 def test_review_loop(tmp_path, label_studio):
-    notebook = execute("review_loop", tmp_path, {"LABEL_STUDIO_URL": label_studio.url, "LABEL_STUDIO_API_KEY": label_studio.token})
+    notebook = execute(
+        "review_loop",
+        tmp_path,
+        {"LABEL_STUDIO_URL": label_studio.url, "LABEL_STUDIO_API_KEY": label_studio.token},
+    )
     assert label_studio.token not in outputs(notebook)
     from goalframe.storage import open_dataset
 

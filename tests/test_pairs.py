@@ -12,13 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-import pytest
 from typer.testing import CliRunner
 
 from goalframe import pipeline
-from goalframe.schemas.tables import INTERACTION_IDS, PAIRS_SCHEMA
 from goalframe.sampling import build_pairs, sample_pairs
 from goalframe.sampling.pairs import summarize_track
+from goalframe.schemas.tables import INTERACTION_IDS, PAIRS_SCHEMA
 from goalframe.sim.agibot.synth import synthesize_agibot, truth_paths
 from goalframe.sim.vpt.synth import synthesize_vpt
 from goalframe.storage import open_dataset
@@ -53,7 +52,9 @@ def truth_object(fmt: str, record: dict, event: dict) -> tuple[int | None, str |
     else:
         near = [e for e in record["events"] if (e["kind"], e["arm"]) == (event["kind"], event["arm"])]
         oid = min(near, key=lambda e: abs(e["frame"] - event["frame"]))["object_id"] if near else None
-    return (oid, objects[oid]["kind"]) if oid in objects else (None, None)  # "cube": the same object kind across episodes
+    return (
+        (oid, objects[oid]["kind"]) if oid in objects else (None, None)
+    )  # "cube": the same object kind across episodes
 
 
 def write_truth_tracks(dataset: str, raw: Path, fmt: str, window: int = TRACK_WINDOW) -> int:
@@ -81,9 +82,14 @@ def write_truth_tracks(dataset: str, raw: Path, fmt: str, window: int = TRACK_WI
             frames = np.arange(start, stop)
             track = MaskTrack.from_masks(frames, ids[start:stop] == oid)
             attrs = {
-                "event_id": event["event_id"], "camera": camera, "annotator": "truth", "annotator_version": "1",
-                "event_frame": int(event["frame"]), "interaction": event["interaction"], "object": label,
-            }  # fmt: skip
+                "event_id": event["event_id"],
+                "camera": camera,
+                "annotator": "truth",
+                "annotator_version": "1",
+                "event_frame": int(event["frame"]),
+                "interaction": event["interaction"],
+                "object": label,
+            }
             write_track(root, episode, track_id_for(event["event_id"], camera, "truth"), track, attrs)
             written += 1
     rebuild_tracks_table(dataset)
@@ -128,7 +134,9 @@ def test_goal_views_are_reproducible_one_per_track_and_on_non_empty_masks(tmp_pa
     ds = open_dataset(dataset)
     tracks = {(e, t): ds.read_track(e, t) for e, t in ds.track_ids()}
     pairs = table.group_by("pair_id").agg(
-        pl.all().n_unique().name.suffix("_n"), pl.col("goal_frame", "goal_track_id", "goal_episode_id", "track_id", "episode_id").first(), pl.len()
+        pl.all().n_unique().name.suffix("_n"),
+        pl.col("goal_frame", "goal_track_id", "goal_episode_id", "track_id", "episode_id").first(),
+        pl.len(),
     )
     assert pairs.height == len(tracks) - sum(not tr.mask.any() for tr in tracks.values())
     for row in pairs.iter_rows(named=True):
@@ -147,7 +155,10 @@ def test_goal_views_are_reproducible_one_per_track_and_on_non_empty_masks(tmp_pa
     assert goals(alone).items() <= goals(table).items()
     # uniform among the non-empty frames: over many seeds every candidate of a track comes up
     first = summaries[0]
-    drawn = {goals(sample_pairs([first], seed=s)[0])[f"{first.episode_id}/{first.track_id}/same_episode"] for s in range(200)}
+    drawn = {
+        goals(sample_pairs([first], seed=s)[0])[f"{first.episode_id}/{first.track_id}/same_episode"]
+        for s in range(200)
+    }
     assert drawn == set(first.candidates.tolist())
 
 
@@ -168,9 +179,15 @@ def test_labels_match_the_truth_masks(tmp_path_factory, tmp_path):
             assert row["interaction_id"] == INTERACTION_IDS[event["interaction"]]
             if mask.any():
                 r, c = np.nonzero(mask)
-                np.testing.assert_allclose((row["centroid_row"], row["centroid_col"]), (r.mean() / height, c.mean() / width), rtol=1e-5)
+                np.testing.assert_allclose(
+                    (row["centroid_row"], row["centroid_col"]),
+                    (r.mean() / height, c.mean() / width),
+                    rtol=1e-5,
+                )
                 expected = (c.min() / width, r.min() / height, (c.max() + 1) / width, (r.max() + 1) / height)
-                np.testing.assert_allclose([row[k] for k in ("bbox_x0", "bbox_y0", "bbox_x1", "bbox_y1")], expected, rtol=1e-5)
+                np.testing.assert_allclose(
+                    [row[k] for k in ("bbox_x0", "bbox_y0", "bbox_x1", "bbox_y1")], expected, rtol=1e-5
+                )
             else:
                 assert row["centroid_row"] is None and row["bbox_x0"] is None
             checked += 1
@@ -198,17 +215,29 @@ def test_cross_episode_and_cross_camera_goal_views(tmp_path_factory, tmp_path):
             assert row["window_start"] <= row["goal_frame"] < row["window_stop"]  # at the same time
         else:
             assert (row["goal_episode_id"], row["goal_track_id"]) == (row["episode_id"], row["track_id"])
-    assert open_dataset(dataset).info.steps[-1].params == {"seed": 1, "cross_episode": True, "cross_camera": True}
+    assert open_dataset(dataset).info.steps[-1].params == {
+        "seed": 1,
+        "cross_episode": True,
+        "cross_camera": True,
+    }
 
 
 def test_reviewed_masks_decide_the_goal_view(tmp_path_factory, tmp_path):
     _raw, dataset = fresh(tmp_path_factory, tmp_path, "vpt")
     ds = open_dataset(dataset)
-    episode, track_id = next((e, t) for e, t in ds.track_ids() if ds.read_track(e, t).mask.any(axis=(1, 2)).sum() > 2)
+    episode, track_id = next(
+        (e, t) for e, t in ds.track_ids() if ds.read_track(e, t).mask.any(axis=(1, 2)).sum() > 2
+    )
     track = ds.read_track(episode, track_id)
     keep = int(track.frame_index[np.flatnonzero(track.mask.any(axis=(1, 2)))[0]])
     emptied = np.array([f for f in track.frame_index if f != keep])
-    write_review(open_root(dataset, "r+"), episode, track_id, MaskTrack.from_masks(emptied, np.zeros((len(emptied), *track.mask.shape[1:]), bool)), {"by": "test"})
+    write_review(
+        open_root(dataset, "r+"),
+        episode,
+        track_id,
+        MaskTrack.from_masks(emptied, np.zeros((len(emptied), *track.mask.shape[1:]), bool)),
+        {"by": "test"},
+    )
     for seed in range(5):
         table, _ = build_pairs(dataset, seed=seed)
         mine = table.filter((pl.col("episode_id") == episode) & (pl.col("track_id") == track_id))
@@ -223,9 +252,21 @@ def test_pairs_command(tmp_path_factory, tmp_path):
     result = CliRunner().invoke(app, ["pairs", dataset, "--seed", "2", "--cross-camera", "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
-    assert summary["pairs"] > 0 and summary["by_source"]["cross_camera"] > 0 and summary["rows"] == open_dataset(dataset).table("pairs").height
+    assert (
+        summary["pairs"] > 0
+        and summary["by_source"]["cross_camera"] > 0
+        and summary["rows"] == open_dataset(dataset).table("pairs").height
+    )
     for command in ("pairs", "msth"):
         help_text = CliRunner().invoke(app, [command, "--help"])
-        assert help_text.exit_code == 0 and "Examples:" in help_text.output and f"$ goalframe {command}" in help_text.output
+        assert (
+            help_text.exit_code == 0
+            and "Examples:" in help_text.output
+            and f"$ goalframe {command}" in help_text.output
+        )
     missing = CliRunner().invoke(app, ["pairs", str(tmp_path / "nope.zarr")])
-    assert missing.exit_code == 2 and "no goalframe dataset" in missing.output and len(missing.output.strip().splitlines()) == 1
+    assert (
+        missing.exit_code == 2
+        and "no goalframe dataset" in missing.output
+        and len(missing.output.strip().splitlines()) == 1
+    )

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import simple_source
 import zarr
 
-import simple_source
 from goalframe.schemas.features import Feature, merge_features
 from goalframe.schemas.tracks import TrackMeta
 from goalframe.storage import ingest, open_dataset
@@ -34,8 +34,14 @@ def _attrs(dataset: Path) -> dict:
 
 def test_ingest_writes_the_feature_schema_into_the_root_record(dataset):
     features = {path: Feature.model_validate(f) for path, f in _attrs(dataset)["features"].items()}
-    assert features["frames/main"] == Feature(dtype="uint8", shape=[72, 128, 3], names=["height", "width", "channel"], codec="jpeg")
-    assert features["actions/move"].dtype == "float32" and features["actions/move"].shape == [2] and features["actions/move"].unit == "m/s"
+    assert features["frames/main"] == Feature(
+        dtype="uint8", shape=[72, 128, 3], names=["height", "width", "channel"], codec="jpeg"
+    )
+    assert (
+        features["actions/move"].dtype == "float32"
+        and features["actions/move"].shape == [2]
+        and features["actions/move"].unit == "m/s"
+    )
     assert features["timestamps"].unit == "ns" and features["timestamps"].per_frame
     assert features["states/label"].dtype == "string"
 
@@ -51,10 +57,17 @@ def test_the_step_log_is_a_table_and_the_root_keeps_the_newest_run_of_each_step(
     root = open_root(str(dataset), "r+")
     for window in (3, 4):
         record_step(root, new_step("masks", {"window": window}, "t0", "t1", {}))
-    assert (dataset / "tables" / "steps.parquet").exists() and (dataset / "tables" / "steps.parquet.sha256").exists()
+    assert (dataset / "tables" / "steps.parquet").exists() and (
+        dataset / "tables" / "steps.parquet.sha256"
+    ).exists()
     steps = read_info(open_root(str(dataset))).steps
-    assert [s.step for s in steps] == ["ingest-simple", "masks", "masks"] and steps[-1].params == {"window": 4}
-    assert [(s["step"], s["params"].get("window")) for s in _attrs(dataset)["steps"]] == [("ingest-simple", None), ("masks", 4)]
+    assert [s.step for s in steps] == ["ingest-simple", "masks", "masks"] and steps[-1].params == {
+        "window": 4
+    }
+    assert [(s["step"], s["params"].get("window")) for s in _attrs(dataset)["steps"]] == [
+        ("ingest-simple", None),
+        ("masks", 4),
+    ]
     assert "steps" not in open_dataset(dataset).tables, "the step log is part of the record, not a data table"
 
 
@@ -89,18 +102,43 @@ def test_a_dataset_with_the_old_style_record_still_opens(dataset, tmp_path):
     ds = open_dataset(old)
     assert [s.step for s in ds.info.steps] == [s["step"] for s in full_log] and ds.info.features == {}
     summary = dataset_summary(ds)
-    assert summary["episodes"] == 2 and summary["arrays"]["actions/move"]["shape"] == [40, 2] and summary["features"] == {}
+    assert (
+        summary["episodes"] == 2
+        and summary["arrays"]["actions/move"]["shape"] == [40, 2]
+        and summary["features"] == {}
+    )
     record_step(open_root(str(old), "r+"), new_step("events", {}, "t0", "t1", {}))
-    assert [s.step for s in open_dataset(old).info.steps] == [s["step"] for s in full_log] + ["events"], "the old log moves into the table"
+    assert [s.step for s in open_dataset(old).info.steps] == [s["step"] for s in full_log] + ["events"], (
+        "the old log moves into the table"
+    )
 
 
 def test_track_attrs_are_typed_and_keep_unknown_keys(dataset, tmp_path):
     root = open_root(str(dataset), "r+")
     masks = np.zeros((2, 8, 8), bool)
     masks[:, 2:4, 2:4] = True
-    meta = TrackMeta(event_id="ep0:00001", camera="main", annotator="classical", annotator_version="1", event_frame=5, window=2)
-    write_track(root, "ep0", "t0", MaskTrack.from_masks([4, 5], masks), meta.model_dump() | {"target": [1.0, 2.0]})
+    meta = TrackMeta(
+        event_id="ep0:00001",
+        camera="main",
+        annotator="classical",
+        annotator_version="1",
+        event_frame=5,
+        window=2,
+    )
+    write_track(
+        root, "ep0", "t0", MaskTrack.from_masks([4, 5], masks), meta.model_dump() | {"target": [1.0, 2.0]}
+    )
     stored = TrackMeta.model_validate(dict(root["masks/ep0/t0"].attrs))
-    assert stored.complete and stored.kind == "automatic" and stored.event_frame == 5 and stored.model_extra == {"target": [1.0, 2.0]}
+    assert (
+        stored.complete
+        and stored.kind == "automatic"
+        and stored.event_frame == 5
+        and stored.model_extra == {"target": [1.0, 2.0]}
+    )
     row = track_row(root, "ep0", "t0")
-    assert (row["event_id"], row["camera"], row["start_frame"], row["stop_frame"]) == ("ep0:00001", "main", 4, 6)
+    assert (row["event_id"], row["camera"], row["start_frame"], row["stop_frame"]) == (
+        "ep0:00001",
+        "main",
+        4,
+        6,
+    )

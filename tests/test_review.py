@@ -31,7 +31,9 @@ H, W = 360, 640
 def square_masks(frames, row=150, col=280, side=40) -> np.ndarray:
     masks = np.zeros((len(frames), H, W), bool)
     for i, f in enumerate(frames):
-        masks[i, row + i : row + side + i, col + 2 * i : col + side + 3 * i] = True  # moving, growing, not square
+        masks[i, row + i : row + side + i, col + 2 * i : col + side + 3 * i] = (
+            True  # moving, growing, not square
+        )
     return masks
 
 
@@ -46,15 +48,27 @@ def base_dataset(tmp_path_factory) -> Path:
     assert events.height >= 1
     event = events.row(0, named=True)
     root = open_root(str(out), "r+")
-    attrs = {"event_id": event["event_id"], "camera": event["camera"], "annotator_version": "test", "event_frame": event["frame"],
-             "interaction": event["interaction"], "object": event["object"]}  # fmt: skip
+    attrs = {
+        "event_id": event["event_id"],
+        "camera": event["camera"],
+        "annotator_version": "test",
+        "event_frame": event["frame"],
+        "interaction": event["interaction"],
+        "object": event["object"],
+    }
     frames = np.arange(event["frame"] - 8, event["frame"] + 1)
     masks = square_masks(frames)
     masks[2] = False  # the automatic annotator lost the object on one frame
     score = np.linspace(0.2, 1.0, len(frames)).astype(np.float32)
     for annotator, shift in (("square", 0), ("other", 60)):
         track = MaskTrack.from_masks(frames, np.roll(masks, shift, axis=2), score=score)
-        write_track(root, event["episode_id"], track_id_for(event["event_id"], event["camera"], annotator), track, {**attrs, "annotator": annotator})
+        write_track(
+            root,
+            event["episode_id"],
+            track_id_for(event["event_id"], event["camera"], annotator),
+            track,
+            {**attrs, "annotator": annotator},
+        )
     return out
 
 
@@ -101,7 +115,9 @@ def snapshot(folder: str) -> dict[str, tuple[int, bytes]]:
     return {str(p.relative_to(folder)): (p.stat().st_mtime_ns, p.read_bytes()) for p in files}
 
 
-def test_push_then_pull_without_edits_is_bit_exact_and_second_push_adds_nothing(local_dataset, label_studio, ls):
+def test_push_then_pull_without_edits_is_bit_exact_and_second_push_adds_nothing(
+    local_dataset, label_studio, ls
+):
     title = "bit exact"
     args = [local_dataset, "--url", label_studio.url, "--api-key", label_studio.token, "--project", title]
     first = review("push", *args, "--frames-per-track", "4", "--json")
@@ -116,7 +132,12 @@ def test_push_then_pull_without_edits_is_bit_exact_and_second_push_adds_nothing(
     assert sorted(table["task_id"].to_list()) == sorted(by_id)
     for row in table.iter_rows(named=True):  # each recorded task is the frame it says
         data = by_id[row["task_id"]].data
-        assert (data["episode_id"], data["track_id"], data["frame"], data["image"]) == (row["episode_id"], row["track_id"], row["frame"], row["image"])
+        assert (data["episode_id"], data["track_id"], data["frame"], data["image"]) == (
+            row["episode_id"],
+            row["track_id"],
+            row["frame"],
+            row["image"],
+        )
 
     second = review("push", *args, "--frames-per-track", "4", "--json")
     assert second.exit_code == 0, second.output
@@ -129,13 +150,27 @@ def test_push_then_pull_without_edits_is_bit_exact_and_second_push_adds_nothing(
     import cv2
 
     task = tasks[0]
-    served = cv2.imdecode(np.frombuffer(http.get(task.data["image"]).content, np.uint8), cv2.IMREAD_COLOR)[:, :, ::-1]
+    served = cv2.imdecode(np.frombuffer(http.get(task.data["image"]).content, np.uint8), cv2.IMREAD_COLOR)[
+        :, :, ::-1
+    ]
     ds = open_dataset(local_dataset)
-    np.testing.assert_array_equal(served, ds.read_frames(task.data["episode_id"], task.data["frame"], task.data["frame"] + 1, task.data["camera"])[0])
+    np.testing.assert_array_equal(
+        served,
+        ds.read_frames(
+            task.data["episode_id"], task.data["frame"], task.data["frame"] + 1, task.data["camera"]
+        )[0],
+    )
 
     # a reviewer accepts every prediction unchanged
     for task in tasks:
-        ls.annotations.create(id=task.id, result=task.predictions[0]["result"] if isinstance(task.predictions[0], dict) else task.predictions[0].result)
+        ls.annotations.create(
+            id=task.id,
+            result=(
+                task.predictions[0]["result"]
+                if isinstance(task.predictions[0], dict)
+                else task.predictions[0].result
+            ),
+        )
     pulled = review("pull", *args, "--json")
     assert pulled.exit_code == 0, pulled.output
     assert '"pulled": 8' in pulled.stdout
@@ -156,7 +191,9 @@ def test_push_then_pull_without_edits_is_bit_exact_and_second_push_adds_nothing(
 
     status = review("status", *args, "--json")
     assert status.exit_code == 0, status.output
-    assert '"pushed": 8' in status.stdout and '"pulled": 8' in status.stdout and '"to_pull": 0' in status.stdout
+    assert (
+        '"pushed": 8' in status.stdout and '"pulled": 8' in status.stdout and '"to_pull": 0' in status.stdout
+    )
 
 
 def label_studio_http(server):
@@ -191,7 +228,9 @@ def test_a_human_correction_comes_back_reviewed_with_its_visibility(upload_datas
     corrected = np.zeros((H, W), bool)
     corrected[10:50, 400:470] = True
     corrected[60:65, 0:640] = True
-    annotation = ls.annotations.create(id=target.id, result=[mask_result(corrected), visibility_result("occluded")])
+    annotation = ls.annotations.create(
+        id=target.id, result=[mask_result(corrected), visibility_result("occluded")]
+    )
     status = review("status", *args, env=env)
     outputs.append(status)
     assert "1 annotated, 0 pulled, 1 to pull" in status.stdout
@@ -207,13 +246,23 @@ def test_a_human_correction_comes_back_reviewed_with_its_visibility(upload_datas
     assert merged.attrs["reviewed_frames"] == [frame]
     np.testing.assert_array_equal(merged.mask[row], corrected)
     assert not merged.visible[row], "occluded is not visible"
-    assert automatic.visible[row] and not np.array_equal(automatic.mask[row], corrected), "the automatic mask is still on disk"
+    assert automatic.visible[row] and not np.array_equal(automatic.mask[row], corrected), (
+        "the automatic mask is still on disk"
+    )
     others = [i for i in range(len(merged)) if i != row]
     np.testing.assert_array_equal(merged.mask[others], automatic.mask[others])
     revision = open_root(upload_dataset)[f"masks/{episode}/{track_id}/reviewed/0000"]
     provenance = dict(revision.attrs)["label_studio"]["frames"]
-    assert provenance == [{"frame": frame, "task_id": target.id, "annotation_id": annotation.id, "annotator": "reviewer@goalframe.test",
-                           "annotated": provenance[0]["annotated"], "visibility": "occluded"}]  # fmt: skip
+    assert provenance == [
+        {
+            "frame": frame,
+            "task_id": target.id,
+            "annotation_id": annotation.id,
+            "annotator": "reviewer@goalframe.test",
+            "annotated": provenance[0]["annotated"],
+            "visibility": "occluded",
+        }
+    ]
     assert provenance[0]["annotated"].startswith("20")
 
     # the reviewer changes their mind: a newer annotation wins, the older revision stays
@@ -221,7 +270,10 @@ def test_a_human_correction_comes_back_reviewed_with_its_visibility(upload_datas
     outputs.append(review("pull", *args, env=env))
     merged = open_dataset(upload_dataset).read_track(episode, track_id)
     assert not merged.mask[merged.row(frame)].any() and not merged.visible[merged.row(frame)]
-    assert sorted(open_root(upload_dataset)[f"masks/{episode}/{track_id}/reviewed"].group_keys()) == ["0000", "0001"]
+    assert sorted(open_root(upload_dataset)[f"masks/{episode}/{track_id}/reviewed"].group_keys()) == [
+        "0000",
+        "0001",
+    ]
 
     # the key shows up nowhere: outputs, logs, dataset files
     key = label_studio.token.encode()
@@ -263,12 +315,21 @@ def free_port() -> int:
 def test_an_unreachable_server_or_a_wrong_key_is_one_line_and_writes_nothing(upload_dataset, label_studio):
     before = snapshot(upload_dataset)
     for command in ("push", "pull", "status"):
-        result = review(command, upload_dataset, "--url", f"http://127.0.0.1:{free_port()}", "--api-key", "s3cret-key-123")
+        result = review(
+            command, upload_dataset, "--url", f"http://127.0.0.1:{free_port()}", "--api-key", "s3cret-key-123"
+        )
         assert result.exit_code == 2, result.output
-        assert result.stderr.count("\n") == 1 and "cannot reach Label Studio at http://127.0.0.1:" in result.stderr
+        assert (
+            result.stderr.count("\n") == 1
+            and "cannot reach Label Studio at http://127.0.0.1:" in result.stderr
+        )
         assert "s3cret-key-123" not in result.output
     wrong = review("push", upload_dataset, "--url", label_studio.url, "--api-key", "wrong-key-4567")
-    assert wrong.exit_code == 2 and "refused the API key (HTTP 401)" in wrong.stderr and wrong.stderr.count("\n") == 1
+    assert (
+        wrong.exit_code == 2
+        and "refused the API key (HTTP 401)" in wrong.stderr
+        and wrong.stderr.count("\n") == 1
+    )
     assert "wrong-key-4567" not in wrong.output
     missing = review("push", upload_dataset, "--url", label_studio.url, env={"LABEL_STUDIO_API_KEY": ""})
     assert missing.exit_code == 2 and "--api-key or set LABEL_STUDIO_API_KEY" in missing.stderr
@@ -293,7 +354,9 @@ def test_frame_selection_and_mask_round_trip_offline():
         decode_result([mask_result(mask)], 180, 320)
 
 
-def test_a_damaged_review_image_is_named_by_verify_and_rendered_again_by_the_next_push(local_dataset, label_studio):
+def test_a_damaged_review_image_is_named_by_verify_and_rendered_again_by_the_next_push(
+    local_dataset, label_studio
+):
     from goalframe.storage.review_images import DIGESTS, REVIEW_IMAGES, load_digests
     from goalframe.storage.verify import verify_dataset
 

@@ -12,8 +12,8 @@ import os
 from pathlib import Path
 
 import pytest
-
 from dataset_compare import assert_same_dataset, check, goalframe
+
 from goalframe.sim.vpt.synth import synthesize_vpt
 from goalframe.storage import open_dataset
 
@@ -21,7 +21,12 @@ pytest.importorskip("s3fs")
 moto_server = pytest.importorskip("moto.server")
 
 # No credential lookups beyond what we pass (and never the instance metadata address).
-NO_LOOKUPS = {"AWS_EC2_METADATA_DISABLED": "true", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+NO_LOOKUPS = {
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +43,11 @@ def s3(tmp_path_factory):
     import s3fs
 
     s3fs.S3FileSystem(**options).mkdir("bucket")
-    cli = [f"--storage-option=endpoint_url={endpoint}", "--storage-option=key=testing", "--storage-option=secret=testing"]
+    cli = [
+        f"--storage-option=endpoint_url={endpoint}",
+        "--storage-option=key=testing",
+        "--storage-option=secret=testing",
+    ]
     try:
         yield endpoint, options, cli
     finally:
@@ -94,7 +103,9 @@ def test_info_and_verify_read_s3(built, s3):
 
 def test_an_unreachable_endpoint_is_a_one_line_error(built):
     _local, url = built
-    result = goalframe("info", url, "--storage-option", "endpoint_url=http://127.0.0.1:9", env=NO_LOOKUPS, timeout=120)
+    result = goalframe(
+        "info", url, "--storage-option", "endpoint_url=http://127.0.0.1:9", env=NO_LOOKUPS, timeout=120
+    )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "cannot reach the store" in result.stderr
@@ -102,7 +113,9 @@ def test_an_unreachable_endpoint_is_a_one_line_error(built):
 
 def test_a_missing_bucket_is_a_one_line_error(s3, raw):
     _endpoint, _options, cli = s3
-    result = goalframe("ingest", "vpt", str(raw), "--out", "s3://no-such-bucket/ds.zarr", *cli, env=NO_LOOKUPS)
+    result = goalframe(
+        "ingest", "vpt", str(raw), "--out", "s3://no-such-bucket/ds.zarr", *cli, env=NO_LOOKUPS
+    )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "s3://no-such-bucket/ds.zarr: cannot create the dataset" in result.stderr
 
@@ -139,7 +152,6 @@ def test_a_prefix_holding_other_things_is_refused_untouched(s3, raw):
     assert fs.find("bucket/mine") == ["bucket/mine/notes.txt"]
 
 
-
 def test_the_writer_lease_on_s3_refuses_a_second_writer_and_recovers_a_dead_one(built, s3, raw):
     """On S3 the lease is an object created only if absent (If-None-Match): a second writer
     gets one line; the lease of a process that died on this host is taken over."""
@@ -161,8 +173,16 @@ def test_the_writer_lease_on_s3_refuses_a_second_writer_and_recovers_a_dead_one(
         assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
         assert f"is in use by pid {os.getpid()}" in refused.stderr and "(holder test)" in refused.stderr
     assert not fs.exists(lease)  # released
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout.strip()
-    record = {"pid": int(dead), "host": socket.gethostname(), "command": "ingest vpt", "started": "2026-01-01T00:00:00+00:00", "token": "x"}
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    ).stdout.strip()
+    record = {
+        "pid": int(dead),
+        "host": socket.gethostname(),
+        "command": "ingest vpt",
+        "started": "2026-01-01T00:00:00+00:00",
+        "token": "x",
+    }
     fs.pipe_file(lease, json.dumps(record).encode())  # as a run killed with SIGKILL leaves it
     again = check(goalframe("ingest", "vpt", str(raw), "--out", url, *cli, env=NO_LOOKUPS))
     assert "2 skipped" in again.stdout, again.stdout
@@ -173,8 +193,20 @@ def test_the_writer_lease_on_s3_refuses_a_second_writer_and_recovers_a_dead_one(
 def test_storage_options_parse_nested_and_typed_values():
     from goalframe.toolkit.common import parse_storage_options
 
-    parsed = parse_storage_options(["key=0123", "anon=false", "client_kwargs.region_name=eu-west-1", "config_kwargs.retries={\"max_attempts\": 2}"])
-    assert parsed == {"key": "0123", "anon": False, "client_kwargs": {"region_name": "eu-west-1"}, "config_kwargs": {"retries": {"max_attempts": 2}}}
+    parsed = parse_storage_options(
+        [
+            "key=0123",
+            "anon=false",
+            "client_kwargs.region_name=eu-west-1",
+            'config_kwargs.retries={"max_attempts": 2}',
+        ]
+    )
+    assert parsed == {
+        "key": "0123",
+        "anon": False,
+        "client_kwargs": {"region_name": "eu-west-1"},
+        "config_kwargs": {"retries": {"max_attempts": 2}},
+    }
     assert parse_storage_options(None) is None
     result = goalframe("info", "s3://bucket/ds.zarr", "--storage-option", "no-equals-sign")
     assert result.returncode == 2 and "expected KEY=VALUE" in result.stderr
@@ -202,7 +234,19 @@ def test_masks_and_a_review_round_trip_on_s3(built, s3, label_studio):
     env = {**NO_LOOKUPS, "LABEL_STUDIO_API_KEY": label_studio.token}
     episode, track_id = tracks[0]
     review = ["--url", label_studio.url, "--project", "on s3", *cli]
-    pushed = check(goalframe("review", "push", url, *review, "--tracks", f"{episode}/{track_id}", "--frames-per-track", "2", env=env))
+    pushed = check(
+        goalframe(
+            "review",
+            "push",
+            url,
+            *review,
+            "--tracks",
+            f"{episode}/{track_id}",
+            "--frames-per-track",
+            "2",
+            env=env,
+        )
+    )
     assert "2 new tasks" in pushed.stdout and "upload" in pushed.stdout
     ls = LabelStudio(base_url=label_studio.url, api_key=label_studio.token)
     project = next(p.id for p in ls.projects.list(title="on s3") if p.title == "on s3")

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import simple_source
 import zarr
 
-import simple_source
-from goalframe.schemas.layout import DatasetError
 from goalframe.media.video import iter_frames
+from goalframe.schemas.layout import DatasetError
 from goalframe.storage import ingest, open_dataset
 from goalframe.storage.writer import episode_state
 
@@ -44,7 +44,9 @@ def test_zstd_frames_are_bit_exact_and_arrays_round_trip(raw, tmp_path):
     assert ds.episodes == ["ep0", "ep1", "ep2"]
     assert ds.lengths == {"ep0": 70, "ep1": 65, "ep2": 130}
     for ref in simple_source.discover(raw):
-        np.testing.assert_array_equal(ds.read_frames(ref.episode_id, 0, ds.length(ref.episode_id)), decoded(ref))
+        np.testing.assert_array_equal(
+            ds.read_frames(ref.episode_id, 0, ds.length(ref.episode_id)), decoded(ref)
+        )
         np.testing.assert_array_equal(ds.array(ref.episode_id, "actions/move"), np.load(ref.actions))
     assert ds.array_attrs("ep0", "actions/move") == {"unit": "m/s"}
     assert list(ds.array("ep0", "states/label")[:2]) == ["a", "a"]
@@ -74,7 +76,10 @@ def test_frames_are_sharded_64_per_file_with_one_frame_chunks(raw, tmp_path):
 def test_plain_zarr_reads_jpeg_frames_through_the_entry_point(raw, tmp_path):
     run(raw, tmp_path / "ds.zarr")
     path = tmp_path / "ds.zarr" / "episodes" / "ep0" / "frames" / "main"
-    code = f"import zarr, sys; assert 'goalframe' not in sys.modules; a = zarr.open_array({str(path)!r}); print(a[5].shape, int(a[5].max()))"
+    code = (
+        f"import zarr, sys; assert 'goalframe' not in sys.modules; a = zarr.open_array({str(path)!r});"
+        " print(a[5].shape, int(a[5].max()))"
+    )
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert output.startswith("(72, 128, 3)")
     assert int(output.split()[-1]) > 100
@@ -101,7 +106,11 @@ def test_rerun_skips_complete_episodes_and_replaces_partial_ones(raw, tmp_path):
     del group["frames/main"]
     assert open_dataset(out).episodes == ["ep0", "ep2"], "an uncommitted episode is invisible"
     report = run(raw, out)
-    assert {r.episode_id: r.status for r in report.results} == {"ep0": "skipped", "ep1": "written", "ep2": "skipped"}
+    assert {r.episode_id: r.status for r in report.results} == {
+        "ep0": "skipped",
+        "ep1": "written",
+        "ep2": "skipped",
+    }
     ds = open_dataset(out)
     assert ds.episodes == ["ep0", "ep1", "ep2"]
     np.testing.assert_array_equal(ds.read_frames("ep0", 0, 10), before)
@@ -115,8 +124,13 @@ def test_process_pool_build_equals_serial_build(raw, tmp_path):
     serial, pool = open_dataset(tmp_path / "serial.zarr"), open_dataset(tmp_path / "pool.zarr")
     assert serial.episodes == pool.episodes
     for episode in serial.episodes:
-        np.testing.assert_array_equal(serial.read_frames(episode, 0, serial.length(episode)), pool.read_frames(episode, 0, pool.length(episode)))
-        np.testing.assert_array_equal(serial.array(episode, "actions/move"), pool.array(episode, "actions/move"))
+        np.testing.assert_array_equal(
+            serial.read_frames(episode, 0, serial.length(episode)),
+            pool.read_frames(episode, 0, pool.length(episode)),
+        )
+        np.testing.assert_array_equal(
+            serial.array(episode, "actions/move"), pool.array(episode, "actions/move")
+        )
 
 
 def test_an_existing_folder_that_is_not_a_dataset_is_refused_untouched(raw, tmp_path):

@@ -8,20 +8,27 @@ the real pipeline and truth mask tracks (``goalframe.pipeline.prepare.prepare_*`
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from typer.testing import CliRunner
 
-from goalframe.toolkit.cli import app
 from goalframe.pipeline.prepare import prepare_agibot, prepare_vpt
+from goalframe.toolkit.cli import app
 from goalframe.training.data import CachedCrossView, CachedMSTH
 from goalframe.training.envs import AgibotArrangeEnv, AgibotOracle, VptOracle, VptReachEnv, run_episode
 from goalframe.training.evaluate import Rocket2Agent, closed_loop_rocket2, evaluate_run, random_factory
 from goalframe.training.models import Act2GoalPolicy, Rocket2Policy
-from goalframe.training.trainer import CHECKPOINT, TrainConfig, load_checkpoint, load_policy, make_task, resolve, train
+from goalframe.training.trainer import (
+    CHECKPOINT,
+    TrainConfig,
+    load_checkpoint,
+    load_policy,
+    make_task,
+    resolve,
+    train,
+)
 
 SMALL_MSTH = {"horizon": 48, "near": 6, "stride": 2, "distal": 3}
 
@@ -58,7 +65,9 @@ def test_rocket2_overfits_a_few_windows(data):
     # the left-right augmentation mirrors images and labels together
     samples = [task.data["train"][int(i)] for i in task.data["train"].indices[:2]]
     plain, mirrored = task.batch(samples), task.batch(samples, np.array([True, False]))
-    assert torch.equal(mirrored["frames"][0], plain["frames"][0].flip(-1)) and torch.equal(mirrored["frames"][1], plain["frames"][1])
+    assert torch.equal(mirrored["frames"][0], plain["frames"][0].flip(-1)) and torch.equal(
+        mirrored["frames"][1], plain["frames"][1]
+    )
     assert torch.equal(mirrored["action"][0, :, 21], 10 - plain["action"][0, :, 21])
     seen = plain["visible"][0]
     assert torch.allclose(mirrored["centroid"][0, seen, 1], 1 - plain["centroid"][0, seen, 1])
@@ -75,10 +84,26 @@ def test_act2goal_overfits_a_few_samples(data):
 
 
 def test_checkpoint_round_trip_and_resume(data, tmp_path):
-    base = dict(policy="rocket2", dataset=data["vpt"], width=32, blocks=1, window=4, batch_size=4, checkpoint_every=3, val_every=3)
-    straight = train(TrainConfig(**base, steps=6), tmp_path / "straight")
+    base = dict(
+        policy="rocket2",
+        dataset=data["vpt"],
+        width=32,
+        blocks=1,
+        window=4,
+        batch_size=4,
+        checkpoint_every=3,
+        val_every=3,
+    )
+    train(TrainConfig(**base, steps=6), tmp_path / "straight")
     state = load_checkpoint(tmp_path / "straight" / CHECKPOINT)  # weights_only=True
-    assert state["step"] == 6 and set(state) == {"model", "optimizer", "step", "elapsed", "cpu", "stats"}  # checksum checked, dropped
+    assert state["step"] == 6 and set(state) == {
+        "model",
+        "optimizer",
+        "step",
+        "elapsed",
+        "cpu",
+        "stats",
+    }  # checksum checked, dropped
     config, model, _stats, step = load_policy(tmp_path / "straight")
     assert step == 6 and isinstance(model, Rocket2Policy)
     again = Rocket2Policy(model.config)
@@ -116,19 +141,43 @@ def test_environments_are_seeded_and_solvable():
 
 def test_evaluation_is_deterministic_and_writes_metrics(data, tmp_path):
     run = tmp_path / "run"
-    train(TrainConfig(policy="rocket2", dataset=data["vpt"], steps=4, width=32, blocks=1, window=4, batch_size=4), run)
+    train(
+        TrainConfig(
+            policy="rocket2", dataset=data["vpt"], steps=4, width=32, blocks=1, window=4, batch_size=4
+        ),
+        run,
+    )
     first = evaluate_run(run, episodes=3, seed=7)
     second = evaluate_run(run, episodes=3, seed=7)
     for key in ("closed_loop", "random", "offline"):
         assert first[key] == second[key]
-    assert (run / "metrics.json").exists() and (run / "learning_curve.png").exists() and (run / "success.png").exists()
+    assert (
+        (run / "metrics.json").exists()
+        and (run / "learning_curve.png").exists()
+        and (run / "success.png").exists()
+    )
     assert set(first["offline"]) >= {"button_accuracy", "camera_accuracy", "centroid_error", "visibility_f1"}
 
 
 def test_cli_train_and_eval_act2goal(data, tmp_path):
     runner = CliRunner()
     run = tmp_path / "a2g"
-    result = runner.invoke(app, ["train", data["agibot"], "--policy", "act2goal", "--out", str(run), "--steps", "3", "--ablate", "msth", "--json"])
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            data["agibot"],
+            "--policy",
+            "act2goal",
+            "--out",
+            str(run),
+            "--steps",
+            "3",
+            "--ablate",
+            "msth",
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
     assert summary["steps"] == 3 and (run / CHECKPOINT).exists()
@@ -143,8 +192,27 @@ def test_cli_train_and_eval_act2goal(data, tmp_path):
 
     config, model, stats, _step = load_policy(run)
     offline = offline_metrics(config, model, stats, max_samples=16)
-    assert all(np.isfinite(offline[k]) and offline[k] > 0 for k in ("first_action_error_cm", "hold_position_first_action_error_cm", "hold_position_chunk_action_error_cm"))
-    bad = runner.invoke(app, ["train", data["agibot"], "--policy", "act2goal", "--out", str(tmp_path / "x"), "--ablate", "visibility"])
+    assert all(
+        np.isfinite(offline[k]) and offline[k] > 0
+        for k in (
+            "first_action_error_cm",
+            "hold_position_first_action_error_cm",
+            "hold_position_chunk_action_error_cm",
+        )
+    )
+    bad = runner.invoke(
+        app,
+        [
+            "train",
+            data["agibot"],
+            "--policy",
+            "act2goal",
+            "--out",
+            str(tmp_path / "x"),
+            "--ablate",
+            "visibility",
+        ],
+    )
     assert bad.exit_code == 2 and "not an ablation of act2goal" in bad.output
     for command in ("train", "eval"):
         assert "Examples" in runner.invoke(app, [command, "--help"]).output
@@ -158,7 +226,10 @@ def test_briefly_trained_rocket2_beats_a_random_policy(data, tmp_path):
     config, model, stats, _step = load_policy(run)
     trained = closed_loop_rocket2(lambda s: Rocket2Agent(model, sample=True, seed=s), 16, 3000)
     random = closed_loop_rocket2(random_factory(config, stats), 16, 3000)
-    assert trained["mean_approach"] > random["mean_approach"] + 1.0, (trained["mean_approach"], random["mean_approach"])
+    assert trained["mean_approach"] > random["mean_approach"] + 1.0, (
+        trained["mean_approach"],
+        random["mean_approach"],
+    )
     assert trained["success_rate"] > random["success_rate"], (trained["success_rate"], random["success_rate"])
 
 
@@ -183,10 +254,23 @@ def test_act2goal_without_distal_targets_is_a_one_line_error(data, tmp_path):
     with pytest.raises(ValueError, match="every distal target would be padding; use --clip episode"):
         build_msth(str(copy), spec, clip="segment")
     ds = open_dataset(str(copy))  # the table as goalframe wrote it before refusing
-    table = pl.concat([index_frame(e, msth_index(ds.length(e), spec, *episode_segments(ds, e), "segment")) for e in ds.episodes])
+    table = pl.concat(
+        [
+            index_frame(e, msth_index(ds.length(e), spec, *episode_segments(ds, e), "segment"))
+            for e in ds.episodes
+        ]
+    )
     write_table(str(copy), "msth", table)
-    record_step(open_root(str(copy), "r+"), new_step("msth", {**asdict(spec), "clip": "segment"}, utc_now(), utc_now(), {}))
-    result = CliRunner().invoke(app, ["train", str(copy), "--policy", "act2goal", "--out", str(tmp_path / "run"), "--steps", "2"])
+    record_step(
+        open_root(str(copy), "r+"),
+        new_step("msth", {**asdict(spec), "clip": "segment"}, utc_now(), utc_now(), {}),
+    )
+    result = CliRunner().invoke(
+        app, ["train", str(copy), "--policy", "act2goal", "--out", str(tmp_path / "run"), "--steps", "2"]
+    )
     assert result.exit_code == 2, result.output
-    assert "every distal action target in the training split is padding" in result.output and "--clip episode" in result.output
+    assert (
+        "every distal action target in the training split is padding" in result.output
+        and "--clip episode" in result.output
+    )
     assert "Traceback" not in result.output

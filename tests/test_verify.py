@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-
 import vpt_fixtures as fx
 from dataset_compare import check, goalframe
+
 from goalframe.storage.store import write_table
 from goalframe.storage.verify import RAW_ABSENT, verify_dataset
 
@@ -69,7 +69,9 @@ def only_damage(ds: Path):
 def test_an_intact_dataset_verifies_clean(built):
     _raw, out = built
     result = check(goalframe("verify", str(out)))
-    assert ": OK;" in result.stdout and "2 episodes" in result.stdout and "280 frames decoded" in result.stdout
+    assert (
+        ": OK;" in result.stdout and "2 episodes" in result.stdout and "280 frames decoded" in result.stdout
+    )
     assert "raw checksums: 2 ok" in result.stdout
     report = json.loads(check(goalframe("verify", str(out), "--json", "--workers", "2")).stdout)
     assert report["ok"] and report["damage"] == 0 and report["checksums"] == {"ok": 2}
@@ -159,8 +161,19 @@ def test_the_command_names_each_damage_on_one_line_and_exits_1(copy):
 
 def test_tables_must_agree_with_the_episodes(copy):
     manifest = pl.read_parquet(copy / "tables" / "manifest.parquet")
-    write_table(str(copy), "manifest", manifest.filter(pl.col("episode_id") == STEMS[0]).with_columns(n_frames=pl.lit(5, pl.Int64)))
-    events = pl.DataFrame({"event_id": ["x:0", "y:0"], "episode_id": [STEMS[1], "ghost"], "frame": [N_LINES + 3, 1], "end_frame": [N_LINES + 4, 2]})
+    write_table(
+        str(copy),
+        "manifest",
+        manifest.filter(pl.col("episode_id") == STEMS[0]).with_columns(n_frames=pl.lit(5, pl.Int64)),
+    )
+    events = pl.DataFrame(
+        {
+            "event_id": ["x:0", "y:0"],
+            "episode_id": [STEMS[1], "ghost"],
+            "frame": [N_LINES + 3, 1],
+            "end_frame": [N_LINES + 4, 2],
+        }
+    )
     write_table(str(copy), "events", events)
     lines = [d.line() for d in only_damage(copy)]
     assert any(STEMS[1] in line and "missing from the manifest" in line for line in lines), lines

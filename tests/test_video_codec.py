@@ -15,20 +15,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 import zarr
-
 from dataset_compare import assert_same_dataset, check, goalframe
 from test_crash import _episode_dirs, _live_members, mid_later_episode
 from test_pairs import write_truth_tracks
 from test_verify import chunk_offset, flip
+
 from goalframe.annotators import extract_events
+from goalframe.media.images import resize_frame
 from goalframe.media.video import iter_frames
 from goalframe.sampling import CrossViewDataset, MSTHDataset, MSTHSpec, build_msth, build_pairs
-from goalframe.media.images import resize_frame
-from goalframe.storage.frames import FrameReader
 from goalframe.sim.agibot.synth import synthesize_agibot
-from goalframe.sources.registry import get_format
 from goalframe.sim.vpt.synth import synthesize_vpt
+from goalframe.sources.registry import get_format
 from goalframe.storage import ingest, open_dataset
+from goalframe.storage.frames import FrameReader
 from goalframe.storage.layout import frame_array_options
 from goalframe.storage.verify import verify_dataset
 from goalframe.storage.video_codec import CODEC_NAME, VideoCodec
@@ -58,7 +58,21 @@ def raw_frames(vpt_raw) -> np.ndarray:
 @pytest.fixture(scope="module")
 def h264_dataset(vpt_raw, tmp_path_factory) -> str:
     out = str(tmp_path_factory.mktemp("video-h264") / "h264.zarr")
-    check(goalframe("ingest", "vpt", str(vpt_raw), "--out", out, "--workers", "1", "--codec", "h264", "--chunk-frames", "16"))
+    check(
+        goalframe(
+            "ingest",
+            "vpt",
+            str(vpt_raw),
+            "--out",
+            out,
+            "--workers",
+            "1",
+            "--codec",
+            "h264",
+            "--chunk-frames",
+            "16",
+        )
+    )
     return out
 
 
@@ -86,10 +100,18 @@ def test_configuration_is_in_the_metadata_and_the_attrs(h264_dataset):
     episode = ds.episodes[0]
     meta = zarr.open_array(f"{h264_dataset}/episodes/{episode}/frames/pov", mode="r").metadata.to_dict()
     inner = meta["codecs"][0]["configuration"]["codecs"]
-    assert inner[0] == {"name": CODEC_NAME, "configuration": {"bitstream": "h264", "crf": 23, "preset": "veryfast", "gop": 0}}
+    assert inner[0] == {
+        "name": CODEC_NAME,
+        "configuration": {"bitstream": "h264", "crf": 23, "preset": "veryfast", "gop": 0},
+    }
     assert inner[1]["name"] == "crc32c"  # after the stream: a flipped byte fails before decoding
     attrs = ds.array_attrs(episode, "frames/pov")
-    assert {k: attrs[k] for k in ("codec", "chunk_frames", "crf", "gop")} == {"codec": "h264", "chunk_frames": 16, "crf": 23, "gop": 16}
+    assert {k: attrs[k] for k in ("codec", "chunk_frames", "crf", "gop")} == {
+        "codec": "h264",
+        "chunk_frames": 16,
+        "crf": 23,
+        "gop": 16,
+    }
     assert open_dataset(h264_dataset).info.steps[0].params["chunk_frames"] == 16
 
 
@@ -109,11 +131,16 @@ def test_plain_zarr_decodes_without_goalframes_reader(h264_dataset, vpt_raw):
     np.testing.assert_array_equal(frames, ds.read_frames(episode, 0, ds.length(episode)))
     raw = np.stack(list(iter_frames(f"{ds.meta(episode).raw_path}.mp4", limit=len(frames))))
     assert psnr(frames, raw) > PSNR_FLOOR
-    assert tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"]["zarr.codecs"][CODEC_NAME]
+    assert tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"]["zarr.codecs"][
+        CODEC_NAME
+    ]
     if CODEC_NAME not in {e.name for e in entry_points(group="zarr.codecs")}:
         pytest.skip("the installed goalframe predates the goalframe.video entry point (reinstall it)")
     # a fresh interpreter that imports only zarr: the codec comes from the entry point
-    code = f"import zarr; print(zarr.open_array({h264_dataset!r} + '/episodes/{episode}/frames/pov', mode='r')[:].shape)"
+    code = (
+        f"import zarr; print(zarr.open_array({h264_dataset!r} + '/episodes/{episode}/frames/pov',"
+        " mode='r')[:].shape)"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/")
     assert result.returncode == 0 and str(frames.shape) in result.stdout, result.stderr
 
@@ -127,20 +154,44 @@ def test_verify_names_the_frames_of_a_flipped_byte(h264_dataset, tmp_path):
     report = verify_dataset(str(copy))
     assert not report.ok
     (damage,) = report.damage
-    assert (damage.kind, damage.episode, damage.array, damage.where) == ("chunk", episode, "frames/pov", "frames 16-31"), damage.line()
+    assert (damage.kind, damage.episode, damage.array, damage.where) == (
+        "chunk",
+        episode,
+        "frames/pov",
+        "frames 16-31",
+    ), damage.line()
     result = goalframe("verify", str(copy))
     assert result.returncode == 1 and "frames 16-31" in result.stderr
 
 
 def _ingest_command(raw: Path, out: Path, workers: int) -> list[str]:
-    return [sys.executable, "-m", "goalframe.toolkit.cli", "ingest", "vpt", str(raw), "--out", str(out),
-            "--workers", str(workers), "--codec", "h264", "--chunk-frames", "16"]  # fmt: skip
+    return [
+        sys.executable,
+        "-m",
+        "goalframe.toolkit.cli",
+        "ingest",
+        "vpt",
+        str(raw),
+        "--out",
+        str(out),
+        "--workers",
+        str(workers),
+        "--codec",
+        "h264",
+        "--chunk-frames",
+        "16",
+    ]
 
 
 @pytest.mark.timeout(300)
 def test_a_killed_h264_ingest_resumes_to_the_uninterrupted_result(vpt_raw, h264_dataset, tmp_path):
     out = tmp_path / "killed.zarr"
-    process = subprocess.Popen(_ingest_command(vpt_raw, out, 1), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    process = subprocess.Popen(
+        _ingest_command(vpt_raw, out, 1),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     started, killed = time.monotonic(), False
     try:
         while process.poll() is None and time.monotonic() - started < 120:
@@ -165,8 +216,22 @@ def test_a_killed_h264_ingest_resumes_to_the_uninterrupted_result(vpt_raw, h264_
 def test_a_distributed_ingest_equals_the_serial_one(vpt_raw, h264_dataset, tmp_path):
     distributed = pytest.importorskip("distributed")
     remote = str(tmp_path / "cluster.zarr")
-    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None, silence_logs=40) as cluster:
-        command = ["ingest", "vpt", str(vpt_raw), "--out", remote, "--scheduler", cluster.scheduler_address, "--codec", "h264", "--chunk-frames", "16"]
+    with distributed.LocalCluster(
+        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None, silence_logs=40
+    ) as cluster:
+        command = [
+            "ingest",
+            "vpt",
+            str(vpt_raw),
+            "--out",
+            remote,
+            "--scheduler",
+            cluster.scheduler_address,
+            "--codec",
+            "h264",
+            "--chunk-frames",
+            "16",
+        ]
         assert "3 written" in check(goalframe(*command)).stdout
         assert "ingest_episode" in set(cluster.scheduler.task_prefixes)
     assert_same_dataset(h264_dataset, remote)
@@ -180,7 +245,9 @@ def _sampling_dataset(base: Path, fmt: str, codec: str) -> str:
         synthesize_agibot(raw, episodes=1, seed=0, frames_per_object=40, n_objects=1)
     source = get_format(fmt)
     dataset = str(base / f"{fmt}.zarr")
-    report = ingest(dataset, source.discover(raw), source.read, fmt, codec=codec, codec_options={"chunk_frames": 8})
+    report = ingest(
+        dataset, source.discover(raw), source.read, fmt, codec=codec, codec_options={"chunk_frames": 8}
+    )
     assert not report.failed, report.summary()
     extract_events(dataset)
     assert write_truth_tracks(dataset, raw, fmt) > 0
@@ -188,7 +255,9 @@ def _sampling_dataset(base: Path, fmt: str, codec: str) -> str:
 
 
 def _expected(ds, episode: str, camera: str, frames, size: int) -> np.ndarray:
-    return np.stack([resize_frame(ds.read_frames(episode, int(f), int(f) + 1, camera)[0], size) for f in frames])
+    return np.stack(
+        [resize_frame(ds.read_frames(episode, int(f), int(f) + 1, camera)[0], size) for f in frames]
+    )
 
 
 @pytest.mark.timeout(300)
@@ -198,10 +267,14 @@ def test_window_and_msth_datasets_load_from_video_datasets(tmp_path):
     build_pairs(vpt, seed=0)
     windows = CrossViewDataset(vpt, split="all", window=8, size=size, reduced_decode=False)
     ds = open_dataset(vpt)
-    assert FrameReader(ds, size)._source(ds.episodes[0], "pov")[1] is None  # video: through zarr, not the JPEG path
+    assert (
+        FrameReader(ds, size)._source(ds.episodes[0], "pov")[1] is None
+    )  # video: through zarr, not the JPEG path
     sample = windows[0]
     episode = ds.table("pairs")["episode_id"][0]
-    np.testing.assert_array_equal(sample["frames"].numpy(), _expected(ds, episode, "pov", sample["frame_index"].numpy(), size))
+    np.testing.assert_array_equal(
+        sample["frames"].numpy(), _expected(ds, episode, "pov", sample["frame_index"].numpy(), size)
+    )
 
     agibot = _sampling_dataset(tmp_path / "agibot", "agibot", "av1")
     build_msth(agibot, MSTHSpec(horizon=12, near=6, stride=2, distal=3))
@@ -210,4 +283,6 @@ def test_window_and_msth_datasets_load_from_video_datasets(tmp_path):
     ds = open_dataset(agibot)
     row = ds.table("msth").row(len(msth) // 2, named=True)
     got = sample["distal_frames"][:, 0].numpy()
-    np.testing.assert_array_equal(got, _expected(ds, row["episode_id"], "head_color", sample["distal_index"].numpy(), size))
+    np.testing.assert_array_equal(
+        got, _expected(ds, row["episode_id"], "head_color", sample["distal_index"].numpy(), size)
+    )

@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 import vpt_fixtures as fx
 
 DAMAGE = {
@@ -31,11 +30,17 @@ RECOVERABLE = {
 
 
 def goalframe(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "goalframe.toolkit.cli", *args], capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "goalframe.toolkit.cli", *args], capture_output=True, text=True
+    )
 
 
 def tree_digest(path: Path) -> dict[str, str]:
-    return {str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(path.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(path.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +64,9 @@ def test_the_run_fails_as_a_whole_but_good_and_recoverable_episodes_land(results
     from goalframe.storage import open_dataset
 
     ds = open_dataset(out)
-    expected = {"good-0000-20220101-000000", "fine-0000-20220101-000000"} | {f"{n}-0000-20220101-000000" for n in RECOVERABLE}
+    expected = {"good-0000-20220101-000000", "fine-0000-20220101-000000"} | {
+        f"{n}-0000-20220101-000000" for n in RECOVERABLE
+    }
     assert set(ds.episodes) == expected
     assert ds.length("truncated-last-0000-20220101-000000") == 5, "the truncated last line is dropped"
     for name, (_options, needle) in RECOVERABLE.items():
@@ -69,13 +76,16 @@ def test_the_run_fails_as_a_whole_but_good_and_recoverable_episodes_land(results
 @pytest.mark.parametrize("name", sorted(DAMAGE))
 def test_each_damaged_episode_is_one_line_naming_its_file(results, name):
     _out, _before, second = results
-    lines = [line for line in second.stderr.splitlines() if line.startswith("failed ") and f"{name}-0000" in line]
+    lines = [
+        line for line in second.stderr.splitlines() if line.startswith("failed ") and f"{name}-0000" in line
+    ]
     assert len(lines) == 1, second.stderr
     assert DAMAGE[name][1] in lines[0]
 
 
 def test_nothing_already_in_the_dataset_changed(results):
     out, before, _second = results
+
     def good(digest):
         return {k: v for k, v in digest.items() if k.startswith("good-")}
 

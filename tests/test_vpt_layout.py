@@ -3,7 +3,6 @@ VPT's integer camera, and file names that are not UTF-8 (real files, real stores
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -20,7 +19,9 @@ DIRT = "minecraft.mine_block:minecraft.dirt"
 
 
 def goalframe(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "goalframe.toolkit.cli", *args], capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "goalframe.toolkit.cli", *args], capture_output=True, text=True
+    )
 
 
 def _read_one(root: Path):
@@ -32,7 +33,10 @@ def _read_one(root: Path):
 def _stats_rows(r) -> list[tuple[int, str, int]]:
     names = r.array_attrs["states/stats/key"]["vocabulary"]
     a = r.arrays
-    return [(int(f), names[k], int(v)) for f, k, v in zip(a["states/stats/frame"], a["states/stats/key"], a["states/stats/value"])]
+    return [
+        (int(f), names[k], int(v))
+        for f, k, v in zip(a["states/stats/frame"], a["states/stats/key"], a["states/stats/value"])
+    ]
 
 
 # ---------------------------------------------------------------------------- vanishing counters
@@ -68,8 +72,16 @@ def test_minecraft_gui_scale_resolves_auto_and_limits():
 
 
 def test_window_from_options_reads_size_ratio_and_gui_factor():
-    window, why = window_from_options({"windowWidth": 1280, "windowHeight": 720, "framebufferWidth": 2560,
-                                       "framebufferHeight": 1440, "framebufferToWindowRatio": 2.0, "guiScale": "2"})
+    window, why = window_from_options(
+        {
+            "windowWidth": 1280,
+            "windowHeight": 720,
+            "framebufferWidth": 2560,
+            "framebufferHeight": 1440,
+            "framebufferToWindowRatio": 2.0,
+            "guiScale": "2",
+        }
+    )
     assert why is None and window.size == (1280, 720) and window.gui_scale_factor == 1.0  # retina: 2 / 2
     window, _ = window_from_options({"windowWidth": "1920", "windowHeight": "1080", "guiScale": "0"})
     assert window.size == (1920, 1080) and window.framebuffer_to_window_ratio == 1.0
@@ -80,8 +92,16 @@ def test_window_from_options_reads_size_ratio_and_gui_factor():
 
 
 def test_window_size_from_options_is_recorded_and_warned(tmp_path):
-    write_episode(tmp_path, 3, options={"windowWidth": 1920, "windowHeight": 1080, "framebufferWidth": 1920,
-                                        "framebufferHeight": 1080})
+    write_episode(
+        tmp_path,
+        3,
+        options={
+            "windowWidth": 1920,
+            "windowHeight": 1080,
+            "framebufferWidth": 1920,
+            "framebufferHeight": 1080,
+        },
+    )
     r = _read_one(tmp_path)
     assert r.array_attrs["actions/mouse/x"]["window_size"] == [1920, 1080]
     assert r.attrs["window"]["width"] == 1920 and r.attrs["window"]["gui_scale_factor"] == 2.0
@@ -101,17 +121,23 @@ def _gui_lines() -> list[dict]:
     ]
 
 
-@pytest.mark.parametrize("version, factor", [("6.9", 2.0), ("6.7", 2.0), ("5.8", 0.5), ("6.13", 1.0), (None, 1.0)])
+@pytest.mark.parametrize(
+    "version, factor", [("6.9", 2.0), ("6.7", 2.0), ("5.8", 0.5), ("6.13", 1.0), (None, 1.0)]
+)
 def test_recorder_version_factor_on_gui_open_deltas_in_mouse_arrays_only(tmp_path, version, factor):
     write_episode(tmp_path, lines=_gui_lines(), version=version)
     r = _read_one(tmp_path)
     a = r.arrays
     np.testing.assert_array_equal(a["actions/mouse/gui_scaled"], [False, True, True, False])
-    np.testing.assert_array_equal(a["actions/mouse/dx"], np.float32([10.0, 10.0 * factor, -3.0 * factor, 0.0]))
+    np.testing.assert_array_equal(
+        a["actions/mouse/dx"], np.float32([10.0, 10.0 * factor, -3.0 * factor, 0.0])
+    )
     np.testing.assert_array_equal(a["actions/mouse/dy"], np.float32([-4.0, -4.0 * factor, 0.0, 6.0]))
     np.testing.assert_array_equal(a["actions/mouse/scaled_x"][1], 7.0)  # positions are never rescaled
     # VPT's own conversion keeps the deltas as recorded
-    np.testing.assert_allclose(a["actions/vpt/camera"][:, 1], np.float32([10.0, 10.0, -3.0, 0.0]) * 360 / 2400, rtol=1e-6)
+    np.testing.assert_allclose(
+        a["actions/vpt/camera"][:, 1], np.float32([10.0, 10.0, -3.0, 0.0]) * 360 / 2400, rtol=1e-6
+    )
     attrs = r.array_attrs["actions/mouse/dx"]
     assert attrs["recorder_version_factor"] == factor and attrs["recorder_version"] == version
     assert attrs["gui_scale_factor"] == 2.0 and "GUI scale factor" in attrs["gui_scaled"]
@@ -160,9 +186,14 @@ def test_truncate_camera_on_the_cli_gives_vpt_integer_degrees(tmp_path):
     assert result.returncode == 0, result.stderr
     f, i = open_dataset(floats), open_dataset(ints)
     episode = f.episodes[0]
-    np.testing.assert_allclose(f.array(episode, "actions/vpt/camera"), [[-1.95, 3.6], [15.0, -1.05]], rtol=1e-6)
+    np.testing.assert_allclose(
+        f.array(episode, "actions/vpt/camera"), [[-1.95, 3.6], [15.0, -1.05]], rtol=1e-6
+    )
     np.testing.assert_array_equal(i.array(episode, "actions/vpt/camera"), [[-1.0, 3.0], [15.0, -1.0]])
-    assert i.meta(episode).source["truncate_camera"] is True and f.meta(episode).source["truncate_camera"] is False
+    assert (
+        i.meta(episode).source["truncate_camera"] is True
+        and f.meta(episode).source["truncate_camera"] is False
+    )
     assert "truncated" in i.array_attrs(episode, "actions/vpt/camera")["conversion"]
     assert i.info.steps[-1].params["truncate_camera"] is True
     np.testing.assert_array_equal(i.array(episode, "actions/mouse/dx"), f.array(episode, "actions/mouse/dx"))

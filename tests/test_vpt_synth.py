@@ -12,24 +12,62 @@ import numpy as np
 import pytest
 
 from goalframe.media.video import iter_frames, probe_video
-from goalframe.sim.vpt.episode_layout import VERSION
-from goalframe.sim.vpt.synth import synthesize_vpt
 from goalframe.sim.vpt.constants import GROUND_Y
-from goalframe.sim.vpt.gui import SLOT_CRAFT0, SLOT_OUTPUT, gui_object_id
-from goalframe.sim.vpt.world import VptWorld
+from goalframe.sim.vpt.episode_layout import VERSION
 from goalframe.sim.vpt.geometry import look_angles
+from goalframe.sim.vpt.gui import SLOT_CRAFT0, SLOT_OUTPUT, gui_object_id
+from goalframe.sim.vpt.synth import synthesize_vpt
+from goalframe.sim.vpt.world import VptWorld
 
-MOUSE_KEYS = {"x": float, "y": float, "dx": float, "dy": float, "scaledX": float, "scaledY": float,
-              "dwheel": float, "buttons": list, "newButtons": list}
+MOUSE_KEYS = {
+    "x": float,
+    "y": float,
+    "dx": float,
+    "dy": float,
+    "scaledX": float,
+    "scaledY": float,
+    "dwheel": float,
+    "buttons": list,
+    "newButtons": list,
+}
 KEYBOARD_KEYS = {"keys": list, "newKeys": list, "chars": str}
-TOP_KEYS = {"mouse": dict, "keyboard": dict, "isGuiOpen": bool, "isGuiInventory": bool, "hotbar": int,
-            "yaw": float, "pitch": float, "xpos": float, "ypos": float, "zpos": float, "tick": int,
-            "milli": int, "inventory": list, "serverTick": int, "serverTickDurationMs": float, "stats": dict}
-TRUTH_ARRAYS = {"object_ids": np.uint16, "yaw": np.float64, "pitch": np.float64, "xpos": np.float64,
-                "ypos": np.float64, "zpos": np.float64, "hotbar": np.int8, "is_gui_open": np.bool_,
-                "is_gui_inventory": np.bool_, "mouse_x": np.float64, "mouse_y": np.float64,
-                "mouse_dx": np.float64, "mouse_dy": np.float64, "mouse_dwheel": np.float64,
-                "mouse_buttons": np.bool_, "tick": np.int64, "milli": np.int64}
+TOP_KEYS = {
+    "mouse": dict,
+    "keyboard": dict,
+    "isGuiOpen": bool,
+    "isGuiInventory": bool,
+    "hotbar": int,
+    "yaw": float,
+    "pitch": float,
+    "xpos": float,
+    "ypos": float,
+    "zpos": float,
+    "tick": int,
+    "milli": int,
+    "inventory": list,
+    "serverTick": int,
+    "serverTickDurationMs": float,
+    "stats": dict,
+}
+TRUTH_ARRAYS = {
+    "object_ids": np.uint16,
+    "yaw": np.float64,
+    "pitch": np.float64,
+    "xpos": np.float64,
+    "ypos": np.float64,
+    "zpos": np.float64,
+    "hotbar": np.int8,
+    "is_gui_open": np.bool_,
+    "is_gui_inventory": np.bool_,
+    "mouse_x": np.float64,
+    "mouse_y": np.float64,
+    "mouse_dx": np.float64,
+    "mouse_dy": np.float64,
+    "mouse_dwheel": np.float64,
+    "mouse_buttons": np.bool_,
+    "tick": np.int64,
+    "milli": np.int64,
+}
 FRAMES = 120
 
 
@@ -76,7 +114,11 @@ def test_file_set_and_index(clean):
         assert [opts["framebufferWidth"], opts["framebufferHeight"]] == truth["layout"]["framebuffer"]
         assert opts["framebufferToWindowRatio"] == opts["framebufferWidth"] / opts["windowWidth"]
         windows.append((opts["windowWidth"], opts["windowHeight"], opts["framebufferWidth"]))
-    assert sorted(windows) == [(1280, 720, 1280), (1280, 720, 2560), (1920, 1080, 1920)]  # usual, 2x display, bigger
+    assert sorted(windows) == [
+        (1280, 720, 1280),
+        (1280, 720, 2560),
+        (1920, 1080, 1920),
+    ]  # usual, 2x display, bigger
 
 
 def test_mp4_and_frame_counts(clean):
@@ -127,7 +169,9 @@ def test_truth_arrays_match_jsonl(clean):
         assert arr["object_ids"].shape == (T, 360, 640) and arr["mouse_buttons"].shape == (T, 3)
         for t, obj in enumerate(lines[:T]):
             assert arr["yaw"][t] == obj["yaw"] and arr["zpos"][t] == obj["zpos"]
-            assert arr["mouse_dx"][t] == obj["mouse"]["dx"] and arr["mouse_dwheel"][t] == obj["mouse"]["dwheel"]
+            assert (
+                arr["mouse_dx"][t] == obj["mouse"]["dx"] and arr["mouse_dwheel"][t] == obj["mouse"]["dwheel"]
+            )
             assert arr["hotbar"][t] == obj["hotbar"] and arr["is_gui_open"][t] == obj["isGuiOpen"]
             assert arr["milli"][t] == obj["milli"] and arr["tick"][t] == obj["tick"]
             assert list(np.nonzero(arr["mouse_buttons"][t])[0]) == obj["mouse"]["buttons"]
@@ -162,7 +206,10 @@ def test_events_match_stat_increases_and_masks(clean):
         assert from_events == from_stats
         objects = {o["id"]: o for o in truth["objects"]}
         for e in truth["events"]:
-            if e["type"] in ("mine_block", "kill_entity", "craft_item", "use_item") and e["object_id"] is not None:
+            if (
+                e["type"] in ("mine_block", "kill_entity", "craft_item", "use_item")
+                and e["object_id"] is not None
+            ):
                 assert objects[e["object_id"]]["type"] == e["object"]
             if e["type"] in ("mine_block", "kill_entity"):
                 row, col = e["prompt"]
@@ -206,7 +253,9 @@ def test_real_layout_window_pause_and_vanishing_counter(clean):
             gone = range(frame, back if back is not None else len(lines))
             assert all(name not in lines[t]["stats"] for t in gone)
             if back is not None:
-                assert lines[back]["stats"][name] == sum(e["delta"] for e in truth["events"] if e["frame"] == back and e["stat"] == name)
+                assert lines[back]["stats"][name] == sum(
+                    e["delta"] for e in truth["events"] if e["frame"] == back and e["stat"] == name
+                )
     assert seen["pause"] >= 1 and seen["reset"] >= 1 and seen["gui"] >= 1
 
 
@@ -215,13 +264,18 @@ def test_deterministic_jsonl(tmp_path):
     b = synthesize_vpt(tmp_path / "b", episodes=1, seed=42, frames=40, quirk_rate=0.5)
     assert a[0].name == b[0].name
     assert a[0].read_bytes() == b[0].read_bytes()
-    za, zb = np.load(tmp_path / "a" / "truth" / f"{a[0].stem}.npz"), np.load(tmp_path / "b" / "truth" / f"{b[0].stem}.npz")
+    za, zb = (
+        np.load(tmp_path / "a" / "truth" / f"{a[0].stem}.npz"),
+        np.load(tmp_path / "b" / "truth" / f"{b[0].stem}.npz"),
+    )
     assert np.array_equal(za["object_ids"], zb["object_ids"])
     c = synthesize_vpt(tmp_path / "c", episodes=1, seed=43, frames=40, quirk_rate=0.5)
     assert c[0].read_bytes() != a[0].read_bytes()
     # another process with another hash seed writes the same bytes
-    code = ("import sys; from pathlib import Path; from goalframe.sim.vpt.synth import synthesize_vpt; "
-            "synthesize_vpt(Path(sys.argv[1]), episodes=1, seed=42, frames=40, quirk_rate=0.5)")
+    code = (
+        "import sys; from pathlib import Path; from goalframe.sim.vpt.synth import synthesize_vpt; "
+        "synthesize_vpt(Path(sys.argv[1]), episodes=1, seed=42, frames=40, quirk_rate=0.5)"
+    )
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     subprocess.run([sys.executable, "-c", code, str(tmp_path / "d")], check=True, env=env, timeout=120)
     assert (tmp_path / "d" / VERSION / a[0].name).read_bytes() == a[0].read_bytes()
@@ -258,8 +312,12 @@ def test_quirks_all_and_none(tmp_path):
     out0 = tmp_path / "n"
     for p in synthesize_vpt(out0, episodes=2, seed=3, frames=40, quirk_rate=0.0):
         truth, _ = _truth(out0, p)
-        assert truth["quirks"] == {"extra_frame": False, "stuck_attack": False,
-                                   "truncated_last_line": False, "non_utf8_line": None}
+        assert truth["quirks"] == {
+            "extra_frame": False,
+            "stuck_attack": False,
+            "truncated_last_line": False,
+            "non_utf8_line": None,
+        }
         lines, raw = _read_lines(p)
         raw.decode("utf-8")
         assert lines[0]["mouse"]["newButtons"] == [] and all(ln is not None for ln in lines)
@@ -269,8 +327,23 @@ def test_quirks_all_and_none(tmp_path):
 
 
 def _noop(**kw):
-    act = {k: 0 for k in ("attack", "back", "forward", "jump", "left", "right", "sneak", "sprint", "use",
-                          "drop", "inventory", *(f"hotbar.{i}" for i in range(1, 10)))}
+    act = {
+        k: 0
+        for k in (
+            "attack",
+            "back",
+            "forward",
+            "jump",
+            "left",
+            "right",
+            "sneak",
+            "sprint",
+            "use",
+            "drop",
+            "inventory",
+            *(f"hotbar.{i}" for i in range(1, 10)),
+        )
+    }
     act["camera"] = np.zeros(2)
     act.update(kw)
     return act

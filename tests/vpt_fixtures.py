@@ -179,7 +179,14 @@ def write_episode(
     elif not missing_mp4:
         write_video(mp4, n_lines if n_frames is None else n_frames, fps=fps)
     if options:
-        values = {"fov": "0.0", "gamma": "2.0", "guiScale": "2", "windowWidth": 1280, "windowHeight": 720,
-                  "framebufferWidth": 1280, "framebufferHeight": 720}  # fmt: skip
+        values = {
+            "fov": "0.0",
+            "gamma": "2.0",
+            "guiScale": "2",
+            "windowWidth": 1280,
+            "windowHeight": 720,
+            "framebufferWidth": 1280,
+            "framebufferHeight": 720,
+        }
         opts.write_text(json.dumps({**values, **(options if isinstance(options, dict) else {})}))
     return Episode(root=root, base=base, jsonl=jsonl, mp4=mp4, options=opts, lines=intended)

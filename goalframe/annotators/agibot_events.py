@@ -186,15 +186,28 @@ def _row(
     prompt: PromptPoint | None,
     note: str | None = None,
 ) -> dict[str, Any]:
-    have = prompt is not None and prompt.point is not None and prompt.col is not None and np.isfinite(prompt.col)
+    have = (
+        prompt is not None and prompt.point is not None and prompt.col is not None and np.isfinite(prompt.col)
+    )
     return {
-        "frame": int(frame), "end_frame": int(end), "kind": kind, "name": name, "object": None,
-        "interaction": interaction, "interaction_id": INTERACTION_IDS[interaction], "delta": 1, "merged": 1,
-        "gui_open": False, "arm": arm, "text": text, "camera": camera,
-        "prompt_row": prompt.row if have else None, "prompt_col": prompt.col if have else None,
+        "frame": int(frame),
+        "end_frame": int(end),
+        "kind": kind,
+        "name": name,
+        "object": None,
+        "interaction": interaction,
+        "interaction_id": INTERACTION_IDS[interaction],
+        "delta": 1,
+        "merged": 1,
+        "gui_open": False,
+        "arm": arm,
+        "text": text,
+        "camera": camera,
+        "prompt_row": prompt.row if have else None,
+        "prompt_col": prompt.col if have else None,
         "prompt_visible": bool(prompt.visible) if have else False,
         "prompt_note": (prompt.note if have else None) or note,
-    }  # fmt: skip
+    }
 
 
 def _segment_arm(seg: dict[str, Any], arms: dict[str, ArmTrack]) -> str | None:
@@ -236,7 +249,7 @@ def events_from_tracks(
     geometry: GripperGeometry = DEFAULT_GEOMETRY,
     head: str = HEAD_CAMERA,
 ) -> list[dict[str, Any]]:
-    """Event rows from per-arm tracks whose ``transitions`` are filled in (see :func:`agibot_episode_events`)."""
+    """Event rows from per-arm tracks with ``transitions`` filled in (:func:`agibot_episode_events`)."""
     rows: list[dict[str, Any]] = []
     head_cam = cameras.get(head) or Camera(head, 0, 0, missing=f"no camera {head!r}")
 
@@ -255,13 +268,26 @@ def events_from_tracks(
                 rows.append(_row(tr.frame, tr.frame + 1, tr.kind, name, "use", arm, text, head, None, note))
                 continue
             pos, rot = track.position[tr.frame], track.rotation[tr.frame]
-            rows.append(_row(tr.frame, tr.frame + 1, tr.kind, name, "use", arm, text, head,
-                             choose_grasp_point(head_cam, tr.frame, pos, rot, tr.opening_mm, geometry)))  # fmt: skip
+            rows.append(
+                _row(
+                    tr.frame,
+                    tr.frame + 1,
+                    tr.kind,
+                    name,
+                    "use",
+                    arm,
+                    text,
+                    head,
+                    choose_grasp_point(head_cam, tr.frame, pos, rot, tr.opening_mm, geometry),
+                )
+            )
             hand = cameras.get(HAND_CAMERAS.get(arm, ""))
             if hand is not None and hand.usable():
                 prompt = choose_grasp_point(hand, tr.frame, pos, rot, tr.opening_mm, geometry)
                 if prompt.visible:
-                    rows.append(_row(tr.frame, tr.frame + 1, tr.kind, name, "use", arm, text, hand.name, prompt))
+                    rows.append(
+                        _row(tr.frame, tr.frame + 1, tr.kind, name, "use", arm, text, hand.name, prompt)
+                    )
 
     for seg in segments:
         start, end = seg["start_frame"], seg["end_frame"]
@@ -270,7 +296,9 @@ def events_from_tracks(
         arm = _segment_arm(seg, arms)
         prompt, note = None, None
         if arm is None:
-            note = "no prompt point: the segment's arm is not known (no gripper event in it, no arm in its text)"
+            note = (
+                "no prompt point: the segment's arm is not known (no gripper event in it, no arm in its text)"
+            )
         elif arm not in arms:
             note = f"no prompt point: no gripper track for the {arm} arm"
         elif _pose_note(arms[arm], arm) is not None:
@@ -285,14 +313,22 @@ def events_from_tracks(
             held = _held_grasp(track, start)
             if held is not None:  # the object moves with the gripper
                 prompt = choose_grasp_point(
-                    head_cam, start, track.position[start], track.rotation[start], float(track.opening[start]), geometry
+                    head_cam,
+                    start,
+                    track.position[start],
+                    track.rotation[start],
+                    float(track.opening[start]),
+                    geometry,
                 )
             elif grasp is not None:  # the object stands still until the grasp
                 nominal = geometry.candidates(grasp.opening_mm / 1000.0)[0]
                 point = track.position[grasp.frame] + track.rotation[grasp.frame] @ nominal
                 prompt = project_point(head_cam, start, point)
             else:
-                note = f"no prompt point: the {arm} arm neither grasps in this segment nor holds an object at its start"
+                note = (
+                    f"no prompt point: the {arm} arm neither grasps in this segment nor holds an object at"
+                    " its start"
+                )
         rows.append(_row(start, end, "segment", skill, interaction, arm, text, head, prompt, note))
     return rows
 
@@ -357,7 +393,11 @@ def _gripper_command(
     finite = command[np.isfinite(command)]
     if finite.size and (finite.min() < -0.05 or finite.max() > 1.05):
         return None, None, "actions/effector/position outside 0..1"
-    filled = ds.array(episode, "actions/effector/filled").astype(bool) if "actions/effector/filled" in names else None
+    filled = (
+        ds.array(episode, "actions/effector/filled").astype(bool)
+        if "actions/effector/filled" in names
+        else None
+    )
     return command, filled, None
 
 
@@ -375,10 +415,16 @@ def agibot_episode_events(
     source = source if isinstance(source, dict) else {}
     cameras = _cameras(ds, episode, n, names)
     segments = _segments(ds, episode, names)
-    head = HEAD_CAMERA if HEAD_CAMERA in cameras else next((c for c in cameras if c.startswith("head")), HEAD_CAMERA)
+    head = (
+        HEAD_CAMERA
+        if HEAD_CAMERA in cameras
+        else next((c for c in cameras if c.startswith("head")), HEAD_CAMERA)
+    )
     effector = source.get("effector") if isinstance(source.get("effector"), dict) else {}
     if effector.get("type") == "dexhand":
-        warnings.append(f"{episode}: dexterous hands (joint angles): no grasp or release events, segments only")
+        warnings.append(
+            f"{episode}: dexterous hands (joint angles): no grasp or release events, segments only"
+        )
         return events_from_tracks({}, cameras, segments, n, geometry, head), warnings
     if "states/effector/position" not in names:
         return [], [f"{episode}: no states/effector/position; no AgiBot events"]
@@ -386,7 +432,11 @@ def agibot_episode_events(
     command, filled, why = _gripper_command(ds, episode, names, n, source)
     if why:
         warnings.append(f"{episode}: {why}; gripper command taken from the opening")
-    position = ds.array(episode, "states/end/position").astype(np.float64) if "states/end/position" in names else None
+    position = (
+        ds.array(episode, "states/end/position").astype(np.float64)
+        if "states/end/position" in names
+        else None
+    )
     rotation = None
     if "states/end/orientation" in names:
         rotation = quaternion_matrix(ds.array(episode, "states/end/orientation"))
@@ -398,7 +448,11 @@ def agibot_episode_events(
         track = ArmTrack(
             opening=opening[:, i],
             command=None if command is None else command[:, i],
-            position=None if flange is None or arm_rotation is None else geometry.palm_positions(flange, arm_rotation),
+            position=(
+                None
+                if flange is None or arm_rotation is None
+                else geometry.palm_positions(flange, arm_rotation)
+            ),
             rotation=arm_rotation,
         )
         track.transitions, found = gripper_transitions(track.opening, track.command, filled, **params)
@@ -413,5 +467,9 @@ def agibot_episode_events(
 
 def extract_episode(ds, episode: str, grasp_offset: float | None = None) -> tuple[list[dict], list[str]]:
     """Events of one dataset episode; ``grasp_offset`` (m) overrides the default geometry's."""
-    geometry = DEFAULT_GEOMETRY if grasp_offset is None else replace(DEFAULT_GEOMETRY, grasp_offset=float(grasp_offset))
+    geometry = (
+        DEFAULT_GEOMETRY
+        if grasp_offset is None
+        else replace(DEFAULT_GEOMETRY, grasp_offset=float(grasp_offset))
+    )
     return agibot_episode_events(ds, episode, geometry)

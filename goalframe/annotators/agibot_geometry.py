@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-
 NEAR_M = 0.02  # points closer than this to a camera count as behind it
 
 
@@ -120,7 +119,10 @@ class Camera:
             uv = np.stack([k["fx"] * pc[:, 0] / z + k["ppx"], k["fy"] * pc[:, 1] / z + k["ppy"]], 1)
         inside = (z > NEAR_M) & np.all(np.isfinite(uv), 1)
         inside &= (
-            (uv[:, 0] >= -0.5) & (uv[:, 0] < self.width - 0.5) & (uv[:, 1] >= -0.5) & (uv[:, 1] < self.height - 0.5)
+            (uv[:, 0] >= -0.5)
+            & (uv[:, 0] < self.width - 0.5)
+            & (uv[:, 1] >= -0.5)
+            & (uv[:, 1] < self.height - 0.5)
         )
         return uv, inside
 

@@ -149,7 +149,9 @@ def gripper_transitions(
             warnings.append(f"frame {onset}: the gripper was still closing when {until}; no grasp")
             continue
         if o[stall] <= fully_closed:
-            warnings.append(f"frame {stall}: gripper closed fully ({o[stall]:.1f} mm): missed grasp, no event")
+            warnings.append(
+                f"frame {stall}: gripper closed fully ({o[stall]:.1f} mm): missed grasp, no event"
+            )
             floor = stall + 1
             continue
         events.append(GripperTransition("grasp", stall, float(o[stall])))
@@ -159,7 +161,9 @@ def gripper_transitions(
         release = next((f for f in range(r_lo, r_hi) if rise[f] and opens_from(f, held)), None)
         if release is None:
             if b < n:
-                warnings.append(f"frame {b}: command opened after the grasp at {stall} but the gripper did not open")
+                warnings.append(
+                    f"frame {b}: command opened after the grasp at {stall} but the gripper did not open"
+                )
             continue
         events.append(GripperTransition("release", release, float(o[release])))
         floor = release + 1

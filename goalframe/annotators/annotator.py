@@ -60,7 +60,9 @@ class Annotator(ABC):
         return {}
 
     @abstractmethod
-    def annotate(self, frames: np.ndarray, prompt: Point, first_frame: int = 0, target: StaticTarget | None = None) -> MaskTrack:
+    def annotate(
+        self, frames: np.ndarray, prompt: Point, first_frame: int = 0, target: StaticTarget | None = None
+    ) -> MaskTrack:
         """Track over ``frames`` (N, H, W, 3) uint8 RGB whose LAST frame is the event frame.
 
         ``prompt`` is (row, col) on the event frame; ``first_frame`` is the episode frame of
@@ -119,7 +121,14 @@ class Flow:
         """``values`` (on the target frame) pulled back to the source frame: ``values(x + f(x))``."""
         height, width = flow.shape[:2]
         grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
-        return cv2.remap(values.astype(np.float32), grid_x + flow[..., 0], grid_y + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        return cv2.remap(
+            values.astype(np.float32),
+            grid_x + flow[..., 0],
+            grid_y + flow[..., 1],
+            cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=0,
+        )
 
 
 def gray(frame: np.ndarray) -> np.ndarray:
@@ -164,7 +173,16 @@ class BackwardTracker(Annotator):
     between get the flow-warped mask of the frame after them.
     """
 
-    def __init__(self, max_side: int = 320, every: int = 1, min_score: float = 0.3, min_area: float = 4e-5, patience: int = 12, min_extent: int = 48, recover_area: float = 0.6):
+    def __init__(
+        self,
+        max_side: int = 320,
+        every: int = 1,
+        min_score: float = 0.3,
+        min_area: float = 4e-5,
+        patience: int = 12,
+        min_extent: int = 48,
+        recover_area: float = 0.6,
+    ):
         if every < 1:
             raise ValueError(f"every must be 1 or more, got {every}")
         self.max_side = max_side
@@ -178,7 +196,15 @@ class BackwardTracker(Annotator):
 
     @property
     def params(self) -> dict[str, Any]:
-        return {"max_side": self.max_side, "every": self.every, "min_score": self.min_score, "min_area": self.min_area, "patience": self.patience, "min_extent": self.min_extent, "recover_area": self.recover_area}
+        return {
+            "max_side": self.max_side,
+            "every": self.every,
+            "min_score": self.min_score,
+            "min_area": self.min_area,
+            "patience": self.patience,
+            "min_extent": self.min_extent,
+            "recover_area": self.recover_area,
+        }
 
     # subclasses ------------------------------------------------------------------
     # Every hook gets the call's :class:`Window` (the frames, the guide, the subclass's own
@@ -189,10 +215,12 @@ class BackwardTracker(Annotator):
 
     @abstractmethod
     def segment(self, window: Window, t: int, point: Point) -> tuple[np.ndarray, float]:
-        """(mask, score) at FULL size of the object under ``point`` (full-size pixels) on frame ``t``, the event frame."""
+        """(mask, score) at FULL size of the object under ``point`` (full-size pixels), event frame ``t``."""
 
     @abstractmethod
-    def resegment(self, window: Window, t: int, warped: np.ndarray, previous: np.ndarray) -> tuple[np.ndarray, float]:
+    def resegment(
+        self, window: Window, t: int, warped: np.ndarray, previous: np.ndarray
+    ) -> tuple[np.ndarray, float]:
         """(mask, score) at working resolution on frame ``t`` given ``warped`` (frame
         ``t + 1``'s mask flow-warped to frame ``t``, float in [0, 1]) and ``previous``
         (that mask on frame ``t + 1``). ``window.lost`` is the number of frames since the
@@ -205,7 +233,7 @@ class BackwardTracker(Annotator):
         return event_mask
 
     def begin(self, window: Window, event_mask: np.ndarray) -> None:  # noqa: B027 - optional hook
-        """Called once per window with the event frame's mask at working resolution, after ``window.frames`` is set."""
+        """Called once per window with the event frame's mask at working size, ``window.frames`` set."""
 
     def working_size(self, height: int, width: int, mask: np.ndarray) -> tuple[int, int]:
         """Longer side ``max_side``, but finer when the object is small (``min_extent`` px across)."""
@@ -220,13 +248,17 @@ class BackwardTracker(Annotator):
         return size
 
     # the loop ----------------------------------------------------------------------
-    def annotate(self, frames: np.ndarray, prompt: Point, first_frame: int = 0, target: StaticTarget | None = None) -> MaskTrack:
+    def annotate(
+        self, frames: np.ndarray, prompt: Point, first_frame: int = 0, target: StaticTarget | None = None
+    ) -> MaskTrack:
         check_window(frames, prompt)
         n, height, width = frames.shape[:3]
         window = Window(full=frames, state=self.new_state())
         event_mask, event_score = self.segment(window, n - 1, (float(prompt[0]), float(prompt[1])))
         event_mask = np.asarray(event_mask, bool)
-        guide = target.silhouettes() if target is not None and target.fit(frames, event_mask, prompt) else None
+        guide = (
+            target.silhouettes() if target is not None and target.fit(frames, event_mask, prompt) else None
+        )
         window.guide = guide
         window.guide_exact = window.guided and bool(getattr(target, "exact", False))
         # projected silhouettes are exact at full size: work there rather than lose their edges
@@ -246,7 +278,11 @@ class BackwardTracker(Annotator):
             event_mask = mask = self.guided_event_mask(window, event_mask)
         self.begin(window, mask)
         masks[-1], scores[-1] = mask, event_score
-        visible[-1] = event_mask.sum() >= self.min_area * height * width and mask.any() and event_score >= self.min_score
+        visible[-1] = (
+            event_mask.sum() >= self.min_area * height * width
+            and mask.any()
+            and event_score >= self.min_score
+        )
         if visible[-1]:
             carried, lost, good_area = mask, 0, int(mask.sum())
             for t in range(n - 2, -1, -1):
@@ -288,4 +324,3 @@ class BackwardTracker(Annotator):
         if window.guided:
             track.attrs["target"] = target.describe()
         return track
-

@@ -45,10 +45,19 @@ def colour_bins(frame: np.ndarray) -> np.ndarray:
 
 def histogram(bins: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Normalised colour histogram of the masked pixels, smoothed over neighbouring bins."""
-    counts = np.bincount(bins[mask], minlength=N_BINS).astype(np.float32).reshape(CHROMA_BINS, CHROMA_BINS, VALUE_BINS)
+    counts = (
+        np.bincount(bins[mask], minlength=N_BINS)
+        .astype(np.float32)
+        .reshape(CHROMA_BINS, CHROMA_BINS, VALUE_BINS)
+    )
     padded = np.pad(counts, 1)
-    smooth = sum(padded[1 + dr:1 + dr + CHROMA_BINS, 1 + dg:1 + dg + CHROMA_BINS, 1 + dv:1 + dv + VALUE_BINS] * (0.5 if dr or dg or dv else 2.0)
-                 for dr in (-1, 0, 1) for dg in (-1, 0, 1) for dv in (-1, 0, 1))  # fmt: skip
+    smooth = sum(
+        padded[1 + dr : 1 + dr + CHROMA_BINS, 1 + dg : 1 + dg + CHROMA_BINS, 1 + dv : 1 + dv + VALUE_BINS]
+        * (0.5 if dr or dg or dv else 2.0)
+        for dr in (-1, 0, 1)
+        for dg in (-1, 0, 1)
+        for dv in (-1, 0, 1)
+    )
     return (smooth / max(smooth.sum(), 1e-6)).reshape(-1)
 
 
@@ -64,7 +73,12 @@ def seed_pixel(image: np.ndarray, row: int, col: int, radius: int) -> tuple[int,
     """The pixel near (row, col) in the densest colour cluster around it, so that a
     crosshair or cursor drawn on the point (or a compression halo) does not become the seed."""
     height, width = image.shape[:2]
-    r0, r1, c0, c1 = max(row - radius, 0), min(row + radius + 1, height), max(col - radius, 0), min(col + radius + 1, width)
+    r0, r1, c0, c1 = (
+        max(row - radius, 0),
+        min(row + radius + 1, height),
+        max(col - radius, 0),
+        min(col + radius + 1, width),
+    )
     patch = image[r0:r1, c0:c1].reshape(-1, image.shape[2]).astype(np.float32)
     distance = np.abs(patch[:, None, :] - patch[None, :, :]).sum(2)
     density = (distance <= 12).sum(1) - distance.mean(1) * 1e-3  # ties: the most central in colour
@@ -74,7 +88,9 @@ def seed_pixel(image: np.ndarray, row: int, col: int, radius: int) -> tuple[int,
     return r0 + best // (c1 - c0), c0 + best % (c1 - c0)
 
 
-def flood(image: np.ndarray, seed: tuple[int, int], tolerance, blocked: np.ndarray | None = None) -> np.ndarray:
+def flood(
+    image: np.ndarray, seed: tuple[int, int], tolerance, blocked: np.ndarray | None = None
+) -> np.ndarray:
     """Fixed-range flood fill (region growing) from ``seed`` (row, col); ``blocked`` pixels stop it."""
     height, width = image.shape[:2]
     mask = np.zeros((height + 2, width + 2), np.uint8)
@@ -82,11 +98,27 @@ def flood(image: np.ndarray, seed: tuple[int, int], tolerance, blocked: np.ndarr
         mask[1:-1, 1:-1][blocked] = 1
         mask[seed[0] + 1, seed[1] + 1] = 0
     tolerance = tuple(float(t) for t in tolerance) + (0.0,) * (4 - len(tolerance))
-    cv2.floodFill(image, mask, (seed[1], seed[0]), 0, tolerance, tolerance, 8 | cv2.FLOODFILL_FIXED_RANGE | cv2.FLOODFILL_MASK_ONLY | (2 << 8))
+    cv2.floodFill(
+        image,
+        mask,
+        (seed[1], seed[0]),
+        0,
+        tolerance,
+        tolerance,
+        8 | cv2.FLOODFILL_FIXED_RANGE | cv2.FLOODFILL_MASK_ONLY | (2 << 8),
+    )
     return mask[1:-1, 1:-1] == 2
 
 
-def seed_region(frame: np.ndarray, point: Point, tolerance=(14, 6, 6), chroma_tolerance: float = 0.04, min_saturation: float = 0.2, radius: int = 9, lab_only: bool = False) -> tuple[np.ndarray, bool]:
+def seed_region(
+    frame: np.ndarray,
+    point: Point,
+    tolerance=(14, 6, 6),
+    chroma_tolerance: float = 0.04,
+    min_saturation: float = 0.2,
+    radius: int = 9,
+    lab_only: bool = False,
+) -> tuple[np.ndarray, bool]:
     """The object under ``point`` on a full-size RGB frame.
 
     Saturated colours grow in chromaticity (r, g, b divided by their sum, which flat
@@ -124,7 +156,7 @@ def deep_points(mask: np.ndarray, cells: int = 1) -> list[tuple[int, int]]:
     for rows in np.array_split(np.arange(y0, y1), cells):
         for cols in np.array_split(np.arange(x0, x1), cells):
             if len(rows) and len(cols):
-                cell = depth[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+                cell = depth[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
                 r, c = np.unravel_index(int(np.argmax(cell)), cell.shape)
                 if cell[r, c] >= 3:
                     points.append((int(rows[0] + r), int(cols[0] + c)))
@@ -150,7 +182,10 @@ def snap_edges(frame: np.ndarray, region: np.ndarray, width: int = 2) -> np.ndar
     ring_pixels = pixels[ring]
     closer = np.abs(ring_pixels - inside).sum(1) < np.abs(ring_pixels - beyond).sum(1)
     snapped = region.copy()
-    snapped[np.flatnonzero(ring.reshape(-1))[closer] // region.shape[1], np.flatnonzero(ring.reshape(-1))[closer] % region.shape[1]] = True
+    snapped[
+        np.flatnonzero(ring.reshape(-1))[closer] // region.shape[1],
+        np.flatnonzero(ring.reshape(-1))[closer] % region.shape[1],
+    ] = True
     return component_at(snapped, *np.argwhere(region)[0])
 
 
@@ -168,7 +203,17 @@ def components_touching(mask: np.ndarray, core: np.ndarray) -> np.ndarray:
     return np.isin(labels, keep) if len(keep) else np.zeros_like(mask, bool)
 
 
-def selection_outline(frame: np.ndarray, point: Point, darkness: int = 60, contrast: int = 12, max_area: float = 0.6, max_border: float = 0.4, min_area: int = 50, max_faces: int = 6, occlusion: bool = True) -> np.ndarray | None:
+def selection_outline(
+    frame: np.ndarray,
+    point: Point,
+    darkness: int = 60,
+    contrast: int = 12,
+    max_area: float = 0.6,
+    max_border: float = 0.4,
+    min_area: int = 50,
+    max_faces: int = 6,
+    occlusion: bool = True,
+) -> np.ndarray | None:
     """The silhouette enclosed by a thin dark outline around ``point`` (a game's selection box
     drawn around the targeted block), or None where no closed outline encloses it.
 
@@ -193,7 +238,9 @@ def selection_outline(frame: np.ndarray, point: Point, darkness: int = 60, contr
     if area < min_area or area > max_area * height * width:
         return None
     border = int(face[0].sum() + face[-1].sum() + face[:, 0].sum() + face[:, -1].sum())
-    perimeter = sum(len(c) for c in cv2.findContours(face.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)[0])
+    perimeter = sum(
+        len(c) for c in cv2.findContours(face.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)[0]
+    )
     if border > max_border * max(perimeter, 1):
         return None
     ring = cv2.dilate(face.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & lines.astype(bool)
@@ -202,13 +249,23 @@ def selection_outline(frame: np.ndarray, point: Point, darkness: int = 60, contr
     ids = ids[ids > 0]
     outlined = fill_holes(np.isin(network, ids) | face)
     # a box outline has a few faces; a grid of many (a GUI's slots) is not one
-    _count, faces, stats, _c = cv2.connectedComponentsWithStats((outlined & ~lines.astype(bool)).astype(np.uint8), connectivity=4)
+    _count, faces, stats, _c = cv2.connectedComponentsWithStats(
+        (outlined & ~lines.astype(bool)).astype(np.uint8), connectivity=4
+    )
     if np.count_nonzero(stats[1:, cv2.CC_STAT_AREA] >= 0.005 * outlined.sum()) > max_faces:
         return None
     return unoccluded(frame, outlined, lines.astype(bool), (row, col)) if occlusion else outlined
 
 
-def unoccluded(frame: np.ndarray, outlined: np.ndarray, lines: np.ndarray, seed: tuple[int, int], edge: float = 10.0, material: float = 0.06, spill: float = 0.15) -> np.ndarray:
+def unoccluded(
+    frame: np.ndarray,
+    outlined: np.ndarray,
+    lines: np.ndarray,
+    seed: tuple[int, int],
+    edge: float = 10.0,
+    material: float = 0.06,
+    spill: float = 0.15,
+) -> np.ndarray:
     """The part of an outlined silhouette not hidden behind a nearer surface.
 
     A game draws the selection outline over whatever is nearer (leaves in front of a log), so
@@ -235,7 +292,13 @@ def unoccluded(frame: np.ndarray, outlined: np.ndarray, lines: np.ndarray, seed:
     beyond = np.bincount(regions[outside], minlength=count)
     within = np.bincount(regions[inside], minlength=count)
     chroma = chromaticity(painted)
-    sums = np.stack([np.bincount(regions.reshape(-1), weights=chroma[..., k].reshape(-1), minlength=count) for k in (0, 1)], 1)
+    sums = np.stack(
+        [
+            np.bincount(regions.reshape(-1), weights=chroma[..., k].reshape(-1), minlength=count)
+            for k in (0, 1)
+        ],
+        1,
+    )
     region_chroma = sums / np.maximum(total, 1)[:, None]
     # the target's material: its regions near the point wholly inside the outline (not a HUD
     # drawn over a huge outline far from it), else the region nearest the point that is larger
@@ -258,7 +321,9 @@ def unoccluded(frame: np.ndarray, outlined: np.ndarray, lines: np.ndarray, seed:
     nearer[0] = False
     if not nearer.any():
         return outlined
-    hidden = cv2.dilate(np.isin(regions, np.flatnonzero(nearer)).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    hidden = cv2.dilate(
+        np.isin(regions, np.flatnonzero(nearer)).astype(np.uint8), np.ones((3, 3), np.uint8)
+    ).astype(bool)
     visible = outlined.copy()
     visible[y0:y1, x0:x1] &= ~hidden
     count, parts, stats, _c = cv2.connectedComponentsWithStats(visible.astype(np.uint8), connectivity=8)
@@ -268,7 +333,10 @@ def unoccluded(frame: np.ndarray, outlined: np.ndarray, lines: np.ndarray, seed:
 def square(shape: tuple[int, int], centre: tuple[int, int], radius: int) -> np.ndarray:
     """A boolean mask of ``shape``, true on the square of half-side ``radius`` around ``centre``."""
     mask = np.zeros(shape, bool)
-    mask[max(centre[0] - radius, 0):centre[0] + radius + 1, max(centre[1] - radius, 0):centre[1] + radius + 1] = True
+    mask[
+        max(centre[0] - radius, 0) : centre[0] + radius + 1,
+        max(centre[1] - radius, 0) : centre[1] + radius + 1,
+    ] = True
     return mask
 
 
@@ -305,9 +373,24 @@ class ClassicalAnnotator(BackwardTracker):
     name = "classical"
     version = "4"
 
-    def __init__(self, tolerance: tuple[int, int, int] = (14, 6, 6), chroma_tolerance: float = 0.04, min_saturation: float = 0.2,
-                 context: int = 16, grow: int = 3, memory: float = 0.5, max_prior: float = 0.98, regrow: float = 0.6, regrow_seeds: int = 3,
-                 outline: bool = True, outline_agree: float = 0.3, outline_lookback: int = 12, outline_faces: int = 6, outline_material: float = 0.06, **kw: Any):  # fmt: skip
+    def __init__(
+        self,
+        tolerance: tuple[int, int, int] = (14, 6, 6),
+        chroma_tolerance: float = 0.04,
+        min_saturation: float = 0.2,
+        context: int = 16,
+        grow: int = 3,
+        memory: float = 0.5,
+        max_prior: float = 0.98,
+        regrow: float = 0.6,
+        regrow_seeds: int = 3,
+        outline: bool = True,
+        outline_agree: float = 0.3,
+        outline_lookback: int = 12,
+        outline_faces: int = 6,
+        outline_material: float = 0.06,
+        **kw: Any,
+    ):
         super().__init__(**kw)
         self.tolerance = tuple(int(t) for t in tolerance)
         self.chroma_tolerance = chroma_tolerance
@@ -326,7 +409,23 @@ class ClassicalAnnotator(BackwardTracker):
 
     @property
     def params(self) -> dict[str, Any]:
-        return {**super().params, "tolerance": list(self.tolerance), "chroma_tolerance": self.chroma_tolerance, "min_saturation": self.min_saturation, "context": self.context, "grow": self.grow, "memory": self.memory, "max_prior": self.max_prior, "regrow": self.regrow, "regrow_seeds": self.regrow_seeds, "outline": self.outline, "outline_agree": self.outline_agree, "outline_lookback": self.outline_lookback, "outline_faces": self.outline_faces, "outline_material": self.outline_material}
+        return {
+            **super().params,
+            "tolerance": list(self.tolerance),
+            "chroma_tolerance": self.chroma_tolerance,
+            "min_saturation": self.min_saturation,
+            "context": self.context,
+            "grow": self.grow,
+            "memory": self.memory,
+            "max_prior": self.max_prior,
+            "regrow": self.regrow,
+            "regrow_seeds": self.regrow_seeds,
+            "outline": self.outline,
+            "outline_agree": self.outline_agree,
+            "outline_lookback": self.outline_lookback,
+            "outline_faces": self.outline_faces,
+            "outline_material": self.outline_material,
+        }
 
     def new_state(self) -> ClassicalWindowState:
         return ClassicalWindowState()
@@ -339,7 +438,9 @@ class ClassicalAnnotator(BackwardTracker):
 
     def segment(self, window: Window, t: int, point: Point) -> tuple[np.ndarray, float]:
         window.state.point = point
-        mask, _chromatic = seed_region(window.full[t], point, self.tolerance, self.chroma_tolerance, self.min_saturation)
+        mask, _chromatic = seed_region(
+            window.full[t], point, self.tolerance, self.chroma_tolerance, self.min_saturation
+        )
         if not self.outline:
             return mask, 1.0
         here = self._outline(window, t)
@@ -355,14 +456,20 @@ class ClassicalAnnotator(BackwardTracker):
 
     def _outline(self, window: Window, t: int) -> np.ndarray | None:
         if t not in window.state.outlines:
-            window.state.outlines[t] = selection_outline(window.full[t], window.state.point, max_faces=self.outline_faces)
+            window.state.outlines[t] = selection_outline(
+                window.full[t], window.state.point, max_faces=self.outline_faces
+            )
         return window.state.outlines[t]
 
     def _same_material(self, window: Window, t: int, mask: np.ndarray) -> bool:
         """Whether ``mask`` on frame ``t`` shows the tracked object's material: an outline in the
         same place may enclose another block (the leaves block in front of a log, before it broke)."""
         here = material(window.frames[t], mask)
-        return window.state.material is None or here is None or float(np.hypot(*(here - window.state.material))) <= self.outline_material
+        return (
+            window.state.material is None
+            or here is None
+            or float(np.hypot(*(here - window.state.material))) <= self.outline_material
+        )
 
     def guided_event_mask(self, window: Window, event_mask: np.ndarray) -> np.ndarray:
         # the object's material from the annotator's own event mask: its shape may be wrong (a
@@ -382,9 +489,14 @@ class ClassicalAnnotator(BackwardTracker):
             return silhouette, 1.0
         pixels = window.frames[t][silhouette].astype(np.float32)
         near = np.zeros_like(silhouette)
-        near[silhouette] = np.hypot(*(chromaticity(pixels) - window.state.material).T) <= self.outline_material
+        near[silhouette] = (
+            np.hypot(*(chromaticity(pixels) - window.state.material).T) <= self.outline_material
+        )
         # dark outline lines and texture specks read as other material: close them over
-        near = cv2.morphologyEx(near.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8)).astype(bool) & silhouette
+        near = (
+            cv2.morphologyEx(near.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8)).astype(bool)
+            & silhouette
+        )
         near = cv2.morphologyEx(near.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
         return near, 1.0 if near.any() else 0.0
 
@@ -394,7 +506,9 @@ class ClassicalAnnotator(BackwardTracker):
             window.state.cache[t] = colour_bins(window.frames[t])
         return window.state.cache[t]
 
-    def resegment(self, window: Window, t: int, warped: np.ndarray, previous: np.ndarray) -> tuple[np.ndarray, float]:
+    def resegment(
+        self, window: Window, t: int, warped: np.ndarray, previous: np.ndarray
+    ) -> tuple[np.ndarray, float]:
         if self.outline:
             outlined = self._outline(window, t)
             if outlined is not None:
@@ -413,18 +527,24 @@ class ClassicalAnnotator(BackwardTracker):
         x0, y0, x1, y1 = mask_box(previous)
         pad = max(self.context, (x1 - x0 + y1 - y0) // 2)
         context = np.zeros_like(previous)
-        context[max(y0 - pad, 0):y1 + pad, max(x0 - pad, 0):x1 + pad] = True
+        context[max(y0 - pad, 0) : y1 + pad, max(x0 - pad, 0) : x1 + pad] = True
         near = cv2.dilate(previous.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
         bg = histogram(before, context & ~near)
         if not window.lost or window.state.recent is None:
             window.state.recent = histogram(before, previous)
         recent = window.state.recent
-        fg = recent if window.state.anchor is None else (1 - self.memory) * recent + self.memory * window.state.anchor
+        fg = (
+            recent
+            if window.state.anchor is None
+            else (1 - self.memory) * recent + self.memory * window.state.anchor
+        )
         fg_at, bg_at = fg[image], bg[image]
         likelihood = (fg_at + 1e-4) / (bg_at + 1e-4)
         grow = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * self.grow + 1, 2 * self.grow + 1))
         search = cv2.dilate((warped > 0.5).astype(np.uint8), grow).astype(bool)
-        prior = np.where(search, 0.02 + (self.max_prior - 0.02) * np.clip(cv2.GaussianBlur(warped, (0, 0), 1.0), 0, 1), 0.0)
+        prior = np.where(
+            search, 0.02 + (self.max_prior - 0.02) * np.clip(cv2.GaussianBlur(warped, (0, 0), 1.0), 0, 1), 0.0
+        )
         mask = prior * likelihood > (1 - prior)
         core = warped > 0.5
         mask = components_touching(mask, core)
@@ -438,8 +558,18 @@ class ClassicalAnnotator(BackwardTracker):
             # a block cracking)? Then region growing inside the warped mask finds its shape again.
             regrown = np.zeros_like(core)
             for row, col in deep_points(core, self.regrow_seeds):
-                if not regrown[row, col]:  # one seed per face: a lit top and a shaded side grow apart in CIELAB
-                    regrown |= seed_region(window.frames[t], (float(row), float(col)), self.tolerance, self.chroma_tolerance, self.min_saturation, radius=3, lab_only=True)[0]
+                if not regrown[
+                    row, col
+                ]:  # one seed per face: a lit top and a shaded side grow apart in CIELAB
+                    regrown |= seed_region(
+                        window.frames[t],
+                        (float(row), float(col)),
+                        self.tolerance,
+                        self.chroma_tolerance,
+                        self.min_saturation,
+                        radius=3,
+                        lab_only=True,
+                    )[0]
             union = np.count_nonzero(regrown | core)
             agreement = np.count_nonzero(regrown & core) / union if union else 0.0
             if agreement >= self.regrow:

@@ -18,8 +18,8 @@ import polars as pl
 from goalframe.schemas.layout import utc_now
 from goalframe.schemas.tables import EVENTS_SCHEMA, INTERACTION_IDS, conform
 from goalframe.storage import open_dataset
-from goalframe.storage.parallel import run_tasks
 from goalframe.storage.lease import writes_dataset
+from goalframe.storage.parallel import run_tasks
 from goalframe.storage.store import new_step, open_root, record_step, write_table
 
 
@@ -66,7 +66,9 @@ def episode_events(
     meta = ds.meta(episode)
     module = EXTRACTORS.get(meta.source_format)
     if module is None:
-        return EpisodeEvents(episode, [], [f"{episode}: no event extractor for format {meta.source_format!r}"])
+        return EpisodeEvents(
+            episode, [], [f"{episode}: no event extractor for format {meta.source_format!r}"]
+        )
     rows, warnings = import_module(module).extract_episode(ds, episode, grasp_offset=grasp_offset)
     rows.sort(key=lambda r: (r["frame"], r["name"], r.get("camera") or ""))
     for index, row in enumerate(rows):
@@ -134,14 +136,27 @@ def extract_events(
     started_at, started = utc_now(), time.perf_counter()
     ds = open_dataset(dataset, storage_options)
     results = run_tasks(
-        episode_events, ds.episodes, workers=workers, scheduler=scheduler, on_result=on_result,
-        dataset=dataset, storage_options=storage_options, grasp_offset=grasp_offset,
-    )  # fmt: skip
+        episode_events,
+        ds.episodes,
+        workers=workers,
+        scheduler=scheduler,
+        on_result=on_result,
+        dataset=dataset,
+        storage_options=storage_options,
+        grasp_offset=grasp_offset,
+    )
     table = conform([row for r in results for row in r.rows], EVENTS_SCHEMA)
     table = apply_filters(table, filters)
     write_table(dataset, "events", table, storage_options)
     warnings = [w for r in results for w in r.warnings]
-    summary = {"episodes": len(results), "events": table.height, "warnings": len(warnings), "seconds": round(time.perf_counter() - started, 3)}
+    summary = {
+        "episodes": len(results),
+        "events": table.height,
+        "warnings": len(warnings),
+        "seconds": round(time.perf_counter() - started, 3),
+    }
     params = {**asdict(filters), **({"grasp_offset": grasp_offset} if grasp_offset is not None else {})}
-    record_step(open_root(dataset, "r+", storage_options), new_step("events", params, started_at, utc_now(), summary))
+    record_step(
+        open_root(dataset, "r+", storage_options), new_step("events", params, started_at, utc_now(), summary)
+    )
     return table, warnings

@@ -60,7 +60,9 @@ class CameraPath:
 
     def ray(self, t: int, row: float, col: float) -> np.ndarray:
         """Unit world direction through the centre of pixel (row, col) on frame ``t``."""
-        direction = np.array([(col + 0.5 - self.centre[0]) / self.focal, (row + 0.5 - self.centre[1]) / self.focal, 1.0])
+        direction = np.array(
+            [(col + 0.5 - self.centre[0]) / self.focal, (row + 0.5 - self.centre[1]) / self.focal, 1.0]
+        )
         world = direction @ self.rotation[t]
         return world / np.linalg.norm(world)
 
@@ -97,7 +99,9 @@ def _clip_near(polygon: np.ndarray) -> np.ndarray:
 
 
 def _fill(out: np.ndarray, pixels: np.ndarray) -> None:
-    fixed = np.round((pixels - 0.5) * (1 << _FIXED)).astype(np.int64).clip(-(2**30), 2**30).astype(np.int32)  # cv2 fills pixel centres
+    fixed = (
+        np.round((pixels - 0.5) * (1 << _FIXED)).astype(np.int64).clip(-(2**30), 2**30).astype(np.int32)
+    )  # cv2 fills pixel centres
     cv2.fillConvexPoly(out, fixed, 1, shift=_FIXED)
 
 
@@ -175,12 +179,19 @@ def alignment(faces: list[np.ndarray], edges: np.ndarray, border: int = 3, min_p
         return 0.0
     points = np.concatenate(contours)[:, 0, :]
     height, width = region.shape
-    inside = (points[:, 0] >= border) & (points[:, 0] < width - border) & (points[:, 1] >= border) & (points[:, 1] < height - border)
+    inside = (
+        (points[:, 0] >= border)
+        & (points[:, 0] < width - border)
+        & (points[:, 1] >= border)
+        & (points[:, 1] < height - border)
+    )
     points = points[inside]
     if len(points) < min_points:
         return 0.0
     score = float(edges[points[:, 1], points[:, 0]].mean())
-    interior = np.logical_or.reduce([cv2.erode(f.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool) for f in faces])
+    interior = np.logical_or.reduce(
+        [cv2.erode(f.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool) for f in faces]
+    )
     if np.count_nonzero(interior) >= 50:
         score -= float(edges[interior].mean())
     return score
@@ -247,8 +258,15 @@ class UnitCellTarget:
         near = [h for h in hypotheses if h[0] >= best - self.tie]
         nearest = min(h[1] for h in near)
         own_best = max(h[0] for h in hypotheses if h[1] == nearest)
-        score, _, _, cell, shown, facing = max((h for h in hypotheses if h[1] == nearest and h[0] >= own_best - self.tie), key=lambda h: h[2])
-        self.cell, self.hidden, self.score, self.method = cell, frozenset(facing) - frozenset(shown), score, "edges"
+        score, _, _, cell, shown, facing = max(
+            (h for h in hypotheses if h[1] == nearest and h[0] >= own_best - self.tie), key=lambda h: h[2]
+        )
+        self.cell, self.hidden, self.score, self.method = (
+            cell,
+            frozenset(facing) - frozenset(shown),
+            score,
+            "edges",
+        )
         return True
 
     def _fit_mask(self, event_mask: np.ndarray, cells: list[np.ndarray]) -> bool:
@@ -269,8 +287,13 @@ class UnitCellTarget:
         return True
 
     def describe(self) -> dict:
-        return {"kind": "unit_cell", "cell": [int(v) for v in self.cell] if self.cell is not None else None,
-                "hidden_faces": sorted(int(i) for i in self.hidden), "fit": self.method, "score": round(float(self.score), 4)}
+        return {
+            "kind": "unit_cell",
+            "cell": [int(v) for v in self.cell] if self.cell is not None else None,
+            "hidden_faces": sorted(int(i) for i in self.hidden),
+            "fit": self.method,
+            "score": round(float(self.score), 4),
+        }
 
     def silhouettes(self) -> np.ndarray:
         """(N, H, W) bool: the fitted cell's faces that face the camera on each frame, less
@@ -279,7 +302,11 @@ class UnitCellTarget:
             raise ValueError("no cell fitted")
         out = np.zeros((len(self.path), *self.path.size), bool)
         for t in range(len(self.path)):
-            faces = [mask for index, mask in front_faces(self.path, t, self.cell).items() if index not in self.hidden]
+            faces = [
+                mask
+                for index, mask in front_faces(self.path, t, self.cell).items()
+                if index not in self.hidden
+            ]
             if faces:
                 out[t] = np.logical_or.reduce(faces)
         return out

@@ -19,7 +19,9 @@ ICON = 16  # the item area of a slot, in frame pixels (GUI pixels at the recorde
 BEVEL_DARK, BEVEL_LIGHT = 90, 200  # luminance of a slot's top-left and bottom-right edges
 
 
-def slot_item_box(frame: np.ndarray, point: tuple[float, float], sizes: range = range(ICON, 27), min_ring: float = 0.75) -> tuple[int, int, int, int] | None:
+def slot_item_box(
+    frame: np.ndarray, point: tuple[float, float], sizes: range = range(ICON, 27), min_ring: float = 0.75
+) -> tuple[int, int, int, int] | None:
     """(row0, col0, row1, col1) exclusive of the icon area of the slot under ``point``, or None.
 
     Every square inside a bevel (``sizes`` pixels across: 16 for an inventory slot, 24 for
@@ -37,9 +39,15 @@ def slot_item_box(frame: np.ndarray, point: tuple[float, float], sizes: range = 
             for left in range(max(col - inner + 1, 1), col + 1):
                 if top + inner >= height or left + inner >= width:
                     continue
-                dark = np.concatenate([lum[top - 1, left - 1:left + inner], lum[top:top + inner, left - 1]])
-                light = np.concatenate([lum[top + inner, left:left + inner + 1], lum[top:top + inner, left + inner]])
-                ring = (np.count_nonzero(dark <= BEVEL_DARK) + np.count_nonzero(light >= BEVEL_LIGHT)) / (len(dark) + len(light))
+                dark = np.concatenate(
+                    [lum[top - 1, left - 1 : left + inner], lum[top : top + inner, left - 1]]
+                )
+                light = np.concatenate(
+                    [lum[top + inner, left : left + inner + 1], lum[top : top + inner, left + inner]]
+                )
+                ring = (np.count_nonzero(dark <= BEVEL_DARK) + np.count_nonzero(light >= BEVEL_LIGHT)) / (
+                    len(dark) + len(light)
+                )
                 if ring > best:
                     offset = (inner - ICON) // 2
                     best, box = ring, (top + offset, left + offset, top + offset + ICON, left + offset + ICON)

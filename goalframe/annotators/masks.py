@@ -34,9 +34,16 @@ from goalframe.annotators.vpt_targets import static_target
 from goalframe.schemas.layout import DatasetError, utc_now
 from goalframe.storage import open_dataset
 from goalframe.storage.layout import MASKS
-from goalframe.storage.masks import REVIEWED, rebuild_tracks_table, track_id_for, track_state, track_path, write_track
-from goalframe.storage.parallel import run_tasks
 from goalframe.storage.lease import writes_dataset
+from goalframe.storage.masks import (
+    REVIEWED,
+    rebuild_tracks_table,
+    track_id_for,
+    track_path,
+    track_state,
+    write_track,
+)
+from goalframe.storage.parallel import run_tasks
 from goalframe.storage.store import new_step, open_root, record_step, store_path
 
 DEFAULT_WINDOW = 128
@@ -51,7 +58,7 @@ class MaskOptions:
     model_type: str = "vit_b"  # sam
     device: str = "auto"  # sam
     overwrite: bool = False
-    poses: bool = True  # let the recording place what it can (mined blocks by the camera poses, GUI items, placed blocks)
+    poses: bool = True  # place what the recording can: mined blocks by camera pose, GUI items, placed blocks
     extra: dict[str, Any] = field(default_factory=dict)  # more annotator options (tests, benchmarks)
 
     def validate(self) -> None:
@@ -88,7 +95,14 @@ _LOCAL = threading.local()
 
 
 def _annotator(options: MaskOptions) -> Annotator:
-    key = (options.annotator, options.every, options.checkpoint, options.model_type, options.device, repr(sorted(options.extra.items())))
+    key = (
+        options.annotator,
+        options.every,
+        options.checkpoint,
+        options.model_type,
+        options.device,
+        repr(sorted(options.extra.items())),
+    )
     if getattr(_LOCAL, "key", None) != key:
         _LOCAL.annotator, _LOCAL.key = options.build(), key
     return _LOCAL.annotator
@@ -96,19 +110,28 @@ def _annotator(options: MaskOptions) -> Annotator:
 
 def prompt_problem(row: dict, n_frames: int | None, height: int, width: int) -> str | None:
     """Why an events row cannot be annotated, or None."""
-    if row.get("prompt_row") is None or row.get("prompt_col") is None or not all(math.isfinite(v) for v in (row["prompt_row"], row["prompt_col"])):
+    if (
+        row.get("prompt_row") is None
+        or row.get("prompt_col") is None
+        or not all(math.isfinite(v) for v in (row["prompt_row"], row["prompt_col"]))
+    ):
         return "no prompt point" + (f" ({row['prompt_note']})" if row.get("prompt_note") else "")
     if not row.get("prompt_visible"):
         return "prompt point not visible" + (f" ({row['prompt_note']})" if row.get("prompt_note") else "")
     r, c = int(round(row["prompt_row"])), int(round(row["prompt_col"]))
     if not (0 <= r < height and 0 <= c < width):
-        return f"prompt point (row {row['prompt_row']:g}, col {row['prompt_col']:g}) is outside the {height}x{width} frame"
+        return (
+            f"prompt point (row {row['prompt_row']:g}, col {row['prompt_col']:g}) is outside the"
+            f" {height}x{width} frame"
+        )
     if n_frames is not None and not 0 <= row["frame"] < n_frames:
         return f"event frame {row['frame']} is beyond the episode ({n_frames} frames)"
     return None
 
 
-def annotate_event(row: dict, dataset: str, options: MaskOptions, storage_options: dict | None = None) -> TrackResult:
+def annotate_event(
+    row: dict, dataset: str, options: MaskOptions, storage_options: dict | None = None
+) -> TrackResult:
     """One task: the track of one events row (never raises for a bad row: the result says why)."""
     started = time.perf_counter()
     result = TrackResult(row["event_id"], row["episode_id"], row.get("camera"), "failed")
@@ -136,22 +159,40 @@ def annotate_event(row: dict, dataset: str, options: MaskOptions, storage_option
             if REVIEWED in group:
                 result.status, result.reason = "skipped", "the track has human reviews: kept as it is"
                 return result
-            if not options.overwrite and group.attrs.get("annotator_version") == version and group.attrs.get("every", 1) == options.every and group.attrs.get("poses", False) == options.poses:
+            if (
+                not options.overwrite
+                and group.attrs.get("annotator_version") == version
+                and group.attrs.get("every", 1) == options.every
+                and group.attrs.get("poses", False) == options.poses
+            ):
                 result.status, result.reason = "skipped", "already made by this annotator and version"
                 return result
         start = max(0, row["frame"] + 1 - options.window)
         frames = ds.read_frames(row["episode_id"], start, row["frame"] + 1, camera)
         annotator = _annotator(options)
         target = static_target(ds, row, start) if options.poses else None
-        track = annotator.annotate(frames, (row["prompt_row"], row["prompt_col"]), first_frame=start, target=target)
+        track = annotator.annotate(
+            frames, (row["prompt_row"], row["prompt_col"]), first_frame=start, target=target
+        )
         attrs = {
-            "event_id": row["event_id"], "camera": camera, "annotator": annotator.name, "annotator_version": annotator.version,
-            "event_frame": int(row["frame"]), "interaction": row.get("interaction"), "object": row.get("object"),
-            "prompt": [float(row["prompt_row"]), float(row["prompt_col"])], "window": options.window, "every": options.every, "poses": options.poses,
-            "params": annotator.params, **({"target": track.attrs["target"]} if "target" in track.attrs else {}),
-        }  # fmt: skip
+            "event_id": row["event_id"],
+            "camera": camera,
+            "annotator": annotator.name,
+            "annotator_version": annotator.version,
+            "event_frame": int(row["frame"]),
+            "interaction": row.get("interaction"),
+            "object": row.get("object"),
+            "prompt": [float(row["prompt_row"]), float(row["prompt_col"])],
+            "window": options.window,
+            "every": options.every,
+            "poses": options.poses,
+            "params": annotator.params,
+            **({"target": track.attrs["target"]} if "target" in track.attrs else {}),
+        }
         if not track.visible[-1]:
-            attrs["note"] = "empty or untrusted mask at the event frame: the track is not visible on any frame"
+            attrs["note"] = (
+                "empty or untrusted mask at the event frame: the track is not visible on any frame"
+            )
         write_track(root, row["episode_id"], track_id, track, attrs)
         result.status, result.frames, result.visible = "written", len(track), int(track.visible.sum())
         if not track.visible.any():
@@ -181,10 +222,16 @@ class MasksReport:
         frames = sum(r.frames for r in written)
         busy = sum(r.seconds for r in written)
         return {
-            "events": len(self.results), "written": len(written), "skipped": self.count("skipped"), "failed": self.count("failed"),
-            "not_visible_tracks": sum(1 for r in written if r.visible == 0), "frames": frames,
-            "frames_per_s": round(frames / busy, 1) if busy else None, "tracks": self.table.height, "seconds": round(self.seconds, 3),
-        }  # fmt: skip
+            "events": len(self.results),
+            "written": len(written),
+            "skipped": self.count("skipped"),
+            "failed": self.count("failed"),
+            "not_visible_tracks": sum(1 for r in written if r.visible == 0),
+            "frames": frames,
+            "frames_per_s": round(frames / busy, 1) if busy else None,
+            "tracks": self.table.height,
+            "seconds": round(self.seconds, 3),
+        }
 
 
 @writes_dataset("masks")
@@ -197,7 +244,7 @@ def annotate_masks(
     on_result: Callable[[TrackResult], None] | None = None,
     events: pl.DataFrame | None = None,
 ) -> MasksReport:
-    """Mask tracks for every events row with a prompt; writes masks/, tables/tracks.parquet, the step record."""
+    """Mask tracks for every events row with a prompt: masks/, tables/tracks.parquet, the step record."""
     options = options or MaskOptions()
     options.validate()
     started_at, started = utc_now(), time.perf_counter()
@@ -213,13 +260,29 @@ def annotate_masks(
     rows = list(events.iter_rows(named=True))
     root = open_root(dataset, "r+", storage_options)
     for episode in sorted({row["episode_id"] for row in rows} & set(ds.episodes)):
-        root.require_group(f"{MASKS}/{episode}")  # parents made here, once: tasks then write only their own track groups
-    task_dataset = store_path(dataset) if scheduler else dataset  # a cluster's workers do not share our working directory
+        root.require_group(
+            f"{MASKS}/{episode}"
+        )  # parents made here, once: tasks then write only their own track groups
+    task_dataset = (
+        store_path(dataset) if scheduler else dataset
+    )  # a cluster's workers do not share our working directory
     if scheduler and options.checkpoint:
         options = replace(options, checkpoint=os.path.abspath(os.path.expanduser(options.checkpoint)))
-    results = run_tasks(annotate_event, rows, workers=workers, scheduler=scheduler, on_result=on_result, dataset=task_dataset, options=options, storage_options=storage_options)
+    results = run_tasks(
+        annotate_event,
+        rows,
+        workers=workers,
+        scheduler=scheduler,
+        on_result=on_result,
+        dataset=task_dataset,
+        options=options,
+        storage_options=storage_options,
+    )
     table = rebuild_tracks_table(dataset, storage_options)
     report = MasksReport(results, table, time.perf_counter() - started)
     params = {k: v for k, v in asdict(options).items() if k != "extra"}
-    record_step(open_root(dataset, "r+", storage_options), new_step("masks", params, started_at, utc_now(), report.summary()))
+    record_step(
+        open_root(dataset, "r+", storage_options),
+        new_step("masks", params, started_at, utc_now(), report.summary()),
+    )
     return report

@@ -34,14 +34,20 @@ import numpy as np
 import polars as pl
 
 from goalframe.annotators.review_frames import FrameServer, repair_review_images
-from goalframe.annotators.review_results import SizeMismatch, decode_result, mask_result, reviewed_visible, visibility_result
+from goalframe.annotators.review_results import (
+    SizeMismatch,
+    decode_result,
+    mask_result,
+    reviewed_visible,
+    visibility_result,
+)
 from goalframe.annotators.review_server import ReviewError, Server
 from goalframe.schemas.layout import utc_now
 from goalframe.schemas.tables import REVIEW_TASKS_SCHEMA
 from goalframe.storage.dataset import Dataset, open_dataset
 from goalframe.storage.layout import FRAMES
-from goalframe.storage.masks import MaskTrack, rebuild_tracks_table, reviews, write_review
 from goalframe.storage.lease import writes_dataset
+from goalframe.storage.masks import MaskTrack, rebuild_tracks_table, reviews, write_review
 from goalframe.storage.review_images import (
     REVIEW_IMAGES,
     load_digests,
@@ -73,12 +79,15 @@ def select_tracks(ds: Dataset, names: Sequence[str] | None) -> list[tuple[str, s
             unknown.append(name)
         chosen.extend(h for h in hits if h not in chosen)
     if unknown:
-        raise ReviewError(f"{ds.path}: no mask track {', '.join(map(repr, unknown))} (has {len(available)} tracks; see tables/tracks.parquet)")
+        raise ReviewError(
+            f"{ds.path}: no mask track {', '.join(map(repr, unknown))} (has {len(available)} tracks; see"
+            " tables/tracks.parquet)"
+        )
     return chosen
 
 
 def select_frames(track: MaskTrack, frames_per_track: int, min_score: float) -> list[int]:
-    """Up to N frames evenly spread over the track's frames scoring at least min_score (first and last included)."""
+    """Up to N frames spread evenly over the track's frames scoring at least min_score (ends included)."""
     candidates = np.flatnonzero(np.asarray(track.score) >= min_score)
     if frames_per_track == 1 and len(candidates):
         candidates = candidates[-1:]  # the last frame: the event frame of an event's track
@@ -149,11 +158,16 @@ def push(
     selection: list[tuple[TaskKey, MaskTrack]] = []
     for episode, track_id in chosen:
         track = ds.read_track(episode, track_id, reviewed=False)
-        selection += [((episode, track_id, f), track) for f in select_frames(track, frames_per_track, min_score)]
+        selection += [
+            ((episode, track_id, f), track) for f in select_frames(track, frames_per_track, min_score)
+        ]
     if not chosen:
         raise ReviewError(f"{ds.path}: no mask tracks to review: run `goalframe masks` first")
     if not selection:
-        raise ReviewError(f"{ds.path}: no frame of the {len(chosen)} selected tracks scores at least --min-score {min_score}")
+        raise ReviewError(
+            f"{ds.path}: no frame of the {len(chosen)} selected tracks scores at least --min-score"
+            f" {min_score}"
+        )
     server.check()  # nothing is written before the server answered
     temporary_export: Path | None = None
     try:
@@ -166,16 +180,31 @@ def push(
             if key is not None and (task.meta or {}).get("dataset_created") in (None, created_id):
                 on_server.setdefault(key, task)
         table = read_tasks_table(dataset, storage_options)
-        recorded = {(r["episode_id"], r["track_id"], r["frame"]): r for r in project_rows(table, server.url, ls_project.id).iter_rows(named=True)}
+        recorded = {
+            (r["episode_id"], r["track_id"], r["frame"]): r
+            for r in project_rows(table, server.url, ls_project.id).iter_rows(named=True)
+        }
         # the record follows the server: tasks deleted there are pushed again, tasks found there are adopted
         kept_rows = []
         for key, task in on_server.items():
             row = recorded.get(key)
             if row is None or row["task_id"] != task.id:
                 data = task.data or {}
-                row = {"server": server.url, "project_id": ls_project.id, "project": project, "task_id": task.id, "episode_id": key[0],
-                       "track_id": key[1], "camera": str(data.get("camera", "")), "frame": key[2], "image": str(data.get("image", "")),
-                       "served": "local-files" if "/data/local-files/" in str(data.get("image", "")) else "upload", "pushed": str(task.created_at or "")}  # fmt: skip
+                row = {
+                    "server": server.url,
+                    "project_id": ls_project.id,
+                    "project": project,
+                    "task_id": task.id,
+                    "episode_id": key[0],
+                    "track_id": key[1],
+                    "camera": str(data.get("camera", "")),
+                    "frame": key[2],
+                    "image": str(data.get("image", "")),
+                    "served": (
+                        "local-files" if "/data/local-files/" in str(data.get("image", "")) else "upload"
+                    ),
+                    "pushed": str(task.created_at or ""),
+                }
             kept_rows.append(row)
         others = table.filter(~((pl.col("server") == server.url) & (pl.col("project_id") == ls_project.id)))
         todo = [(key, track) for key, track in selection if key not in on_server]
@@ -183,8 +212,17 @@ def push(
         rows = list(kept_rows)
 
         def save() -> None:
-            frame = pl.DataFrame(rows, schema=REVIEW_TASKS_SCHEMA, orient="row") if rows else pl.DataFrame(schema=REVIEW_TASKS_SCHEMA)
-            write_table(dataset, TASKS_TABLE, pl.concat([others, frame]).sort(["server", "project_id", "task_id"]), storage_options)
+            frame = (
+                pl.DataFrame(rows, schema=REVIEW_TASKS_SCHEMA, orient="row")
+                if rows
+                else pl.DataFrame(schema=REVIEW_TASKS_SCHEMA)
+            )
+            write_table(
+                dataset,
+                TASKS_TABLE,
+                pl.concat([others, frame]).sort(["server", "project_id", "task_id"]),
+                storage_options,
+            )
 
         local_export = not is_url(dataset)
         digests = load_digests(ds.path) if local_export else {}
@@ -201,28 +239,53 @@ def push(
                 save_digests(ds.path, digests)  # before any task points at the images
             report.served = frames.prepare(next(iter(paths.values())))
             # one image per (episode, camera, frame): reuse what this project already serves
-            known_images = {(r["episode_id"], r["camera"], r["frame"]): r["image"] for r in rows if r["image"]}
+            known_images = {
+                (r["episode_id"], r["camera"], r["frame"]): r["image"] for r in rows if r["image"]
+            }
             images: dict[TaskKey, str] = {}
             if frames.mode == "local-files":
                 images = {key: frames.local_url(path) for key, path in paths.items()}
             else:
-                need = sorted({paths[key] for key in paths if (key[0], cameras[key], key[2]) not in known_images})
+                need = sorted(
+                    {paths[key] for key in paths if (key[0], cameras[key], key[2]) not in known_images}
+                )
                 uploaded = frames.upload(need)
                 for key, path in paths.items():
                     images[key] = known_images.get((key[0], cameras[key], key[2])) or uploaded[path]
             dataset_name = Path(ds.path.rstrip("/")).name
             for start in range(0, len(todo), IMPORT_BATCH):
                 batch = todo[start : start + IMPORT_BATCH]
-                payload = [task_payload(key, track, cameras[key], images[key], dataset_name, created_id) for key, track in batch]
+                payload = [
+                    task_payload(key, track, cameras[key], images[key], dataset_name, created_id)
+                    for key, track in batch
+                ]
                 with server.errors("importing tasks"):
-                    answer = server.client.projects.import_tasks(ls_project.id, request=payload, return_task_ids=True)
+                    answer = server.client.projects.import_tasks(
+                        ls_project.id, request=payload, return_task_ids=True
+                    )
                 task_ids = list(answer.task_ids or [])
                 if len(task_ids) != len(batch):
-                    raise ReviewError(f"Label Studio created {len(task_ids)} tasks for {len(batch)} frames in project {project!r}")
+                    raise ReviewError(
+                        f"Label Studio created {len(task_ids)} tasks for {len(batch)} frames in project"
+                        f" {project!r}"
+                    )
                 pushed = utc_now()
                 for (key, _track), task_id in zip(batch, task_ids):
-                    rows.append({"server": server.url, "project_id": ls_project.id, "project": project, "task_id": int(task_id), "episode_id": key[0],
-                                 "track_id": key[1], "camera": cameras[key], "frame": key[2], "image": images[key], "served": frames.mode, "pushed": pushed})  # fmt: skip
+                    rows.append(
+                        {
+                            "server": server.url,
+                            "project_id": ls_project.id,
+                            "project": project,
+                            "task_id": int(task_id),
+                            "episode_id": key[0],
+                            "track_id": key[1],
+                            "camera": cameras[key],
+                            "frame": key[2],
+                            "image": images[key],
+                            "served": frames.mode,
+                            "pushed": pushed,
+                        }
+                    )
                     report.by_track[f"{key[0]}/{key[1]}"] = report.by_track.get(f"{key[0]}/{key[1]}", 0) + 1
                 save()  # recorded batch by batch: an interrupted push resumes
                 report.created += len(batch)
@@ -236,13 +299,21 @@ def push(
             shutil.rmtree(temporary_export, ignore_errors=True)
     if report.created:
         summary = {"created": report.created, "existing": report.existing, "served": report.served}
-        params = {"url": server.url, "project": project, "tracks": list(tracks or []), "frames_per_track": frames_per_track, "min_score": min_score}
+        params = {
+            "url": server.url,
+            "project": project,
+            "tracks": list(tracks or []),
+            "frames_per_track": frames_per_track,
+            "min_score": min_score,
+        }
         root = open_root(dataset, mode="r+", storage_options=storage_options)
         record_step(root, new_step("review push", params, started_at, utc_now(), summary))
     return report
 
 
-def task_payload(key: TaskKey, track: MaskTrack, camera: str, image: str, dataset_name: str, dataset_created: str) -> dict[str, Any]:
+def task_payload(
+    key: TaskKey, track: MaskTrack, camera: str, image: str, dataset_name: str, dataset_created: str
+) -> dict[str, Any]:
     episode, track_id, frame = key
     row = track.row(frame)
     mask = np.asarray(track.mask[row], bool)
@@ -253,13 +324,27 @@ def task_payload(key: TaskKey, track: MaskTrack, camera: str, image: str, datase
     version = track.attrs.get("annotator_version", "")
     return {
         "data": {
-            "image": image, "title": f"{episode} · {track_id} · frame {frame}" + (f" · {track.attrs['object']}" if track.attrs.get("object") else ""),
-            "episode_id": episode, "track_id": track_id, "camera": camera, "frame": int(frame),
-            "event_id": track.attrs.get("event_id"), "object": track.attrs.get("object"),
+            "image": image,
+            "title": (
+                f"{episode} · {track_id} · frame {frame}"
+                + (f" · {track.attrs['object']}" if track.attrs.get("object") else "")
+            ),
+            "episode_id": episode,
+            "track_id": track_id,
+            "camera": camera,
+            "frame": int(frame),
+            "event_id": track.attrs.get("event_id"),
+            "object": track.attrs.get("object"),
         },
         "meta": {"goalframe": True, "dataset": dataset_name, "dataset_created": dataset_created},
-        "predictions": [{"result": result, "model_version": f"{annotator} {version}".strip(), "score": float(track.score[row])}],
-    }  # fmt: skip
+        "predictions": [
+            {
+                "result": result,
+                "model_version": f"{annotator} {version}".strip(),
+                "score": float(track.score[row]),
+            }
+        ],
+    }
 
 
 # ---- pull -----------------------------------------------------------------------------
@@ -280,11 +365,14 @@ class PullReport:
 
 
 def _latest_annotation(task: Any) -> dict[str, Any] | None:
-    annotations = [a if isinstance(a, dict) else a.dict() for a in (task.annotations or [])]
+    annotations = [a if isinstance(a, dict) else a.dict() for a in task.annotations or []]
     submitted = [a for a in annotations if not a.get("was_cancelled")]
     if not submitted:
         return None
-    return max(submitted, key=lambda a: (str(a.get("updated_at") or a.get("created_at") or ""), int(a.get("id") or 0)))
+    return max(
+        submitted,
+        key=lambda a: (str(a.get("updated_at") or a.get("created_at") or ""), int(a.get("id") or 0)),
+    )
 
 
 def pulled_annotations(root, episode: str, track_id: str) -> set[tuple[int, int, str]]:
@@ -320,7 +408,10 @@ def pull(
         report = PullReport(server.url, project, ls_project.id)
         rows = project_rows(read_tasks_table(dataset, storage_options), server.url, ls_project.id)
         if rows.is_empty():
-            raise ReviewError(f"{ds.path}: nothing pushed to project {project!r} on {server.url}: run `goalframe review push` first")
+            raise ReviewError(
+                f"{ds.path}: nothing pushed to project {project!r} on {server.url}: run `goalframe review"
+                " push` first"
+            )
         by_id = {int(r["task_id"]): r for r in rows.iter_rows(named=True)}
         report.tasks = len(by_id)
         tasks = {task.id: task for task in server.tasks(ls_project.id, annotations=True) if task.id in by_id}
@@ -338,9 +429,17 @@ def pull(
             if annotation is None:
                 continue
             report.annotated += 1
-            episode, track_id, frame, camera = row["episode_id"], row["track_id"], int(row["frame"]), row["camera"]
+            episode, track_id, frame, camera = (
+                row["episode_id"],
+                row["track_id"],
+                int(row["frame"]),
+                row["camera"],
+            )
             if (episode, track_id) not in known_tracks:
-                report.refused.append(f"task {task_id} ({episode} {track_id} frame {frame}): the dataset has no such track; not pulled")
+                report.refused.append(
+                    f"task {task_id} ({episode} {track_id} frame {frame}): the dataset has no such track; not"
+                    " pulled"
+                )
                 continue
             if (episode, track_id) not in done_cache:
                 done_cache[(episode, track_id)] = pulled_annotations(root, episode, track_id)
@@ -354,14 +453,20 @@ def pull(
             try:
                 decoded = decode_result(annotation.get("result") or [], height, width)
             except SizeMismatch as exc:
-                report.refused.append(f"task {task_id} ({episode} {track_id} frame {frame}): annotation {annotation['id']} {exc}; not pulled")
+                report.refused.append(
+                    f"task {task_id} ({episode} {track_id} frame {frame}): annotation {annotation['id']}"
+                    f" {exc}; not pulled"
+                )
                 continue
             mask, visible = reviewed_visible(decoded)
             provenance = {
-                "frame": frame, "task_id": task_id, "annotation_id": int(annotation["id"]),
-                "annotator": server.annotator(annotation.get("completed_by")), "annotated": annotated,
+                "frame": frame,
+                "task_id": task_id,
+                "annotation_id": int(annotation["id"]),
+                "annotator": server.annotator(annotation.get("completed_by")),
+                "annotated": annotated,
                 "visibility": decoded.visibility,
-            }  # fmt: skip
+            }
             pending[(episode, track_id)].append((frame, mask, visible, provenance))
     finally:
         server.close()
@@ -371,18 +476,35 @@ def pull(
         for (episode, track_id), items in sorted(pending.items()):
             items.sort(key=lambda item: item[0])
             review = MaskTrack.from_masks(
-                [i[0] for i in items], np.stack([i[1] for i in items]), score=np.ones(len(items), np.float32), visible=[i[2] for i in items],
-            )  # fmt: skip
+                [i[0] for i in items],
+                np.stack([i[1] for i in items]),
+                score=np.ones(len(items), np.float32),
+                visible=[i[2] for i in items],
+            )
             provenance = {
-                "source": "label-studio", "pulled": pulled_at,
-                "label_studio": {"server": server.url, "project": project, "project_id": ls_project.id, "frames": [i[3] for i in items]},
-            }  # fmt: skip
+                "source": "label-studio",
+                "pulled": pulled_at,
+                "label_studio": {
+                    "server": server.url,
+                    "project": project,
+                    "project_id": ls_project.id,
+                    "frames": [i[3] for i in items],
+                },
+            }
             revision = write_review(writer, episode, track_id, review, provenance)
             report.revisions.append(f"{episode}/{track_id}/reviewed/{revision}")
             report.pulled += len(items)
         rebuild_tracks_table(dataset, storage_options)
-        summary = {"pulled": report.pulled, "unchanged": report.unchanged, "refused": len(report.refused), "revisions": len(report.revisions)}
-        record_step(writer, new_step("review pull", {"url": server.url, "project": project}, started_at, utc_now(), summary))
+        summary = {
+            "pulled": report.pulled,
+            "unchanged": report.unchanged,
+            "refused": len(report.refused),
+            "revisions": len(report.revisions),
+        }
+        record_step(
+            writer,
+            new_step("review pull", {"url": server.url, "project": project}, started_at, utc_now(), summary),
+        )
     return report
 
 
@@ -415,7 +537,13 @@ class StatusReport:
         return {k: sum(getattr(t, k) for t in self.tracks) for k in keys}
 
 
-def status(dataset: str, url: str, api_key: str | None = None, project: str = DEFAULT_PROJECT, storage_options: dict | None = None) -> StatusReport:
+def status(
+    dataset: str,
+    url: str,
+    api_key: str | None = None,
+    project: str = DEFAULT_PROJECT,
+    storage_options: dict | None = None,
+) -> StatusReport:
     """Per track: tasks pushed, annotated on the server, and pulled into the dataset."""
     server = Server(url, api_key)
     ds = open_dataset(dataset, storage_options)

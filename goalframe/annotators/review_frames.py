@@ -58,13 +58,21 @@ def repair_review_images(ds: Dataset, digests: dict[str, ReviewImage]) -> int:
 def _ancestors(path: Path) -> list[Path]:
     return list(path.parents)
 
+
 UPLOAD_BATCH = 50  # files per multipart request (Django refuses more than 100)
 
 
 class FrameServer:
     """Serves PNG frames to the editor: local-files storage when possible, upload otherwise."""
 
-    def __init__(self, server: Server, project_id: int, export_dir: Path, allow_local: bool, digests: dict[str, ReviewImage]):
+    def __init__(
+        self,
+        server: Server,
+        project_id: int,
+        export_dir: Path,
+        allow_local: bool,
+        digests: dict[str, ReviewImage],
+    ):
         self.server, self.project_id, self.export_dir = server, project_id, export_dir
         self.allow_local = allow_local
         self.digests = digests  # the dataset's record, updated in place for every image written
@@ -82,7 +90,7 @@ class FrameServer:
         return path
 
     def _local_storage(self) -> bool:
-        """A local-files storage on the export folder exists or could be created (the server shares our disk)."""
+        """A local-files storage on the export folder exists or can be made (the server shares our disk)."""
         from label_studio_sdk.core.api_error import ApiError
 
         folder = str(self.export_dir)
@@ -93,9 +101,14 @@ class FrameServer:
         with self.server.errors("creating a local-files storage"):
             try:
                 self.server.client.import_storage.local.create(
-                    project=self.project_id, path=folder, title="goalframe frames", use_blob_urls=True,
-                    description="frames exported by goalframe review push (never sync: tasks come from goalframe)",
-                )  # fmt: skip
+                    project=self.project_id,
+                    path=folder,
+                    title="goalframe frames",
+                    use_blob_urls=True,
+                    description=(
+                        "frames exported by goalframe review push (never sync: tasks come from goalframe)"
+                    ),
+                )
             except ApiError as exc:
                 if exc.status_code == 400:  # outside its document root, or local files serving disabled
                     return False
@@ -115,7 +128,9 @@ class FrameServer:
                 relative = sample.relative_to(root)
             except ValueError:
                 continue
-            response = self.server.request("GET", "/data/local-files/", "probing local-files serving", params={"d": relative.as_posix()})
+            response = self.server.request(
+                "GET", "/data/local-files/", "probing local-files serving", params={"d": relative.as_posix()}
+            )
             if response.status_code == 200 and len(response.content) == size:
                 return root
         return None
@@ -139,17 +154,30 @@ class FrameServer:
         for start in range(0, len(paths), UPLOAD_BATCH):
             batch = paths[start : start + UPLOAD_BATCH]
             files = {p.name: (p.name, p.read_bytes(), "image/png") for p in batch}
-            response = self.server.request("POST", f"/api/projects/{self.project_id}/import", "uploading frames", params={"commit_to_project": "false"}, files=files)
+            response = self.server.request(
+                "POST",
+                f"/api/projects/{self.project_id}/import",
+                "uploading frames",
+                params={"commit_to_project": "false"},
+                files=files,
+            )
             with self.server.errors("uploading frames"):
                 response.raise_for_status()
             ids = response.json().get("file_upload_ids") or []
-            listing = self.server.request("GET", f"/api/projects/{self.project_id}/file-uploads", "listing uploaded frames", params={"ids": json.dumps(ids)})
+            listing = self.server.request(
+                "GET",
+                f"/api/projects/{self.project_id}/file-uploads",
+                "listing uploaded frames",
+                params={"ids": json.dumps(ids)},
+            )
             with self.server.errors("listing uploaded frames"):
                 listing.raise_for_status()
             stored = [item["file"] for item in listing.json()]
             for p in batch:
                 match = [f for f in stored if f.rsplit("/", 1)[-1].split("-", 1)[-1] == p.name]
                 if not match:
-                    raise ReviewError(f"uploaded {p.name} to project {self.project_id} but the server does not list it")
+                    raise ReviewError(
+                        f"uploaded {p.name} to project {self.project_id} but the server does not list it"
+                    )
                 urls[p] = "/data/" + match[-1].lstrip("/")
         return urls

@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 
-
 MASK_NAME, IMAGE_NAME, VISIBILITY_NAME, LABEL = "mask", "image", "visibility", "object"
 VISIBILITY_CHOICES = ("visible", "occluded", "absent")
 ALPHA_THRESHOLD = 128  # a pixel is in the mask when the brush alpha is at least this
@@ -33,14 +32,27 @@ def mask_result(mask: np.ndarray) -> dict[str, Any]:
 
     height, width = mask.shape
     return {
-        "from_name": MASK_NAME, "to_name": IMAGE_NAME, "type": "brushlabels",
-        "original_width": int(width), "original_height": int(height), "image_rotation": 0,
-        "value": {"format": "rle", "rle": mask2rle(np.where(mask, 255, 0).astype(np.uint8)), "brushlabels": [LABEL]},
-    }  # fmt: skip
+        "from_name": MASK_NAME,
+        "to_name": IMAGE_NAME,
+        "type": "brushlabels",
+        "original_width": int(width),
+        "original_height": int(height),
+        "image_rotation": 0,
+        "value": {
+            "format": "rle",
+            "rle": mask2rle(np.where(mask, 255, 0).astype(np.uint8)),
+            "brushlabels": [LABEL],
+        },
+    }
 
 
 def visibility_result(choice: str) -> dict[str, Any]:
-    return {"from_name": VISIBILITY_NAME, "to_name": IMAGE_NAME, "type": "choices", "value": {"choices": [choice]}}
+    return {
+        "from_name": VISIBILITY_NAME,
+        "to_name": IMAGE_NAME,
+        "type": "choices",
+        "value": {"choices": [choice]},
+    }
 
 
 @dataclass
@@ -69,7 +81,9 @@ def decode_result(result: Sequence[dict[str, Any]], height: int, width: int) -> 
                 raise SizeMismatch(f"brush region in format {value.get('format')!r}, expected rle")
             flat = decode_rle(value["rle"])
             if flat.size != height * width * 4:
-                raise SizeMismatch(f"mask RLE holds {flat.size} values, expected {height}x{width}x4 = {height * width * 4}")
+                raise SizeMismatch(
+                    f"mask RLE holds {flat.size} values, expected {height}x{width}x4 = {height * width * 4}"
+                )
             mask |= flat.reshape(height, width, 4)[:, :, 3] >= ALPHA_THRESHOLD
         elif item.get("type") == "choices" and item.get("from_name") == VISIBILITY_NAME:
             choices = value.get("choices") or []
@@ -78,7 +92,7 @@ def decode_result(result: Sequence[dict[str, Any]], height: int, width: int) -> 
 
 
 def reviewed_visible(decoded: DecodedAnnotation) -> tuple[np.ndarray, bool]:
-    """(mask, visible) of a reviewed frame: 'absent' clears the mask; only 'visible' (or no choice) is visible."""
+    """(mask, visible) of a reviewed frame: 'absent' clears the mask; 'visible' (or no choice) is visible."""
     if decoded.visibility == "absent":
         return np.zeros_like(decoded.mask), False
     return decoded.mask, decoded.visibility in (None, "visible") and bool(decoded.mask.any())

@@ -12,9 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-
 from goalframe.annotators.review_results import LABEL_CONFIG, MASK_NAME, VISIBILITY_NAME
-
 
 IMPORT_BATCH = 200  # tasks per import request
 
@@ -33,7 +31,10 @@ def normalize_url(url: str) -> str:
 def resolve_api_key(api_key: str | None) -> str:
     key = api_key or os.environ.get("LABEL_STUDIO_API_KEY") or ""
     if not key.strip():
-        raise ReviewError("no Label Studio API key: pass --api-key or set LABEL_STUDIO_API_KEY (Account & Settings > Access Token)")
+        raise ReviewError(
+            "no Label Studio API key: pass --api-key or set LABEL_STUDIO_API_KEY (Account & Settings > Access"
+            " Token)"
+        )
     return key.strip()
 
 
@@ -76,17 +77,36 @@ class Server:
         except ReviewError:
             raise
         except httpx.TransportError as exc:
-            raise ReviewError(_one_line(f"cannot reach Label Studio at {self.url} ({doing}): {exc.__class__.__name__}: {exc}", self._key)) from None
+            raise ReviewError(
+                _one_line(
+                    f"cannot reach Label Studio at {self.url} ({doing}): {exc.__class__.__name__}: {exc}",
+                    self._key,
+                )
+            ) from None
         except ApiError as exc:
             code = exc.status_code
             if code in (401, 403):
-                raise ReviewError(f"Label Studio at {self.url} refused the API key (HTTP {code}) while {doing}") from None
-            raise ReviewError(_one_line(f"Label Studio at {self.url} answered HTTP {code} while {doing}: {_api_detail(exc)}", self._key)) from None
+                raise ReviewError(
+                    f"Label Studio at {self.url} refused the API key (HTTP {code}) while {doing}"
+                ) from None
+            raise ReviewError(
+                _one_line(
+                    f"Label Studio at {self.url} answered HTTP {code} while {doing}: {_api_detail(exc)}",
+                    self._key,
+                )
+            ) from None
         except httpx.HTTPStatusError as exc:
             code = exc.response.status_code
             if code in (401, 403):
-                raise ReviewError(f"Label Studio at {self.url} refused the API key (HTTP {code}) while {doing}") from None
-            raise ReviewError(_one_line(f"Label Studio at {self.url} answered HTTP {code} while {doing}: {exc.response.text}", self._key)) from None
+                raise ReviewError(
+                    f"Label Studio at {self.url} refused the API key (HTTP {code}) while {doing}"
+                ) from None
+            raise ReviewError(
+                _one_line(
+                    f"Label Studio at {self.url} answered HTTP {code} while {doing}: {exc.response.text}",
+                    self._key,
+                )
+            ) from None
 
     @property
     def client(self):
@@ -104,7 +124,11 @@ class Server:
         with self.errors(doing):
             if self._http is None:
                 self._http = httpx.Client(base_url=self.url, timeout=self._timeout)
-            headers = {k: v for k, v in self.client._client_wrapper.get_headers().items() if k.lower() in ("authorization", "x-api-key")}
+            headers = {
+                k: v
+                for k, v in self.client._client_wrapper.get_headers().items()
+                if k.lower() in ("authorization", "x-api-key")
+            }
             return self._http.request(method, path, headers=headers, **kwargs)
 
     def check(self) -> str:
@@ -134,12 +158,15 @@ class Server:
         project = self.find_project(title)
         if project is None:
             if not create:
-                raise ReviewError(f"no project titled {title!r} on {self.url}: run `goalframe review push` first")
+                raise ReviewError(
+                    f"no project titled {title!r} on {self.url}: run `goalframe review push` first"
+                )
             with self.errors(f"creating project {title!r}"):
                 project = self.client.projects.create(
-                    title=title, label_config=LABEL_CONFIG,
+                    title=title,
+                    label_config=LABEL_CONFIG,
                     description="Masks from goalframe: correct the mask, pick the visibility, submit.",
-                )  # fmt: skip
+                )
         else:
             check_label_config(project.label_config or "", title)
         return project
@@ -164,4 +191,7 @@ def check_label_config(config: str, title: str) -> None:
     except Exception:  # noqa: BLE001 - any parse failure means "not ours"
         ok = False
     if not ok:
-        raise ReviewError(f"project {title!r} exists with a labeling config that has no BrushLabels {MASK_NAME!r} and Choices {VISIBILITY_NAME!r}: pick another --project")
+        raise ReviewError(
+            f"project {title!r} exists with a labeling config that has no BrushLabels {MASK_NAME!r} and"
+            f" Choices {VISIBILITY_NAME!r}: pick another --project"
+        )

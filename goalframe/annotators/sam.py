@@ -42,18 +42,35 @@ def build_tiny_sam(checkpoint: str | None = None, seed: int = 0):
         torch.manual_seed(seed)
         sam = Sam(
             image_encoder=ImageEncoderViT(
-                img_size=size, patch_size=16, embed_dim=dim, depth=TINY["depth"], num_heads=TINY["num_heads"], mlp_ratio=4,
-                out_chans=prompt_dim, qkv_bias=True, norm_layer=partial(torch.nn.LayerNorm, eps=1e-6), use_rel_pos=True,
-                global_attn_indexes=(1,), window_size=4,
+                img_size=size,
+                patch_size=16,
+                embed_dim=dim,
+                depth=TINY["depth"],
+                num_heads=TINY["num_heads"],
+                mlp_ratio=4,
+                out_chans=prompt_dim,
+                qkv_bias=True,
+                norm_layer=partial(torch.nn.LayerNorm, eps=1e-6),
+                use_rel_pos=True,
+                global_attn_indexes=(1,),
+                window_size=4,
             ),
-            prompt_encoder=PromptEncoder(embed_dim=prompt_dim, image_embedding_size=(size // 16, size // 16), input_image_size=(size, size), mask_in_chans=4),
+            prompt_encoder=PromptEncoder(
+                embed_dim=prompt_dim,
+                image_embedding_size=(size // 16, size // 16),
+                input_image_size=(size, size),
+                mask_in_chans=4,
+            ),
             mask_decoder=MaskDecoder(
-                num_multimask_outputs=3, transformer=TwoWayTransformer(depth=1, embedding_dim=prompt_dim, mlp_dim=64, num_heads=2),
-                transformer_dim=prompt_dim, iou_head_depth=2, iou_head_hidden_dim=32,
+                num_multimask_outputs=3,
+                transformer=TwoWayTransformer(depth=1, embedding_dim=prompt_dim, mlp_dim=64, num_heads=2),
+                transformer_dim=prompt_dim,
+                iou_head_depth=2,
+                iou_head_hidden_dim=32,
             ),
             pixel_mean=[123.675, 116.28, 103.53],
             pixel_std=[58.395, 57.12, 57.375],
-        )  # fmt: skip
+        )
     sam.eval()
     if checkpoint is not None:
         with open(checkpoint, "rb") as f:
@@ -75,9 +92,15 @@ def checkpoint_model_type(path: Path) -> str:
         state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except Exception as exc:  # noqa: BLE001 - pickle, zip and torch errors alike
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ValueError(f"checkpoint {path} is not a readable PyTorch state dict (corrupt or not a checkpoint): {first[:160]}") from None
+        raise ValueError(
+            f"checkpoint {path} is not a readable PyTorch state dict (corrupt or not a checkpoint):"
+            f" {first[:160]}"
+        ) from None
     if not isinstance(state, dict) or "image_encoder.patch_embed.proj.weight" not in state:
-        raise ValueError(f"checkpoint {path} is not a Segment Anything state dict (no image_encoder.patch_embed.proj.weight)")
+        raise ValueError(
+            f"checkpoint {path} is not a Segment Anything state dict (no"
+            " image_encoder.patch_embed.proj.weight)"
+        )
     width = int(state["image_encoder.patch_embed.proj.weight"].shape[0])
     return EMBED_DIMS.get(width, f"an unknown SAM (encoder width {width})")
 
@@ -85,11 +108,17 @@ def checkpoint_model_type(path: Path) -> str:
 def check_checkpoint(checkpoint: str | Path | None, model_type: str = "vit_b") -> Path | None:
     """The checkpoint's path after the cheap checks (exists, is a SAM state dict, of ``model_type``)."""
     if model_type not in (*MODEL_TYPES, "tiny"):
-        raise ValueError(f"unknown SAM model type {model_type!r}; choose one of {', '.join(MODEL_TYPES)} (or tiny, for tests)")
+        raise ValueError(
+            f"unknown SAM model type {model_type!r}; choose one of {', '.join(MODEL_TYPES)} (or tiny, for"
+            " tests)"
+        )
     if checkpoint is None:
         if model_type == "tiny":
             return None
-        raise ValueError(f"the sam annotator needs --checkpoint PATH (a segment-anything {model_type} checkpoint, e.g. sam_vit_b_01ec64.pth)")
+        raise ValueError(
+            f"the sam annotator needs --checkpoint PATH (a segment-anything {model_type} checkpoint, e.g."
+            " sam_vit_b_01ec64.pth)"
+        )
     path = Path(checkpoint).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path}: no such file")
@@ -109,7 +138,9 @@ def load_sam(checkpoint: str | Path | None, model_type: str = "vit_b"):
         return builders[model_type](checkpoint=str(path))
     except Exception as exc:  # noqa: BLE001 - load_state_dict's multi-line report, reduced to one line
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ValueError(f"checkpoint {path} does not load into a {model_type} model: {first[:160]}") from None
+        raise ValueError(
+            f"checkpoint {path} does not load into a {model_type} model: {first[:160]}"
+        ) from None
 
 
 def pick_device(device: str = "auto") -> str:
@@ -140,7 +171,15 @@ class SamAnnotator(BackwardTracker):
     name = "sam"
     version = "1"
 
-    def __init__(self, model, device: str = "auto", model_type: str = "custom", max_side: int = 1024, points: int = 3, **kw: Any):
+    def __init__(
+        self,
+        model,
+        device: str = "auto",
+        model_type: str = "custom",
+        max_side: int = 1024,
+        points: int = 3,
+        **kw: Any,
+    ):
         super().__init__(max_side=max_side, **kw)
         from segment_anything import SamPredictor
 
@@ -153,7 +192,9 @@ class SamAnnotator(BackwardTracker):
         self.calls = 0  # SAM image encodings run (the keyframe benchmark counts them)
 
     @classmethod
-    def from_options(cls, checkpoint: str | None = None, model_type: str = "vit_b", device: str = "auto", **kw: Any) -> SamAnnotator:
+    def from_options(
+        cls, checkpoint: str | None = None, model_type: str = "vit_b", device: str = "auto", **kw: Any
+    ) -> SamAnnotator:
         return cls(load_sam(checkpoint, model_type), device=device, model_type=model_type, **kw)
 
     @property
@@ -170,19 +211,29 @@ class SamAnnotator(BackwardTracker):
         return masks, scores
 
     def segment(self, window: Window, t: int, point: Point) -> tuple[np.ndarray, float]:
-        masks, scores = self._predict(window.full[t], point_coords=np.array([[point[1], point[0]]], np.float32), point_labels=np.array([1]), multimask_output=True)
+        masks, scores = self._predict(
+            window.full[t],
+            point_coords=np.array([[point[1], point[0]]], np.float32),
+            point_labels=np.array([1]),
+            multimask_output=True,
+        )
         row, col = int(round(point[0])), int(round(point[1]))
         on_point = [i for i in range(len(masks)) if masks[i][row, col]] or list(range(len(masks)))
         best = max(on_point, key=lambda i: scores[i])
         return masks[best].astype(bool), float(np.clip(scores[best], 0, 1))
 
-    def resegment(self, window: Window, t: int, warped: np.ndarray, previous: np.ndarray) -> tuple[np.ndarray, float]:
+    def resegment(
+        self, window: Window, t: int, warped: np.ndarray, previous: np.ndarray
+    ) -> tuple[np.ndarray, float]:
         core = warped > 0.5
         box = mask_box(core)
         if box is None:
             return core, 0.0
         points = interior_points(core, self.points)
-        prompts: dict[str, Any] = {"box": np.array(box, np.float32) - np.array([0, 0, 1, 1], np.float32), "multimask_output": False}
+        prompts: dict[str, Any] = {
+            "box": np.array(box, np.float32) - np.array([0, 0, 1, 1], np.float32),
+            "multimask_output": False,
+        }
         if len(points):
             prompts.update(point_coords=points, point_labels=np.ones(len(points), int))
         masks, scores = self._predict(window.frames[t], **prompts)

@@ -49,7 +49,12 @@ def interaction_of(kind: str, obj: str) -> str:
 
 
 def prompt_point(
-    gui_open: bool, mouse_x: float, mouse_y: float, height: int, width: int, window: tuple[int, int] = WINDOW_SIZE
+    gui_open: bool,
+    mouse_x: float,
+    mouse_y: float,
+    height: int,
+    width: int,
+    window: tuple[int, int] = WINDOW_SIZE,
 ) -> tuple[float, float]:
     """(row, col) in stored-frame pixels: the cursor when a GUI is open, else the crosshair.
 
@@ -85,8 +90,14 @@ def counter_increases(
 
 def decrease_warning(episode_id: str, frame: int, name: str, old: int, new: int) -> str:
     if new == 0:  # stats lists only non-zero counters: the reader stored its vanishing as a 0
-        return f"{episode_id}: frame {frame}: counter {name} vanished from stats (reset from {old} to 0); it counts up from 0 again; no event"
-    return f"{episode_id}: frame {frame}: counter {name} decreased from {old} to {new} (new world or reset?); no event"
+        return (
+            f"{episode_id}: frame {frame}: counter {name} vanished from stats (reset from {old} to 0); it"
+            " counts up from 0 again; no event"
+        )
+    return (
+        f"{episode_id}: frame {frame}: counter {name} decreased from {old} to {new} (new world or reset?); no"
+        " event"
+    )
 
 
 def vpt_events(
@@ -117,13 +128,25 @@ def vpt_events(
         row, col = prompt_point(gui, float(mouse_x[frame]), float(mouse_y[frame]), height, width, window)
         rows.append(
             {
-                "frame": frame, "end_frame": frame + 1, "kind": kind, "name": name, "object": obj,
-                "interaction": interaction, "interaction_id": INTERACTION_IDS[interaction], "delta": delta,
-                "merged": 1, "gui_open": gui, "arm": None, "text": None, "camera": camera,
-                "prompt_row": row, "prompt_col": col,
-                "prompt_visible": bool(0 <= row < height and 0 <= col < width), "prompt_note": None,
+                "frame": frame,
+                "end_frame": frame + 1,
+                "kind": kind,
+                "name": name,
+                "object": obj,
+                "interaction": interaction,
+                "interaction_id": INTERACTION_IDS[interaction],
+                "delta": delta,
+                "merged": 1,
+                "gui_open": gui,
+                "arm": None,
+                "text": None,
+                "camera": camera,
+                "prompt_row": row,
+                "prompt_col": col,
+                "prompt_visible": bool(0 <= row < height and 0 <= col < width),
+                "prompt_note": None,
             }
-        )  # fmt: skip
+        )
     return rows, warnings
 
 
@@ -132,12 +155,25 @@ def extract_episode(ds, episode: str, **_options: Any) -> tuple[list[dict], list
     names = set(ds.array_names(episode))
     meta = ds.meta(episode)
     stats_arrays = ("states/stats/frame", "states/stats/key", "states/stats/value")
-    if not all(name in names for name in stats_arrays) or ds.zarr_array(episode, stats_arrays[0]).shape[0] == 0:
+    if (
+        not all(name in names for name in stats_arrays)
+        or ds.zarr_array(episode, stats_arrays[0]).shape[0] == 0
+    ):
         return [], [f"{episode}: no stats counters in this episode; no VPT events"]
-    stats = (*(ds.array(episode, name) for name in stats_arrays), ds.array_attrs(episode, "states/stats/key")["vocabulary"])
+    stats = (
+        *(ds.array(episode, name) for name in stats_arrays),
+        ds.array_attrs(episode, "states/stats/key")["vocabulary"],
+    )
     # the recording window the cursor is in (datasets ingested before it was recorded: 1280x720)
     window = tuple(ds.array_attrs(episode, "actions/mouse/x").get("window_size") or WINDOW_SIZE)
     return vpt_events(
-        episode, stats, ds.array(episode, "states/gui/open"), ds.array(episode, "actions/mouse/x"),
-        ds.array(episode, "actions/mouse/y"), meta.height, meta.width, camera=meta.cameras[0], window=window,
-    )  # fmt: skip
+        episode,
+        stats,
+        ds.array(episode, "states/gui/open"),
+        ds.array(episode, "actions/mouse/x"),
+        ds.array(episode, "actions/mouse/y"),
+        meta.height,
+        meta.width,
+        camera=meta.cameras[0],
+        window=window,
+    )

@@ -51,7 +51,9 @@ def vpt_camera_path(ds: Dataset, episode: str, start: int, stop: int) -> CameraP
     if meta.source_format != "vpt":
         return None
     try:
-        xpos, ypos, zpos, yaw, pitch = (np.asarray(ds.zarr_array(episode, name)[start:stop], float) for name in POSE)
+        xpos, ypos, zpos, yaw, pitch = (
+            np.asarray(ds.zarr_array(episode, name)[start:stop], float) for name in POSE
+        )
     except DatasetError:
         return None  # early recorder versions lack the pose
     if not all(np.isfinite(a).all() for a in (xpos, ypos, zpos, yaw, pitch)):
@@ -91,7 +93,9 @@ class AppearsAtEvent:
         return np.zeros(self.shape, bool)  # the event frame keeps the annotator's own mask
 
 
-def static_target(ds: Dataset, row: dict, start: int) -> UnitCellTarget | GuiSlotTarget | AppearsAtEvent | None:
+def static_target(
+    ds: Dataset, row: dict, start: int
+) -> UnitCellTarget | GuiSlotTarget | AppearsAtEvent | None:
     """The target of an events row that the recording places without image tracking, or None:
     a mined block (it stood still in its grid cell: the recorded poses project it), an item
     in the slot of an open GUI (fixed on the screen while the GUI stays open), or a placed

@@ -1,1 +1,1 @@
-"""Media below storage: mp4 files (PyAV) and image/mask geometry, shared by readers, simulators, storage and loaders."""
+"""Media below storage: mp4 files (PyAV) and image/mask geometry for readers, simulators, storage."""

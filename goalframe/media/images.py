@@ -29,7 +29,9 @@ def resize_frame(image: np.ndarray, size: int, bgr: bool = False) -> np.ndarray:
 
     chw = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)
     if image.shape[:2] != (size, size):
-        chw = F.interpolate(chw[None], size=(size, size), mode="bilinear", antialias=True, align_corners=False)[0]
+        chw = F.interpolate(
+            chw[None], size=(size, size), mode="bilinear", antialias=True, align_corners=False
+        )[0]
     array = chw.numpy()
     return array[::-1] if bgr else array
 

@@ -12,10 +12,31 @@ annotators, storage, sources; nothing below it imports pipeline.
 
 from goalframe.pipeline.chain import DEFAULT_STEPS, build
 from goalframe.pipeline.steps import (
-    MSTH, STEP_TYPES, Events, Ingest, Masks, Pairs, Progress, Step, StepContext, default_workers, ingest_raw,
-)  # fmt: skip
+    MSTH,
+    STEP_TYPES,
+    Events,
+    Ingest,
+    Masks,
+    Pairs,
+    Progress,
+    Step,
+    StepContext,
+    default_workers,
+    ingest_raw,
+)
 
 __all__ = [
-    "DEFAULT_STEPS", "MSTH", "STEP_TYPES", "Events", "Ingest", "Masks", "Pairs", "Progress", "Step", "StepContext",
-    "build", "default_workers", "ingest_raw",
-]  # fmt: skip
+    "DEFAULT_STEPS",
+    "MSTH",
+    "STEP_TYPES",
+    "Events",
+    "Ingest",
+    "Masks",
+    "Pairs",
+    "Progress",
+    "Step",
+    "StepContext",
+    "build",
+    "default_workers",
+    "ingest_raw",
+]

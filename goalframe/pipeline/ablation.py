@@ -1,7 +1,8 @@
 """Run the papers' ablations from the command line: prepare the demo datasets, then every variant.
 
     python -m goalframe.pipeline.ablation --out runs/ablation --prepare
-    python -m goalframe.pipeline.ablation --out runs/ablation --vpt data/vpt.zarr --agibot data/agibot.zarr --seeds 0 1 2
+    python -m goalframe.pipeline.ablation --out runs/ablation \
+        --vpt data/vpt.zarr --agibot data/agibot.zarr --seeds 0 1 2
 
 The variants, their training and the tables are :mod:`goalframe.training.ablation`; this entry
 point lives here because preparing the datasets runs the build chain.
@@ -17,15 +18,30 @@ from goalframe.training.ablation import run_ablation
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m goalframe.pipeline.ablation", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m goalframe.pipeline.ablation", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--out", type=Path, required=True, help="Folder for the runs and the tables.")
-    parser.add_argument("--prepare", action="store_true", help="Generate the demo datasets into OUT/data first (reused when present).")
+    parser.add_argument(
+        "--prepare",
+        action="store_true",
+        help="Generate the demo datasets into OUT/data first (reused when present).",
+    )
     parser.add_argument("--vpt", help="A VPT dataset with pairs (ROCKET-2 variants).")
     parser.add_argument("--agibot", help="An AgiBot dataset with an msth table (Act2Goal variants).")
-    parser.add_argument("--policies", nargs="+", default=["rocket2", "act2goal"], choices=["rocket2", "act2goal"])
-    parser.add_argument("--steps", type=int, default=None, help="Training steps per variant (default: the policy's).")
+    parser.add_argument(
+        "--policies", nargs="+", default=["rocket2", "act2goal"], choices=["rocket2", "act2goal"]
+    )
+    parser.add_argument(
+        "--steps", type=int, default=None, help="Training steps per variant (default: the policy's)."
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="Training seeds per variant.")
-    parser.add_argument("--episodes", type=int, default=20, help="Closed-loop episodes per variant (per task length for Act2Goal).")
+    parser.add_argument(
+        "--episodes",
+        type=int,
+        default=20,
+        help="Closed-loop episodes per variant (per task length for Act2Goal).",
+    )
     parser.add_argument("--eval-seed", type=int, default=1000)
     args = parser.parse_args(argv)
     vpt, agibot = args.vpt, args.agibot

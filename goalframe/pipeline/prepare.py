@@ -47,9 +47,14 @@ def _done(dataset: Path, marker: str) -> dict | None:
 
 
 def _prepare(
-    fmt: str, out: Path, params: dict, synth: dict, workers: int, steps: Sequence[str | Step],
+    fmt: str,
+    out: Path,
+    params: dict,
+    synth: dict,
+    workers: int,
+    steps: Sequence[str | Step],
     summarize: Callable[[str, dict], dict],
-) -> PreparedData:  # fmt: skip
+) -> PreparedData:
     """Generated recordings -> dataset built with ``steps``; ``summarize(dataset, built)``
     turns the steps' summaries into the prepared summary. Skipped when ``out/<fmt>.zarr`` was
     already prepared with the same ``params`` (a ``<fmt>.zarr.prepared.json`` marker written last)."""
@@ -76,7 +81,9 @@ def _prepare(
     return PreparedData(str(dataset), str(raw), seconds, summary)
 
 
-def prepare_vpt(out: Path, episodes: int = 16, frames: int = 600, seed: int = 0, window: int = 128, workers: int = 1) -> PreparedData:
+def prepare_vpt(
+    out: Path, episodes: int = 16, frames: int = 600, seed: int = 0, window: int = 128, workers: int = 1
+) -> PreparedData:
     """Generated VPT recordings -> dataset with events, truth mask tracks and cross-view pairs.
 
     Skips the work when ``out/vpt.zarr`` was already prepared with the same arguments.
@@ -99,7 +106,12 @@ DEMO_MSTH = {"horizon": 96, "near": 12, "stride": 3, "distal": 4}
 
 
 def prepare_agibot(
-    out: Path, episodes: int = 60, frames_per_object: int = 60, seed: int = 0, msth: dict | None = None, workers: int = 1
+    out: Path,
+    episodes: int = 60,
+    frames_per_object: int = 60,
+    seed: int = 0,
+    msth: dict | None = None,
+    workers: int = 1,
 ) -> PreparedData:
     """Generated AgiBot recordings (1 to 5 objects each) -> dataset with events and the MSTH table
     (clipped at episode ends, so distal anchors reach into the next objects)."""
@@ -108,14 +120,25 @@ def prepare_agibot(
     # the bundled policies act with parallel grippers: no dexterous-hand episode
     synth = {"episodes": episodes, "seed": seed, "frames_per_object": frames_per_object, "dexhand": False}
     steps = ["ingest", "events", MSTH(MSTHSpec(**msth), clip="episode")]
-    return _prepare("agibot", out, params, synth, workers, steps, lambda _ds, built: {"frames": built["msth"], "episodes": episodes})
+    return _prepare(
+        "agibot",
+        out,
+        params,
+        synth,
+        workers,
+        steps,
+        lambda _ds, built: {"frames": built["msth"], "episodes": episodes},
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m goalframe.pipeline.prepare OUT``: build the two demo datasets (OUT/vpt.zarr, OUT/agibot.zarr)."""
+    """``python -m goalframe.pipeline.prepare OUT``: both demo datasets (OUT/vpt.zarr, OUT/agibot.zarr)."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m goalframe.pipeline.prepare", description="Generate the demo training datasets (synth, ingest, events, truth tracks, pairs, msth).")
+    parser = argparse.ArgumentParser(
+        prog="python -m goalframe.pipeline.prepare",
+        description="Generate the demo training datasets (synth, ingest, events, truth tracks, pairs, msth).",
+    )
     parser.add_argument("out", type=Path)
     parser.add_argument("--vpt-episodes", type=int, default=16)
     parser.add_argument("--vpt-frames", type=int, default=600)
@@ -125,7 +148,10 @@ def main(argv: list[str] | None = None) -> None:
     vpt = prepare_vpt(args.out, args.vpt_episodes, args.vpt_frames, args.seed)
     print(f"{vpt.dataset}: {vpt.summary} ({', '.join(f'{k} {v:.0f} s' for k, v in vpt.seconds.items())})")
     agibot = prepare_agibot(args.out, args.agibot_episodes, seed=args.seed)
-    print(f"{agibot.dataset}: {agibot.summary} ({', '.join(f'{k} {v:.0f} s' for k, v in agibot.seconds.items())})")
+    print(
+        f"{agibot.dataset}: {agibot.summary}"
+        f" ({', '.join(f'{k} {v:.0f} s' for k, v in agibot.seconds.items())})"
+    )
 
 
 if __name__ == "__main__":

@@ -47,7 +47,11 @@ class StepContext:
 
     def parallel(self) -> dict[str, Any]:
         """Keyword arguments of the library functions after ingest (one worker unless asked)."""
-        return {"workers": self.workers or 1, "scheduler": self.scheduler, "storage_options": self.storage_options}
+        return {
+            "workers": self.workers or 1,
+            "scheduler": self.scheduler,
+            "storage_options": self.storage_options,
+        }
 
     def n_episodes(self, dataset: str) -> int:
         from goalframe.storage import open_dataset
@@ -89,31 +93,50 @@ class Ingest(Step):
         frame_array_options(self.codec, 2, 2, **self.codec_options())  # a bad crf or chunk length fails now
 
     def codec_options(self) -> dict[str, int]:
-        return {name: value for name, value in (("chunk_frames", self.chunk_frames), ("crf", self.crf)) if value is not None}
+        return {
+            name: value
+            for name, value in (("chunk_frames", self.chunk_frames), ("crf", self.crf))
+            if value is not None
+        }
 
     def reader_options(self) -> dict[str, Any] | None:
         return {"truncate_camera": True} if self.truncate_camera else None
 
     def run(self, dataset: str, context: StepContext) -> dict[str, Any]:
         return ingest_raw(
-            context.fmt, context.raw, dataset, context.workers, context.scheduler, self.codec, context.storage_options,
-            self.reader_options(), context.progress, self.codec_options() or None,
-        ).summary()  # fmt: skip
+            context.fmt,
+            context.raw,
+            dataset,
+            context.workers,
+            context.scheduler,
+            self.codec,
+            context.storage_options,
+            self.reader_options(),
+            context.progress,
+            self.codec_options() or None,
+        ).summary()
 
 
 def ingest_raw(
-    fmt: str, raw: Path, out: str, workers: int | None = None, scheduler: str | None = None, codec: str = "jpeg",
-    storage_options: dict | None = None, reader_options: dict | None = None, progress: Progress = no_progress,
+    fmt: str,
+    raw: Path,
+    out: str,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    codec: str = "jpeg",
+    storage_options: dict | None = None,
+    reader_options: dict | None = None,
+    progress: Progress = no_progress,
     codec_options: dict | None = None,
-) -> Any:  # fmt: skip
+) -> Any:
     """Discover ``raw`` and ingest every episode into ``out``; returns the IngestReport.
 
     ``reader_options`` are keyword arguments of the format's ``read`` (VPT: ``truncate_camera``);
     ``codec_options`` the video codecs' ``chunk_frames`` and ``crf`` (None entries are dropped).
     """
-    from goalframe.storage.layout import frame_array_options
     from goalframe.sources.registry import get_format
     from goalframe.storage.ingest import ingest
+    from goalframe.storage.layout import frame_array_options
     from goalframe.storage.lease import dataset_lease
     from goalframe.storage.store import create_or_open
 
@@ -134,12 +157,28 @@ def ingest_raw(
     with dataset_lease(out, f"ingest {fmt}", storage_options, create=True):
         create_or_open(out, storage_options)
         read = functools.partial(source.read, **reader_options) if reader_options else source.read
-        params = {"raw": str(raw), "codec": codec, "workers": workers, "scheduler": scheduler, **codec_options, **(reader_options or {})}
+        params = {
+            "raw": str(raw),
+            "codec": codec,
+            "workers": workers,
+            "scheduler": scheduler,
+            **codec_options,
+            **(reader_options or {}),
+        }
         with progress(f"ingest {fmt}", len(refs)) as advance:
             return ingest(
-                out, refs, read, fmt, codec=codec, workers=workers, scheduler=scheduler, on_result=advance,
-                storage_options=storage_options, params=params, codec_options=codec_options or None,
-            )  # fmt: skip
+                out,
+                refs,
+                read,
+                fmt,
+                codec=codec,
+                workers=workers,
+                scheduler=scheduler,
+                on_result=advance,
+                storage_options=storage_options,
+                params=params,
+                codec_options=codec_options or None,
+            )
 
 
 @dataclass
@@ -205,9 +244,13 @@ class Pairs(Step):
         with_tracks = len({episode for episode, _track in ds.track_ids()})
         with context.progress("pairs", with_tracks) as advance:
             table, _warnings = build_pairs(
-                dataset, seed=self.seed, cross_episode=self.cross_episode, cross_camera=self.cross_camera,
-                on_result=advance, **context.parallel(),
-            )  # fmt: skip
+                dataset,
+                seed=self.seed,
+                cross_episode=self.cross_episode,
+                cross_camera=self.cross_camera,
+                on_result=advance,
+                **context.parallel(),
+            )
         return table.height
 
 
@@ -232,7 +275,9 @@ class MSTH(Step):
         from goalframe.sampling.msth import build_msth
 
         with context.progress("msth", context.n_episodes(dataset)) as advance:
-            table, _warnings = build_msth(dataset, self.spec, clip=self.clip, on_result=advance, **context.parallel())
+            table, _warnings = build_msth(
+                dataset, self.spec, clip=self.clip, on_result=advance, **context.parallel()
+            )
         return table.height
 
 

@@ -10,9 +10,16 @@ from goalframe.sampling.pairs import GOAL_SOURCES, build_pairs, sample_pairs
 _DATASETS = ("CrossViewDataset", "MSTHDataset", "split_episodes")
 
 __all__ = [
-    "MSTHSpec", "build_msth", "check_msth_params", "msth_index", "msth_offsets",
-    "GOAL_SOURCES", "build_pairs", "sample_pairs", *_DATASETS,
-]  # fmt: skip
+    "MSTHSpec",
+    "build_msth",
+    "check_msth_params",
+    "msth_index",
+    "msth_offsets",
+    "GOAL_SOURCES",
+    "build_pairs",
+    "sample_pairs",
+    *_DATASETS,
+]
 
 
 def __getattr__(name: str):

@@ -39,21 +39,22 @@ import torch
 from torch.utils.data import Dataset as TorchDataset
 
 from goalframe.media.images import resize_mask_nearest
+from goalframe.sampling.lowdim import LOWDIM_KEYS, episode_lowdim
 from goalframe.schemas.layout import DatasetError
 from goalframe.storage import open_dataset
 from goalframe.storage.frames import FrameReader, LRUCache
-from goalframe.sampling.lowdim import LOWDIM_KEYS, episode_lowdim
 from goalframe.storage.masks import REVIEWED, track_path
 
 SPLITS = ("train", "val", "all")
 MSTH_GOALS = ("hindsight", "segment_end", "episode_end")
 
 
-
 # ---------------------------------------------------------------------------- splits
 
 
-def split_episodes(episodes: Sequence[str], val_fraction: float = 0.1, seed: int = 0) -> tuple[list[str], list[str]]:
+def split_episodes(
+    episodes: Sequence[str], val_fraction: float = 0.1, seed: int = 0
+) -> tuple[list[str], list[str]]:
     """(train, val) episode ids: a seeded draw of ``round(val_fraction * n)`` validation episodes.
 
     At least one validation episode when ``val_fraction > 0`` and there are two or more
@@ -69,7 +70,9 @@ def split_episodes(episodes: Sequence[str], val_fraction: float = 0.1, seed: int
     else:
         n_val = min(n_val, max(n - 1, 0))
     chosen = set(np.random.default_rng(seed).permutation(n)[:n_val].tolist())
-    return [e for i, e in enumerate(ordered) if i not in chosen], [e for i, e in enumerate(ordered) if i in chosen]
+    return [e for i, e in enumerate(ordered) if i not in chosen], [
+        e for i, e in enumerate(ordered) if i in chosen
+    ]
 
 
 def _split(episodes: Sequence[str], split: str, val_fraction: float, seed: int) -> list[str]:
@@ -87,7 +90,9 @@ def _split(episodes: Sequence[str], split: str, val_fraction: float, seed: int) 
 class _GoalframeDataset(TorchDataset):
     """Lazy per-process store handles and caches; everything else is plain numpy."""
 
-    def __init__(self, dataset: str, size: int, threads: int | None, reduced_decode: bool, storage_options: dict | None):
+    def __init__(
+        self, dataset: str, size: int, threads: int | None, reduced_decode: bool, storage_options: dict | None
+    ):
         if int(size) < 1:
             raise ValueError(f"size must be >= 1, got {size}")
         self.dataset = str(dataset)
@@ -108,12 +113,19 @@ class _GoalframeDataset(TorchDataset):
         if state is None or state["pid"] != os.getpid():
             # (no cv2.setNumThreads here: after a fork it can wait forever on the parent's pool)
             in_worker = torch.utils.data.get_worker_info() is not None
-            threads = self.threads if self.threads is not None else (1 if in_worker else min(4, os.cpu_count() or 1))
+            threads = (
+                self.threads
+                if self.threads is not None
+                else (1 if in_worker else min(4, os.cpu_count() or 1))
+            )
             ds = open_dataset(self.dataset, self.storage_options)
             state = {
-                "pid": os.getpid(), "ds": ds, "reader": FrameReader(ds, self.size, threads, self.reduced_decode),
-                "lowdim": LRUCache(64), "masks": LRUCache(256),
-            }  # fmt: skip
+                "pid": os.getpid(),
+                "ds": ds,
+                "reader": FrameReader(ds, self.size, threads, self.reduced_decode),
+                "lowdim": LRUCache(64),
+                "masks": LRUCache(256),
+            }
             self._state = state
         return state
 
@@ -128,7 +140,10 @@ class _GoalframeDataset(TorchDataset):
     def _format(ds, episodes: Sequence[str]) -> str:
         formats = {ds.meta(e).source_format for e in episodes}
         if len(formats) > 1:
-            raise DatasetError(f"{ds.path}: episodes of several formats ({', '.join(sorted(formats))}); one dataset per format")
+            raise DatasetError(
+                f"{ds.path}: episodes of several formats ({', '.join(sorted(formats))}); one dataset per"
+                " format"
+            )
         return formats.pop() if formats else "none"
 
 
@@ -155,9 +170,9 @@ class CrossViewDataset(_GoalframeDataset):
     ``goal_image``        (3, S, S)              uint8     the goal view o_g (another time, episode or camera)
     ``goal_mask``         (1, S, S)              bool      the target's mask m_g in the goal view (nearest)
     ``visible``           (W,)                   bool      target visible (mask non-empty) at t
-    ``centroid``          (W, 2)                 float32   target centroid (row / H, col / W); 0 when not visible
-    ``bbox``              (W, 4)                 float32   (x0 / W, y0 / H, x1 / W, y1 / H); 0 when not visible
-    ``interaction``       ()                     int64     ROCKET interaction id (hunt 0 ... approach 6, none -1)
+    ``centroid``          (W, 2)                 float32   centroid (row / H, col / W); 0 if not visible
+    ``bbox``              (W, 4)                 float32   (x0/W, y0/H, x1/W, y1/H); 0 if not visible
+    ``interaction``       ()                     int64     ROCKET interaction (hunt 0 .. approach 6, none -1)
     ``action``            (W, Da)                float32   VPT: 20 buttons + 2 camera bins (Da 22); AgiBot: 22
     ``pad``               (W,)                   bool      position outside the interaction window (no labels)
     ``frame_index``       (W,)                   int64     episode frame of each position (edge-clamped)
@@ -201,7 +216,9 @@ class CrossViewDataset(_GoalframeDataset):
             raise DatasetError(f"{ds.path}: no pairs table; run `goalframe pairs {ds.path}` first")
         self.episodes = _split(ds.episodes, split, val_fraction, seed)
         self.format = self._format(ds, self.episodes)
-        table = ds.table("pairs").filter(pl.col("episode_id").is_in(self.episodes) & pl.col("goal_episode_id").is_in(self.episodes))
+        table = ds.table("pairs").filter(
+            pl.col("episode_id").is_in(self.episodes) & pl.col("goal_episode_id").is_in(self.episodes)
+        )
         if goal_sources is not None:
             unknown = set(goal_sources) - {"same_episode", "cross_episode", "cross_camera"}
             if unknown:
@@ -227,7 +244,11 @@ class CrossViewDataset(_GoalframeDataset):
         self._goal_frame = pairs["goal_frame"].to_numpy().astype(np.int64)
         # dense labels over each window: offset[p] + (frame - start[p])
         lengths = stop - start
-        self._label_offset = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64) if len(lengths) else np.zeros(0, np.int64)
+        self._label_offset = (
+            np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+            if len(lengths)
+            else np.zeros(0, np.int64)
+        )
         total = int(lengths.sum())
         self._has_label = np.zeros(total, bool)
         self._visible = np.zeros(total, bool)
@@ -239,8 +260,15 @@ class CrossViewDataset(_GoalframeDataset):
             position = self._label_offset[pair_of_row] + frame - start[pair_of_row]
             self._has_label[position] = True
             self._visible[position] = table["visible"].fill_null(False).to_numpy()
-            self._centroid[position] = table.select("centroid_row", "centroid_col").fill_null(0.0).fill_nan(0.0).to_numpy()
-            self._bbox[position] = table.select("bbox_x0", "bbox_y0", "bbox_x1", "bbox_y1").fill_null(0.0).fill_nan(0.0).to_numpy()
+            self._centroid[position] = (
+                table.select("centroid_row", "centroid_col").fill_null(0.0).fill_nan(0.0).to_numpy()
+            )
+            self._bbox[position] = (
+                table.select("bbox_x0", "bbox_y0", "bbox_x1", "bbox_y1")
+                .fill_null(0.0)
+                .fill_nan(0.0)
+                .to_numpy()
+            )
         # samples: windows [end - W, end), end = stop, stop - stride, ... until start is covered
         item_pair, item_start = [], []
         for p in range(len(pairs)):
@@ -287,7 +315,9 @@ class CrossViewDataset(_GoalframeDataset):
             "goal_image": torch.from_numpy(self.frames(goal_episode, goal_camera, np.array([goal_frame]))[0]),
             "goal_mask": torch.from_numpy(self._goal_mask(p)[None]),
             "visible": torch.from_numpy(visible),
-            "centroid": torch.from_numpy(np.where(visible[:, None], self._centroid[label], 0).astype(np.float32)),
+            "centroid": torch.from_numpy(
+                np.where(visible[:, None], self._centroid[label], 0).astype(np.float32)
+            ),
             "bbox": torch.from_numpy(np.where(visible[:, None], self._bbox[label], 0).astype(np.float32)),
             "interaction": torch.tensor(int(self._interaction[p]), dtype=torch.int64),
             "pad": torch.from_numpy(pad),
@@ -302,16 +332,23 @@ class CrossViewDataset(_GoalframeDataset):
 
 
 def _resized_mask(ds, episode: str, track_id: str, frame: int, size: int) -> np.ndarray:
-    """The newest reviewed (else automatic) mask of ``track_id`` at ``frame``, resized nearest to (S, S) bool."""
+    """The newest reviewed (else automatic) mask of ``track_id`` at ``frame``, nearest-resized to (S, S)."""
     parent = ds.root[track_path(episode, track_id)]
     groups = []
     if REVIEWED in parent:
-        groups = [g for _name, g in sorted(parent[REVIEWED].groups(), key=lambda item: item[0], reverse=True) if g.attrs.get("complete") is True]
+        groups = [
+            g
+            for _name, g in sorted(parent[REVIEWED].groups(), key=lambda item: item[0], reverse=True)
+            if g.attrs.get("complete") is True
+        ]
     for group in [*groups, parent]:
         rows = np.flatnonzero(group["frame_index"][...] == frame)
         if len(rows):
             return resize_mask_nearest(np.asarray(group["mask"][int(rows[0])]), size)
-    raise DatasetError(f"{ds.path}: track {episode}/{track_id} has no frame {frame} (pairs table out of date? re-run goalframe pairs)")
+    raise DatasetError(
+        f"{ds.path}: track {episode}/{track_id} has no frame {frame} (pairs table out of date? re-run"
+        " goalframe pairs)"
+    )
 
 
 # ---------------------------------------------------------------------------- Act2Goal
@@ -377,7 +414,10 @@ class MSTHDataset(_GoalframeDataset):
         self.goal, self.split, self.seed = goal, split, seed
         ds = open_dataset(self.dataset, storage_options)
         if "msth" not in ds.tables:
-            raise DatasetError(f"{ds.path}: no msth table; run `goalframe msth {ds.path} --horizon K --near P --stride r --distal M` first")
+            raise DatasetError(
+                f"{ds.path}: no msth table; run `goalframe msth {ds.path} --horizon K --near P --stride r"
+                " --distal M` first"
+            )
         self.episodes = _split(ds.episodes, split, val_fraction, seed)
         self.format = self._format(ds, self.episodes)
         if cameras is None:
@@ -402,22 +442,40 @@ class MSTHDataset(_GoalframeDataset):
                 return np.zeros((0, 0), dtype)
             widths = table[column].list.len().unique()
             if len(widths) != 1:
-                raise DatasetError(f"{self.dataset}: msth column {column} has rows of several lengths; re-run goalframe msth")
-            return table.select(pl.col(column).list.to_array(int(widths[0]))).to_series().to_numpy().astype(dtype)
+                raise DatasetError(
+                    f"{self.dataset}: msth column {column} has rows of several lengths; re-run goalframe msth"
+                )
+            return (
+                table.select(pl.col(column).list.to_array(int(widths[0])))
+                .to_series()
+                .to_numpy()
+                .astype(dtype)
+            )
 
         self._names, self._episode = _codes(table["episode_id"].to_list())
         self._frame = table["frame"].to_numpy().astype(np.int64)
         self._proximal, self._proximal_pad = matrix("proximal_frames", np.int64), matrix("proximal_pad", bool)
         self._distal, self._distal_pad = matrix("distal_frames", np.int64), matrix("distal_pad", bool)
-        self._distal_rows, self._distal_row_pad = matrix("distal_action_rows", np.int64), matrix("distal_action_pad", bool)
+        self._distal_rows, self._distal_row_pad = (
+            matrix("distal_action_rows", np.int64),
+            matrix("distal_action_pad", bool),
+        )
         self._action_stop = table["action_stop"].to_numpy().astype(np.int64)
         near = self.spec.get("near")
         if near is None:  # table written without a step record: the longest unclipped chunk
             near = int((self._action_stop - self._frame).max()) if table.height else 0
         self.near = int(near)
-        column = {"hindsight": "goal_hindsight", "segment_end": "goal_segment_end", "episode_end": "goal_episode_end"}[self.goal]
+        column = {
+            "hindsight": "goal_hindsight",
+            "segment_end": "goal_segment_end",
+            "episode_end": "goal_episode_end",
+        }[self.goal]
         self._goal = table[column].to_numpy().astype(np.int64)
-        self._goal_pad = table["hindsight_pad"].to_numpy().astype(bool) if self.goal == "hindsight" else np.zeros(table.height, bool)
+        self._goal_pad = (
+            table["hindsight_pad"].to_numpy().astype(bool)
+            if self.goal == "hindsight"
+            else np.zeros(table.height, bool)
+        )
 
     def __len__(self) -> int:
         return len(self._frame)
@@ -432,7 +490,9 @@ class MSTHDataset(_GoalframeDataset):
         proximal, distal = self._proximal[index], self._distal[index]
         n_prox = len(proximal)
         wanted = np.concatenate([[t, goal], proximal, distal]).astype(np.int64)
-        per_camera = np.stack([self.frames(episode, camera, wanted) for camera in self.cameras], axis=1)  # (F, C, 3, S, S)
+        per_camera = np.stack(
+            [self.frames(episode, camera, wanted) for camera in self.cameras], axis=1
+        )  # (F, C, 3, S, S)
         rows = np.arange(t, t + self.near, dtype=np.int64)
         stop = int(self._action_stop[index])
         action_pad = rows >= stop
@@ -447,7 +507,9 @@ class MSTHDataset(_GoalframeDataset):
             "distal_pad": torch.from_numpy(self._distal_pad[index].copy()),
             "proximal_action": torch.from_numpy(np.ascontiguousarray(lowdim["action"][rows])),
             "proximal_action_pad": torch.from_numpy(action_pad),
-            "distal_action": torch.from_numpy(np.ascontiguousarray(lowdim["action"][self._distal_rows[index]])),
+            "distal_action": torch.from_numpy(
+                np.ascontiguousarray(lowdim["action"][self._distal_rows[index]])
+            ),
             "distal_action_pad": torch.from_numpy(self._distal_row_pad[index].copy()),
             "goal_pad": torch.tensor(bool(self._goal_pad[index])),
             "frame_index": torch.tensor(t, dtype=torch.int64),

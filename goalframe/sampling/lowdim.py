@@ -24,7 +24,9 @@ def _agibot_vector(ds, episode: str, layout) -> np.ndarray:
     require_gripper(episode, ds.meta(episode).source.get("effector"))
     for name, first, last, _columns in layout:
         if name in names:
-            values = cache.setdefault(name, np.asarray(ds.array(episode, name), dtype=np.float32).reshape(n, -1))
+            values = cache.setdefault(
+                name, np.asarray(ds.array(episode, name), dtype=np.float32).reshape(n, -1)
+            )
             parts.append(values[:, first:last])
         else:
             parts.append(np.zeros((n, last - first), np.float32))
@@ -42,7 +44,10 @@ def episode_lowdim(ds, episode: str) -> dict[str, np.ndarray]:
         action = np.concatenate([buttons.astype(np.float32), camera.astype(np.float32)], axis=1)
         return {"action": action, "buttons": buttons, "camera": camera}
     if meta.source_format == "agibot":
-        return {"state": _agibot_vector(ds, episode, AGIBOT_STATE), "action": _agibot_vector(ds, episode, AGIBOT_ACTION)}
+        return {
+            "state": _agibot_vector(ds, episode, AGIBOT_STATE),
+            "action": _agibot_vector(ds, episode, AGIBOT_ACTION),
+        }
     return {"action": np.zeros((n, 0), np.float32)}
 
 

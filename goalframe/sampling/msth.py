@@ -41,8 +41,8 @@ import polars as pl
 from goalframe.schemas.layout import utc_now
 from goalframe.schemas.tables import MSTH_SCHEMA, empty_table
 from goalframe.storage import open_dataset
-from goalframe.storage.parallel import run_tasks
 from goalframe.storage.lease import writes_dataset
+from goalframe.storage.parallel import run_tasks
 from goalframe.storage.store import new_step, open_root, record_step, write_table
 
 CLIP_MODES = ("segment", "episode")
@@ -137,11 +137,15 @@ def msth_offsets(horizon: int, near: int, stride: int, distal: int) -> tuple[np.
     horizon, near, stride, distal = int(horizon), int(near), int(stride), int(distal)
     proximal = np.arange(stride, near + 1, stride, dtype=np.int64)
     span = horizon - near
-    distal_offsets = np.array([near + _floor_scaled_log_ratio(span, m, distal) for m in range(1, distal + 1)], dtype=np.int64)
+    distal_offsets = np.array(
+        [near + _floor_scaled_log_ratio(span, m, distal) for m in range(1, distal + 1)], dtype=np.int64
+    )
     return proximal, distal_offsets
 
 
-def _segment_bounds(n_frames: int, starts: np.ndarray | None, ends: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _segment_bounds(
+    n_frames: int, starts: np.ndarray | None, ends: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per frame: (segment index or -1, segment start, segment end exclusive); no segment -> the episode."""
     t = np.arange(n_frames, dtype=np.int64)
     segment = np.full(n_frames, -1, dtype=np.int32)
@@ -253,13 +257,13 @@ def check_horizon_fits(dataset: str, spec: MSTHSpec, clip: str, reach: int) -> N
         return
     if clip == "segment":
         raise ValueError(
-            f"{dataset}: --horizon K={spec.horizon} reaches past the end of every task segment (--clip segment: "
-            f"frames look at most {reach} frames ahead within their segment), so every distal target would be padding; "
-            f"use --clip episode or --horizon {reach} or less"
+            f"{dataset}: --horizon K={spec.horizon} reaches past the end of every task segment (--clip"
+            f" segment: frames look at most {reach} frames ahead within their segment), so every distal"
+            f" target would be padding; use --clip episode or --horizon {reach} or less"
         )
     raise ValueError(
-        f"{dataset}: --horizon K={spec.horizon} is longer than any episode (the longest has {reach + 1} frames), "
-        f"so every distal target would be padding; use --horizon {reach} or less"
+        f"{dataset}: --horizon K={spec.horizon} is longer than any episode (the longest has {reach + 1}"
+        f" frames), so every distal target would be padding; use --horizon {reach} or less"
     )
 
 
@@ -270,17 +274,25 @@ def episode_segments(ds, episode: str) -> tuple[np.ndarray | None, np.ndarray | 
     return None, None
 
 
-def episode_msth(episode: str, dataset: str, spec: MSTHSpec, clip: str, storage_options: dict | None = None) -> EpisodeMSTH:
+def episode_msth(
+    episode: str, dataset: str, spec: MSTHSpec, clip: str, storage_options: dict | None = None
+) -> EpisodeMSTH:
     """One task: the MSTH table of one episode (reads only its length and segments)."""
     ds = open_dataset(dataset, storage_options)
     n_frames = ds.length(episode)
     starts, ends = episode_segments(ds, episode)
     warnings = []
-    if starts is not None and len(starts) and (np.any(starts >= ends) or np.any(ends > n_frames) or np.any(starts < 0)):
+    if (
+        starts is not None
+        and len(starts)
+        and (np.any(starts >= ends) or np.any(ends > n_frames) or np.any(starts < 0))
+    ):
         warnings.append(f"{episode}: segments outside [0, {n_frames}) or empty were clipped")
     columns = msth_index(n_frames, spec, starts, ends, clip)
     reach = int(np.max(columns["clip_end"] - 1 - columns["frame"]))
-    return EpisodeMSTH(episode, index_frame(episode, columns), 0 if starts is None else len(starts), warnings, reach)
+    return EpisodeMSTH(
+        episode, index_frame(episode, columns), 0 if starts is None else len(starts), warnings, reach
+    )
 
 
 @writes_dataset("msth")
@@ -300,9 +312,16 @@ def build_msth(
     started_at, started = utc_now(), time.perf_counter()
     ds = open_dataset(dataset, storage_options)
     results = run_tasks(
-        episode_msth, ds.episodes, workers=workers, scheduler=scheduler, on_result=on_result,
-        dataset=dataset, spec=spec, clip=clip, storage_options=storage_options,
-    )  # fmt: skip
+        episode_msth,
+        ds.episodes,
+        workers=workers,
+        scheduler=scheduler,
+        on_result=on_result,
+        dataset=dataset,
+        spec=spec,
+        clip=clip,
+        storage_options=storage_options,
+    )
     if results:  # checked before anything is written: a refused spec leaves the old table
         check_horizon_fits(dataset, spec, clip, max(r.reach for r in results))
     tables = [r.table for r in results]
@@ -311,10 +330,15 @@ def build_msth(
     warnings = [w for r in results for w in r.warnings]
     proximal, distal = spec.offsets()
     summary = {
-        "episodes": len(results), "rows": table.height, "segments": sum(r.segments for r in results),
-        "proximal_offsets": proximal.tolist(), "distal_offsets": distal.tolist(),
+        "episodes": len(results),
+        "rows": table.height,
+        "segments": sum(r.segments for r in results),
+        "proximal_offsets": proximal.tolist(),
+        "distal_offsets": distal.tolist(),
         "seconds": round(time.perf_counter() - started, 3),
-    }  # fmt: skip
+    }
     params = {**asdict(spec), "clip": clip}
-    record_step(open_root(dataset, "r+", storage_options), new_step("msth", params, started_at, utc_now(), summary))
+    record_step(
+        open_root(dataset, "r+", storage_options), new_step("msth", params, started_at, utc_now(), summary)
+    )
     return table, warnings

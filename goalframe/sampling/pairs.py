@@ -29,8 +29,8 @@ import polars as pl
 from goalframe.schemas.layout import utc_now
 from goalframe.schemas.tables import INTERACTION_IDS, PAIRS_SCHEMA, empty_table
 from goalframe.storage import open_dataset
-from goalframe.storage.parallel import run_tasks
 from goalframe.storage.lease import writes_dataset
+from goalframe.storage.parallel import run_tasks
 from goalframe.storage.store import new_step, open_root, record_step, write_table
 
 GOAL_SOURCES = ("same_episode", "cross_episode", "cross_camera")
@@ -74,7 +74,9 @@ class EpisodeTracks:
     warnings: list[str] = field(default_factory=list)
 
 
-def summarize_track(ds, episode: str, track_id: str, event_names: dict[str, str] | None = None) -> TrackSummary:
+def summarize_track(
+    ds, episode: str, track_id: str, event_names: dict[str, str] | None = None
+) -> TrackSummary:
     track = ds.read_track(episode, track_id)
     attrs = track.attrs
     n, height, width = track.mask.shape
@@ -82,18 +84,29 @@ def summarize_track(ds, episode: str, track_id: str, event_names: dict[str, str]
     visible = np.asarray(track.visible, bool) & nonempty
     scale_rc = np.array([height, width], np.float32)
     scale_box = np.array([width, height, width, height], np.float32)
-    centroid = np.where(visible[:, None], np.asarray(track.centroid, np.float32) / scale_rc, np.nan).astype(np.float32)
-    bbox = np.where(visible[:, None], np.asarray(track.bbox, np.float32) / scale_box, np.nan).astype(np.float32)
+    centroid = np.where(visible[:, None], np.asarray(track.centroid, np.float32) / scale_rc, np.nan).astype(
+        np.float32
+    )
+    bbox = np.where(visible[:, None], np.asarray(track.bbox, np.float32) / scale_box, np.nan).astype(
+        np.float32
+    )
     event_id = attrs.get("event_id")
     event_frame = attrs.get("event_frame")
     return TrackSummary(
-        episode_id=episode, track_id=track_id, event_id=event_id, camera=attrs.get("camera"),
-        interaction=attrs.get("interaction"), object=attrs.get("object"),
+        episode_id=episode,
+        track_id=track_id,
+        event_id=event_id,
+        camera=attrs.get("camera"),
+        interaction=attrs.get("interaction"),
+        object=attrs.get("object"),
         event_frame=None if event_frame is None else int(event_frame),
         event_name=(event_names or {}).get(event_id) if event_id else None,
-        frame_index=np.asarray(track.frame_index, np.int64), nonempty=nonempty, visible=visible,
-        centroid=centroid.reshape(-1, 2), bbox=bbox.reshape(-1, 4),
-    )  # fmt: skip
+        frame_index=np.asarray(track.frame_index, np.int64),
+        nonempty=nonempty,
+        visible=visible,
+        centroid=centroid.reshape(-1, 2),
+        bbox=bbox.reshape(-1, 4),
+    )
 
 
 def _event_names(ds) -> dict[str, str]:
@@ -128,7 +141,9 @@ def pair_id_for(track: TrackSummary, source: str) -> str:
     return f"{track.episode_id}/{track.track_id}/{source}"
 
 
-def _draw(rng: np.random.Generator, options: list[tuple[TrackSummary, np.ndarray]]) -> tuple[TrackSummary, int]:
+def _draw(
+    rng: np.random.Generator, options: list[tuple[TrackSummary, np.ndarray]]
+) -> tuple[TrackSummary, int]:
     """A track uniformly among ``options``, then one of its candidate frames uniformly."""
     goal, frames = options[int(rng.integers(len(options)))]
     return goal, int(frames[int(rng.integers(len(frames)))])
@@ -143,18 +158,30 @@ def _pair_rows(track: TrackSummary, source: str, goal: TrackSummary, goal_frame:
         return [None if np.isnan(v) else float(v) for v in values]
 
     return {
-        "pair_id": [pair_id_for(track, source)] * n, "goal_source": [source] * n,
-        "episode_id": [track.episode_id] * n, "track_id": [track.track_id] * n, "event_id": [track.event_id] * n,
-        "camera": [track.camera] * n, "frame": track.frame_index.tolist(),
-        "window_start": [start] * n, "window_stop": [stop] * n,
-        "interaction": [track.interaction] * n, "interaction_id": [interaction_id] * n, "object": [track.object] * n,
+        "pair_id": [pair_id_for(track, source)] * n,
+        "goal_source": [source] * n,
+        "episode_id": [track.episode_id] * n,
+        "track_id": [track.track_id] * n,
+        "event_id": [track.event_id] * n,
+        "camera": [track.camera] * n,
+        "frame": track.frame_index.tolist(),
+        "window_start": [start] * n,
+        "window_stop": [stop] * n,
+        "interaction": [track.interaction] * n,
+        "interaction_id": [interaction_id] * n,
+        "object": [track.object] * n,
         "visible": track.visible.tolist(),
-        "centroid_row": column(track.centroid[:, 0]), "centroid_col": column(track.centroid[:, 1]),
-        "bbox_x0": column(track.bbox[:, 0]), "bbox_y0": column(track.bbox[:, 1]),
-        "bbox_x1": column(track.bbox[:, 2]), "bbox_y1": column(track.bbox[:, 3]),
-        "goal_episode_id": [goal.episode_id] * n, "goal_camera": [goal.camera] * n,
-        "goal_track_id": [goal.track_id] * n, "goal_frame": [goal_frame] * n,
-    }  # fmt: skip
+        "centroid_row": column(track.centroid[:, 0]),
+        "centroid_col": column(track.centroid[:, 1]),
+        "bbox_x0": column(track.bbox[:, 0]),
+        "bbox_y0": column(track.bbox[:, 1]),
+        "bbox_x1": column(track.bbox[:, 2]),
+        "bbox_y1": column(track.bbox[:, 3]),
+        "goal_episode_id": [goal.episode_id] * n,
+        "goal_camera": [goal.camera] * n,
+        "goal_track_id": [goal.track_id] * n,
+        "goal_frame": [goal_frame] * n,
+    }
 
 
 def sample_pairs(
@@ -181,8 +208,14 @@ def sample_pairs(
     for track in sorted(usable, key=lambda t: (t.episode_id, t.track_id)):
         add(track, "same_episode", [(track, track.candidates)])
         if cross_episode:
-            others = [o for o in by_object[(track.interaction, track.object)] if o.episode_id != track.episode_id]
-            add(track, "cross_episode", [(o, o.candidates) for o in sorted(others, key=lambda o: (o.episode_id, o.track_id))])
+            others = [
+                o for o in by_object[(track.interaction, track.object)] if o.episode_id != track.episode_id
+            ]
+            add(
+                track,
+                "cross_episode",
+                [(o, o.candidates) for o in sorted(others, key=lambda o: (o.episode_id, o.track_id))],
+            )
         if cross_camera:
             start, stop = track.window
             options = []
@@ -214,9 +247,14 @@ def build_pairs(
     ds = open_dataset(dataset, storage_options)
     episodes = sorted({episode for episode, _track in ds.track_ids()})
     results = run_tasks(
-        episode_tracks, episodes, workers=workers, scheduler=scheduler, on_result=on_result,
-        dataset=dataset, storage_options=storage_options,
-    )  # fmt: skip
+        episode_tracks,
+        episodes,
+        workers=workers,
+        scheduler=scheduler,
+        on_result=on_result,
+        dataset=dataset,
+        storage_options=storage_options,
+    )
     tracks = [t for r in results for t in r.tracks]
     warnings = [w for r in results for w in r.warnings]
     if not tracks:
@@ -224,9 +262,15 @@ def build_pairs(
     table, counts = sample_pairs(tracks, seed, cross_episode, cross_camera)
     write_table(dataset, "pairs", table, storage_options)
     summary = {
-        "tracks": len(tracks), "pairs": sum(counts.values()), "rows": table.height, **{f"pairs_{k}": v for k, v in counts.items()},
-        "warnings": len(warnings), "seconds": round(time.perf_counter() - started, 3),
-    }  # fmt: skip
+        "tracks": len(tracks),
+        "pairs": sum(counts.values()),
+        "rows": table.height,
+        **{f"pairs_{k}": v for k, v in counts.items()},
+        "warnings": len(warnings),
+        "seconds": round(time.perf_counter() - started, 3),
+    }
     params = {"seed": seed, "cross_episode": cross_episode, "cross_camera": cross_camera}
-    record_step(open_root(dataset, "r+", storage_options), new_step("pairs", params, started_at, utc_now(), summary))
+    record_step(
+        open_root(dataset, "r+", storage_options), new_step("pairs", params, started_at, utc_now(), summary)
+    )
     return table, warnings

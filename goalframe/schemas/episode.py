@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, Field
 
-
 _KEY_CHARS = re.compile(r"[^A-Za-z0-9._-]")
 _KEY_MAX = 160  # characters: far below the 255-byte file name limit, with room for the suffix
 # Names that would clash with zarr's own files inside the episodes/ folder.
@@ -42,7 +41,9 @@ def episode_key(episode_id: str) -> str:
     """
     if is_episode_key(episode_id):
         return episode_id
-    cleaned = _KEY_CHARS.sub("_", episode_id)[: _KEY_MAX - 11].strip(".") or "_"  # room for "ep" and the suffix
+    cleaned = (
+        _KEY_CHARS.sub("_", episode_id)[: _KEY_MAX - 11].strip(".") or "_"
+    )  # room for "ep" and the suffix
     if cleaned.startswith("__"):
         cleaned = "ep" + cleaned
     return f"{cleaned}-{hashlib.sha256(episode_id.encode('utf-8', 'surrogateescape')).hexdigest()[:8]}"
@@ -110,5 +111,7 @@ class EpisodeMeta(BaseModel):
     goalframe_version: str
     warnings: list[str] = Field(default_factory=list)
     source: dict[str, Any] = Field(default_factory=dict, description="format-specific extras")
-    raw_episode_id: str | None = Field(default=None, description="the id as the source named it (the key may differ)")
+    raw_episode_id: str | None = Field(
+        default=None, description="the id as the source named it (the key may differ)"
+    )
     complete: bool = False

@@ -34,7 +34,11 @@ class Feature(BaseModel):
     def merged(self, other: Feature) -> Feature:
         """What this feature and another episode's one of the same path have in common."""
         if len(self.shape) != len(other.shape) or self.dtype != other.dtype:
-            return Feature(dtype=_same(self.dtype, other.dtype) or "mixed", shape=[], per_frame=self.per_frame and other.per_frame)
+            return Feature(
+                dtype=_same(self.dtype, other.dtype) or "mixed",
+                shape=[],
+                per_frame=self.per_frame and other.per_frame,
+            )
         return Feature(
             dtype=self.dtype,
             shape=[_same(a, b) for a, b in zip(self.shape, other.shape)],
@@ -78,7 +82,9 @@ def _vector_columns() -> dict[str, list[str]]:
 VECTOR_COLUMNS = _vector_columns()
 
 
-def names_of(path: str, row_shape: tuple[int, ...], attrs: dict[str, Any], vectors: bool = False) -> list[str] | None:
+def names_of(
+    path: str, row_shape: tuple[int, ...], attrs: dict[str, Any], vectors: bool = False
+) -> list[str] | None:
     """Column names of an array's last axis: its attrs' ``names`` or ``vocabulary``, or the
     vector layout (``vectors``: the episode carries the AgiBot gripper layout)."""
     if not row_shape:
@@ -93,7 +99,15 @@ def names_of(path: str, row_shape: tuple[int, ...], attrs: dict[str, Any], vecto
     return None
 
 
-def array_feature(path: str, dtype: str, shape: tuple[int, ...], n_frames: int, attrs: dict[str, Any], codec: str, vectors: bool = False) -> Feature:
+def array_feature(
+    path: str,
+    dtype: str,
+    shape: tuple[int, ...],
+    n_frames: int,
+    attrs: dict[str, Any],
+    codec: str,
+    vectors: bool = False,
+) -> Feature:
     """The feature of one numeric array of ``shape`` in an episode of ``n_frames`` frames."""
     row = tuple(shape[1:])
     return Feature(

@@ -22,7 +22,10 @@ def quaternion_matrix(q: np.ndarray) -> np.ndarray:
 
 
 def carried_pose(
-    parent_rotation: np.ndarray, parent_translation: np.ndarray, child_rotation: np.ndarray, child_translation: np.ndarray
+    parent_rotation: np.ndarray,
+    parent_translation: np.ndarray,
+    child_rotation: np.ndarray,
+    child_translation: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-frame pose of a child rigidly attached to a moving parent, from one frame of both.
 

@@ -63,7 +63,15 @@ def conform(rows: list[dict], schema: dict[str, pl.DataType]) -> pl.DataFrame:
 
 
 # ROCKET's interaction types and ids (reference/raw-formats.md); -1 is "none".
-INTERACTION_IDS: dict[str, int] = {"hunt": 0, "mine": 2, "use": 3, "craft": 4, "switch": 5, "approach": 6, "none": -1}
+INTERACTION_IDS: dict[str, int] = {
+    "hunt": 0,
+    "mine": 2,
+    "use": 3,
+    "craft": 4,
+    "switch": 5,
+    "approach": 6,
+    "none": -1,
+}
 
 # One row per interaction event. VPT events come from increases of the cumulative stats
 # counters; AgiBot events are task segments and gripper grasp/release transitions.
@@ -73,7 +81,9 @@ EVENTS_SCHEMA: dict[str, pl.DataType] = {
     "source_format": pl.String,
     "frame": pl.Int64,  # the frame the event happens on (stats line that shows it; grasp onset)
     "end_frame": pl.Int64,  # segments: exclusive end; otherwise frame + 1
-    "kind": pl.String,  # mine_block | use_item | craft_item | kill_entity | pickup | drop | break_item | segment | grasp | release
+    "kind": (
+        pl.String
+    ),  # mine_block use_item craft_item kill_entity pickup drop break_item segment grasp release
     "name": pl.String,  # the full stat name, the segment skill, or "<arm>.<kind>"
     "object": pl.String,  # minecraft object, grasped object if known, or null
     "interaction": pl.String,  # hunt | mine | use | craft | switch | approach | none

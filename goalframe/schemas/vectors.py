@@ -26,11 +26,14 @@ AGIBOT_STATE_LAYOUT: tuple[tuple[str, int, int, tuple[str, ...]], ...] = (
     ("states/waist/position", 0, 2, ("waist.pitch", "waist.lift")),
 )
 AGIBOT_ACTION_LAYOUT = tuple(
-    (name.replace("states/", "actions/", 1), first, last, names) for name, first, last, names in AGIBOT_STATE_LAYOUT
+    (name.replace("states/", "actions/", 1), first, last, names)
+    for name, first, last, names in AGIBOT_STATE_LAYOUT
 ) + (("actions/robot/velocity", 0, 2, ("base.velocity_x", "base.velocity_yaw")),)
 
 AGIBOT_STATE_NAMES = tuple(n for *_, names in AGIBOT_STATE_LAYOUT for n in names)
-AGIBOT_ACTION_NAMES = tuple(n.replace(".opening", ".command") for *_, names in AGIBOT_ACTION_LAYOUT for n in names)
+AGIBOT_ACTION_NAMES = tuple(
+    n.replace(".opening", ".command") for *_, names in AGIBOT_ACTION_LAYOUT for n in names
+)
 
 VECTOR_UNITS = {
     "head": "rad",

@@ -103,7 +103,6 @@ def discover(raw: Path) -> list[EpisodeRef]:
     return [episode_ref(raw, t, e) for t, e in ordered]
 
 
-
 # ----------------------------------------------------------------------------- read
 
 
@@ -188,7 +187,9 @@ def read(ref: EpisodeRef) -> RawEpisode:
         "timestamp_unit": "ns",
         "depth": {"files": _listed(ref.depth_dir, "head_depth_*.png"), "unit": "mm", "dtype": "uint16"},
         "tactile": {"files": _listed(ref.tactile_dir, "*.mp4"), "stored": False},
-        "vectors": vector_metadata() if effector["type"] == "gripper" else {"refused": "dexterous-hand episode"},
+        "vectors": (
+            vector_metadata() if effector["type"] == "gripper" else {"refused": "dexterous-hand episode"}
+        ),
     }
     return RawEpisode(
         episode_id=ref.episode_id,

@@ -31,7 +31,9 @@ def _load_json(path: Path, warnings: list[str] | None = None) -> Any:
         if warnings is None:
             raise RawFormatError(path, f"not UTF-8 (byte {exc.start})") from None
         text = raw.decode("utf-8", errors="replace")
-        warnings.append(f"{path.name}: bytes that are not UTF-8 (first at byte {exc.start}) replaced by U+FFFD")
+        warnings.append(
+            f"{path.name}: bytes that are not UTF-8 (first at byte {exc.start}) replaced by U+FFFD"
+        )
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -80,7 +82,14 @@ def _segments(ref: EpisodeRef, rec: dict[str, Any], n: int, warnings: list[str])
                 f"{ref.task_info.name}: segment {i} [{start}, {end}) is outside the episode's {n} frames"
             )
         text = seg.get("action_text", seg.get("english_action_text"))
-        out.append({**seg, "start_frame": start, "end_frame": end, **({"action_text": text} if text is not None else {})})
+        out.append(
+            {
+                **seg,
+                "start_frame": start,
+                "end_frame": end,
+                **({"action_text": text} if text is not None else {}),
+            }
+        )
     return out
 
 
@@ -96,9 +105,14 @@ def _intrinsic(path: Path) -> dict[str, float]:
     return {k: float(v) for k, v in intr.items() if _number(v)}
 
 
-_CAM_FILE = re.compile(r"^(?P<cam>.+?)_(?P<kind>intrinsic_params|extrinsic_params_aligned|extrinsic_params)\.json$")
+_CAM_FILE = re.compile(
+    r"^(?P<cam>.+?)_(?P<kind>intrinsic_params|extrinsic_params_aligned|extrinsic_params)\.json$"
+)
 HAND_ARMS = {"hand_left": 0, "hand_right": 1}
-CAMERA_POSE_MEANING = {"transform": "camera to robot base: p_base = R @ p_cam + t", "camera_frame": "x right, y down, z forward"}
+CAMERA_POSE_MEANING = {
+    "transform": "camera to robot base: p_base = R @ p_cam + t",
+    "camera_frame": "x right, y down, z forward",
+}
 
 
 def camera_prefix(video: str) -> str:
@@ -111,9 +125,13 @@ def _pose_entry(path: Path, entry: Any) -> tuple[np.ndarray, np.ndarray]:
         rot = np.array(entry["extrinsic"]["rotation_matrix"], dtype=np.float64)
         trans = np.array(entry["extrinsic"]["translation_vector"], dtype=np.float64)
     except (KeyError, TypeError, ValueError):
-        raise RawFormatError(path, 'each entry must be {"extrinsic": {"rotation_matrix": 3x3, "translation_vector": 3}}') from None
+        raise RawFormatError(
+            path, 'each entry must be {"extrinsic": {"rotation_matrix": 3x3, "translation_vector": 3}}'
+        ) from None
     if rot.shape != (3, 3) or trans.shape != (3,):
-        raise RawFormatError(path, f"rotation_matrix must be 3x3 and translation_vector 3, got {rot.shape} and {trans.shape}")
+        raise RawFormatError(
+            path, f"rotation_matrix must be 3x3 and translation_vector 3, got {rot.shape} and {trans.shape}"
+        )
     if not (np.all(np.isfinite(rot)) and np.all(np.isfinite(trans))):
         raise RawFormatError(path, "non-finite extrinsics")
     return rot, trans
@@ -124,7 +142,9 @@ def _extrinsics(path: Path) -> tuple[np.ndarray, np.ndarray]:
     doc = _load_json(path)
     entries = [doc] if isinstance(doc, dict) else doc
     if not isinstance(entries, list) or not entries:
-        raise RawFormatError(path, "expected a non-empty list of per-frame extrinsics or one extrinsic object")
+        raise RawFormatError(
+            path, "expected a non-empty list of per-frame extrinsics or one extrinsic object"
+        )
     poses = [_pose_entry(path, e) for e in entries]
     return np.stack([r for r, _ in poses]), np.stack([t for _, t in poses])
 
@@ -153,9 +173,18 @@ def _camera_track(
     flange = None if arm is None else _flange_poses(arrays, arm)
     if flange is not None:
         rot, trans = carried_pose(flange[0], flange[1], rot[0], trans[0])
-        return rot, trans, f"one pose in {path.name}, carried with the {('left', 'right')[arm]} arm's flange pose (states/end/*)"
+        return (
+            rot,
+            trans,
+            (
+                f"one pose in {path.name}, carried with the {('left', 'right')[arm]} arm's flange pose"
+                " (states/end/*)"
+            ),
+        )
     if arm is not None:
-        warnings.append(f"{path.name}: one extrinsic for a hand camera and no end pose to carry it; kept fixed")
+        warnings.append(
+            f"{path.name}: one extrinsic for a hand camera and no end pose to carry it; kept fixed"
+        )
     return np.repeat(rot, n, 0), np.repeat(trans, n, 0), f"one pose in {path.name}, fixed for every frame"
 
 
@@ -199,7 +228,10 @@ def _cameras(
         info["has_intrinsics"] = "intrinsic" in info
         if "extrinsic_params" in found:  # parsed even beside an aligned file: a bad one is named
             rot, trans = _extrinsics(found["extrinsic_params"])
-            info["unaligned_extrinsic"] = {"rotation_matrix": rot[0].tolist(), "translation_vector": trans[0].tolist()}
+            info["unaligned_extrinsic"] = {
+                "rotation_matrix": rot[0].tolist(),
+                "translation_vector": trans[0].tolist(),
+            }
         pose_file = found.get("extrinsic_params_aligned") or found.get("extrinsic_params")
         info["has_extrinsics"] = pose_file is not None
         if pose_file is not None:
@@ -213,5 +245,9 @@ def _cameras(
     if other:
         result["_other_files"] = other
     if ref.camera_dir is not None:
-        result["_folder"] = str(ref.camera_dir.relative_to(ref.root)) if ref.camera_dir.is_relative_to(ref.root) else str(ref.camera_dir)
+        result["_folder"] = (
+            str(ref.camera_dir.relative_to(ref.root))
+            if ref.camera_dir.is_relative_to(ref.root)
+            else str(ref.camera_dir)
+        )
     return result, out_arrays, out_attrs

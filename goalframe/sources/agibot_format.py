@@ -13,7 +13,12 @@ FLANGE = "the arm's flange (wrist mounting plate), not the grasp point: see Grip
 UNITS = {
     "joint/position": {"unit": "rad", "axes": ["left arm joints [:7]", "right arm joints [7:]"]},
     "joint/current_value": {"unit": "motor steps", "meaning": "joint motor readings, NOT radians"},
-    "end/position": {"unit": "m", "frame": "robot base", "axes": ["arm (left, right)", "xyz"], "pose_of": FLANGE},
+    "end/position": {
+        "unit": "m",
+        "frame": "robot base",
+        "axes": ["arm (left, right)", "xyz"],
+        "pose_of": FLANGE,
+    },
     "end/orientation": {
         "convention": "quaternion xyzw",
         "frame": "robot base",
@@ -25,11 +30,19 @@ UNITS = {
 }
 EFFECTOR_UNITS = {
     "gripper": {"unit": "mm", "meaning": "gripper opening", "axes": ["left", "right"]},
-    "dexhand": {"unit": "rad", "meaning": "dexterous hand joint angles", "axes": ["left hand [:6]", "right hand [6:]"]},
+    "dexhand": {
+        "unit": "rad",
+        "meaning": "dexterous hand joint angles",
+        "axes": ["left hand [:6]", "right hand [6:]"],
+    },
 }
 EFFECTOR_COMMAND = {
     "gripper": {"values": "0 = open, 1 = closed (as recorded: check the range before trusting it)"},
-    "dexhand": {"unit": "rad", "meaning": "dexterous hand joint targets", "axes": ["left hand [:6]", "right hand [6:]"]},
+    "dexhand": {
+        "unit": "rad",
+        "meaning": "dexterous hand joint targets",
+        "axes": ["left hand [:6]", "right hand [6:]"],
+    },
 }
 
 

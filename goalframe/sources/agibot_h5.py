@@ -57,7 +57,11 @@ def _read_index(path: Path, data: dict[str, np.ndarray], key: str, n: int) -> np
     if index.ndim != 1:
         raise RawFormatError(path, f"{key} must be 1-D, got shape {index.shape}")
     if not np.issubdtype(index.dtype, np.integer):
-        whole = np.issubdtype(index.dtype, np.floating) and np.all(np.isfinite(index)) and np.all(index == np.round(index))
+        whole = (
+            np.issubdtype(index.dtype, np.floating)
+            and np.all(np.isfinite(index))
+            and np.all(index == np.round(index))
+        )
         if not whole:
             raise RawFormatError(path, f"{key} holds non-integer frame numbers ({index.dtype})")
     index = index.astype(np.int64)
@@ -73,7 +77,12 @@ def _action_groups(data: dict[str, np.ndarray]) -> dict[str, dict[str, np.ndarra
     groups: dict[str, dict[str, np.ndarray]] = {}
     for key, arr in data.items():
         parts = key.split("/")
-        if parts[0] != "action" or len(parts) < 3 or arr.size == 0 or (len(parts) == 3 and parts[2] == "index"):
+        if (
+            parts[0] != "action"
+            or len(parts) < 3
+            or arr.size == 0
+            or (len(parts) == 3 and parts[2] == "index")
+        ):
             continue
         groups.setdefault(parts[1], {})["/".join(parts[2:])] = arr
     return groups
@@ -92,7 +101,9 @@ def _rows_by_index(
     keep = np.ones(len(frames), bool)
     keep[:-1] = frames[1:] != frames[:-1]  # several rows for one frame: the last one wins
     if not keep.all():
-        warnings.append(f"{key}: {int((~keep).sum())} rows share a frame with a later row; the last row per frame is kept")
+        warnings.append(
+            f"{key}: {int((~keep).sum())} rows share a frame with a later row; the last row per frame is kept"
+        )
     return frames[keep], rows[keep]
 
 
@@ -114,7 +125,9 @@ def _place_actions(
                 raise RawFormatError(path, f"{key} is a scalar, expected one row per frame")
             m, out_key = len(arr), f"actions/{group}/{name}"
             if m > n:
-                raise RawFormatError(path, f"{key} has {m} rows, longer than the {n} state frames: corrupt recording")
+                raise RawFormatError(
+                    path, f"{key} has {m} rows, longer than the {n} state frames: corrupt recording"
+                )
             if m == n:
                 arrays[out_key] = arr
                 attrs[out_key] = {"rows_in_file": m, "filled_rows": 0}
@@ -126,7 +139,9 @@ def _place_actions(
             if used is None and group == "end":  # a known quirk: an empty end index means the joint one
                 used_key, used = "action/joint/index", _read_index(path, data, "action/joint/index", n)
             if used is None:
-                raise RawFormatError(path, f"{key} has {m} rows, shorter than the {n} state frames, and no {index_key}")
+                raise RawFormatError(
+                    path, f"{key} has {m} rows, shorter than the {n} state frames, and no {index_key}"
+                )
             frames, rows = _rows_by_index(path, key, used_key, arr, used, warnings)
             out, source = _fill_source(data, group, name, arr, n, effector)
             out[frames] = rows
@@ -135,13 +150,21 @@ def _place_actions(
             commanded = placed if commanded is None else commanded | placed
             n_filled = int(n - placed.sum())
             arrays[out_key] = out
-            attrs[out_key] = {"rows_in_file": m, "filled_rows": n_filled, "filled_from": source["source"], "placed_by": used_key}
+            attrs[out_key] = {
+                "rows_in_file": m,
+                "filled_rows": n_filled,
+                "filled_from": source["source"],
+                "placed_by": used_key,
+            }
             filled |= ~placed
             if n_filled:
                 fill_info[f"{group}/{name}"] = {**source, "filled_rows": n_filled}
         arrays[f"actions/{group}/filled"] = filled
         attrs[f"actions/{group}/filled"] = {
-            "meaning": f"True where no action row was recorded for the frame and actions/{group}/* was filled from state"
+            "meaning": (
+                f"True where no action row was recorded for the frame and actions/{group}/* was filled from"
+                " state"
+            )
         }
         if commanded is not None:
             arrays[f"actions/{group}/commanded"] = commanded
@@ -166,12 +189,18 @@ def _fill_source(
                 "source": "state/effector/position",
                 "method": "state opening thresholded",
                 "threshold_mm": round(threshold, 3),
-                "rule": f"1 (closed) where the opening is below {EFFECTOR_THRESHOLD_FRACTION} x the episode's largest opening, else 0",
+                "rule": (
+                    f"1 (closed) where the opening is below {EFFECTOR_THRESHOLD_FRACTION} x the episode's"
+                    " largest opening, else 0"
+                ),
             }
     for candidate in (f"state/{group}/{name}", f"state/{group}/position"):
         state = data.get(candidate)
         if state is not None and state.size and len(state) == n and state.shape[1:] == tail:
-            return np.array(state, dtype=dtype), {"source": candidate, "method": "copy of the state at the same frame"}
+            return np.array(state, dtype=dtype), {
+                "source": candidate,
+                "method": "copy of the state at the same frame",
+            }
     return np.zeros((n, *tail), dtype), {"source": "zeros", "method": "no matching state array: zeros"}
 
 
@@ -198,6 +227,11 @@ def effector_kind(data: dict[str, np.ndarray]) -> dict[str, Any]:
     state = np.asarray(data["state/effector/position"])
     width = int(np.prod(state.shape[1:])) if state.ndim > 1 else 1
     if width == 2 * DEXHAND_JOINTS:
-        return {"type": "dexhand", "width": width, "unit": "rad", "joints_per_hand": DEXHAND_JOINTS,
-                "axes": ["left hand joints [:6]", "right hand joints [6:]"]}  # fmt: skip
+        return {
+            "type": "dexhand",
+            "width": width,
+            "unit": "rad",
+            "joints_per_hand": DEXHAND_JOINTS,
+            "axes": ["left hand joints [:6]", "right hand joints [6:]"],
+        }
     return {"type": "gripper", "width": width, "unit": "mm", "axes": ["left opening", "right opening"]}

@@ -83,7 +83,9 @@ def _discover_index(index: Path) -> list[EpisodeRef]:
     try:
         spec = json.loads(index.read_bytes())
     except (OSError, ValueError) as exc:
-        raise RawFormatError(shown_path(index), f"unreadable index file ({exc.__class__.__name__}: {exc})") from None
+        raise RawFormatError(
+            shown_path(index), f"unreadable index file ({exc.__class__.__name__}: {exc})"
+        ) from None
     if not isinstance(spec, dict) or not isinstance(spec.get("relpaths"), list):
         raise RawFormatError(shown_path(index), 'index file needs {"basedir": ..., "relpaths": [...]}')
     basedir = spec.get("basedir")
@@ -122,7 +124,6 @@ def discover(raw: str | Path) -> list[EpisodeRef]:
     raise RawFormatError(shown_path(raw), "does not exist")
 
 
-
 # --------------------------------------------------------------------------- read
 
 
@@ -132,7 +133,10 @@ def _read_options(ref: EpisodeRef, warnings: list[str]) -> tuple[dict | None, Pa
         candidate = ref.jsonl.parent / (ref.jsonl.stem + OPTIONS_SUFFIX)
         path = candidate if candidate.is_file() else None
     if path is None:
-        warnings.append(f"{shown_path(ref.jsonl.parent / (ref.jsonl.stem + OPTIONS_SUFFIX))}: options file is missing (window taken as 1280x720)")
+        warnings.append(
+            f"{shown_path(ref.jsonl.parent / (ref.jsonl.stem + OPTIONS_SUFFIX))}: options file is missing"
+            " (window taken as 1280x720)"
+        )
         return None, None
     try:
         options = json.loads(path.read_bytes())
@@ -154,7 +158,8 @@ def _window(options: dict | None, options_path: Path | None, ref: EpisodeRef, wa
             warnings.append(f"{shown}: {missing}; cursor positions read as in a 1280x720 window")
     elif not window.is_usual:
         warnings.append(
-            f"{shown}: window is {window.width}x{window.height}, not 1280x720; cursor positions are scaled from it"
+            f"{shown}: window is {window.width}x{window.height}, not 1280x720; cursor positions are scaled"
+            " from it"
         )
     return window
 
@@ -204,12 +209,16 @@ def read(ref: EpisodeRef, truncate_camera: bool = False) -> RawEpisode:
     except RawFormatError as exc:  # keep the one line printable when the name is not UTF-8
         raise RawFormatError(shown_path(ref.mp4), shown_path(exc.problem)) from None
     if abs(probe.fps - FPS) > 0.01:
-        raise RawFormatError(shown_path(ref.mp4), f"video runs at {probe.fps:g} fps, VPT recordings are {FPS} fps")
+        raise RawFormatError(
+            shown_path(ref.mp4), f"video runs at {probe.fps:g} fps, VPT recordings are {FPS} fps"
+        )
 
     try:
         cols, n_lines, info = parse_jsonl(ref.jsonl, warnings)
     except OSError as exc:
-        raise RawFormatError(shown_path(ref.jsonl), f"unreadable action file ({exc.__class__.__name__}: {exc})") from None
+        raise RawFormatError(
+            shown_path(ref.jsonl), f"unreadable action file ({exc.__class__.__name__}: {exc})"
+        ) from None
     if not n_lines <= probe.n_frames <= n_lines + 1:
         raise RawFormatError(
             shown_path(ref.mp4),

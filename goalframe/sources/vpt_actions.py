@@ -232,7 +232,7 @@ def convert_actions(
         if attack_is_stuck:
             stuck_lines += 1
             mouse = dict(mouse)
-            mouse["buttons"] = [b for b in (mouse.get("buttons") or []) if b != 0]
+            mouse["buttons"] = [b for b in mouse.get("buttons") or [] if b != 0]
             line = {**line, "mouse": mouse}
 
         action, null = json_action_to_env_action(line, truncate_camera=truncate_camera)

@@ -67,11 +67,15 @@ def _timestamps(
         if first is not None:
             ts[:first] = ts[first] - step_ns * np.arange(first, 0, -1)
     if gaps:
-        warnings.append(f"{shown_path(path)}: {len(gaps)} line(s) without 'milli', timestamps filled at 50 ms steps")
+        warnings.append(
+            f"{shown_path(path)}: {len(gaps)} line(s) without 'milli', timestamps filled at 50 ms steps"
+        )
     return ms, ts, len(gaps)
 
 
-def _stats_table(stats: list[dict[str, int | None] | None]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], int]:
+def _stats_table(
+    stats: list[dict[str, int | None] | None],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], int]:
     """The sparse (frame, key, value) table of counter changes, and how many counters vanished.
 
     The recorder lists only NON-ZERO counters, so a counter missing from a line that has
@@ -137,8 +141,10 @@ def _mouse_arrays(
     quirks["gui_open_lines"] = int(gui_scaled.sum())
     arrays["actions/mouse/gui_scaled"] = gui_scaled
     gui = {
-        "gui_scaled": "on frames where actions/mouse/gui_scaled is true (a GUI was open) the recorder "
-        "divided this value by the GUI scale factor guiScale / framebufferToWindowRatio",
+        "gui_scaled": (
+            "on frames where actions/mouse/gui_scaled is true (a GUI was open) the recorder "
+            "divided this value by the GUI scale factor guiScale / framebufferToWindowRatio"
+        ),
         "gui_scale_factor": window.gui_scale_factor,
     }
     position = {
@@ -152,21 +158,32 @@ def _mouse_arrays(
         **gui,
         "recorder_version": recording.version,
         "recorder_version_factor": factor,
-        "recorder_version_factor_note": "VPT's MINEREC_VERSION_SPECIFIC_SCALERS (5.7, 5.8: x0.5; 6.7-6.9: x2.0), "
-        "applied here to GUI-open frames only; actions/vpt/camera keeps the recorded deltas as VPT does",
+        "recorder_version_factor_note": (
+            "VPT's MINEREC_VERSION_SPECIFIC_SCALERS (5.7, 5.8: x0.5; 6.7-6.9: x2.0), "
+            "applied here to GUI-open frames only; actions/vpt/camera keeps the recorded deltas as VPT does"
+        ),
     }
-    attrs["actions/mouse/scaled_x"] = attrs["actions/mouse/scaled_y"] = {"units": "recorder scaledX/scaledY", **gui}
+    attrs["actions/mouse/scaled_x"] = attrs["actions/mouse/scaled_y"] = {
+        "units": "recorder scaledX/scaledY",
+        **gui,
+    }
     attrs["actions/mouse/dwheel"] = {"units": "scroll wheel steps"}
-    attrs["actions/mouse/gui_scaled"] = {"meaning": "a GUI was open (states/gui/open): dx, dy, scaled_x, scaled_y are GUI-scaled"}
+    attrs["actions/mouse/gui_scaled"] = {
+        "meaning": "a GUI was open (states/gui/open): dx, dy, scaled_x, scaled_y are GUI-scaled"
+    }
     return arrays
 
 
-def _pause_array(ms: np.ndarray, attrs: dict[str, dict[str, Any]], quirks: dict[str, Any], warnings: list[str], shown: str) -> np.ndarray:
+def _pause_array(
+    ms: np.ndarray, attrs: dict[str, dict[str, Any]], quirks: dict[str, Any], warnings: list[str], shown: str
+) -> np.ndarray:
     paused = pauses_before(ms)
     gaps = np.diff(ms)[paused[1:]] if len(ms) > 1 else np.zeros(0, dtype=np.int64)
     attrs["states/paused_before"] = {
-        "meaning": "the game was paused just before this frame: milli jumped while no line and no frame "
-        "were written (tick does not advance in a pause); no frames are missing",
+        "meaning": (
+            "the game was paused just before this frame: milli jumped while no line and no frame "
+            "were written (tick does not advance in a pause); no frames are missing"
+        ),
         "threshold_ms": PAUSE_GAP_MS,
     }
     quirks["pauses"] = int(paused.sum())
@@ -174,13 +191,15 @@ def _pause_array(ms: np.ndarray, attrs: dict[str, dict[str, Any]], quirks: dict[
     if paused.any():
         frames = ", ".join(str(int(f)) for f in np.flatnonzero(paused)[:5])
         warnings.append(
-            f"{shown}: game paused {int(paused.sum())} time(s), {gaps.sum() / 1000:.1f} s in all (milli jumps before "
-            f"frame {frames}); no frames are missing, flagged in states/paused_before"
+            f"{shown}: game paused {int(paused.sum())} time(s), {gaps.sum() / 1000:.1f} s in all (milli jumps"
+            f" before frame {frames}); no frames are missing, flagged in states/paused_before"
         )
     return paused
 
 
-def _build_arrays(cols: _Columns, quirks: dict[str, Any], warnings: list[str], path: Path, recording: _Recording):
+def _build_arrays(
+    cols: _Columns, quirks: dict[str, Any], warnings: list[str], path: Path, recording: _Recording
+):
     counter: Counter[str] = Counter()
     arrays: dict[str, np.ndarray] = {}
     attrs: dict[str, dict[str, Any]] = {}
@@ -246,8 +265,10 @@ def _build_arrays(cols: _Columns, quirks: dict[str, Any], warnings: list[str], p
     attrs["states/stats/value"] = {
         **sparse,
         "meaning": "cumulative counter value from that frame on",
-        "vanished": "the recorder lists only non-zero counters: a counter missing from a line is 0 there "
-        "(a row with value 0 where it vanished); when it comes back it counts up from 0",
+        "vanished": (
+            "the recorder lists only non-zero counters: a counter missing from a line is 0 there "
+            "(a row with value 0 where it vanished); when it comes back it counts up from 0"
+        ),
     }
     quirks["vanished_counters"] = vanished
 
@@ -255,7 +276,9 @@ def _build_arrays(cols: _Columns, quirks: dict[str, Any], warnings: list[str], p
     arrays.update(convert_actions(cols.lines, truncate_camera=recording.truncate_camera, stats=vpt_stats))
     attrs.update({k: dict(v) for k, v in VPT_ACTION_ATTRS.items()})
     attrs["actions/vpt/camera"]["conversion"] = (
-        "truncated toward zero (VPT's integer array, --truncate-camera)" if recording.truncate_camera else "float (MineStudio)"
+        "truncated toward zero (VPT's integer array, --truncate-camera)"
+        if recording.truncate_camera
+        else "float (MineStudio)"
     )
 
     quirks.update(vpt_stats)

@@ -185,7 +185,9 @@ def _parse_line(
         raise _LineError(f"field 'stats' is {type(stats).__name__}, expected an object")
     else:
         # a null value is unknown, not 0: kept as None so that the counter does not "vanish"
-        stats = {name: None if stats[name] is None else _integer(stats, name, name, miss, 0) for name in stats}
+        stats = {
+            name: None if stats[name] is None else _integer(stats, name, name, miss, 0) for name in stats
+        }
 
     # everything validated: commit the line
     missing.update(miss)
@@ -210,14 +212,20 @@ def _parse_line(
     cols.stats.append(stats)
     cols.lines.append(
         {
-            "mouse": None if mouse is None else {
-                "dx": mouse_values["dx"], "dy": mouse_values["dy"],
-                "buttons": buttons, "newButtons": new_buttons,
-            },
+            "mouse": (
+                None
+                if mouse is None
+                else {
+                    "dx": mouse_values["dx"],
+                    "dy": mouse_values["dy"],
+                    "buttons": buttons,
+                    "newButtons": new_buttons,
+                }
+            ),
             "keyboard": None if keyboard is None else {"keys": keys},
             "hotbar": hotbar,
         }
-    )  # fmt: skip
+    )
 
 
 def _split_lines(data: bytes) -> list[bytes]:
@@ -261,7 +269,9 @@ def parse_jsonl(path: Path, warnings: list[str]) -> tuple[_Columns, int, dict[st
                 obj = json.loads(text)
             except json.JSONDecodeError as exc:
                 # json's own messages may end in "at" ("Unterminated string starting at")
-                raise _LineError(f"malformed JSON ({exc.msg.removesuffix(' at')} at column {exc.colno})") from None
+                raise _LineError(
+                    f"malformed JSON ({exc.msg.removesuffix(' at')} at column {exc.colno})"
+                ) from None
             _parse_line(obj, len(cols.lines), cols, missing, nulls, quirks)
         except (_LineError, RecursionError) as exc:
             if not last:
@@ -273,8 +283,8 @@ def parse_jsonl(path: Path, warnings: list[str]) -> tuple[_Columns, int, dict[st
         raise RawFormatError(shown_path(path), "action file has no valid lines")
     if quirks["surrogates_replaced_lines"]:
         warnings.append(
-            f"{shown_path(path)}: {quirks['surrogates_replaced_lines']} line(s) had unpaired surrogate escapes in "
-            "keyboard.chars, replaced with U+FFFD"
+            f"{shown_path(path)}: {quirks['surrogates_replaced_lines']} line(s) had unpaired surrogate"
+            " escapes in keyboard.chars, replaced with U+FFFD"
         )
     if nulls:
         warnings.append(
@@ -285,7 +295,9 @@ def parse_jsonl(path: Path, warnings: list[str]) -> tuple[_Columns, int, dict[st
     if missing:
         fields = sorted(missing)
         shown = ", ".join(fields[:8]) + (f" and {len(fields) - 8} more" if len(fields) > 8 else "")
-        warnings.append(f"{shown_path(path)}: fields missing on some lines, filled with neutral values: {shown}")
+        warnings.append(
+            f"{shown_path(path)}: fields missing on some lines, filled with neutral values: {shown}"
+        )
     info = {
         "missing_fields": sorted(set(missing) | {f"{k} (null)" for k in nulls}),
         "quirks": {

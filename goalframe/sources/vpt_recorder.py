@@ -28,7 +28,13 @@ MIN_SCALED_GUI_SIZE = (320, 240)  # (width, height) in scaled GUI pixels
 # a lagging client stretches single ticks to a few hundred ms, a pause menu lasts seconds).
 PAUSE_GAP_MS = 1000
 #: openai/Video-Pre-Training data_loader.py: factors for GUI-open mouse deltas by recorder version.
-MINEREC_VERSION_SPECIFIC_SCALERS: dict[str, float] = {"5.7": 0.5, "5.8": 0.5, "6.7": 2.0, "6.8": 2.0, "6.9": 2.0}
+MINEREC_VERSION_SPECIFIC_SCALERS: dict[str, float] = {
+    "5.7": 0.5,
+    "5.8": 0.5,
+    "6.7": 2.0,
+    "6.8": 2.0,
+    "6.9": 2.0,
+}
 
 
 def option_number(options: dict[str, Any] | None, key: str) -> float | None:
@@ -50,14 +56,19 @@ def option_number(options: dict[str, Any] | None, key: str) -> float | None:
     return float(value)
 
 
-def minecraft_gui_scale(requested: int, framebuffer_width: int, framebuffer_height: int, force_unicode: bool = False) -> int:
+def minecraft_gui_scale(
+    requested: int, framebuffer_width: int, framebuffer_height: int, force_unicode: bool = False
+) -> int:
     """Minecraft's ``Window.calculateScale``: the requested scale (0 = auto), as far as it fits."""
     min_w, min_h = MIN_SCALED_GUI_SIZE
     scale = 1
     while (
-        scale != requested and scale < framebuffer_width and scale < framebuffer_height
-        and framebuffer_width // (scale + 1) >= min_w and framebuffer_height // (scale + 1) >= min_h
-    ):  # fmt: skip
+        scale != requested
+        and scale < framebuffer_width
+        and scale < framebuffer_height
+        and framebuffer_width // (scale + 1) >= min_w
+        and framebuffer_height // (scale + 1) >= min_h
+    ):
         scale += 1
     if force_unicode and scale % 2:
         scale += 1
@@ -109,7 +120,9 @@ def window_from_options(options: dict[str, Any] | None) -> tuple[Window, str | N
         force_unicode = str(options.get("forceUnicodeFont", "false")).strip('"').lower() == "true"
         gui_scale = minecraft_gui_scale(int(requested), int(fb_width), int(fb_height), force_unicode)
         factor = gui_scale / ratio
-    window = Window(int(width), int(height), int(fb_width), int(fb_height), float(ratio), gui_scale, factor, "options")
+    window = Window(
+        int(width), int(height), int(fb_width), int(fb_height), float(ratio), gui_scale, factor, "options"
+    )
     return window, None
 
 

@@ -15,9 +15,9 @@ import zarr
 
 from goalframe.schemas.episode import EpisodeMeta
 from goalframe.schemas.layout import DatasetError, DatasetInfo
+from goalframe.storage import masks as mask_store
 from goalframe.storage.frames import read_frame_range
 from goalframe.storage.layout import FRAMES, episode_path
-from goalframe.storage import masks as mask_store
 from goalframe.storage.manifest import complete_episode_metas
 from goalframe.storage.step_log import STEPS_TABLE
 from goalframe.storage.store import list_tables, open_root, read_info, read_table, store_path
@@ -66,7 +66,9 @@ class NamedArray:
         except (IndexError, TypeError, KeyboardInterrupt):
             raise  # a bad selection is the caller's, not damage
         except Exception as exc:  # noqa: BLE001 - any decode failure of stored bytes
-            raise DatasetError(f"{self._where} {_selection_text(selection)}: {decode_problem(exc)} (run `goalframe verify`)") from None
+            raise DatasetError(
+                f"{self._where} {_selection_text(selection)}: {decode_problem(exc)} (run `goalframe verify`)"
+            ) from None
 
 
 class Dataset:
@@ -124,7 +126,9 @@ class Dataset:
         if key not in self._arrays:
             self.meta(episode)
             try:
-                self._arrays[key] = NamedArray(self.root[f"{episode_path(episode)}/{name}"], self.path, episode, name)
+                self._arrays[key] = NamedArray(
+                    self.root[f"{episode_path(episode)}/{name}"], self.path, episode, name
+                )
             except KeyError:
                 raise DatasetError(f"{self.path}: episode {episode!r} has no array {name!r}") from None
         return self._arrays[key]
@@ -139,7 +143,9 @@ class Dataset:
         """Every array of the episode except frames, as slash paths."""
         group = self.root[episode_path(episode)]
         return sorted(
-            name for name, node in group.members(max_depth=None) if isinstance(node, zarr.Array) and not name.startswith(FRAMES + "/")
+            name
+            for name, node in group.members(max_depth=None)
+            if isinstance(node, zarr.Array) and not name.startswith(FRAMES + "/")
         )
 
     def read_frames(self, episode: str, start: int, stop: int, camera: str | None = None) -> np.ndarray:
@@ -168,7 +174,10 @@ class Dataset:
         except (DatasetError, KeyboardInterrupt):
             raise
         except Exception as exc:  # noqa: BLE001 - a mask chunk that fails to decode
-            raise DatasetError(f"{self.path}: episode {episode!r} mask track {track_id!r}: {decode_problem(exc)} (run `goalframe verify`)") from None
+            raise DatasetError(
+                f"{self.path}: episode {episode!r} mask track {track_id!r}: {decode_problem(exc)} (run"
+                " `goalframe verify`)"
+            ) from None
 
     def track_ids(self, episode: str | None = None) -> list[tuple[str, str]]:
         """(episode, track_id) of complete tracks, optionally of one episode."""
@@ -178,4 +187,3 @@ class Dataset:
 def open_dataset(path: str, storage_options: dict[str, Any] | None = None) -> Dataset:
     """Open a goalframe dataset (a local ``NAME.zarr`` folder or an fsspec URL) for reading."""
     return Dataset(str(path), storage_options)
-

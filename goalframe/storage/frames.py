@@ -64,7 +64,9 @@ class _ShardedJpeg:
             return data
         body = data[:-4]
         if len(data) < 4 or google_crc32c.value(body) != int.from_bytes(data[-4:], "little"):
-            raise DatasetError(f"{self.directory}: frame {frame} fails its checksum (corrupt chunk; see goalframe verify)")
+            raise DatasetError(
+                f"{self.directory}: frame {frame} fails its checksum (corrupt chunk; see goalframe verify)"
+            )
         return body
 
     def shard_file(self, number: int) -> str:
@@ -88,7 +90,11 @@ def _sharded_jpeg(array) -> _ShardedJpeg | None:
     if not isinstance(array.store, LocalStore) or len(array.metadata.codecs) != 1:
         return None
     sharding = array.metadata.codecs[0]
-    if not isinstance(sharding, ShardingCodec) or not sharding.codecs or not isinstance(sharding.codecs[0], JpegCodec):
+    if (
+        not isinstance(sharding, ShardingCodec)
+        or not sharding.codecs
+        or not isinstance(sharding.codecs[0], JpegCodec)
+    ):
         return None
     inner = tuple(sharding.codecs[1:])
     if inner not in ((), (Crc32cCodec(),)):
@@ -96,22 +102,39 @@ def _sharded_jpeg(array) -> _ShardedJpeg | None:
     index = tuple(sharding.index_codecs)
     if sharding.index_location != ShardingCodecIndexLocation.end or len(index) != 2:
         return None
-    if not isinstance(index[0], BytesCodec) or str(getattr(index[0].endian, "value", index[0].endian)) != "little" or not isinstance(index[1], Crc32cCodec):
+    if (
+        not isinstance(index[0], BytesCodec)
+        or str(getattr(index[0].endian, "value", index[0].endian)) != "little"
+        or not isinstance(index[1], Crc32cCodec)
+    ):
         return None
     n, height, width, channels = array.shape
     shard_shape = array.metadata.chunk_grid.chunk_shape
-    if tuple(sharding.chunk_shape) != (1, height, width, channels) or channels != 3 or tuple(shard_shape[1:]) != (height, width, channels):
+    if (
+        tuple(sharding.chunk_shape) != (1, height, width, channels)
+        or channels != 3
+        or tuple(shard_shape[1:]) != (height, width, channels)
+    ):
         return None
     encode = array.metadata.encode_chunk_key
     return _ShardedJpeg(
-        directory=os.path.join(str(array.store.root), array.path), keys=lambda number: encode((number, 0, 0, 0)),
-        shard=int(shard_shape[0]), n_frames=n, height=height, width=width, chunk_crc=bool(inner),
-    )  # fmt: skip
+        directory=os.path.join(str(array.store.root), array.path),
+        keys=lambda number: encode((number, 0, 0, 0)),
+        shard=int(shard_shape[0]),
+        n_frames=n,
+        height=height,
+        width=width,
+        chunk_crc=bool(inner),
+    )
 
 
 def _reduced_flag(height: int, width: int, size: int) -> int:
     """The smallest libjpeg DCT scale that still decodes to at least ``size`` x ``size``."""
-    for factor, flag in ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4), (2, cv2.IMREAD_REDUCED_COLOR_2)):
+    for factor, flag in (
+        (8, cv2.IMREAD_REDUCED_COLOR_8),
+        (4, cv2.IMREAD_REDUCED_COLOR_4),
+        (2, cv2.IMREAD_REDUCED_COLOR_2),
+    ):
         if height // factor >= size and width // factor >= size:
             return flag
     return cv2.IMREAD_COLOR
@@ -159,7 +182,9 @@ class FrameReader:
         array, sharded = self._source(episode, camera)
         n = array.shape[0]
         if len(unique) and (unique[0] < 0 or unique[-1] >= n):
-            raise DatasetError(f"{self.ds.path}: frames {unique[0]}..{unique[-1]} outside episode {episode!r} of {n} frames")
+            raise DatasetError(
+                f"{self.ds.path}: frames {unique[0]}..{unique[-1]} outside episode {episode!r} of {n} frames"
+            )
         out = np.empty((len(unique), 3, self.size, self.size), dtype=np.uint8)
         if sharded is not None:
             self._read_sharded(sharded, unique, out)
@@ -182,11 +207,15 @@ class FrameReader:
                 position += 1
 
     def _read_sharded(self, source: _ShardedJpeg, unique: np.ndarray, out: np.ndarray) -> None:
-        flag = _reduced_flag(source.height, source.width, self.size) if self.reduced_decode else cv2.IMREAD_COLOR
+        flag = (
+            _reduced_flag(source.height, source.width, self.size) if self.reduced_decode else cv2.IMREAD_COLOR
+        )
         payloads: list[bytes | None] = []
         for number in np.unique(unique // source.shard):
             members = unique[unique // source.shard == number]
-            index = self._indexes.get_or((source.directory, int(number)), lambda: source.read_index(int(number)))
+            index = self._indexes.get_or(
+                (source.directory, int(number)), lambda: source.read_index(int(number))
+            )
             entries = index[members % source.shard]
             if np.all(entries[:, 0] == MISSING):
                 payloads.extend([None] * len(members))
@@ -194,7 +223,11 @@ class FrameReader:
             with open(source.shard_file(int(number)), "rb") as handle:
                 fd = handle.fileno()
                 for frame, (offset, nbytes) in zip(members, entries):
-                    payloads.append(None if offset == MISSING else source.payload(os.pread(fd, int(nbytes), int(offset)), int(frame)))
+                    payloads.append(
+                        None
+                        if offset == MISSING
+                        else source.payload(os.pread(fd, int(nbytes), int(offset)), int(frame))
+                    )
 
         def decode(position: int) -> None:
             data = payloads[position]
@@ -203,7 +236,9 @@ class FrameReader:
                 return
             image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flag)
             if image is None:
-                raise DatasetError(f"{source.directory}: corrupt JPEG chunk for frame {int(unique[position])}")
+                raise DatasetError(
+                    f"{source.directory}: corrupt JPEG chunk for frame {int(unique[position])}"
+                )
             out[position] = resize_frame(image, self.size, bgr=True)
 
         self._map(decode, list(range(len(payloads))))
@@ -212,7 +247,9 @@ class FrameReader:
 def read_frame_range(ds, episode: str, camera: str, start: int, stop: int) -> np.ndarray:
     """Frames ``[start, stop)`` of one camera at full resolution, (N, H, W, 3) uint8 RGB."""
     if camera not in ds.cameras(episode):
-        raise DatasetError(f"{ds.path}: episode {episode!r} has no camera {camera!r} (has {ds.cameras(episode)})")
+        raise DatasetError(
+            f"{ds.path}: episode {episode!r} has no camera {camera!r} (has {ds.cameras(episode)})"
+        )
     n = ds.length(episode)
     if not 0 <= start <= stop <= n:
         raise DatasetError(f"{ds.path}: frames [{start}, {stop}) outside episode {episode!r} of {n} frames")

@@ -19,7 +19,14 @@ from goalframe.schemas.layout import utc_now
 from goalframe.storage.lease import dataset_lease
 from goalframe.storage.manifest import rebuild_manifest
 from goalframe.storage.parallel import run_tasks
-from goalframe.storage.store import create_or_open, open_root, record_features, record_step, new_step, store_path
+from goalframe.storage.store import (
+    create_or_open,
+    new_step,
+    open_root,
+    record_features,
+    record_step,
+    store_path,
+)
 from goalframe.storage.writer import episode_features, episode_state, raw_id_of, write_episode
 
 
@@ -31,7 +38,9 @@ class EpisodeResult:
     seconds: float = 0.0
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
-    features: dict[str, dict] = field(default_factory=dict)  # what a written episode stores (schemas/features.py)
+    features: dict[str, dict] = field(
+        default_factory=dict
+    )  # what a written episode stores (schemas/features.py)
 
 
 @dataclass
@@ -86,12 +95,18 @@ def ingest_episode(
     key = episode_key(ref.episode_id)
     holder = raw_id_of(root, key)
     if holder is not None and holder != ref.episode_id:  # a different raw id already has this key
-        return EpisodeResult(ref.episode_id, "failed", error=f"{ref.episode_id}: its store key {key!r} holds episode {holder!r}; rename one of them")
+        return EpisodeResult(
+            ref.episode_id,
+            "failed",
+            error=f"{ref.episode_id}: its store key {key!r} holds episode {holder!r}; rename one of them",
+        )
     if episode_state(root, key) == "complete":
         return EpisodeResult(ref.episode_id, "skipped")
     try:
         raw = read(ref)
-        meta = write_episode(root, raw, codec=codec, decode_threads=decode_threads, codec_options=codec_options)
+        meta = write_episode(
+            root, raw, codec=codec, decode_threads=decode_threads, codec_options=codec_options
+        )
     except RawFormatError as exc:
         return EpisodeResult(ref.episode_id, "failed", error=str(exc), seconds=time.perf_counter() - started)
     except Exception as exc:  # an unexpected bug: still one line, the others go on
@@ -128,7 +143,19 @@ def ingest(
     Holds the dataset's writer lease throughout (DatasetInUse when another command has it).
     """
     with dataset_lease(dataset, f"ingest {source_format}", storage_options, create=True):
-        return _ingest(dataset, refs, read, source_format, codec, workers, scheduler, storage_options, on_result, params, codec_options)
+        return _ingest(
+            dataset,
+            refs,
+            read,
+            source_format,
+            codec,
+            workers,
+            scheduler,
+            storage_options,
+            on_result,
+            params,
+            codec_options,
+        )
 
 
 def _unique_refs(refs: Sequence[Any]) -> tuple[list[Any], list[EpisodeResult]]:
@@ -138,7 +165,16 @@ def _unique_refs(refs: Sequence[Any]) -> tuple[list[Any], list[EpisodeResult]]:
     for ref in refs:
         key = episode_key(ref.episode_id)
         if key in seen:
-            duplicates.append(EpisodeResult(ref.episode_id, "failed", error=f"{ref.episode_id}: another episode of this ingest has the same id (store key {key!r})"))
+            duplicates.append(
+                EpisodeResult(
+                    ref.episode_id,
+                    "failed",
+                    error=(
+                        f"{ref.episode_id}: another episode of this ingest has the same id (store key"
+                        f" {key!r})"
+                    ),
+                )
+            )
         else:
             seen.add(key)
             unique.append(ref)
@@ -147,11 +183,27 @@ def _unique_refs(refs: Sequence[Any]) -> tuple[list[Any], list[EpisodeResult]]:
 
 def _written_features(results: list[EpisodeResult]) -> dict[str, Feature]:
     """The union of the written episodes' features (skipped ones are in the record already)."""
-    schemas = [{path: Feature.model_validate(f) for path, f in r.features.items()} for r in results if r.status == "written"]
+    schemas = [
+        {path: Feature.model_validate(f) for path, f in r.features.items()}
+        for r in results
+        if r.status == "written"
+    ]
     return merge_features(*schemas)
 
 
-def _ingest(dataset, refs, read, source_format, codec, workers, scheduler, storage_options, on_result, params, codec_options) -> IngestReport:  # noqa: ANN001
+def _ingest(
+    dataset,
+    refs,
+    read,
+    source_format,
+    codec,
+    workers,
+    scheduler,
+    storage_options,
+    on_result,
+    params,
+    codec_options,
+) -> IngestReport:  # noqa: ANN001
     started_at, started = utc_now(), time.perf_counter()
     root = create_or_open(dataset, storage_options)
     refs, duplicates = _unique_refs(refs)
@@ -177,7 +229,9 @@ def _ingest(dataset, refs, read, source_format, codec, workers, scheduler, stora
     )
     record_features(root, _written_features(results))
     rebuild_manifest(dataset, storage_options)
-    report = IngestReport(dataset=dataset, results=results + duplicates, seconds=time.perf_counter() - started)
+    report = IngestReport(
+        dataset=dataset, results=results + duplicates, seconds=time.perf_counter() - started
+    )
     summary = report.summary()
     summary.pop("errors")
     record_step(

@@ -2,7 +2,8 @@
 
 Frames: JPEG / zstd keep one frame per chunk (fast random access), 64 frames per shard
 file (60x fewer files); the video codecs (h264, av1) keep k consecutive frames per chunk as
-one stream, in shards of a whole number of chunks. Numeric arrays: one chunk per episode segment, Blosc zstd with bit-shuffle.
+one stream, in shards of a whole number of chunks. Numeric arrays: one chunk per episode segment,
+Blosc zstd with bit-shuffle.
 """
 
 from __future__ import annotations
@@ -54,7 +55,12 @@ def chunk_checksum() -> Crc32cCodec:
 
 
 def frame_array_options(
-    codec: str, height: int, width: int, channels: int = 3, chunk_frames: int | None = None, crf: int | None = None
+    codec: str,
+    height: int,
+    width: int,
+    channels: int = 3,
+    chunk_frames: int | None = None,
+    crf: int | None = None,
 ) -> dict[str, Any]:
     """create_array keyword arguments for a (T, H, W, C) uint8 frame array.
 
@@ -68,7 +74,9 @@ def frame_array_options(
         if chunk < 1:
             raise ValueError(f"chunk frames must be >= 1, got {chunk}")
     elif chunk_frames not in (None, 1) or crf is not None:
-        raise ValueError(f"--chunk-frames and --crf apply to the video codecs ({', '.join(VIDEO_CODECS)}), not {codec!r}")
+        raise ValueError(
+            f"--chunk-frames and --crf apply to the video codecs ({', '.join(VIDEO_CODECS)}), not {codec!r}"
+        )
     options: dict[str, Any] = {
         "dtype": np.uint8,
         "chunks": (chunk, height, width, channels),
@@ -99,11 +107,18 @@ def frame_codec_attrs(array: zarr.Array, codec: str) -> dict[str, Any]:
     attrs: dict[str, Any] = {"codec": codec}
     serializer = array.serializer
     if isinstance(serializer, VideoCodec):
-        attrs |= {"chunk_frames": int(array.chunks[0]), "crf": serializer.crf, "preset": serializer.preset, "gop": serializer.gop or int(array.chunks[0])}
+        attrs |= {
+            "chunk_frames": int(array.chunks[0]),
+            "crf": serializer.crf,
+            "preset": serializer.preset,
+            "gop": serializer.gop or int(array.chunks[0]),
+        }
     return attrs
 
 
-def create_numeric_array(group: zarr.Group, name: str, values: np.ndarray, attrs: dict | None = None) -> zarr.Array:
+def create_numeric_array(
+    group: zarr.Group, name: str, values: np.ndarray, attrs: dict | None = None
+) -> zarr.Array:
     """Write a whole numeric (or string) array in one go, chunked by episode segment."""
     values = np.asarray(values)
     if values.dtype == object:

@@ -40,7 +40,15 @@ from typing import Any, TypeVar
 import fsspec
 
 from goalframe.schemas.layout import DatasetError, utc_now
-from goalframe.storage.store import LEASE_NAME, _reaching, is_url, open_root, refuse_foreign_folder, store_path, writable
+from goalframe.storage.store import (
+    LEASE_NAME,
+    _reaching,
+    is_url,
+    open_root,
+    refuse_foreign_folder,
+    store_path,
+    writable,
+)
 
 _held: dict[str, int] = {}  # dataset -> nesting depth of the leases this process holds
 _held_guard = threading.Lock()
@@ -63,7 +71,9 @@ def _holder_record(command: str, token: str) -> dict[str, Any]:
 
 def _in_use(dataset: str, holder: dict[str, Any] | None, hint: str = "") -> DatasetInUse:
     if not holder:
-        return DatasetInUse(f"{dataset} is in use by another goalframe command; one command writes a dataset at a time{hint}")
+        return DatasetInUse(
+            f"{dataset} is in use by another goalframe command; one command writes a dataset at a time{hint}"
+        )
     return DatasetInUse(
         f"{dataset} is in use by pid {holder.get('pid')} on {holder.get('host')} ({holder.get('command')}) "
         f"since {holder.get('started')}; one command writes a dataset at a time, wait for it to finish{hint}"
@@ -158,7 +168,9 @@ def _acquire_object_store(
             except FileNotFoundError:  # released meanwhile: try again
                 continue
             if not _is_stale(holder):
-                raise _in_use(dataset, holder, f" (if that run is gone, delete {dataset.rstrip('/')}/{LEASE_NAME})") from None
+                raise _in_use(
+                    dataset, holder, f" (if that run is gone, delete {dataset.rstrip('/')}/{LEASE_NAME})"
+                ) from None
             fs.rm_file(path)
     else:
         raise _in_use(dataset, None)
@@ -194,7 +206,9 @@ def dataset_lease(
             release = None
         else:
             if not create:
-                open_root(dataset, mode="r", storage_options=storage_options)  # one line when it is not a dataset
+                open_root(
+                    dataset, mode="r", storage_options=storage_options
+                )  # one line when it is not a dataset
             if is_url(dataset):
                 with _reaching(dataset):  # an unreachable store is one line too
                     release = _acquire_object_store(dataset, command, storage_options, create)

@@ -35,7 +35,9 @@ def actions_copying_state(meta: EpisodeMeta) -> list[str]:
 
 def manifest_row(meta: EpisodeMeta) -> dict[str, Any]:
     derived = {"effector": effector_of(meta), "actions_copying_state": actions_copying_state(meta)}
-    return {column: derived[column] if column in derived else getattr(meta, column) for column in MANIFEST_SCHEMA}
+    return {
+        column: derived[column] if column in derived else getattr(meta, column) for column in MANIFEST_SCHEMA
+    }
 
 
 def manifest_rows(metas: list[EpisodeMeta]) -> list[dict[str, Any]]:

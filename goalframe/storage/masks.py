@@ -84,7 +84,11 @@ def mask_geometry(mask: np.ndarray) -> tuple[bool, tuple[float, float], tuple[fl
     if not len(rows):
         nan = float("nan")
         return False, (nan, nan), (nan, nan, nan, nan)
-    return True, (float(rows.mean()), float(cols.mean())), (float(cols.min()), float(rows.min()), float(cols.max() + 1), float(rows.max() + 1))
+    return (
+        True,
+        (float(rows.mean()), float(cols.mean())),
+        (float(cols.min()), float(rows.min()), float(cols.max() + 1), float(rows.max() + 1)),
+    )
 
 
 def track_id_for(event_id: str, camera: str, annotator: str) -> str:
@@ -104,12 +108,21 @@ def _write_arrays(group: zarr.Group, track: MaskTrack) -> None:
         if len(values) != n:
             raise ValueError(f"track array {name} has {len(values)} rows for {n} masks")
     group.create_array(
-        "mask", shape=(n, height, width), dtype=bool, chunks=(max(1, min(n, MASK_CHUNK_FRAMES)), height, width),
+        "mask",
+        shape=(n, height, width),
+        dtype=bool,
+        chunks=(max(1, min(n, MASK_CHUNK_FRAMES)), height, width),
         compressors=[numeric_compressor()],
-    )[...] = track.mask  # fmt: skip
+    )[...] = track.mask
     for name in ("frame_index", "visible", "centroid", "bbox", "score"):
         values = np.asarray(getattr(track, name))
-        group.create_array(name, shape=values.shape, dtype=values.dtype, chunks=values.shape or None, compressors=[numeric_compressor()])[...] = values
+        group.create_array(
+            name,
+            shape=values.shape,
+            dtype=values.dtype,
+            chunks=values.shape or None,
+            compressors=[numeric_compressor()],
+        )[...] = values
 
 
 def _read_arrays(group: zarr.Group) -> MaskTrack:
@@ -124,8 +137,10 @@ def track_state(root: zarr.Group, episode: str, track_id: str) -> str:
     return "complete" if group.attrs.get("complete") is True else "partial"
 
 
-def write_track(root: zarr.Group, episode: str, track_id: str, track: MaskTrack, attrs: TrackMeta | dict[str, Any]) -> None:
-    """Write an automatic track whole (replacing any earlier one and its reviews only if asked by deleting first)."""
+def write_track(
+    root: zarr.Group, episode: str, track_id: str, track: MaskTrack, attrs: TrackMeta | dict[str, Any]
+) -> None:
+    """Write an automatic track whole (an earlier one and its reviews are replaced only if deleted first)."""
     meta = TrackMeta.model_validate(attrs.model_dump() if isinstance(attrs, TrackMeta) else attrs)
     attrs = meta.model_copy(update={"kind": "automatic", "created": utc_now(), "complete": False}).attrs()
     path = track_path(episode, track_id)
@@ -142,7 +157,9 @@ def write_track(root: zarr.Group, episode: str, track_id: str, track: MaskTrack,
         raise
 
 
-def write_review(root: zarr.Group, episode: str, track_id: str, review: MaskTrack, provenance: dict[str, Any]) -> str:
+def write_review(
+    root: zarr.Group, episode: str, track_id: str, review: MaskTrack, provenance: dict[str, Any]
+) -> str:
     """Add a reviewed revision next to the automatic track; returns the revision name."""
     if track_state(root, episode, track_id) != "complete":
         raise DatasetError(f"no complete track {track_id!r} in episode {episode!r} to review")
@@ -204,14 +221,23 @@ def track_row(root: zarr.Group, episode: str, track_id: str) -> dict[str, Any]:
     visible = group["visible"][...]
     reviewed_frames = sorted({int(f) for r in reviews(root, episode, track_id) for f in r.frame_index})
     return {
-        "track_id": track_id, "episode_id": episode, "event_id": meta.event_id, "camera": meta.camera,
-        "start_frame": int(frames.min()) if len(frames) else None, "stop_frame": int(frames.max()) + 1 if len(frames) else None,
-        "event_frame": meta.event_frame, "interaction": meta.interaction, "object": meta.object,
-        "annotator": meta.annotator, "annotator_version": meta.annotator_version,
-        "n_frames": len(frames), "n_visible": int(visible.sum()),
+        "track_id": track_id,
+        "episode_id": episode,
+        "event_id": meta.event_id,
+        "camera": meta.camera,
+        "start_frame": int(frames.min()) if len(frames) else None,
+        "stop_frame": int(frames.max()) + 1 if len(frames) else None,
+        "event_frame": meta.event_frame,
+        "interaction": meta.interaction,
+        "object": meta.object,
+        "annotator": meta.annotator,
+        "annotator_version": meta.annotator_version,
+        "n_frames": len(frames),
+        "n_visible": int(visible.sum()),
         "mean_score": float(group["score"][...].mean()) if len(frames) else None,
-        "reviewed": bool(reviewed_frames), "n_reviewed_frames": len(reviewed_frames),
-    }  # fmt: skip
+        "reviewed": bool(reviewed_frames),
+        "n_reviewed_frames": len(reviewed_frames),
+    }
 
 
 def rebuild_tracks_table(dataset: str, storage_options: dict | None = None) -> pl.DataFrame:

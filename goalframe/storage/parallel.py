@@ -78,7 +78,9 @@ def _run_distributed(task, items, address: str, on_result, kwargs) -> list:
         futures = [client.submit(task, item, pure=False, **kwargs) for item in items]
         order = {future.key: index for index, future in enumerate(futures)}
         results: list = [None] * len(futures)
-        for future in as_completed(futures, loop=client.loop):  # this client's loop: it is not the default one
+        for future in as_completed(
+            futures, loop=client.loop
+        ):  # this client's loop: it is not the default one
             result = future.result()
             results[order[future.key]] = result
             on_result(result)

@@ -76,9 +76,16 @@ def image_problems(dataset: str | Path) -> list[tuple[str, str]]:
         path = folder / name
         shows = f"episode {image.episode} {image.camera} frame {image.frame}"
         if not path.is_file():
-            problems.append((f"{REVIEW_IMAGES}/{name}", f"missing ({shows}; `goalframe review push` renders it again)"))
+            problems.append(
+                (f"{REVIEW_IMAGES}/{name}", f"missing ({shows}; `goalframe review push` renders it again)")
+            )
         elif sha256_of(path.read_bytes()) != image.sha256:
-            problems.append((f"{REVIEW_IMAGES}/{name}", f"checksum mismatch ({shows}; `goalframe review push` renders it again)"))
+            problems.append(
+                (
+                    f"{REVIEW_IMAGES}/{name}",
+                    f"checksum mismatch ({shows}; `goalframe review push` renders it again)",
+                )
+            )
     return problems
 
 

@@ -49,7 +49,9 @@ def read_steps(root: zarr.Group) -> list[StepRecord] | None:
     try:
         rows = pl.read_parquet(io.BytesIO(data)).to_dicts()
     except Exception as exc:  # noqa: BLE001 - any parquet reader failure is one line
-        raise DatasetError(f"{TABLES}/{STEPS_TABLE}.parquet: unreadable parquet ({exc.__class__.__name__})") from None
+        raise DatasetError(
+            f"{TABLES}/{STEPS_TABLE}.parquet: unreadable parquet ({exc.__class__.__name__})"
+        ) from None
     return [_record(row) for row in rows]
 
 
@@ -59,7 +61,14 @@ def _record(row: dict) -> StepRecord:
 
 def write_steps(root: zarr.Group, steps: list[StepRecord]) -> None:
     """Replace the log with ``steps``: the sidecar first, as ``write_table`` does."""
-    rows = [s.model_dump() | {"params": json.dumps(s.params, default=str), "summary": json.dumps(s.summary, default=str)} for s in steps]
+    rows = [
+        s.model_dump()
+        | {
+            "params": json.dumps(s.params, default=str),
+            "summary": json.dumps(s.summary, default=str),
+        }
+        for s in steps
+    ]
     buffer = io.BytesIO()
     conform(rows, STEPS_SCHEMA).write_parquet(buffer)
     data = buffer.getvalue()

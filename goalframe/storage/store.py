@@ -49,7 +49,12 @@ def _reaching(path: str | Path) -> Iterator[None]:
     """An object store that cannot be reached (endpoint, credentials, bucket) is one line."""
     try:
         yield
-    except (DatasetError, FileNotFoundError, zarr.errors.GroupNotFoundError, zarr.errors.NodeTypeValidationError):
+    except (
+        DatasetError,
+        FileNotFoundError,
+        zarr.errors.GroupNotFoundError,
+        zarr.errors.NodeTypeValidationError,
+    ):
         raise
     except Exception as exc:
         if not is_url(path):
@@ -90,10 +95,14 @@ def open_root(path: str | Path, mode: str = "r", storage_options: dict[str, Any]
     except (FileNotFoundError, zarr.errors.GroupNotFoundError, zarr.errors.NodeTypeValidationError):
         raise DatasetError(f"{path}: no goalframe dataset here (no zarr.json)") from None
     if "goalframe_layout" not in root.attrs:
-        raise DatasetError(f"{path}: a zarr group but not a goalframe dataset (no goalframe_layout attribute)")
+        raise DatasetError(
+            f"{path}: a zarr group but not a goalframe dataset (no goalframe_layout attribute)"
+        )
     info = DatasetInfo.model_validate(dict(root.attrs))
     if info.major() != int(LAYOUT_VERSION.split(".")[0]):
-        raise DatasetError(f"{path}: layout {info.goalframe_layout} is not readable by this goalframe ({LAYOUT_VERSION})")
+        raise DatasetError(
+            f"{path}: layout {info.goalframe_layout} is not readable by this goalframe ({LAYOUT_VERSION})"
+        )
     return root
 
 
@@ -110,14 +119,22 @@ def refuse_foreign_folder(path: str | Path, storage_options: dict[str, Any] | No
             raise DatasetError(f"{path}: exists and is a file, not a dataset folder")
         has_root = (local / "zarr.json").exists()
         if local.is_dir() and not has_root and any(p.name != LEASE_NAME for p in local.iterdir()):
-            raise DatasetError(f"{path}: exists and is not a goalframe dataset (a non-empty folder without zarr.json)")
+            raise DatasetError(
+                f"{path}: exists and is not a goalframe dataset (a non-empty folder without zarr.json)"
+            )
         return has_root
     with _reaching(path):
         fs, root_path = fsspec.core.url_to_fs(store_path(path), **(storage_options or {}))
         root_path = root_path.rstrip("/")
         has_root = fs.exists(f"{root_path}/zarr.json")
-        if not has_root and fs.isdir(root_path) and any(p.rstrip("/").rsplit("/", 1)[-1] != LEASE_NAME for p in fs.ls(root_path, detail=False)):
-            raise DatasetError(f"{path}: exists and is not a goalframe dataset (a non-empty prefix without zarr.json)")
+        if (
+            not has_root
+            and fs.isdir(root_path)
+            and any(p.rstrip("/").rsplit("/", 1)[-1] != LEASE_NAME for p in fs.ls(root_path, detail=False))
+        ):
+            raise DatasetError(
+                f"{path}: exists and is not a goalframe dataset (a non-empty prefix without zarr.json)"
+            )
     return has_root
 
 
@@ -135,13 +152,19 @@ def create_or_open(path: str | Path, storage_options: dict[str, Any] | None = No
     # "a", not "w-": the folder may already hold the writer lease (storage/lease.py).
     try:
         with _reaching(path), writable(path):
-            root = zarr.open_group(mode="a", attributes=DatasetInfo().model_dump(), **_root_kwargs(path, storage_options))
+            root = zarr.open_group(
+                mode="a", attributes=DatasetInfo().model_dump(), **_root_kwargs(path, storage_options)
+            )
     except FileNotFoundError as exc:  # object stores: no such bucket
-        raise DatasetError(f"{path}: cannot create the dataset ({str(exc).splitlines()[0] if str(exc) else 'not found'})") from None
+        raise DatasetError(
+            f"{path}: cannot create the dataset ({str(exc).splitlines()[0] if str(exc) else 'not found'})"
+        ) from None
     except zarr.errors.ContainsGroupError:  # another process created it a moment ago
         return open_root(path, mode="r+", storage_options=storage_options)
     if "goalframe_layout" not in root.attrs:  # another process created a bare group meanwhile
-        raise DatasetError(f"{path}: a zarr group but not a goalframe dataset (no goalframe_layout attribute)")
+        raise DatasetError(
+            f"{path}: a zarr group but not a goalframe dataset (no goalframe_layout attribute)"
+        )
     with writable(path):
         root.require_group(EPISODES)
     return root
@@ -179,9 +202,16 @@ def record_features(root: zarr.Group, features: dict[str, Feature]) -> None:
     fresh.attrs.update({"features": {path: feature.model_dump() for path, feature in merged.items()}})
 
 
-def new_step(step: str, params: dict[str, Any], started: str, finished: str, summary: dict[str, Any]) -> StepRecord:
+def new_step(
+    step: str, params: dict[str, Any], started: str, finished: str, summary: dict[str, Any]
+) -> StepRecord:
     return StepRecord(
-        step=step, goalframe_version=__version__, params=params, started=started, finished=finished, summary=summary
+        step=step,
+        goalframe_version=__version__,
+        params=params,
+        started=started,
+        finished=finished,
+        summary=summary,
     )
 
 
@@ -231,7 +261,9 @@ def _put(fs, path: str, data: bytes, local: bool) -> None:
     os.replace(temporary, path)
 
 
-def write_table(dataset: str | Path, name: str, table: pl.DataFrame, storage_options: dict[str, Any] | None = None) -> None:
+def write_table(
+    dataset: str | Path, name: str, table: pl.DataFrame, storage_options: dict[str, Any] | None = None
+) -> None:
     """Write ``tables/<name>.parquet`` atomically, with its sha256 in ``<name>.parquet.sha256``.
 
     The checksum record goes first and keeps the digest of the file it replaces, so a
@@ -249,12 +281,14 @@ def write_table(dataset: str | Path, name: str, table: pl.DataFrame, storage_opt
 
 
 def has_checksum(dataset: str | Path, name: str, storage_options: dict[str, Any] | None = None) -> bool:
-    """Whether ``tables/<name>.parquet`` has a checksum record (tables written before they were kept have none)."""
+    """Whether ``tables/<name>.parquet`` has a checksum record (older tables have none)."""
     fs, path = _fs_and_path(dataset, name, storage_options)
     return fs.exists(_checksum_path(path))
 
 
-def table_problem(dataset: str | Path, name: str, data: bytes, storage_options: dict[str, Any] | None = None) -> str | None:
+def table_problem(
+    dataset: str | Path, name: str, data: bytes, storage_options: dict[str, Any] | None = None
+) -> str | None:
     """What is wrong with a table's bytes against its recorded checksum, if anything."""
     fs, path = _fs_and_path(dataset, name, storage_options)
     return checksum_problem(_read_checksums(fs, path), data)
@@ -271,7 +305,9 @@ def parse_table(where: str, data: bytes) -> pl.DataFrame:
         raise TableError(where, f"unreadable parquet ({exc.__class__.__name__}: {text[:200]})") from None
 
 
-def read_table(dataset: str | Path, name: str, storage_options: dict[str, Any] | None = None) -> pl.DataFrame | None:
+def read_table(
+    dataset: str | Path, name: str, storage_options: dict[str, Any] | None = None
+) -> pl.DataFrame | None:
     """``tables/<name>.parquet``, None when absent; DatasetError naming the file when damaged.
 
     The checksum is checked before parsing: a flipped byte in a parquet footer can make the
@@ -293,4 +329,6 @@ def list_tables(dataset: str | Path, storage_options: dict[str, Any] | None = No
     folder = os.path.dirname(path)
     if not fs.exists(folder):
         return []
-    return sorted(os.path.basename(p)[: -len(".parquet")] for p in fs.ls(folder, detail=False) if p.endswith(".parquet"))
+    return sorted(
+        os.path.basename(p)[: -len(".parquet")] for p in fs.ls(folder, detail=False) if p.endswith(".parquet")
+    )

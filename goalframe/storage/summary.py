@@ -71,18 +71,27 @@ def episode_counts(manifest: pl.DataFrame) -> dict[str, Any]:
 
 def arrays_from_features(features: dict[str, Feature], n_frames: int) -> dict[str, dict[str, Any]]:
     """An episode's arrays as the feature schema describes them (None: rows vary by episode)."""
-    return {path: {"shape": [n_frames if f.per_frame else None, *f.shape], "dtype": f.dtype} for path, f in features.items()}
+    return {
+        path: {"shape": [n_frames if f.per_frame else None, *f.shape], "dtype": f.dtype}
+        for path, f in features.items()
+    }
 
 
 def _arrays_of_episode(ds: Dataset, episode: str) -> dict[str, Any]:
     group = ds.root[episode_path(episode)]
     return {
-        "arrays": {name: array_summary(node) for name, node in sorted(group.members(max_depth=None)) if isinstance(node, zarr.Array)},
+        "arrays": {
+            name: array_summary(node)
+            for name, node in sorted(group.members(max_depth=None))
+            if isinstance(node, zarr.Array)
+        },
         "frames_of": {c: list(group[f"{FRAMES}/{c}"].shape) for c in ds.cameras(episode)},
     }
 
 
-def _arrays(ds: Dataset, manifest: pl.DataFrame, features: dict[str, Feature], asked: str | None) -> dict[str, Any]:
+def _arrays(
+    ds: Dataset, manifest: pl.DataFrame, features: dict[str, Feature], asked: str | None
+) -> dict[str, Any]:
     """The arrays of the episode asked for (read from it), else of the first one (from the record)."""
     episode = asked or (manifest["episode_id"].min() if manifest.height else None)
     if episode is None:
@@ -111,4 +120,3 @@ def dataset_summary(ds: Dataset, arrays_of: str | None = None) -> dict[str, Any]
         "steps": [s.model_dump() for s in info.steps],
     }
     return summary | _arrays(ds, manifest, info.features, arrays_of)
-

@@ -14,7 +14,11 @@ def sha256(data: bytes) -> str:
 def checksum_record(data: bytes, previous: bytes | None) -> bytes:
     """The sidecar for a table about to be replaced: it keeps the digest of the old bytes
     too, so a writer killed between the sidecar and the table leaves a matching pair."""
-    record = {"sha256": sha256(data), "bytes": len(data), "previous": sha256(previous) if previous is not None else None}
+    record = {
+        "sha256": sha256(data),
+        "bytes": len(data),
+        "previous": sha256(previous) if previous is not None else None,
+    }
     return json.dumps(record).encode()
 
 
@@ -32,4 +36,7 @@ def checksum_problem(record: dict[str, Any] | None, data: bytes) -> str | None:
     digest = sha256(data)
     if digest in (record.get("sha256"), record.get("previous")) and digest is not None:
         return None
-    return f"checksum mismatch: the file's sha256 is {digest[:12]}…, it was written as {str(record.get('sha256'))[:12]}… (damaged: re-run the step that writes it)"
+    return (
+        f"checksum mismatch: the file's sha256 is {digest[:12]}…, it was written as"
+        f" {str(record.get('sha256'))[:12]}… (damaged: re-run the step that writes it)"
+    )

@@ -34,15 +34,22 @@ import zarr
 from goalframe.schemas.episode import EpisodeMeta
 from goalframe.storage.layout import EPISODES, FRAMES, MASKS, episode_path
 from goalframe.storage.parallel import run_tasks
-from goalframe.storage.shards import MISSING, ShardIndexError, index_bytes, parse_shard_index
 from goalframe.storage.review_images import REVIEW_IMAGES, image_problems, unrecorded_images
+from goalframe.storage.shards import MISSING, ShardIndexError, index_bytes, parse_shard_index
 from goalframe.storage.store import has_checksum, is_url, open_root, store_path
 from goalframe.storage.verify_report import (
-    CHECKSUM_MISMATCH, CHECKSUM_OK, NOT_CHECKED, NOT_RECORDED, RAW_ABSENT, Damage, EpisodeCheck, VerifyReport, one_line,
-)  # fmt: skip
+    CHECKSUM_MISMATCH,
+    CHECKSUM_OK,
+    NOT_CHECKED,
+    NOT_RECORDED,
+    RAW_ABSENT,
+    Damage,
+    EpisodeCheck,
+    VerifyReport,
+    one_line,
+)
 from goalframe.storage.verify_tables import check_tables
 from goalframe.storage.writer import file_checksum
-
 
 # ---- files under the dataset --------------------------------------------------------------
 
@@ -60,7 +67,11 @@ def _files(fs: fsspec.AbstractFileSystem, root: str, prefix: str) -> dict[str, i
     except FileNotFoundError:
         return {}
     cut = len(root) + 1
-    return {path[cut:]: int(info.get("size") or 0) for path, info in found.items() if info.get("type", "file") == "file"}
+    return {
+        path[cut:]: int(info.get("size") or 0)
+        for path, info in found.items()
+        if info.get("type", "file") == "file"
+    }
 
 
 # ---- one array ----------------------------------------------------------------------------
@@ -91,7 +102,10 @@ def _span(region: tuple[slice, ...]) -> str:
 def _shard_index_holes(fs, path: str, size: int, array: zarr.Array, region: tuple[slice, ...]) -> str | None:
     """Read a shard's index (end of the file) and say what is wrong with it, if anything."""
     codec = array.metadata.codecs[0]
-    if getattr(codec, "index_location", None) is None or str(getattr(codec.index_location, "value", codec.index_location)) != "end":
+    if (
+        getattr(codec, "index_location", None) is None
+        or str(getattr(codec.index_location, "value", codec.index_location)) != "end"
+    ):
         return None
     inner = [ceil(s / c) for s, c in zip(array.shards, array.chunks)]
     n_chunks = int(np.prod(inner))
@@ -105,7 +119,9 @@ def _shard_index_holes(fs, path: str, size: int, array: zarr.Array, region: tupl
         return "shard index checksum does not match (the file is damaged)"
     entries = entries.reshape(*inner, 2)
     # Only the chunks inside the array: the last shard of an episode is partly beyond its end.
-    inside = entries[tuple(slice(0, ceil((r.stop - r.start) / c)) for r, c in zip(region, array.chunks))].reshape(-1, 2)
+    inside = entries[
+        tuple(slice(0, ceil((r.stop - r.start) / c)) for r, c in zip(region, array.chunks))
+    ].reshape(-1, 2)
     missing = int(np.sum(inside[:, 0] == MISSING))
     if missing:
         return f"{missing} of {len(inside)} chunks missing from the shard"
@@ -165,7 +181,9 @@ def check_array(
         checked += 1
         if key not in files:
             if all_stored or is_frames:
-                damage("missing-chunk", f"chunk file {array.metadata.encode_chunk_key(coords)} is missing", where)
+                damage(
+                    "missing-chunk", f"chunk file {array.metadata.encode_chunk_key(coords)} is missing", where
+                )
             continue
         if files[key] == 0:
             damage("chunk", f"chunk file {array.metadata.encode_chunk_key(coords)} is empty (0 bytes)", where)
@@ -183,7 +201,10 @@ def check_array(
                 bad = _bad_rows(array, region)
                 if bad:
                     where = f"frames {_ranges(bad)}"
-                    message = f"{len(bad)} of {region[0].stop - region[0].start} frames in shard {array.metadata.encode_chunk_key(coords)} do not decode ({message})"
+                    message = (
+                        f"{len(bad)} of {region[0].stop - region[0].start} frames in shard"
+                        f" {array.metadata.encode_chunk_key(coords)} do not decode ({message})"
+                    )
             damage("chunk", message, where)
     return checked
 
@@ -203,7 +224,10 @@ def _raw_checksum(attrs: dict[str, Any], meta: EpisodeMeta | None) -> tuple[str,
         return RAW_ABSENT, None
     digest = file_checksum(paths)
     if digest != meta.checksum:
-        return CHECKSUM_MISMATCH, f"raw files at {meta.raw_path} hash to {digest[:12]}…, ingested as {meta.checksum[:12]}…"
+        return (
+            CHECKSUM_MISMATCH,
+            f"raw files at {meta.raw_path} hash to {digest[:12]}…, ingested as {meta.checksum[:12]}…",
+        )
     return CHECKSUM_OK, None
 
 
@@ -231,7 +255,9 @@ def verify_episode(
 
     expected = set(attrs.get("arrays") or []) | {f"{FRAMES}/{c}" for c in meta.cameras} | {"timestamps"}
     own = f"{prefix}/zarr.json"
-    metadata_keys = sorted(k[len(prefix) + 1 : -len("/zarr.json")] for k in files if k.endswith("/zarr.json") and k != own)
+    metadata_keys = sorted(
+        k[len(prefix) + 1 : -len("/zarr.json")] for k in files if k.endswith("/zarr.json") and k != own
+    )
     names = sorted(set(metadata_keys) | expected)
     all_stored = attrs.get("all_chunks_stored") is True
     for name in names:
@@ -253,7 +279,12 @@ def verify_episode(
             if tuple(node.shape) != want:
                 damage("shape", f"shape {tuple(node.shape)}, the episode says {want}", array=name)
             check.frames += node.shape[0] if node.ndim else 0
-        elif node.ndim and not node_attrs.get("sparse") and node_attrs.get("time_major", True) and node.shape[0] != meta.n_frames:
+        elif (
+            node.ndim
+            and not node_attrs.get("sparse")
+            and node_attrs.get("time_major", True)
+            and node.shape[0] != meta.n_frames
+        ):
             damage("shape", f"{node.shape[0]} rows, the episode has n_frames = {meta.n_frames}", array=name)
 
         def array_damage(kind: str, message: str, where: str | None = None, _name: str = name) -> None:
@@ -290,7 +321,9 @@ def _episode_groups(root: zarr.Group, fs, base: str) -> tuple[dict[str, dict], l
             group = root[f"{EPISODES}/{name}"]
             attrs = dict(group.attrs)
         except KeyError:
-            incomplete.append(name)  # a folder without zarr.json: a writer killed while it deleted or began it
+            incomplete.append(
+                name
+            )  # a folder without zarr.json: a writer killed while it deleted or began it
             continue
         except Exception as exc:  # noqa: BLE001
             damage.append(Damage("metadata", f"episode metadata unreadable ({one_line(exc)})", name))
@@ -318,7 +351,13 @@ def _check_masks(root: zarr.Group, fs, base: str, episodes: dict[str, dict]) -> 
             continue
         sink: list[Damage] = damage
 
-        def mask_damage(kind: str, message: str, where: str | None = None, _path: str = path, _episode: str | None = episode) -> None:
+        def mask_damage(
+            kind: str,
+            message: str,
+            where: str | None = None,
+            _path: str = path,
+            _episode: str | None = episode,
+        ) -> None:
             sink.append(Damage("mask", f"{kind}: {message}", _episode, _path, where))
 
         checked += check_array(node, path, files, fs, base, False, mask_damage)
@@ -341,24 +380,43 @@ def verify_dataset(
     if scheduler and "://" not in dataset:
         dataset = store_path(dataset)  # the cluster's workers do not share our working directory
     checks = run_tasks(
-        verify_episode, sorted(episodes), workers=workers, scheduler=scheduler, on_result=on_result,
-        dataset=dataset, storage_options=storage_options, checksums=checksums,
-    )  # fmt: skip
+        verify_episode,
+        sorted(episodes),
+        workers=workers,
+        scheduler=scheduler,
+        on_result=on_result,
+        dataset=dataset,
+        storage_options=storage_options,
+        checksums=checksums,
+    )
     for check in checks:
         damage += check.damage
     heights, table_damage = check_tables(dataset, storage_options, episodes, root)
     mask_chunks, mask_damage = _check_masks(root, fs, base, episodes)
     damage += table_damage + mask_damage
-    notes = [f"{e}: incomplete episode (invisible to readers; the next ingest replaces it)" for e in incomplete]
+    notes = [
+        f"{e}: incomplete episode (invisible to readers; the next ingest replaces it)" for e in incomplete
+    ]
     if not is_url(dataset):  # review images exist only beside a local dataset
         damage += [Damage("review-image", problem, where=where) for where, problem in image_problems(dataset)]
         if unrecorded := unrecorded_images(dataset):
-            notes.append(f"{REVIEW_IMAGES}: {len(unrecorded)} images without a recorded checksum (older goalframe; `review push` records them)")
+            notes.append(
+                f"{REVIEW_IMAGES}: {len(unrecorded)} images without a recorded checksum (older goalframe;"
+                " `review push` records them)"
+            )
     if mask_chunks:
         notes.append(f"{mask_chunks} mask chunks decoded")
     for name in heights:
         if not has_checksum(dataset, name, storage_options):
-            notes.append(f"tables/{name}.parquet: no checksum recorded (written by an older goalframe; re-run its step to add one)")
+            notes.append(
+                f"tables/{name}.parquet: no checksum recorded (written by an older goalframe; re-run its step"
+                " to add one)"
+            )
     return VerifyReport(
-        dataset=dataset, episodes=checks, damage=damage, notes=notes, tables=heights, seconds=time.perf_counter() - started
+        dataset=dataset,
+        episodes=checks,
+        damage=damage,
+        notes=notes,
+        tables=heights,
+        seconds=time.perf_counter() - started,
     )

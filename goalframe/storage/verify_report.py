@@ -14,7 +14,7 @@ NOT_CHECKED = "not checked"
 
 @dataclass
 class Damage:
-    kind: str  # metadata | missing-array | missing-chunk | chunk | shape | checksum | table | mask | review-image
+    kind: str  # metadata missing-array missing-chunk chunk shape checksum table mask review-image
     message: str
     episode: str | None = None
     array: str | None = None

@@ -24,7 +24,9 @@ FRAME_COLUMNS = (
 )
 
 
-def check_tables(dataset: str, storage_options, episodes: dict[str, dict], root: zarr.Group) -> tuple[dict[str, int], list[Damage]]:
+def check_tables(
+    dataset: str, storage_options, episodes: dict[str, dict], root: zarr.Group
+) -> tuple[dict[str, int], list[Damage]]:
     damage: list[Damage] = []
     heights: dict[str, int] = {}
     lengths = {e: int(a.get("n_frames", 0)) for e, a in episodes.items()}
@@ -48,9 +50,17 @@ def check_tables(dataset: str, storage_options, episodes: dict[str, dict], root:
         if name == "tracks" and {"episode_id", "track_id"} <= set(table.columns):
             for row in table.select("episode_id", "track_id").unique().iter_rows():
                 if row[0] in lengths and f"{MASKS}/{row[0]}/{row[1]}" not in root:
-                    damage.append(Damage("table", f"track {row[1]!r} has no masks group", row[0], where=where))
+                    damage.append(
+                        Damage("table", f"track {row[1]!r} has no masks group", row[0], where=where)
+                    )
     if "manifest" not in heights and episodes:
-        damage.append(Damage("table", f"no manifest table for {len(episodes)} complete episodes (re-run ingest)", where="tables/manifest.parquet"))
+        damage.append(
+            Damage(
+                "table",
+                f"no manifest table for {len(episodes)} complete episodes (re-run ingest)",
+                where="tables/manifest.parquet",
+            )
+        )
     return heights, damage
 
 
@@ -62,13 +72,23 @@ def _check_manifest(table: pl.DataFrame, episodes: dict[str, dict], where: str) 
     for episode in sorted(set(episodes) - set(rows)):
         damage.append(Damage("table", "complete episode missing from the manifest", episode, where=where))
     for episode in sorted(set(rows) - set(episodes)):
-        damage.append(Damage("table", "manifest row for an episode that is not complete", episode, where=where))
+        damage.append(
+            Damage("table", "manifest row for an episode that is not complete", episode, where=where)
+        )
     if table.height != len(rows):
         damage.append(Damage("table", f"{table.height - len(rows)} duplicate episode rows", where=where))
     for episode in sorted(set(rows) & set(episodes)):
         for column in ("n_frames", "checksum"):
             if column in rows[episode] and rows[episode][column] != episodes[episode].get(column):
-                damage.append(Damage("table", f"{column} {rows[episode][column]!r}, the episode says {episodes[episode].get(column)!r}", episode, where=where))
+                damage.append(
+                    Damage(
+                        "table",
+                        f"{column} {rows[episode][column]!r}, the episode says"
+                        f" {episodes[episode].get(column)!r}",
+                        episode,
+                        where=where,
+                    )
+                )
     return damage
 
 
@@ -80,17 +100,41 @@ def _check_references(table: pl.DataFrame, lengths: dict[str, int], where: str) 
         unknown = sorted(set(table[episode_column].drop_nulls().unique().to_list()) - set(lengths))
         for episode in unknown[:20]:
             count = table.filter(pl.col(episode_column) == episode).height
-            damage.append(Damage("table", f"{count} row(s) name episode {episode!r} ({episode_column}), which is not a complete episode", episode, where=where))
-    known = pl.DataFrame({"_episode": list(lengths), "_n": list(lengths.values())}, schema={"_episode": pl.String, "_n": pl.Int64})
+            damage.append(
+                Damage(
+                    "table",
+                    f"{count} row(s) name episode {episode!r} ({episode_column}), which is not a complete"
+                    " episode",
+                    episode,
+                    where=where,
+                )
+            )
+    known = pl.DataFrame(
+        {"_episode": list(lengths), "_n": list(lengths.values())},
+        schema={"_episode": pl.String, "_n": pl.Int64},
+    )
     for column, episode_column, exclusive in FRAME_COLUMNS:
         if column not in table.columns or episode_column not in table.columns:
             continue
-        joined = table.select(pl.col(episode_column).alias("_episode"), pl.col(column).cast(pl.Int64).alias("_frame")).drop_nulls()
+        joined = table.select(
+            pl.col(episode_column).alias("_episode"), pl.col(column).cast(pl.Int64).alias("_frame")
+        ).drop_nulls()
         joined = joined.join(known, on="_episode", how="inner")
         limit = pl.col("_n") if exclusive else pl.col("_n") - 1
         bad = joined.filter((pl.col("_frame") < 0) | (pl.col("_frame") > limit))
         for row in bad.head(20).iter_rows(named=True):
-            damage.append(Damage("table", f"{column} {row['_frame']} outside the episode's {row['_n']} frames", row["_episode"], where=where))
+            damage.append(
+                Damage(
+                    "table",
+                    f"{column} {row['_frame']} outside the episode's {row['_n']} frames",
+                    row["_episode"],
+                    where=where,
+                )
+            )
         if bad.height > 20:
-            damage.append(Damage("table", f"{bad.height - 20} more rows with {column} outside their episode", where=where))
+            damage.append(
+                Damage(
+                    "table", f"{bad.height - 20} more rows with {column} outside their episode", where=where
+                )
+            )
     return damage

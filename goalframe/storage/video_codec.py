@@ -61,9 +61,13 @@ class VideoCodec(ArrayBytesCodec):
     preset: str = "veryfast"
     gop: int = 0
 
-    def __init__(self, *, bitstream: str = "h264", crf: int | None = None, preset: str | None = None, gop: int = 0) -> None:
+    def __init__(
+        self, *, bitstream: str = "h264", crf: int | None = None, preset: str | None = None, gop: int = 0
+    ) -> None:
         if bitstream not in BITSTREAMS:
-            raise ValueError(f"{CODEC_NAME}: bitstream must be one of {', '.join(BITSTREAMS)}, got {bitstream!r}")
+            raise ValueError(
+                f"{CODEC_NAME}: bitstream must be one of {', '.join(BITSTREAMS)}, got {bitstream!r}"
+            )
         _, _, default_crf, (low, high), default_preset = BITSTREAMS[bitstream]
         crf = default_crf if crf is None else int(crf)
         if not low <= crf <= high:
@@ -83,7 +87,12 @@ class VideoCodec(ArrayBytesCodec):
     def to_dict(self) -> dict[str, JSON]:
         return {
             "name": CODEC_NAME,
-            "configuration": {"bitstream": self.bitstream, "crf": self.crf, "preset": self.preset, "gop": self.gop},
+            "configuration": {
+                "bitstream": self.bitstream,
+                "crf": self.crf,
+                "preset": self.preset,
+                "gop": self.gop,
+            },
         }
 
     def validate(self, *, shape, dtype, chunk_grid) -> None:  # noqa: ANN001 - zarr's signature
@@ -108,7 +117,9 @@ class VideoCodec(ArrayBytesCodec):
         encoder.options = self._encoder_options(k)
         packets: list[bytes] = []
         for index, image in enumerate(padded):
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24").reformat(format=PIXEL_FORMAT)
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24").reformat(
+                format=PIXEL_FORMAT
+            )
             frame.pts = index
             packets.extend(bytes(packet) for packet in encoder.encode(frame))
         packets.extend(bytes(packet) for packet in encoder.encode(None))
@@ -175,7 +186,9 @@ def _pad_even(frames: np.ndarray) -> np.ndarray:
 
 
 def _ivf(packets: list[bytes], width: int, height: int) -> bytes:
-    header = _IVF_HEADER.pack(b"DKIF", 0, 32, b"AV01", width, height, _TIME_BASE.denominator, _TIME_BASE.numerator, len(packets), 0)
+    header = _IVF_HEADER.pack(
+        b"DKIF", 0, 32, b"AV01", width, height, _TIME_BASE.denominator, _TIME_BASE.numerator, len(packets), 0
+    )
     body = b"".join(_IVF_FRAME.pack(len(packet), pts) + packet for pts, packet in enumerate(packets))
     return header + body
 

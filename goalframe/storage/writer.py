@@ -12,8 +12,8 @@ import os
 import queue
 import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
@@ -22,11 +22,17 @@ import zarr
 from zarr.core.sync import sync
 
 from goalframe import __version__
+from goalframe.media.video import iter_frame_blocks
 from goalframe.schemas.episode import EpisodeMeta, RawEpisode, episode_key
 from goalframe.schemas.features import NUMERIC_CODEC, TEXT_CODEC, Feature, array_feature, frame_feature
 from goalframe.schemas.layout import utc_now
-from goalframe.media.video import iter_frame_blocks
-from goalframe.storage.layout import FRAMES, create_numeric_array, episode_path, frame_array_options, frame_codec_attrs
+from goalframe.storage.layout import (
+    FRAMES,
+    create_numeric_array,
+    episode_path,
+    frame_array_options,
+    frame_codec_attrs,
+)
 
 T = TypeVar("T")
 
@@ -131,7 +137,10 @@ def _commit(root: zarr.Group, episode_id: str, token: str) -> None:
         raise WriterReplaced(f"{episode_id}: another writer replaced this episode while it was being written")
     missing = missing_arrays(root, episode_id, group.attrs.get("arrays") or [])
     if missing:
-        raise ArraysVanished(f"{episode_id}: {len(missing)} arrays vanished while it was written ({', '.join(missing[:4])}); not committed")
+        raise ArraysVanished(
+            f"{episode_id}: {len(missing)} arrays vanished while it was written ({', '.join(missing[:4])});"
+            " not committed"
+        )
     group.attrs.update({"complete": True})
 
 
@@ -146,8 +155,12 @@ def write_frames(
 ) -> None:
     video = raw.videos[camera]
     options = frame_array_options(codec, video.height, video.width, **(codec_options or {}))
-    array = group.create_array(f"{FRAMES}/{camera}", shape=(video.n_frames, video.height, video.width, 3), **options)
-    array.attrs.update({"camera": camera, "layout": "THWC", "color": "RGB", **frame_codec_attrs(array, codec)})
+    array = group.create_array(
+        f"{FRAMES}/{camera}", shape=(video.n_frames, video.height, video.width, 3), **options
+    )
+    array.attrs.update(
+        {"camera": camera, "layout": "THWC", "color": "RGB", **frame_codec_attrs(array, codec)}
+    )
     start = 0
     depth = 2
     shard = int(array.shards[0])  # whole shards of whole chunks: no video chunk is coded twice
@@ -173,13 +186,18 @@ def _dtype_name(values: np.ndarray) -> str:
 def episode_features(raw: RawEpisode, codec: str) -> dict[str, Feature]:
     """The feature schema of what :func:`write_episode` stores for ``raw``, without a read."""
     vectors = isinstance(raw.attrs.get("vectors"), dict) and "state" in raw.attrs["vectors"]
-    features = {f"{FRAMES}/{camera}": frame_feature(video.height, video.width, codec) for camera, video in raw.videos.items()}
+    features = {
+        f"{FRAMES}/{camera}": frame_feature(video.height, video.width, codec)
+        for camera, video in raw.videos.items()
+    }
     features["timestamps"] = Feature(dtype="int64", shape=[], unit="ns", codec=NUMERIC_CODEC)
     for name, values in raw.arrays.items():
         values = np.asarray(values)
         dtype = _dtype_name(values)
         array_codec = TEXT_CODEC if dtype == "string" else NUMERIC_CODEC
-        features[name] = array_feature(name, dtype, values.shape, raw.n_frames, raw.array_attrs.get(name) or {}, array_codec, vectors)
+        features[name] = array_feature(
+            name, dtype, values.shape, raw.n_frames, raw.array_attrs.get(name) or {}, array_codec, vectors
+        )
     return dict(sorted(features.items()))
 
 

@@ -12,25 +12,34 @@ from typing import Optional
 import typer
 
 from goalframe.toolkit.common import (
-    STORAGE_OPTION_HELP, example, one_line_errors, out_console, parse_storage_options, print_json,
+    STORAGE_OPTION_HELP,
+    example,
+    one_line_errors,
+    out_console,
+    parse_storage_options,
     pipeline_progress,
-)  # fmt: skip
+    print_json,
+)
 from goalframe.toolkit.events import GRASP_OFFSET, MATCH, MIN_GAP, MIN_START, TYPES
-from goalframe.toolkit.masks import DEVICE, EVERY, MODEL_TYPE, OVERWRITE, POSES
 from goalframe.toolkit.ingest import CHUNK_FRAMES, CODEC, CRF
+from goalframe.toolkit.masks import DEVICE, EVERY, MODEL_TYPE, OVERWRITE, POSES
 from goalframe.toolkit.msth import CLIP_HELP
 
 EPILOG = example(
     "goalframe build raw/vpt --format vpt --out data/vpt.zarr",
     "goalframe build raw/agibot --format agibot --out data/agibot.zarr --workers 2 --window 64",
-    "goalframe build raw/agibot --format agibot --out data/agibot.zarr --horizon 40 --near 10 --stride 5 --distal 4 --clip segment",
+    "goalframe build raw/agibot --format agibot --out data/agibot.zarr --horizon 40 --near 10 --stride 5"
+    " --distal 4 --clip segment",
     "goalframe build raw/vpt --format vpt --out s3://bucket/vpt.zarr --scheduler tcp://10.0.0.5:8786",
-    "goalframe build raw/vpt --format vpt --out data/vpt.zarr --annotator sam --checkpoint sam_vit_b_01ec64.pth --every 5",
+    "goalframe build raw/vpt --format vpt --out data/vpt.zarr --annotator sam --checkpoint"
+    " sam_vit_b_01ec64.pth --every 5",
 )
 
 
 def build(
-    raw: Path = typer.Argument(..., help="Raw recordings: a VPT folder or index file, or an AgiBot release root."),
+    raw: Path = typer.Argument(
+        ..., help="Raw recordings: a VPT folder or index file, or an AgiBot release root."
+    ),
     format: str = typer.Option(..., "--format", "-f", help="Raw format: vpt or agibot."),
     out: str = typer.Option(..., "--out", "-o", help="Dataset path (NAME.zarr folder or fsspec URL)."),
     workers: Optional[int] = typer.Option(None, help="Parallel workers for every step."),
@@ -38,7 +47,11 @@ def build(
     codec: str = CODEC,
     chunk_frames: Optional[int] = CHUNK_FRAMES,
     crf: Optional[int] = CRF,
-    truncate_camera: bool = typer.Option(False, "--truncate-camera", help="VPT ingest: camera degrees truncated toward zero (see `goalframe ingest vpt --help`)."),
+    truncate_camera: bool = typer.Option(
+        False,
+        "--truncate-camera",
+        help="VPT ingest: camera degrees truncated toward zero (see `goalframe ingest vpt --help`).",
+    ),
     types: Optional[str] = TYPES,
     match: Optional[str] = MATCH,
     min_gap: int = MIN_GAP,
@@ -53,8 +66,12 @@ def build(
     poses: bool = POSES,
     overwrite: bool = OVERWRITE,
     seed: int = typer.Option(0, help="Seed for goal-pair sampling."),
-    cross_episode: bool = typer.Option(False, "--cross-episode", help="Pairs: goal views from another episode too."),
-    cross_camera: bool = typer.Option(False, "--cross-camera", help="Pairs: goal views from another camera too (AgiBot)."),
+    cross_episode: bool = typer.Option(
+        False, "--cross-episode", help="Pairs: goal views from another episode too."
+    ),
+    cross_camera: bool = typer.Option(
+        False, "--cross-camera", help="Pairs: goal views from another camera too (AgiBot)."
+    ),
     horizon: int = typer.Option(120, help="MSTH horizon K (frames)."),
     near: int = typer.Option(30, help="MSTH near horizon P (frames)."),
     stride: int = typer.Option(5, help="MSTH proximal stride r (frames)."),
@@ -74,23 +91,43 @@ def build(
         kinds = [t.strip() for t in types.split(",") if t.strip()] if types else None
         steps = [
             Ingest(codec=codec, truncate_camera=truncate_camera, chunk_frames=chunk_frames, crf=crf),
-            Events(EventFilters(types=kinds, match=match, min_gap=min_gap, min_start=min_start), grasp_offset=grasp_offset),
-            Masks(MaskOptions(annotator=annotator, window=window, every=every, checkpoint=checkpoint, model_type=model_type, device=device, poses=poses, overwrite=overwrite)),
+            Events(
+                EventFilters(types=kinds, match=match, min_gap=min_gap, min_start=min_start),
+                grasp_offset=grasp_offset,
+            ),
+            Masks(
+                MaskOptions(
+                    annotator=annotator,
+                    window=window,
+                    every=every,
+                    checkpoint=checkpoint,
+                    model_type=model_type,
+                    device=device,
+                    poses=poses,
+                    overwrite=overwrite,
+                )
+            ),
             Pairs(seed=seed, cross_episode=cross_episode, cross_camera=cross_camera),
             MSTH(MSTHSpec(horizon=horizon, near=near, stride=stride, distal=distal), clip=clip),
-        ]  # fmt: skip
+        ]
         summary = build_chain(
-            raw, out, format, steps, workers=workers, scheduler=scheduler,
-            storage_options=parse_storage_options(storage_option), progress=pipeline_progress(not json_output),
-        )  # fmt: skip
+            raw,
+            out,
+            format,
+            steps,
+            workers=workers,
+            scheduler=scheduler,
+            storage_options=parse_storage_options(storage_option),
+            progress=pipeline_progress(not json_output),
+        )
     if json_output:
         print_json(summary)
     else:
         ingest = summary["ingest"]
         out_console.print(
-            f"{out}: {ingest['written']} episodes written ({ingest['skipped']} skipped, {ingest['failed']} failed), "
-            f"{summary['events']} events, {summary['masks']['tracks']} mask tracks, {summary['pairs']} pair rows, "
-            f"{summary['msth']} MSTH rows"
+            f"{out}: {ingest['written']} episodes written ({ingest['skipped']} skipped, {ingest['failed']}"
+            f" failed), {summary['events']} events, {summary['masks']['tracks']} mask tracks,"
+            f" {summary['pairs']} pair rows, {summary['msth']} MSTH rows"
         )
     if summary["ingest"]["failed"]:
         raise typer.Exit(1)

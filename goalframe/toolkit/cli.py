@@ -5,12 +5,21 @@ from __future__ import annotations
 import typer
 
 from goalframe import __version__
-from goalframe.toolkit import demo, events, info, ingest, synth
-from goalframe.toolkit import review
-from goalframe.toolkit import msth, pairs
-from goalframe.toolkit import verify
-from goalframe.toolkit import evaluate, train
-from goalframe.toolkit import build, masks
+from goalframe.toolkit import (
+    build,
+    demo,
+    evaluate,
+    events,
+    info,
+    ingest,
+    masks,
+    msth,
+    pairs,
+    review,
+    synth,
+    train,
+    verify,
+)
 from goalframe.toolkit.common import example
 
 app = typer.Typer(
@@ -50,7 +59,11 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version.")) -> None:
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
     """Build goal-conditioned visuomotor datasets from VPT and AgiBot recordings."""
 
 

@@ -24,11 +24,19 @@ def _synth(fmt: str, raw: Path, episodes: int, seed: int) -> float:
     started = time.perf_counter()
     with progress_bar(f"synth {fmt}", episodes) as progress:
         task = progress.add_task(f"synth {fmt}", total=episodes)
-        FORMATS[fmt].synthesize(raw, episodes=episodes, seed=seed, progress=lambda _frames=0: progress.advance(task, 1), **DEMO_SYNTH_OPTIONS[fmt])
+        FORMATS[fmt].synthesize(
+            raw,
+            episodes=episodes,
+            seed=seed,
+            progress=lambda _frames=0: progress.advance(task, 1),
+            **DEMO_SYNTH_OPTIONS[fmt],
+        )
     return time.perf_counter() - started
 
 
-def _train_and_evaluate(fmt: str, dataset: Path, run: Path, steps: int, eval_episodes: int, seed: int) -> dict:
+def _train_and_evaluate(
+    fmt: str, dataset: Path, run: Path, steps: int, eval_episodes: int, seed: int
+) -> dict:
     from goalframe.training.evaluate import evaluate_run, headline
     from goalframe.training.trainer import TrainConfig, train
 
@@ -38,13 +46,15 @@ def _train_and_evaluate(fmt: str, dataset: Path, run: Path, steps: int, eval_epi
 
 
 def demo(
-    out: Path = typer.Option(Path("demo-out"), help="Folder for raw recordings, datasets, runs and the report."),
+    out: Path = typer.Option(
+        Path("demo-out"), help="Folder for raw recordings, datasets, runs and the report."
+    ),
     episodes: int = typer.Option(3, help="Episodes per format."),
     seed: int = typer.Option(0, help="Random seed."),
     train_steps: int = typer.Option(150, help="Training steps per policy (0 skips training and evaluation)."),
     eval_episodes: int = typer.Option(4, help="Closed-loop evaluation episodes per policy."),
 ) -> None:
-    """Generate VPT and AgiBot recordings, build both datasets, train and evaluate both policies, write demo-out/report.md."""
+    """Generate VPT and AgiBot recordings, build both datasets, train and evaluate both policies, report."""
     from goalframe.annotators.masks import MaskOptions
     from goalframe.pipeline import MSTH, Masks, Pairs, build
 
@@ -58,30 +68,52 @@ def demo(
             # MSTH clipped at the episode end: the demo's task segments (one object each) are
             # shorter than the horizon, so segment clipping would leave no distal targets
             summary = build(
-                raw, str(dataset), fmt, masks=Masks(MaskOptions(window=64)), pairs=Pairs(seed=seed), msth=MSTH(clip="episode"),
+                raw,
+                str(dataset),
+                fmt,
+                masks=Masks(MaskOptions(window=64)),
+                pairs=Pairs(seed=seed),
+                msth=MSTH(clip="episode"),
                 progress=pipeline_progress(),
-            )  # fmt: skip
+            )
             build_seconds = time.perf_counter() - built
             info = dataset_summary(open_dataset(str(dataset)))
             (out / f"{fmt}-info.json").write_text(json.dumps(info, indent=2, default=str))
             out_console.print(
-                f"{fmt}: {info['episodes']} episodes, {info['frames']} frames, cameras {info['cameras']}; {summary['events']} events, "
-                f"{summary['masks']['tracks']} mask tracks, {summary['pairs']} pair rows, {summary['msth']} MSTH rows "
-                f"(synth {synth_seconds:.0f} s, build {build_seconds:.0f} s)"
+                f"{fmt}: {info['episodes']} episodes, {info['frames']} frames, cameras {info['cameras']};"
+                f" {summary['events']} events, {summary['masks']['tracks']} mask tracks, {summary['pairs']}"
+                f" pair rows, {summary['msth']} MSTH rows (synth {synth_seconds:.0f} s, build"
+                f" {build_seconds:.0f} s)"
             )
             lines += [
                 f"## {fmt}",
                 f"- raw recordings: `{raw}` (synth {synth_seconds:.1f} s)",
-                f"- dataset `{dataset}`: {info['episodes']} episodes, {info['frames']} frames, cameras {', '.join(info['cameras'])}",
-                f"- build {build_seconds:.1f} s: ingest {summary['ingest']['written']} written / {summary['ingest']['failed']} failed, "
-                f"{summary['events']} events, {summary['masks']['tracks']} mask tracks, {summary['pairs']} goal-pair rows, {summary['msth']} MSTH rows",
+                (
+                    f"- dataset `{dataset}`: {info['episodes']} episodes, {info['frames']} frames, cameras"
+                    f" {', '.join(info['cameras'])}"
+                ),
+                (
+                    f"- build {build_seconds:.1f} s: ingest {summary['ingest']['written']} written /"
+                    f" {summary['ingest']['failed']} failed, {summary['events']} events,"
+                    f" {summary['masks']['tracks']} mask tracks, {summary['pairs']} goal-pair rows,"
+                    f" {summary['msth']} MSTH rows"
+                ),
             ]
             if train_steps:
                 trained = _train_and_evaluate(fmt, dataset, run, train_steps, eval_episodes, seed)
-                out_console.print(f"{POLICY_OF[fmt]}: trained {train_steps} steps in {trained['train_seconds']} s; {trained['headline']}")
+                out_console.print(
+                    f"{POLICY_OF[fmt]}: trained {train_steps} steps in {trained['train_seconds']} s;"
+                    f" {trained['headline']}"
+                )
                 lines += [
-                    f"- {POLICY_OF[fmt]}: {train_steps} steps in {trained['train_seconds']} s; {trained['headline']}",
-                    f"  ![learning curve](runs/{POLICY_OF[fmt]}/learning_curve.png) ![success](runs/{POLICY_OF[fmt]}/success.png)",
+                    (
+                        f"- {POLICY_OF[fmt]}: {train_steps} steps in {trained['train_seconds']} s;"
+                        f" {trained['headline']}"
+                    ),
+                    (
+                        f"  ![learning curve](runs/{POLICY_OF[fmt]}/learning_curve.png)"
+                        f" ![success](runs/{POLICY_OF[fmt]}/success.png)"
+                    ),
                 ]
             lines.append("")
         lines.append(f"Total: {time.perf_counter() - started:.0f} s.")

@@ -18,12 +18,24 @@ EPILOG = example(
 
 def evaluate(
     run: Path = typer.Argument(..., help="A run folder written by goalframe train."),
-    episodes: int = typer.Option(20, help="Closed-loop episodes (act2goal: per task length 1, 3, 5 objects)."),
+    episodes: int = typer.Option(
+        20, help="Closed-loop episodes (act2goal: per task length 1, 3, 5 objects)."
+    ),
     seed: int = typer.Option(1000, help="Seed of the first episode (episodes use seed, seed + 1, ...)."),
-    offline: bool = typer.Option(True, "--offline/--no-offline", help="Also compute offline metrics on the held-out episodes."),
-    baseline: bool = typer.Option(True, "--baseline/--no-baseline", help="Also run a random policy on the same seeds."),
-    threads: Optional[int] = typer.Option(None, help="Torch threads (default 1: the most efficient for these small models)."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an earlier evaluation's metrics.json and plots (without it, eval refuses to)."),
+    offline: bool = typer.Option(
+        True, "--offline/--no-offline", help="Also compute offline metrics on the held-out episodes."
+    ),
+    baseline: bool = typer.Option(
+        True, "--baseline/--no-baseline", help="Also run a random policy on the same seeds."
+    ),
+    threads: Optional[int] = typer.Option(
+        None, help="Torch threads (default 1: the most efficient for these small models)."
+    ),
+    overwrite: bool = typer.Option(
+        False,
+        "--overwrite",
+        help="Replace an earlier evaluation's metrics.json and plots (without it, eval refuses to).",
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print metrics.json."),
 ) -> None:
     """Evaluate a run in the generated worlds; writes RUN/metrics.json, learning_curve.png and success.png."""
@@ -35,17 +47,31 @@ def evaluate(
         from goalframe.training.evaluate import METRICS, evaluate_run, headline
 
         if (run / METRICS).exists() and not overwrite:
-            raise ValueError(f"{run / METRICS}: exists from an earlier evaluation; pass --overwrite to replace it")
+            raise ValueError(
+                f"{run / METRICS}: exists from an earlier evaluation; pass --overwrite to replace it"
+            )
         with progress_bar("eval", 1, show=not json_output) as progress:
-            phases: dict[str, Any] = {}  # one bar per phase (closed loop per policy, offline), added as each starts
+            phases: dict[
+                str, Any
+            ] = {}  # one bar per phase (closed loop per policy, offline), added as each starts
 
             def on_progress(phase: str, done: int, total: int) -> None:
                 if phase not in phases:
                     phases[phase] = progress.add_task(phase, total=total)
                 progress.update(phases[phase], completed=done)
 
-            metrics = evaluate_run(run, episodes=episodes, seed=seed, offline=offline, baseline=baseline, threads=threads, on_progress=on_progress)
+            metrics = evaluate_run(
+                run,
+                episodes=episodes,
+                seed=seed,
+                offline=offline,
+                baseline=baseline,
+                threads=threads,
+                on_progress=on_progress,
+            )
     if json_output:
         print_json(metrics)
     else:
-        out_console.print(f"{run}: {metrics['policy']} step {metrics['step']}: {headline(metrics)} -> {run}/metrics.json")
+        out_console.print(
+            f"{run}: {metrics['policy']} step {metrics['step']}: {headline(metrics)} -> {run}/metrics.json"
+        )

@@ -7,10 +7,18 @@ from typing import Optional
 import typer
 
 from goalframe.annotators.events import EpisodeEvents, EventFilters, extract_events
-from goalframe.toolkit.common import (
-    STORAGE_OPTION_HELP, err_console, example, fail, one_line_errors, out_console, parse_storage_options, print_json, progress_bar,
-)
 from goalframe.pipeline import default_workers
+from goalframe.toolkit.common import (
+    STORAGE_OPTION_HELP,
+    err_console,
+    example,
+    fail,
+    one_line_errors,
+    out_console,
+    parse_storage_options,
+    print_json,
+    progress_bar,
+)
 
 EPILOG = example(
     "goalframe events data/vpt.zarr",
@@ -21,11 +29,29 @@ EPILOG = example(
 
 
 # options `goalframe build` shares, so the two commands cannot drift apart
-TYPES = typer.Option(None, help="Comma-separated event kinds (mine_block, grasp, segment...) or interactions (hunt, mine, use, craft, switch, approach).")
+TYPES = typer.Option(
+    None,
+    help=(
+        "Comma-separated event kinds (mine_block, grasp, segment...) or interactions (hunt, mine, use, craft,"
+        " switch, approach)."
+    ),
+)
 MATCH = typer.Option(None, help="Regex searched in event names, e.g. 'minecraft.kill_entity:.*'.")
-MIN_GAP = typer.Option(0, help="Merge events of the same name less than this many frames apart (bursts; events exactly N apart stay separate).")
+MIN_GAP = typer.Option(
+    0,
+    help=(
+        "Merge events of the same name less than this many frames apart (bursts; events exactly N apart stay"
+        " separate)."
+    ),
+)
 MIN_START = typer.Option(0, help="Drop events before this frame (no full window before them).")
-GRASP_OFFSET = typer.Option(None, help="AgiBot: metres from the recorded flange pose (state/end) to the grasp point along the flange z axis [default: 0.143, Genie-1 by forward kinematics].")
+GRASP_OFFSET = typer.Option(
+    None,
+    help=(
+        "AgiBot: metres from the recorded flange pose (state/end) to the grasp point along the flange z axis"
+        " [default: 0.143, Genie-1 by forward kinematics]."
+    ),
+)
 
 
 def events(
@@ -40,8 +66,13 @@ def events(
     json_output: bool = typer.Option(False, "--json", help="Print a JSON summary."),
     storage_option: Optional[list[str]] = typer.Option(None, "--storage-option", help=STORAGE_OPTION_HELP),
 ) -> None:
-    """Extract interaction events (VPT stats increases; AgiBot segments, grasps, releases) with prompt points."""
-    filters = EventFilters(types=[t.strip() for t in types.split(",") if t.strip()] if types else None, match=match, min_gap=min_gap, min_start=min_start)
+    """Extract interaction events (VPT stat increases; AgiBot segments, grasps, releases) with prompts."""
+    filters = EventFilters(
+        types=[t.strip() for t in types.split(",") if t.strip()] if types else None,
+        match=match,
+        min_gap=min_gap,
+        min_start=min_start,
+    )
     with one_line_errors():
         from goalframe.storage import open_dataset
         from goalframe.storage.store import store_path
@@ -57,12 +88,26 @@ def events(
             def on_result(result: EpisodeEvents) -> None:
                 progress.advance(task)
 
-            target = store_path(dataset) if scheduler else dataset  # a cluster's workers have another working directory
-            table, warnings = extract_events(target, filters, workers=workers or min(default_workers(), max(n_episodes, 1)), scheduler=scheduler, storage_options=options, on_result=on_result, grasp_offset=grasp_offset)
+            target = (
+                store_path(dataset) if scheduler else dataset
+            )  # a cluster's workers have another working directory
+            table, warnings = extract_events(
+                target,
+                filters,
+                workers=workers or min(default_workers(), max(n_episodes, 1)),
+                scheduler=scheduler,
+                storage_options=options,
+                on_result=on_result,
+                grasp_offset=grasp_offset,
+            )
     for warning in warnings:
         err_console.print(f"[yellow]warning[/] {warning}", soft_wrap=True)
-    counts = {row["kind"]: row["len"] for row in table.group_by("kind").len().sort("kind").iter_rows(named=True)}
+    counts = {
+        row["kind"]: row["len"] for row in table.group_by("kind").len().sort("kind").iter_rows(named=True)
+    }
     if json_output:
         print_json({"dataset": dataset, "events": table.height, "by_kind": counts, "warnings": warnings})
     else:
-        out_console.print(f"{dataset}: {table.height} events in {n_episodes} episodes {counts} -> tables/events.parquet")
+        out_console.print(
+            f"{dataset}: {table.height} events in {n_episodes} episodes {counts} -> tables/events.parquet"
+        )

@@ -9,7 +9,14 @@ from rich.table import Table
 
 from goalframe.storage import open_dataset
 from goalframe.storage.summary import dataset_summary
-from goalframe.toolkit.common import STORAGE_OPTION_HELP, example, one_line_errors, out_console, parse_storage_options, print_json
+from goalframe.toolkit.common import (
+    STORAGE_OPTION_HELP,
+    example,
+    one_line_errors,
+    out_console,
+    parse_storage_options,
+    print_json,
+)
 
 
 def info(
@@ -20,24 +27,36 @@ def info(
 ) -> None:
     """Show episodes, frames, cameras, arrays, tables and the steps that built the dataset."""
     with one_line_errors():
-        summary = dataset_summary(open_dataset(dataset, parse_storage_options(storage_option)), arrays_of=episode)
+        summary = dataset_summary(
+            open_dataset(dataset, parse_storage_options(storage_option)), arrays_of=episode
+        )
     if json_output:
         print_json(summary)
         return
     out_console.print(
-        f"[bold]{summary['path']}[/] (layout {summary['layout']}): {summary['episodes']} episodes, "
-        f"{summary['frames']} frames ({summary['hours']} h), formats {summary['formats']}, cameras {summary['cameras']}, "
-        f"codec {summary['frame_codecs']}"
+        f"[bold]{summary['path']}[/] (layout {summary['layout']}): {summary['episodes']} episodes,"
+        f" {summary['frames']} frames ({summary['hours']} h), formats {summary['formats']}, cameras"
+        f" {summary['cameras']}, codec {summary['frame_codecs']}"
     )
     copies = _count_arrays(summary["actions_equal_state"])
     if copies:
-        out_console.print("actions that copy the state (carry no command of their own): " + ", ".join(f"{a} in {n} episode(s)" for a, n in copies.items()))
+        out_console.print(
+            "actions that copy the state (carry no command of their own): "
+            + ", ".join(f"{a} in {n} episode(s)" for a, n in copies.items())
+        )
     if summary["effectors"]:
-        out_console.print("effectors: " + ", ".join(f"{kind} {n}" for kind, n in summary["effectors"].items()))
+        out_console.print(
+            "effectors: " + ", ".join(f"{kind} {n}" for kind, n in summary["effectors"].items())
+        )
     if summary["incomplete_episodes"]:
-        out_console.print(f"{summary['incomplete_episodes']} incomplete episode(s) (invisible; re-run ingest)")
+        out_console.print(
+            f"{summary['incomplete_episodes']} incomplete episode(s) (invisible; re-run ingest)"
+        )
     if summary["features"]:
-        out_console.print(f"features ({len(summary['features'])}): " + ", ".join(_feature_text(p, f) for p, f in summary["features"].items()))
+        out_console.print(
+            f"features ({len(summary['features'])}): "
+            + ", ".join(_feature_text(p, f) for p, f in summary["features"].items())
+        )
     if "arrays" in summary:
         table = Table(title=f"arrays of {summary['arrays_of']}")
         for column in ("array", "shape", "dtype"):
@@ -45,7 +64,9 @@ def info(
         for name, entry in summary["arrays"].items():
             table.add_row(name, str(tuple("?" if n is None else n for n in entry["shape"])), entry["dtype"])
         out_console.print(table)
-    out_console.print("tables: " + (", ".join(f"{k} ({v} rows)" for k, v in summary["tables"].items()) or "none"))
+    out_console.print(
+        "tables: " + (", ".join(f"{k} ({v} rows)" for k, v in summary["tables"].items()) or "none")
+    )
     for step in summary["steps"]:
         out_console.print(f"step {step['step']} at {step['finished']}: {step['summary']}")
 

@@ -9,12 +9,22 @@ import typer
 
 from goalframe.storage.ingest import IngestReport
 from goalframe.toolkit.common import (
-    STORAGE_OPTION_HELP, err_console, example, one_line_errors, out_console, parse_storage_options, pipeline_progress, print_json,
+    STORAGE_OPTION_HELP,
+    err_console,
+    example,
+    one_line_errors,
+    out_console,
+    parse_storage_options,
+    pipeline_progress,
+    print_json,
 )
 
 app = typer.Typer(
     help="Ingest raw recordings into a chunked Zarr dataset (parallel, resumable).",
-    epilog=example("goalframe ingest vpt raw/vpt --out data/vpt.zarr", "goalframe ingest agibot raw/agibot --out data/agibot.zarr --workers 2"),
+    epilog=example(
+        "goalframe ingest vpt raw/vpt --out data/vpt.zarr",
+        "goalframe ingest agibot raw/agibot --out data/agibot.zarr --workers 2",
+    ),
     no_args_is_help=True,
 )
 
@@ -35,26 +45,51 @@ def run_ingest(
     from goalframe.pipeline import ingest_raw
 
     return ingest_raw(
-        fmt, raw, out, workers, scheduler, codec, storage_options, reader_options, pipeline_progress(show_progress), codec_options
+        fmt,
+        raw,
+        out,
+        workers,
+        scheduler,
+        codec,
+        storage_options,
+        reader_options,
+        pipeline_progress(show_progress),
+        codec_options,
     )
 
 
 def _command(
-    fmt: str, raw: Path, out: str, workers: Optional[int], scheduler: Optional[str], codec: str, json_output: bool,
-    storage_option: Optional[list[str]] = None, reader_options: dict | None = None, codec_options: dict | None = None,
+    fmt: str,
+    raw: Path,
+    out: str,
+    workers: Optional[int],
+    scheduler: Optional[str],
+    codec: str,
+    json_output: bool,
+    storage_option: Optional[list[str]] = None,
+    reader_options: dict | None = None,
+    codec_options: dict | None = None,
 ) -> None:
     with one_line_errors():
         options = parse_storage_options(storage_option)
         report = run_ingest(
-            fmt, raw, out, workers, scheduler, codec, show_progress=not json_output, storage_options=options,
-            reader_options=reader_options, codec_options=codec_options,
+            fmt,
+            raw,
+            out,
+            workers,
+            scheduler,
+            codec,
+            show_progress=not json_output,
+            storage_options=options,
+            reader_options=reader_options,
+            codec_options=codec_options,
         )
     if json_output:
         print_json(report.to_dict())
     else:
         out_console.print(
-            f"{out}: {report.count('written')} written, {report.count('skipped')} skipped (already complete), "
-            f"{report.count('failed')} failed; {report.frames_written} frames in {report.seconds:.1f} s"
+            f"{out}: {report.count('written')} written, {report.count('skipped')} skipped (already complete),"
+            f" {report.count('failed')} failed; {report.frames_written} frames in {report.seconds:.1f} s"
         )
     if report.failed:
         err_console.print(f"{len(report.failed)} episode(s) failed; the others are in {out}")
@@ -65,43 +100,90 @@ OUT = typer.Option(..., "--out", "-o", help="Dataset path (NAME.zarr folder or f
 WORKERS = typer.Option(None, help="Parallel episode workers (default: cores, at most 8).")
 SCHEDULER = typer.Option(None, help="Address of a dask.distributed scheduler, e.g. tcp://10.0.0.5:8786.")
 CODEC = typer.Option(
-    "jpeg", help="Frame codec: jpeg (q90, one frame per chunk), zstd (lossless), h264 or av1 (video chunks of --chunk-frames frames)."
+    "jpeg",
+    help=(
+        "Frame codec: jpeg (q90, one frame per chunk), zstd (lossless), h264 or av1 (video chunks of"
+        " --chunk-frames frames)."
+    ),
 )
-CHUNK_FRAMES = typer.Option(None, "--chunk-frames", min=1, help="h264/av1: frames per video chunk (default 16; one keyframe each).")
-CRF = typer.Option(None, "--crf", help="h264/av1: constant rate factor, lower = better (default: h264 23, av1 35).")
+CHUNK_FRAMES = typer.Option(
+    None, "--chunk-frames", min=1, help="h264/av1: frames per video chunk (default 16; one keyframe each)."
+)
+CRF = typer.Option(
+    None, "--crf", help="h264/av1: constant rate factor, lower = better (default: h264 23, av1 35)."
+)
 JSON = typer.Option(False, "--json", help="Print the report as JSON.")
 STORAGE_OPTION = typer.Option(None, "--storage-option", help=STORAGE_OPTION_HELP)
 
 
-@app.command("vpt", epilog=example(
-    "goalframe ingest vpt raw/vpt --out data/vpt.zarr",
-    "goalframe ingest vpt raw/vpt/index_6.13.json --out data/vpt.zarr --workers 2 --codec zstd",
-    "goalframe ingest vpt raw/vpt --out data/vpt-h264.zarr --codec h264 --chunk-frames 16 --crf 23",
-    "goalframe ingest vpt raw/vpt --out data/vpt-int.zarr --truncate-camera",
-    "goalframe ingest vpt raw/vpt --out s3://bucket/vpt.zarr --scheduler tcp://10.0.0.5:8786 --storage-option endpoint_url=http://minio:9000",
-))
+@app.command(
+    "vpt",
+    epilog=example(
+        "goalframe ingest vpt raw/vpt --out data/vpt.zarr",
+        "goalframe ingest vpt raw/vpt/index_6.13.json --out data/vpt.zarr --workers 2 --codec zstd",
+        "goalframe ingest vpt raw/vpt --out data/vpt-h264.zarr --codec h264 --chunk-frames 16 --crf 23",
+        "goalframe ingest vpt raw/vpt --out data/vpt-int.zarr --truncate-camera",
+        "goalframe ingest vpt raw/vpt --out s3://bucket/vpt.zarr --scheduler tcp://10.0.0.5:8786"
+        " --storage-option endpoint_url=http://minio:9000",
+    ),
+)
 def ingest_vpt(
     raw: Path = typer.Argument(..., help="A folder of VPT recordings or an index json file."),
-    out: str = OUT, workers: Optional[int] = WORKERS, scheduler: Optional[str] = SCHEDULER, codec: str = CODEC, json_output: bool = JSON,
+    out: str = OUT,
+    workers: Optional[int] = WORKERS,
+    scheduler: Optional[str] = SCHEDULER,
+    codec: str = CODEC,
+    json_output: bool = JSON,
     storage_option: Optional[list[str]] = STORAGE_OPTION,
-    chunk_frames: Optional[int] = CHUNK_FRAMES, crf: Optional[int] = CRF,
+    chunk_frames: Optional[int] = CHUNK_FRAMES,
+    crf: Optional[int] = CRF,
     truncate_camera: bool = typer.Option(
-        False, "--truncate-camera",
-        help="Truncate actions/vpt/camera degrees toward zero as VPT's own integer conversion does (exact parity); "
-        "default: floats, as MineStudio. Recorded in the step and episode attrs.",
+        False,
+        "--truncate-camera",
+        help=(
+            "Truncate actions/vpt/camera degrees toward zero as VPT's own integer conversion does (exact"
+            " parity); default: floats, as MineStudio. Recorded in the step and episode attrs."
+        ),
     ),
 ) -> None:
     """Ingest VPT contractor recordings; complete episodes are skipped, failed ones reported."""
     reader_options = {"truncate_camera": True} if truncate_camera else None
-    _command("vpt", raw, out, workers, scheduler, codec, json_output, storage_option, reader_options, {"chunk_frames": chunk_frames, "crf": crf})
+    _command(
+        "vpt",
+        raw,
+        out,
+        workers,
+        scheduler,
+        codec,
+        json_output,
+        storage_option,
+        reader_options,
+        {"chunk_frames": chunk_frames, "crf": crf},
+    )
 
 
 @app.command("agibot", epilog=example("goalframe ingest agibot raw/agibot --out data/agibot.zarr"))
 def ingest_agibot(
     raw: Path = typer.Argument(..., help="The root of an extracted AgiBot World release."),
-    out: str = OUT, workers: Optional[int] = WORKERS, scheduler: Optional[str] = SCHEDULER, codec: str = CODEC, json_output: bool = JSON,
+    out: str = OUT,
+    workers: Optional[int] = WORKERS,
+    scheduler: Optional[str] = SCHEDULER,
+    codec: str = CODEC,
+    json_output: bool = JSON,
     storage_option: Optional[list[str]] = STORAGE_OPTION,
-    chunk_frames: Optional[int] = CHUNK_FRAMES, crf: Optional[int] = CRF,
+    chunk_frames: Optional[int] = CHUNK_FRAMES,
+    crf: Optional[int] = CRF,
 ) -> None:
     """Ingest AgiBot World episodes (every camera, proprio stats, task info, camera parameters)."""
-    _command("agibot", raw, out, workers, scheduler, codec, json_output, storage_option, None, {"chunk_frames": chunk_frames, "crf": crf})
+    _command(
+        "agibot",
+        raw,
+        out,
+        workers,
+        scheduler,
+        codec,
+        json_output,
+        storage_option,
+        None,
+        {"chunk_frames": chunk_frames, "crf": crf},
+    )

@@ -6,15 +6,24 @@ from typing import Optional
 
 import typer
 
-from goalframe.toolkit.common import (
-    STORAGE_OPTION_HELP, err_console, example, fail, one_line_errors, out_console, parse_storage_options, print_json, progress_bar,
-)
 from goalframe.pipeline import default_workers
+from goalframe.toolkit.common import (
+    STORAGE_OPTION_HELP,
+    err_console,
+    example,
+    fail,
+    one_line_errors,
+    out_console,
+    parse_storage_options,
+    print_json,
+    progress_bar,
+)
 
 EPILOG = example(
     "goalframe masks data/vpt.zarr",
     "goalframe masks data/agibot.zarr --window 64 --workers 4",
-    "goalframe masks data/vpt.zarr --annotator sam --checkpoint sam_vit_b_01ec64.pth --model-type vit_b --every 5",
+    "goalframe masks data/vpt.zarr --annotator sam --checkpoint sam_vit_b_01ec64.pth --model-type vit_b"
+    " --every 5",
     "goalframe masks data/vpt.zarr --overwrite --json",
     "goalframe masks data/vpt.zarr --no-poses --overwrite",
 )
@@ -22,19 +31,38 @@ EPILOG = example(
 
 # options `goalframe build` shares, so the two commands cannot drift apart
 MODEL_TYPE = typer.Option("vit_b", help="SAM model type of the checkpoint: vit_b, vit_l or vit_h.")
-EVERY = typer.Option(1, help="Keyframe mode: segment every K-th frame back from the event, warp masks by optical flow between.")
+EVERY = typer.Option(
+    1, help="Keyframe mode: segment every K-th frame back from the event, warp masks by optical flow between."
+)
 DEVICE = typer.Option("auto", help="sam: cuda, cpu, or auto (CUDA when present).")
-POSES = typer.Option(True, "--poses/--no-poses", help="VPT: place mined blocks on earlier frames by the recorded camera poses (xpos/ypos/zpos/yaw/pitch) instead of optical flow, a crafted item in its GUI slot, a placed block on its event frame only.")
-OVERWRITE = typer.Option(False, "--overwrite", help="Redo tracks this annotator and version already made (tracks with human reviews are kept).")
+POSES = typer.Option(
+    True,
+    "--poses/--no-poses",
+    help=(
+        "VPT: place mined blocks on earlier frames by the recorded camera poses (xpos/ypos/zpos/yaw/pitch)"
+        " instead of optical flow, a crafted item in its GUI slot, a placed block on its event frame only."
+    ),
+)
+OVERWRITE = typer.Option(
+    False,
+    "--overwrite",
+    help="Redo tracks this annotator and version already made (tracks with human reviews are kept).",
+)
 
 
 def masks(
     dataset: str = typer.Argument(..., help="Dataset path (NAME.zarr or fsspec URL) with an events table."),
-    annotator: str = typer.Option("classical", help="classical (OpenCV, no weights) or sam (Segment Anything; needs --checkpoint)."),
-    checkpoint: Optional[str] = typer.Option(None, help="segment-anything checkpoint file for --annotator sam, e.g. sam_vit_b_01ec64.pth."),
+    annotator: str = typer.Option(
+        "classical", help="classical (OpenCV, no weights) or sam (Segment Anything; needs --checkpoint)."
+    ),
+    checkpoint: Optional[str] = typer.Option(
+        None, help="segment-anything checkpoint file for --annotator sam, e.g. sam_vit_b_01ec64.pth."
+    ),
     model_type: str = MODEL_TYPE,
     every: int = EVERY,
-    window: int = typer.Option(128, help="Frames per track, ending at the event frame (clipped at the episode start)."),
+    window: int = typer.Option(
+        128, help="Frames per track, ending at the event frame (clipped at the episode start)."
+    ),
     device: str = DEVICE,
     workers: Optional[int] = typer.Option(None, help="Parallel event workers (local processes)."),
     scheduler: Optional[str] = typer.Option(None, help="Address of a dask.distributed scheduler."),
@@ -43,12 +71,21 @@ def masks(
     json_output: bool = typer.Option(False, "--json", help="Print a JSON summary."),
     storage_option: Optional[list[str]] = typer.Option(None, "--storage-option", help=STORAGE_OPTION_HELP),
 ) -> None:
-    """Annotate object masks: every event with a prompt point gets a track over the window before it, tracked backward."""
+    """Annotate object masks: each event with a prompt point gets a track over the window before it."""
     with one_line_errors():
         from goalframe.annotators.masks import MaskOptions, TrackResult, annotate_masks
         from goalframe.storage import open_dataset
 
-        options = MaskOptions(annotator=annotator, window=window, every=every, checkpoint=checkpoint, model_type=model_type, device=device, poses=poses, overwrite=overwrite)
+        options = MaskOptions(
+            annotator=annotator,
+            window=window,
+            every=every,
+            checkpoint=checkpoint,
+            model_type=model_type,
+            device=device,
+            poses=poses,
+            overwrite=overwrite,
+        )
         options.validate()
         if annotator == "sam":
             from goalframe.annotators.sam import check_checkpoint, pick_device
@@ -61,7 +98,10 @@ def masks(
             fail(f"{dataset}: no events table; run `goalframe events {dataset}` first")
         n_events = ds.table("events").height
         if not n_events:
-            fail(f"{dataset}: the events table has no events, nothing to annotate; run `goalframe events {dataset}` on a dataset with episodes")
+            fail(
+                f"{dataset}: the events table has no events, nothing to annotate; run `goalframe events"
+                f" {dataset}` on a dataset with episodes"
+            )
         # SAM holds a large model per process: one worker unless asked (a GPU is shared anyway)
         chosen = workers or (1 if annotator == "sam" else min(default_workers(), max(n_events, 1)))
         with progress_bar("masks", n_events) as progress:
@@ -71,7 +111,14 @@ def masks(
             def on_result(result: TrackResult) -> None:
                 progress.advance(task)
 
-            report = annotate_masks(dataset, options, workers=chosen, scheduler=scheduler, storage_options=storage_options, on_result=on_result)
+            report = annotate_masks(
+                dataset,
+                options,
+                workers=chosen,
+                scheduler=scheduler,
+                storage_options=storage_options,
+                on_result=on_result,
+            )
     summary = report.summary()
     problems = [f"{r.event_id} ({r.camera}): {r.reason}" for r in report.failed]
     if json_output:
@@ -82,6 +129,8 @@ def masks(
         if len(problems) > 20:
             err_console.print(f"[yellow]... and {len(problems) - 20} more events without a track[/]")
         out_console.print(
-            f"{dataset}: {summary['written']} tracks written, {summary['skipped']} skipped (already made), {summary['failed']} events without a track, "
-            f"{summary['not_visible_tracks']} tracks not visible; {summary['frames']} frames at {summary['frames_per_s']} frames/s -> masks/, tables/tracks.parquet"
-        )  # fmt: skip
+            f"{dataset}: {summary['written']} tracks written, {summary['skipped']} skipped (already made),"
+            f" {summary['failed']} events without a track, {summary['not_visible_tracks']} tracks not"
+            f" visible; {summary['frames']} frames at {summary['frames_per_s']} frames/s -> masks/,"
+            " tables/tracks.parquet"
+        )

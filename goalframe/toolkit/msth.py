@@ -6,10 +6,18 @@ from typing import Optional
 
 import typer
 
-from goalframe.toolkit.common import (
-    STORAGE_OPTION_HELP, err_console, example, fail, one_line_errors, out_console, parse_storage_options, print_json, progress_bar,
-)
 from goalframe.pipeline import default_workers
+from goalframe.toolkit.common import (
+    STORAGE_OPTION_HELP,
+    err_console,
+    example,
+    fail,
+    one_line_errors,
+    out_console,
+    parse_storage_options,
+    print_json,
+    progress_bar,
+)
 
 EPILOG = example(
     "goalframe msth data/agibot.zarr --horizon 200 --near 54 --stride 6 --distal 9",
@@ -18,24 +26,31 @@ EPILOG = example(
 )
 
 CLIP_HELP = (
-    "Clip indices at the end of the 'episode' (anchors run on toward the episode's goal, as train's default --goal episode_end) "
-    "or of the task 'segment' (the episode end where there is none; K must fit in a segment)."
+    "Clip indices at the end of the 'episode' (anchors run on toward the episode's goal, as train's default"
+    " --goal episode_end) or of the task 'segment' (the episode end where there is none; K must fit in a"
+    " segment)."
 )
 
 
 def msth(
     dataset: str = typer.Argument(..., help="Dataset path (NAME.zarr or fsspec URL)."),
-    horizon: int = typer.Option(..., "--horizon", "-K", help="Trajectory horizon K in frames: the last distal anchor is t + K."),
-    near: int = typer.Option(..., "--near", "-P", help="Near horizon P in frames (proximal frames and actions up to t + P)."),
+    horizon: int = typer.Option(
+        ..., "--horizon", "-K", help="Trajectory horizon K in frames: the last distal anchor is t + K."
+    ),
+    near: int = typer.Option(
+        ..., "--near", "-P", help="Near horizon P in frames (proximal frames and actions up to t + P)."
+    ),
     stride: int = typer.Option(..., "--stride", "-r", help="Proximal frame stride r (P must be a multiple)."),
-    distal: int = typer.Option(..., "--distal", "-M", help="Number M of sparse distal anchors (log-spaced between P and K)."),
+    distal: int = typer.Option(
+        ..., "--distal", "-M", help="Number M of sparse distal anchors (log-spaced between P and K)."
+    ),
     clip: str = typer.Option("episode", help=CLIP_HELP),
     workers: Optional[int] = typer.Option(None, help="Parallel episode workers."),
     scheduler: Optional[str] = typer.Option(None, help="Address of a dask.distributed scheduler."),
     json_output: bool = typer.Option(False, "--json", help="Print a JSON summary."),
     storage_option: Optional[list[str]] = typer.Option(None, "--storage-option", help=STORAGE_OPTION_HELP),
 ) -> None:
-    """Multi-Scale Temporal Hashing index table (Act2Goal): proximal/distal frames, action ranges, pad masks, goal frames."""
+    """Multi-Scale Temporal Hashing index table (Act2Goal): proximal/distal frames, actions, pads, goals."""
     with one_line_errors():
         from goalframe.sampling.msth import CLIP_MODES, EpisodeMSTH, MSTHSpec, build_msth, check_distal_count
         from goalframe.storage import open_dataset
@@ -56,16 +71,26 @@ def msth(
                 progress.advance(task)
 
             table, warnings = build_msth(
-                dataset, spec, clip=clip, workers=workers or min(default_workers(), max(n_episodes, 1)),
-                scheduler=scheduler, storage_options=options, on_result=on_result,
-            )  # fmt: skip
+                dataset,
+                spec,
+                clip=clip,
+                workers=workers or min(default_workers(), max(n_episodes, 1)),
+                scheduler=scheduler,
+                storage_options=options,
+                on_result=on_result,
+            )
     for warning in warnings:
         err_console.print(f"[yellow]warning[/] {warning}", soft_wrap=True)
     proximal, distal_offsets = spec.offsets()
     summary = {
-        "dataset": dataset, "episodes": n_episodes, "rows": table.height, "proximal_offsets": proximal.tolist(),
-        "distal_offsets": distal_offsets.tolist(), "clip": clip, "warnings": warnings,
-    }  # fmt: skip
+        "dataset": dataset,
+        "episodes": n_episodes,
+        "rows": table.height,
+        "proximal_offsets": proximal.tolist(),
+        "distal_offsets": distal_offsets.tolist(),
+        "clip": clip,
+        "warnings": warnings,
+    }
     if json_output:
         print_json(summary)
     else:

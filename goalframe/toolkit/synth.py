@@ -11,7 +11,9 @@ from goalframe.toolkit.common import example, one_line_errors, out_console, prog
 
 app = typer.Typer(
     help="Generate realistic raw recordings (the real file layout) with ground truth.",
-    epilog=example("goalframe synth vpt raw/vpt --episodes 4 --seed 0", "goalframe synth agibot raw/agibot --episodes 3"),
+    epilog=example(
+        "goalframe synth vpt raw/vpt --episodes 4 --seed 0", "goalframe synth agibot raw/agibot --episodes 3"
+    ),
     no_args_is_help=True,
 )
 
@@ -34,7 +36,13 @@ def _run(fmt: str, out: Path, episodes: int, seed: int, **options) -> None:
     out_console.print(f"wrote {len(paths)} {fmt} episodes to {out} (ground truth in {out / 'truth'})")
 
 
-@app.command("vpt", epilog=example("goalframe synth vpt raw/vpt --episodes 4 --seed 0", "goalframe synth vpt raw/vpt --frames 1200 --quirk-rate 0"))
+@app.command(
+    "vpt",
+    epilog=example(
+        "goalframe synth vpt raw/vpt --episodes 4 --seed 0",
+        "goalframe synth vpt raw/vpt --frames 1200 --quirk-rate 0",
+    ),
+)
 def synth_vpt(
     out: Path = typer.Argument(..., help="Folder to write the recordings into."),
     episodes: int = typer.Option(4, help="Number of episodes."),
@@ -42,7 +50,7 @@ def synth_vpt(
     frames: int = typer.Option(400, help="Ticks (frames at 20 fps) per episode."),
     quirk_rate: float = typer.Option(0.3, help="Probability of each real-data quirk per episode."),
 ) -> None:
-    """Write VPT contractor recordings (mp4 + jsonl + options.json + index) of a small Minecraft-like world."""
+    """Write VPT contractor recordings (mp4 + jsonl + options.json + index) of a Minecraft-like world."""
     with one_line_errors():
         _check_at_least("--frames", frames, 2)
         if not 0.0 <= quirk_rate <= 1.0:
@@ -55,8 +63,16 @@ def synth_agibot(
     out: Path = typer.Argument(..., help="Folder to write the extracted AgiBot World layout into."),
     episodes: int = typer.Option(3, help="Number of episodes."),
     seed: int = typer.Option(0, help="Random seed."),
-    frames_per_object: int = typer.Option(420, help="Frames (at 30 fps) per pick-and-place: a pick and a place segment of about 7 s each, as real segments last seconds (the card's example: frames 8-218)."),
-    dexhand: bool = typer.Option(True, help="Make the fifth episode a dexterous-hand one (twelve joint angles), as real releases hold."),
+    frames_per_object: int = typer.Option(
+        420,
+        help=(
+            "Frames (at 30 fps) per pick-and-place: a pick and a place segment of about 7 s each, as real"
+            " segments last seconds (the card's example: frames 8-218)."
+        ),
+    ),
+    dexhand: bool = typer.Option(
+        True, help="Make the fifth episode a dexterous-hand one (twelve joint angles), as real releases hold."
+    ),
 ) -> None:
     """Write AgiBot World recordings (an mp4 per camera, proprio_stats.h5, task_info, camera parameters)."""
     from goalframe.sim.agibot.player import MIN_FRAMES_PER_OBJECT

@@ -7,10 +7,17 @@ from typing import Optional
 import typer
 from rich.markup import escape
 
-from goalframe.toolkit.common import (
-    STORAGE_OPTION_HELP, err_console, example, one_line_errors, out_console, parse_storage_options, print_json, progress_bar,
-)
 from goalframe.pipeline import default_workers
+from goalframe.toolkit.common import (
+    STORAGE_OPTION_HELP,
+    err_console,
+    example,
+    one_line_errors,
+    out_console,
+    parse_storage_options,
+    print_json,
+    progress_bar,
+)
 
 EPILOG = example(
     "goalframe verify data/vpt.zarr",
@@ -21,7 +28,11 @@ EPILOG = example(
 
 def verify(
     dataset: str = typer.Argument(..., help="Dataset path (NAME.zarr or fsspec URL)."),
-    checksums: bool = typer.Option(True, "--checksums/--no-checksums", help="Re-hash the raw files (when still at raw_path) against each episode's checksum."),
+    checksums: bool = typer.Option(
+        True,
+        "--checksums/--no-checksums",
+        help="Re-hash the raw files (when still at raw_path) against each episode's checksum.",
+    ),
     workers: Optional[int] = typer.Option(None, help="Parallel episode workers (default: cores, at most 8)."),
     scheduler: Optional[str] = typer.Option(None, help="Address of a dask.distributed scheduler."),
     storage_option: Optional[list[str]] = typer.Option(None, "--storage-option", help=STORAGE_OPTION_HELP),
@@ -46,9 +57,13 @@ def verify(
                 progress.advance(task)
 
             report = verify_dataset(
-                dataset, options, checksums=checksums, workers=workers or min(default_workers(), max(n_episodes, 1)),
-                scheduler=scheduler, on_result=on_result,
-            )  # fmt: skip
+                dataset,
+                options,
+                checksums=checksums,
+                workers=workers or min(default_workers(), max(n_episodes, 1)),
+                scheduler=scheduler,
+                on_result=on_result,
+            )
     if json_output:
         print_json(report.to_dict())
     else:
@@ -60,8 +75,9 @@ def verify(
         checks = ", ".join(f"{n} {state}" for state, n in sorted(summary["checksums"].items())) or "none"
         verdict = "OK" if report.ok else f"{len(report.damage)} damaged"
         out_console.print(
-            f"{dataset}: {verdict}; {summary['episodes']} episodes, {summary['arrays']} arrays, {summary['chunks']} shards/chunks, "
-            f"{summary['frames']} frames decoded; raw checksums: {checks}; tables {summary['tables']} in {summary['seconds']} s"
+            f"{dataset}: {verdict}; {summary['episodes']} episodes, {summary['arrays']} arrays,"
+            f" {summary['chunks']} shards/chunks, {summary['frames']} frames decoded; raw checksums:"
+            f" {checks}; tables {summary['tables']} in {summary['seconds']} s"
         )
     if not report.ok:
         raise typer.Exit(1)

@@ -27,14 +27,25 @@ import numpy as np
 import polars as pl
 
 from goalframe.sampling.datasets import CrossViewDataset, MSTHDataset
-from goalframe.storage.frames import FrameReader
 from goalframe.schemas.vectors import require_gripper
 from goalframe.storage import open_dataset
+from goalframe.storage.frames import FrameReader
 
 #: Act2Goal action / state vector: both arms' end-effector targets (m, robot base frame),
 #: gripper yaws (rad) and gripper commands (0 open, 1 closed). The state has the same layout
 #: with the gripper opening (mm / 100) in place of the command.
-EE_ACTION = ("left_x", "left_y", "left_z", "right_x", "right_y", "right_z", "left_yaw", "right_yaw", "left_grip", "right_grip")
+EE_ACTION = (
+    "left_x",
+    "left_y",
+    "left_z",
+    "right_x",
+    "right_y",
+    "right_z",
+    "left_yaw",
+    "right_yaw",
+    "left_grip",
+    "right_grip",
+)
 EE_DIM = len(EE_ACTION)
 EE_RELATIVE = slice(0, 8)  # positions and yaws: predicted relative to the state at t
 
@@ -48,11 +59,19 @@ def quaternion_yaw(q: np.ndarray) -> np.ndarray:
 def agibot_ee_lowdim(ds, episode: str) -> dict[str, np.ndarray]:
     """``action`` and ``state`` (T, 10) float32 in :data:`EE_ACTION` order for one AgiBot episode."""
     names = set(ds.array_names(episode))
-    needed = {"actions/end/position", "actions/end/orientation", "actions/effector/position",
-              "states/end/position", "states/end/orientation", "states/effector/position"}  # fmt: skip
+    needed = {
+        "actions/end/position",
+        "actions/end/orientation",
+        "actions/effector/position",
+        "states/end/position",
+        "states/end/orientation",
+        "states/effector/position",
+    }
     missing = sorted(needed - names)
     if missing:
-        raise ValueError(f"{ds.path}: episode {episode!r} lacks {missing[0]} (act2goal trains on end-effector arrays)")
+        raise ValueError(
+            f"{ds.path}: episode {episode!r} lacks {missing[0]} (act2goal trains on end-effector arrays)"
+        )
 
     source = ds.meta(episode).source
     require_gripper(episode, source.get("effector"))
@@ -79,14 +98,18 @@ class _FrameCache:
     def __init__(self):
         self.arrays: dict[tuple[str, str], np.ndarray] = {}
 
-    def load(self, dataset: str, episodes: Sequence[str], cameras_of: Callable[[str], Sequence[str]], size: int) -> None:
+    def load(
+        self, dataset: str, episodes: Sequence[str], cameras_of: Callable[[str], Sequence[str]], size: int
+    ) -> None:
         ds = open_dataset(dataset)
         reader = FrameReader(ds, size, threads=1)
         try:
             for episode in episodes:
                 for camera in cameras_of(episode):
                     if (episode, camera) not in self.arrays:
-                        self.arrays[(episode, camera)] = reader.read(episode, camera, np.arange(ds.length(episode)))
+                        self.arrays[(episode, camera)] = reader.read(
+                            episode, camera, np.arange(ds.length(episode))
+                        )
         finally:
             reader.close()
 
@@ -106,15 +129,23 @@ class CachedCrossView(CrossViewDataset):
 
     def __init__(self, dataset: str, *args, interactions: Sequence[str] | None = None, **kwargs):
         super().__init__(dataset, *args, **kwargs)
-        pairs = open_dataset(self.dataset).table("pairs").select("pair_id", "interaction", "episode_id", "camera", "goal_episode_id", "goal_camera")
+        pairs = (
+            open_dataset(self.dataset)
+            .table("pairs")
+            .select("pair_id", "interaction", "episode_id", "camera", "goal_episode_id", "goal_camera")
+        )
         pairs = pairs.unique("pair_id").filter(pl.col("pair_id").is_in(self.pairs))
         interaction_of = dict(zip(pairs["pair_id"].to_list(), pairs["interaction"].to_list()))
         keep = np.arange(len(self), dtype=np.int64)
         if interactions is not None:
             wanted = set(interactions)
-            keep = np.array([i for i in keep if interaction_of.get(self.sample_pair(int(i))) in wanted], dtype=np.int64)
+            keep = np.array(
+                [i for i in keep if interaction_of.get(self.sample_pair(int(i))) in wanted], dtype=np.int64
+            )
         self.indices = keep  # the samples training draws from
-        views = set(zip(pairs["episode_id"].to_list(), pairs["camera"].to_list())) | set(zip(pairs["goal_episode_id"].to_list(), pairs["goal_camera"].to_list()))
+        views = set(zip(pairs["episode_id"].to_list(), pairs["camera"].to_list())) | set(
+            zip(pairs["goal_episode_id"].to_list(), pairs["goal_camera"].to_list())
+        )
         self.cache = _FrameCache()
         by_episode: dict[str, list[str]] = {}
         for episode, camera in sorted(views):
@@ -156,7 +187,9 @@ class CachedMSTH(MSTHDataset):
     def lowdim(self, episode: str) -> dict[str, np.ndarray]:
         if episode not in self._ee:
             if self.format != "agibot":
-                raise ValueError(f"{self.dataset}: act2goal trains on AgiBot datasets, this one is {self.format!r}")
+                raise ValueError(
+                    f"{self.dataset}: act2goal trains on AgiBot datasets, this one is {self.format!r}"
+                )
             self._ee[episode] = agibot_ee_lowdim(self._local()["ds"], episode)
         return self._ee[episode]
 
@@ -180,7 +213,9 @@ def track_start(visible: np.ndarray, event: int, window: int, max_gap: int = 8) 
     return max(first, start - max_gap)
 
 
-def write_truth_tracks(dataset: str, raw: Path, window: int = 128, interactions: Sequence[str] | None = None) -> int:
+def write_truth_tracks(
+    dataset: str, raw: Path, window: int = 128, interactions: Sequence[str] | None = None
+) -> int:
     """A mask track per VPT event whose truth names an object, masks from the generator's
     object-id images (annotator ``truth``): up to ``window`` frames ending at the event frame,
     after the episode's previous interaction with an object (so that a window's actions are
@@ -202,7 +237,14 @@ def write_truth_tracks(dataset: str, raw: Path, window: int = 128, interactions:
         ids = np.load(Path(raw) / "truth" / f"{episode}.npz")["object_ids"]
         interactions_at = sorted({t["frame"] for t in record["events"] if t["object_id"]})
         for event in rows:
-            oid = next((t["object_id"] for t in record["events"] if t["frame"] == event["frame"] and t["stat"] == event["name"] and t["object_id"]), None)
+            oid = next(
+                (
+                    t["object_id"]
+                    for t in record["events"]
+                    if t["frame"] == event["frame"] and t["stat"] == event["name"] and t["object_id"]
+                ),
+                None,
+            )
             if oid is None:
                 continue
             stop = min(event["frame"] + 1, len(ids), ds.length(episode))
@@ -213,10 +255,17 @@ def write_truth_tracks(dataset: str, raw: Path, window: int = 128, interactions:
             frames = np.arange(start, stop)
             track = MaskTrack.from_masks(frames, masks[start - first :])
             attrs = {
-                "event_id": event["event_id"], "camera": event["camera"], "annotator": "truth", "annotator_version": "1",
-                "event_frame": int(event["frame"]), "interaction": event["interaction"], "object": event["object"],
-            }  # fmt: skip
-            write_track(root, episode, track_id_for(event["event_id"], event["camera"], "truth"), track, attrs)
+                "event_id": event["event_id"],
+                "camera": event["camera"],
+                "annotator": "truth",
+                "annotator_version": "1",
+                "event_frame": int(event["frame"]),
+                "interaction": event["interaction"],
+                "object": event["object"],
+            }
+            write_track(
+                root, episode, track_id_for(event["event_id"], event["camera"], "truth"), track, attrs
+            )
             written += 1
         del ids
     rebuild_tracks_table(dataset)

@@ -37,24 +37,34 @@ import cv2
 import numpy as np
 
 from goalframe.media.images import resize_mask_nearest
-from goalframe.sources.vpt_actions import BUTTONS, CAMERA_NULL_BIN, N_CAMERA_BINS, discretize_camera, undiscretize_camera
 from goalframe.sim.vpt.blocks import BLOCK_CODE
 from goalframe.sim.vpt.constants import GROUND_Y, REGION
-from goalframe.sim.vpt.world import VptWorld
 from goalframe.sim.vpt.geometry import look_angles
+from goalframe.sim.vpt.world import VptWorld
+from goalframe.sources.vpt_actions import (
+    BUTTONS,
+    CAMERA_NULL_BIN,
+    N_CAMERA_BINS,
+    discretize_camera,
+    undiscretize_camera,
+)
 
 MINE = 2  # ROCKET interaction id of "mine" (goalframe.schemas.tables.INTERACTION_IDS)
 
 
 def resize_chw(rgb: np.ndarray, size: int) -> np.ndarray:
     """(H, W, 3) uint8 -> (3, size, size) uint8 (area interpolation)."""
-    return np.ascontiguousarray(cv2.resize(rgb, (size, size), interpolation=cv2.INTER_AREA).transpose(2, 0, 1))
+    return np.ascontiguousarray(
+        cv2.resize(rgb, (size, size), interpolation=cv2.INTER_AREA).transpose(2, 0, 1)
+    )
 
 
 def env_action(buttons: np.ndarray, camera_bins: np.ndarray) -> dict[str, Any]:
     """VPT env action from 20 button flags and (pitch, yaw) camera bins."""
     action: dict[str, Any] = {name: int(bool(b)) for name, b in zip(BUTTONS, np.asarray(buttons).reshape(-1))}
-    action["camera"] = undiscretize_camera(np.asarray(camera_bins, dtype=np.int64).reshape(2)).astype(np.float64)
+    action["camera"] = undiscretize_camera(np.asarray(camera_bins, dtype=np.int64).reshape(2)).astype(
+        np.float64
+    )
     return action
 
 
@@ -102,7 +112,9 @@ class VptReachEnv:
         w.vx = w.vy = w.vz = 0.0
         w.on_ground = True
 
-    def _cells_around(self, centre: tuple[float, float], distance: tuple[float, float]) -> list[tuple[int, int]]:
+    def _cells_around(
+        self, centre: tuple[float, float], distance: tuple[float, float]
+    ) -> list[tuple[int, int]]:
         cx, cz = centre
         r = int(math.ceil(distance[1]))
         out = []
@@ -138,7 +150,9 @@ class VptReachEnv:
             if not groups:
                 continue
             for _pick in range(6):
-                candidates = sorted(groups[sorted(groups)[int(rng.integers(len(groups)))]])  # a kind first, then a block
+                candidates = sorted(
+                    groups[sorted(groups)[int(rng.integers(len(groups)))]]
+                )  # a kind first, then a block
                 cell = candidates[int(rng.integers(len(candidates)))]
                 centre = (cell[0] + 0.5, cell[2] + 0.5)
                 point = np.array([cell[0] + 0.5, GROUND_Y + 0.5, cell[2] + 0.5])
@@ -154,9 +168,18 @@ class VptReachEnv:
                     continue  # hidden from the start cell
                 start_azimuth = math.atan2(sz + 0.5 - centre[1], sx + 0.5 - centre[0])
                 goals = [
-                    (x, z) for x, z in self._cells_around(centre, self.goal_distance)
-                    if abs(math.degrees(math.remainder(math.atan2(z + 0.5 - centre[1], x + 0.5 - centre[0]) - start_azimuth, 2 * math.pi))) >= self.goal_min_angle
-                ]  # fmt: skip
+                    (x, z)
+                    for x, z in self._cells_around(centre, self.goal_distance)
+                    if abs(
+                        math.degrees(
+                            math.remainder(
+                                math.atan2(z + 0.5 - centre[1], x + 0.5 - centre[0]) - start_azimuth,
+                                2 * math.pi,
+                            )
+                        )
+                    )
+                    >= self.goal_min_angle
+                ]
                 rng.shuffle(goals)
                 for gx, gz in goals[:6]:
                     self._place(gx + 0.5, gz + 0.5, 0.0, 0.0)
@@ -165,17 +188,24 @@ class VptReachEnv:
                     gpitch += float(rng.uniform(-3, 3))
                     self._place(gx + 0.5, gz + 0.5, gyaw, gpitch)
                     goal_rgb, goal_mask, pixels = self._pixels(target_id)
-                    if pixels < self.min_goal_pixels or not goal_mask[goal_mask.shape[0] // 2, goal_mask.shape[1] // 2]:
+                    if (
+                        pixels < self.min_goal_pixels
+                        or not goal_mask[goal_mask.shape[0] // 2, goal_mask.shape[1] // 2]
+                    ):
                         continue
                     offset = float(rng.uniform(*self.start_offset)) * (1 if rng.random() < 0.5 else -1)
                     spitch = pitch + float(rng.uniform(-8, 8))
                     self._place(sx + 0.5, sz + 0.5, yaw + offset, spitch)
                     self.episode = VptEpisode(
-                        seed=int(seed), world_seed=world_seed, target_id=int(target_id), target_cell=tuple(int(v) for v in cell),
+                        seed=int(seed),
+                        world_seed=world_seed,
+                        target_id=int(target_id),
+                        target_cell=tuple(int(v) for v in cell),
                         target_type=str(w.objects[target_id]["type"]),
                         start={"x": sx + 0.5, "z": sz + 0.5, "yaw": w.yaw, "pitch": w.pitch},
-                        goal_view={"x": gx + 0.5, "z": gz + 0.5, "yaw": gyaw, "pitch": gpitch}, goal_pixels=pixels,
-                    )  # fmt: skip
+                        goal_view={"x": gx + 0.5, "z": gz + 0.5, "yaw": gyaw, "pitch": gpitch},
+                        goal_pixels=pixels,
+                    )
                     self.goal_image = resize_chw(goal_rgb, self.size)
                     self.goal_mask = resize_mask_nearest(goal_mask, self.size)[None]
                     self.goal_full = (goal_rgb, goal_mask)
@@ -188,7 +218,12 @@ class VptReachEnv:
     def observe(self) -> dict[str, Any]:
         rgb, _ids = self.world.render(cursor=False)
         self.last_rgb = rgb
-        return {"frame": resize_chw(rgb, self.size), "goal_image": self.goal_image, "goal_mask": self.goal_mask, "interaction": self.interaction}
+        return {
+            "frame": resize_chw(rgb, self.size),
+            "goal_image": self.goal_image,
+            "goal_mask": self.goal_mask,
+            "interaction": self.interaction,
+        }
 
     def on_target(self) -> bool:
         target = self.world.target()
@@ -203,7 +238,12 @@ class VptReachEnv:
         self.steps += 1
         self.min_gap = min(self.min_gap, self.gap())
         done = self.success or self.steps >= self.max_steps
-        info = {"success": self.success, "steps": self.steps, "angle": self.angle_to_target(), "approach": self.start_gap - self.min_gap}
+        info = {
+            "success": self.success,
+            "steps": self.steps,
+            "angle": self.angle_to_target(),
+            "approach": self.start_gap - self.min_gap,
+        }
         return self.observe(), done, info
 
     def gap(self) -> float:
@@ -251,14 +291,20 @@ class RandomVptPolicy:
     def __init__(self, seed: int = 0, button_p: np.ndarray | None = None, camera_p: np.ndarray | None = None):
         self.rng = np.random.default_rng(seed)
         self.button_p = np.full(len(BUTTONS), 0.5) if button_p is None else np.asarray(button_p, float)
-        self.camera_p = np.full((2, N_CAMERA_BINS), 1.0 / N_CAMERA_BINS) if camera_p is None else np.asarray(camera_p, float)
+        self.camera_p = (
+            np.full((2, N_CAMERA_BINS), 1.0 / N_CAMERA_BINS)
+            if camera_p is None
+            else np.asarray(camera_p, float)
+        )
 
     def reset(self, observation: dict[str, Any]) -> None:
         pass
 
     def act(self, observation: dict[str, Any]) -> dict[str, Any]:
         buttons = self.rng.random(len(BUTTONS)) < self.button_p
-        bins = [int(self.rng.choice(N_CAMERA_BINS, p=self.camera_p[i] / self.camera_p[i].sum())) for i in range(2)]
+        bins = [
+            int(self.rng.choice(N_CAMERA_BINS, p=self.camera_p[i] / self.camera_p[i].sum())) for i in range(2)
+        ]
         return env_action(buttons, np.array(bins))
 
 
@@ -270,14 +316,18 @@ def agibot_state_vector(world) -> np.ndarray:
     from goalframe.sim.agibot.kinematics import flange_of_palm
 
     st = world.state
-    return np.concatenate([flange_of_palm(st.ee).reshape(6), st.yaw.reshape(2), st.opening.reshape(2) / 100.0]).astype(np.float32)
+    return np.concatenate(
+        [flange_of_palm(st.ee).reshape(6), st.yaw.reshape(2), st.opening.reshape(2) / 100.0]
+    ).astype(np.float32)
 
 
 def ee_vector_to_action(vector: np.ndarray):
     from goalframe.sim.agibot.world import AgibotAction
 
     v = np.asarray(vector, dtype=np.float64).reshape(-1)
-    return AgibotAction(position=v[:6].reshape(2, 3), gripper=(v[8:10] >= 0.5).astype(float), yaw=v[6:8].copy())
+    return AgibotAction(
+        position=v[:6].reshape(2, 3), gripper=(v[8:10] >= 0.5).astype(float), yaw=v[6:8].copy()
+    )
 
 
 @dataclass
@@ -319,7 +369,12 @@ class AgibotArrangeEnv:
         self.start_positions = self.world.state.positions.copy()
         actions = record.actions
         self.demo_actions = np.concatenate(
-            [actions["action/end/position"].reshape(-1, 6), quaternion_yaw(actions["action/end/orientation"]), actions["action/effector/position"]], axis=1
+            [
+                actions["action/end/position"].reshape(-1, 6),
+                quaternion_yaw(actions["action/end/orientation"]),
+                actions["action/effector/position"],
+            ],
+            axis=1,
         ).astype(np.float32)
         self.max_steps = int(math.ceil(self.step_factor * record.n_frames))
         self.steps, self.success = 0, False
@@ -327,7 +382,11 @@ class AgibotArrangeEnv:
 
     def observe(self) -> dict[str, Any]:
         rgb, _ids = self.world.render(self.camera)
-        return {"image": resize_chw(rgb, self.size), "goal_image": self.goal_image, "state": agibot_state_vector(self.world)}
+        return {
+            "image": resize_chw(rgb, self.size),
+            "goal_image": self.goal_image,
+            "state": agibot_state_vector(self.world),
+        }
 
     def placed(self) -> np.ndarray:
         """(n,) bool: objects within tolerance of their goal position and not held."""
@@ -351,7 +410,16 @@ class AgibotArrangeEnv:
         placed = self.placed()
         self.success = bool(placed.all())
         done = self.success or self.steps >= self.max_steps
-        return self.observe(), done, {"success": self.success, "steps": self.steps, "placed": float(placed.mean()), "progress": self.moved_to_goal()}
+        return (
+            self.observe(),
+            done,
+            {
+                "success": self.success,
+                "steps": self.steps,
+                "placed": float(placed.mean()),
+                "progress": self.moved_to_goal(),
+            },
+        )
 
 
 class AgibotOracle:
@@ -405,7 +473,9 @@ def run_episode(env, policy, seed: int) -> dict[str, Any]:
     result = {"seed": int(seed), "success": bool(info["success"]), "steps": int(info["steps"])}
     if trace and "angle" in trace[0]:
         result["min_angle"] = float(min(t["angle"] for t in trace))
-        result["approach"] = float(trace[-1]["approach"])  # blocks closer to the target than at the start, at best
+        result["approach"] = float(
+            trace[-1]["approach"]
+        )  # blocks closer to the target than at the start, at best
     if trace and "placed" in trace[0]:
         result["placed"] = float(trace[-1]["placed"])
         result["progress"] = float(trace[-1]["progress"])
@@ -413,6 +483,16 @@ def run_episode(env, policy, seed: int) -> dict[str, Any]:
 
 
 __all__ = [
-    "VptReachEnv", "VptOracle", "RandomVptPolicy", "AgibotArrangeEnv", "AgibotOracle", "RandomAgibotPolicy",
-    "run_episode", "env_action", "resize_chw", "agibot_state_vector", "ee_vector_to_action", "CAMERA_NULL_BIN",
-]  # fmt: skip
+    "VptReachEnv",
+    "VptOracle",
+    "RandomVptPolicy",
+    "AgibotArrangeEnv",
+    "AgibotOracle",
+    "RandomAgibotPolicy",
+    "run_episode",
+    "env_action",
+    "resize_chw",
+    "agibot_state_vector",
+    "ee_vector_to_action",
+    "CAMERA_NULL_BIN",
+]

@@ -37,7 +37,7 @@ from goalframe.training.envs import (
     run_episode,
 )
 from goalframe.training.policies import policy_spec
-from goalframe.training.trainer import make_task, load_policy, read_log
+from goalframe.training.trainer import load_policy, make_task, read_log
 
 TASK_LENGTHS = (1, 3, 5)
 METRICS = "metrics.json"
@@ -77,7 +77,9 @@ class Rocket2Agent:
         logits = heads["camera"][0, -1]
         if self.sample:  # VPT-style: draw from the heads (seeded per episode)
             buttons = (torch.rand(p_buttons.shape, generator=self.generator) < p_buttons).numpy()
-            camera = torch.multinomial(torch.softmax(logits / self.temperature, -1), 1, generator=self.generator)[:, 0].numpy()
+            camera = torch.multinomial(
+                torch.softmax(logits / self.temperature, -1), 1, generator=self.generator
+            )[:, 0].numpy()
         else:
             buttons, camera = (p_buttons > 0.5).numpy(), logits.argmax(-1).numpy()
         return env_action(buttons, camera)
@@ -113,7 +115,10 @@ class Act2GoalAgent:
 
 
 def _summary(results: list[dict[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {"episodes": len(results), "success_rate": float(np.mean([r["success"] for r in results])) if results else 0.0}
+    out: dict[str, Any] = {
+        "episodes": len(results),
+        "success_rate": float(np.mean([r["success"] for r in results])) if results else 0.0,
+    }
     for key in ("steps", "min_angle", "approach", "placed", "progress"):
         values = [r[key] for r in results if key in r]
         if values:
@@ -122,7 +127,9 @@ def _summary(results: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _run_episodes(env, policy_factory: Callable[[int], Any], episodes: int, seed: int, on_episode: Callable[[], None] | None) -> list[dict[str, Any]]:
+def _run_episodes(
+    env, policy_factory: Callable[[int], Any], episodes: int, seed: int, on_episode: Callable[[], None] | None
+) -> list[dict[str, Any]]:
     results = []
     for i in range(episodes):
         results.append(run_episode(env, policy_factory(seed + i), seed + i))
@@ -132,7 +139,11 @@ def _run_episodes(env, policy_factory: Callable[[int], Any], episodes: int, seed
 
 
 def closed_loop_rocket2(
-    policy_factory: Callable[[int], Any], episodes: int, seed: int, max_steps: int = 60, size: int = 64,
+    policy_factory: Callable[[int], Any],
+    episodes: int,
+    seed: int,
+    max_steps: int = 60,
+    size: int = 64,
     on_episode: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """Success of ``policy_factory(episode_seed)`` on ``episodes`` seeded reach-and-mine episodes."""
@@ -141,7 +152,12 @@ def closed_loop_rocket2(
 
 
 def closed_loop_act2goal(
-    policy_factory: Callable[[int], Any], episodes: int, seed: int, lengths=TASK_LENGTHS, size: int = 64, frames_per_object: int = 60,
+    policy_factory: Callable[[int], Any],
+    episodes: int,
+    seed: int,
+    lengths=TASK_LENGTHS,
+    size: int = 64,
+    frames_per_object: int = 60,
     on_episode: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """Success per task length (objects to arrange) over ``episodes`` seeded episodes each."""
@@ -163,8 +179,12 @@ def random_factory(config, stats, prior: bool = False) -> Callable[[int], Any]:
     return policy_spec(config.policy).random_agent(stats, prior)
 
 
-def closed_loop(config, factory, episodes: int, seed: int, on_episode: Callable[[], None] | None = None) -> dict[str, Any]:
-    return policy_spec(config.policy).closed_loop(factory, episodes, seed, size=config.size, on_episode=on_episode)
+def closed_loop(
+    config, factory, episodes: int, seed: int, on_episode: Callable[[], None] | None = None
+) -> dict[str, Any]:
+    return policy_spec(config.policy).closed_loop(
+        factory, episodes, seed, size=config.size, on_episode=on_episode
+    )
 
 
 def closed_loop_episodes(config, episodes: int) -> int:
@@ -184,7 +204,13 @@ def f1_score(pred: np.ndarray, truth: np.ndarray) -> float:
 
 @torch.no_grad()
 def offline_metrics(
-    config, model, stats, task=None, max_samples: int = 256, batch_size: int = 16, on_batch: Callable[[int, int], None] | None = None
+    config,
+    model,
+    stats,
+    task=None,
+    max_samples: int = 256,
+    batch_size: int = 16,
+    on_batch: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Metrics on the held-out episodes (the run's val split); ``{}`` when there are none.
     ``on_batch(done, total)`` follows the batches (progress bars)."""
@@ -202,7 +228,10 @@ def offline_metrics(
         if on_batch is not None:
             on_batch(start // batch_size + 1, n_batches)
 
-    return policy_spec(config.policy).offline_metrics(config, model, stats, task, indices, batch_size, batch_done)
+    return policy_spec(config.policy).offline_metrics(
+        config, model, stats, task, indices, batch_size, batch_done
+    )
+
 
 # ---------------------------------------------------------------------------- plots
 
@@ -243,7 +272,12 @@ def plot_success(groups: dict[str, dict[str, float]], path: Path, title: str, xl
     fig, ax = plt.subplots(figsize=(max(4, 1.4 * len(xs) * max(1, len(series)) / 2), 3.5))
     width = 0.8 / max(1, len(series))
     for j, s in enumerate(series):
-        ax.bar([i + (j - (len(series) - 1) / 2) * width for i in range(len(xs))], [groups[x].get(s, 0.0) for x in xs], width, label=s)
+        ax.bar(
+            [i + (j - (len(series) - 1) / 2) * width for i in range(len(xs))],
+            [groups[x].get(s, 0.0) for x in xs],
+            width,
+            label=s,
+        )
     ax.set_xticks(range(len(xs)), xs)
     ax.set_ylim(0, 1)
     ax.set_ylabel("success rate")
@@ -259,7 +293,12 @@ def plot_success(groups: dict[str, dict[str, float]], path: Path, title: str, xl
 
 
 def evaluate_run(
-    run: str | Path, episodes: int = 20, seed: int = 1000, offline: bool = True, baseline: bool = True, threads: int | None = None,
+    run: str | Path,
+    episodes: int = 20,
+    seed: int = 1000,
+    offline: bool = True,
+    baseline: bool = True,
+    threads: int | None = None,
     on_progress: Callable[[str, int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Closed-loop and offline metrics of a run; writes ``metrics.json`` and the plots into it.
@@ -277,15 +316,32 @@ def evaluate_run(
         done = iter(range(1, n_closed + 1))
         return lambda: on_progress(phase, next(done), n_closed) if on_progress else None
 
-    metrics: dict[str, Any] = {"run": str(run), "policy": config.policy, "ablate": config.ablate, "step": step, "episodes": episodes, "seed": seed}
-    metrics["closed_loop"] = closed_loop(config, policy_factory(config, model, stats), episodes, seed, follow("closed loop: policy"))
+    metrics: dict[str, Any] = {
+        "run": str(run),
+        "policy": config.policy,
+        "ablate": config.ablate,
+        "step": step,
+        "episodes": episodes,
+        "seed": seed,
+    }
+    metrics["closed_loop"] = closed_loop(
+        config, policy_factory(config, model, stats), episodes, seed, follow("closed loop: policy")
+    )
     if baseline:
-        metrics["random"] = closed_loop(config, random_factory(config, stats), episodes, seed, follow("closed loop: random policy"))
+        metrics["random"] = closed_loop(
+            config, random_factory(config, stats), episodes, seed, follow("closed loop: random policy")
+        )
         if policy_spec(config.policy).prior_baseline:
             prior = random_factory(config, stats, prior=True)
-            metrics["random_prior"] = closed_loop(config, prior, episodes, seed, follow("closed loop: random with the data's prior"))
+            metrics["random_prior"] = closed_loop(
+                config, prior, episodes, seed, follow("closed loop: random with the data's prior")
+            )
     if offline:
-        on_batch = (lambda done, total: on_progress("offline: held-out episodes", done, total)) if on_progress else None
+        on_batch = (
+            (lambda done, total: on_progress("offline: held-out episodes", done, total))
+            if on_progress
+            else None
+        )
         metrics["offline"] = offline_metrics(config, model, stats, on_batch=on_batch)
     log = read_log(run)
     if log:
@@ -307,12 +363,24 @@ def headline(metrics: dict[str, Any]) -> str:
     if "random" in metrics:
         parts[-1] += f" (random {metrics['random']['success_rate']:.2f}"
         if "random_prior" in metrics:
-            parts[-1] += f", random with the data's action prior {metrics['random_prior']['success_rate']:.2f}"
+            parts[-1] += (
+                f", random with the data's action prior {metrics['random_prior']['success_rate']:.2f}"
+            )
         parts[-1] += ")"
     if "by_length" in cl:
-        parts.append("by length " + ", ".join(f"{n}: {v['success_rate']:.2f}" for n, v in cl["by_length"].items()))
+        parts.append(
+            "by length " + ", ".join(f"{n}: {v['success_rate']:.2f}" for n, v in cl["by_length"].items())
+        )
     off = metrics.get("offline") or {}
-    for key in ("button_accuracy", "camera_accuracy", "centroid_error", "visibility_f1", "first_action_error_cm", "hold_position_first_action_error_cm", "gripper_accuracy"):
+    for key in (
+        "button_accuracy",
+        "camera_accuracy",
+        "centroid_error",
+        "visibility_f1",
+        "first_action_error_cm",
+        "hold_position_first_action_error_cm",
+        "gripper_accuracy",
+    ):
         if off.get(key) is not None:
             parts.append(f"{key} {off[key]:.3f}")
     return "; ".join(parts)

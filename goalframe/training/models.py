@@ -48,7 +48,7 @@ THUMB = 8  # world-model features: THUMB x THUMB RGB thumbnails
 
 def _from_dict(cls, data: dict):
     names = {f.name for f in fields(cls)}
-    return cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items() if k in names})
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in names})
 
 
 @dataclass
@@ -111,7 +111,9 @@ class PatchEncoder(nn.Module):
     def __init__(self, in_channels: int, width: int, patch: int, size: int):
         super().__init__()
         if patch < 2 or patch & (patch - 1) or size % patch:
-            raise ValueError(f"patch must be a power of two >= 2 dividing size, got patch {patch} for size {size}")
+            raise ValueError(
+                f"patch must be a power of two >= 2 dividing size, got patch {patch} for size {size}"
+            )
         layers: list[nn.Module] = []
         channels = in_channels
         n = int(math.log2(patch))
@@ -136,10 +138,12 @@ class KeypointEncoder(nn.Module):
     def __init__(self, keypoints: int, size: int):
         super().__init__()
         self.net = nn.Sequential(
-            nn.Conv2d(3, 16, 3, stride=2, padding=1), nn.GELU(),
-            nn.Conv2d(16, 32, 3, padding=1), nn.GELU(),
+            nn.Conv2d(3, 16, 3, stride=2, padding=1),
+            nn.GELU(),
+            nn.Conv2d(16, 32, 3, padding=1),
+            nn.GELU(),
             nn.Conv2d(32, keypoints, 1),
-        )  # fmt: skip
+        )
         self.register_buffer("centres", token_centres(size // 2), persistent=False)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
@@ -148,12 +152,16 @@ class KeypointEncoder(nn.Module):
 
 
 def transformer(width: int, heads: int, blocks: int, dropout: float) -> nn.TransformerEncoder:
-    layer = nn.TransformerEncoderLayer(width, heads, 2 * width, dropout, activation="gelu", batch_first=True, norm_first=True)
+    layer = nn.TransformerEncoderLayer(
+        width, heads, 2 * width, dropout, activation="gelu", batch_first=True, norm_first=True
+    )
     return nn.TransformerEncoder(layer, blocks, enable_nested_tensor=False)
 
 
 def mlp(inputs: int, hidden: int, outputs: int) -> nn.Sequential:
-    return nn.Sequential(nn.LayerNorm(inputs), nn.Linear(inputs, hidden), nn.GELU(), nn.Linear(hidden, outputs))
+    return nn.Sequential(
+        nn.LayerNorm(inputs), nn.Linear(inputs, hidden), nn.GELU(), nn.Linear(hidden, outputs)
+    )
 
 
 def token_centres(grid: int) -> torch.Tensor:
@@ -187,7 +195,9 @@ class Rocket2Policy(nn.Module):
         self.buttons = nn.Linear(d, N_BUTTONS)
         self.camera = nn.Linear(d, 2 * N_CAMERA_BINS)
         self.visible = nn.Linear(d, 1)
-        self.register_buffer("causal", torch.triu(torch.full((c.window, c.window), float("-inf")), 1), persistent=False)
+        self.register_buffer(
+            "causal", torch.triu(torch.full((c.window, c.window), float("-inf")), 1), persistent=False
+        )
 
     def encode_goal(self, goal_image: torch.Tensor, goal_mask: torch.Tensor) -> torch.Tensor:
         """(B, 3, S, S) image and (B, 1, S, S) mask -> (B, Ng, D) goal tokens, fused per token
@@ -197,7 +207,11 @@ class Rocket2Policy(nn.Module):
         if pool > 1:
             b, n, d = tokens.shape
             grid = self.view.grid
-            tokens = F.avg_pool2d(tokens.transpose(1, 2).reshape(b, d, grid, grid), pool).flatten(2).transpose(1, 2)
+            tokens = (
+                F.avg_pool2d(tokens.transpose(1, 2).reshape(b, d, grid, grid), pool)
+                .flatten(2)
+                .transpose(1, 2)
+            )
         return tokens + self.kind[1]
 
     def encode_frames(self, frames: torch.Tensor, goal_tokens: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -210,12 +224,20 @@ class Rocket2Policy(nn.Module):
         attention = torch.softmax(self.target(view_out).squeeze(-1), -1)
         pooled = (attention.unsqueeze(-1) * view_out).sum(1)
         centroid = attention @ self.centres
-        return {"embedding": self.frame(torch.cat([cls, pooled, centroid], -1)), "centroid": centroid, "attention": attention}
+        return {
+            "embedding": self.frame(torch.cat([cls, pooled, centroid], -1)),
+            "centroid": centroid,
+            "attention": attention,
+        }
 
     def temporal_heads(self, embeddings: torch.Tensor, interaction: torch.Tensor) -> dict[str, torch.Tensor]:
         """(B, L, D) frame embeddings (L <= window) and (B,) interaction ids -> per-step heads."""
         length = embeddings.shape[1]
-        x = embeddings + self.time[:, :length] + self.interaction((interaction + 1).clamp(0, N_INTERACTIONS - 1)).unsqueeze(1)
+        x = (
+            embeddings
+            + self.time[:, :length]
+            + self.interaction((interaction + 1).clamp(0, N_INTERACTIONS - 1)).unsqueeze(1)
+        )
         h = self.norm(self.temporal(x, mask=self.causal[:length, :length], is_causal=True))
         return {
             "buttons": self.buttons(h),
@@ -224,7 +246,7 @@ class Rocket2Policy(nn.Module):
         }
 
     def forward(self, frames, goal_image, goal_mask, interaction) -> dict[str, torch.Tensor]:
-        """frames (B, W, 3, S, S) -> buttons (B, W, 20), camera (B, W, 2, 11), visible (B, W) logits; centroid (B, W, 2)."""
+        """frames (B, W, 3, S, S) -> logits buttons (B, W, 20), camera (B, W, 2, 11), visible (B, W)."""
         b, w = frames.shape[:2]
         goal = self.encode_goal(goal_image, goal_mask)
         encoded = self.encode_frames(frames.flatten(0, 1), goal.repeat_interleave(w, 0))
@@ -262,7 +284,11 @@ def rocket2_loss(out: dict, batch: dict, losses: Rocket2Losses) -> tuple[torch.T
     camera = batch["action"][..., N_BUTTONS:].long().clamp(0, N_CAMERA_BINS - 1)
     bce = F.binary_cross_entropy_with_logits(out["buttons"], buttons, reduction="none").sum(-1)
     parts["buttons"] = (bce * acting).sum() / n_acting
-    ce = F.cross_entropy(out["camera"].flatten(0, 2), camera.flatten(), reduction="none").view(camera.shape).sum(-1)
+    ce = (
+        F.cross_entropy(out["camera"].flatten(0, 2), camera.flatten(), reduction="none")
+        .view(camera.shape)
+        .sum(-1)
+    )
     parts["camera"] = (ce * acting).sum() / n_acting
     vis = F.binary_cross_entropy_with_logits(out["visible"], batch["visible"].float(), reduction="none")
     parts["visibility"] = (vis * valid).sum() / n
@@ -355,13 +381,19 @@ def act2goal_loss(out: dict, batch: dict, losses: Act2GoalLosses) -> tuple[torch
     proximal_features (B, Np, F), distal_features (B, M, F) and the dataset's pad masks."""
     parts = {
         "proximal": _masked_mse(out["proximal"], batch["proximal_target"], batch["proximal_action_pad"]),
-        "proximal_wm": _masked_mse(out["proximal_features"], batch["proximal_features"], batch["proximal_pad"]),
+        "proximal_wm": _masked_mse(
+            out["proximal_features"], batch["proximal_features"], batch["proximal_pad"]
+        ),
     }
     total = parts["proximal"] + losses.world_model_weight * parts["proximal_wm"]
     if "distal" in out:
         parts["distal"] = _masked_mse(out["distal"], batch["distal_target"], batch["distal_action_pad"])
-        parts["distal_wm"] = _masked_mse(out["distal_features"], batch["distal_features"], batch["distal_pad"])
-        total = total + losses.distal_weight * parts["distal"] + losses.world_model_weight * parts["distal_wm"]
+        parts["distal_wm"] = _masked_mse(
+            out["distal_features"], batch["distal_features"], batch["distal_pad"]
+        )
+        total = (
+            total + losses.distal_weight * parts["distal"] + losses.world_model_weight * parts["distal_wm"]
+        )
     return total, {"loss": float(total.detach()), **{k: float(v.detach()) for k, v in parts.items()}}
 
 
@@ -370,6 +402,14 @@ def count_parameters(model: nn.Module) -> int:
 
 
 __all__ = [
-    "Rocket2Config", "Rocket2Policy", "Rocket2Losses", "rocket2_loss",
-    "Act2GoalConfig", "Act2GoalPolicy", "Act2GoalLosses", "act2goal_loss", "thumbnails", "count_parameters",
-]  # fmt: skip
+    "Rocket2Config",
+    "Rocket2Policy",
+    "Rocket2Losses",
+    "rocket2_loss",
+    "Act2GoalConfig",
+    "Act2GoalPolicy",
+    "Act2GoalLosses",
+    "act2goal_loss",
+    "thumbnails",
+    "count_parameters",
+]

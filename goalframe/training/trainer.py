@@ -93,7 +93,10 @@ def resolve(config: TrainConfig) -> TrainConfig:
     spec = policy_spec(config.policy)
     unknown = sorted(set(config.ablate) - set(spec.ablations))
     if unknown:
-        raise ValueError(f"--ablate {unknown[0]!r} is not an ablation of {config.policy} (choose from {', '.join(spec.ablations)})")
+        raise ValueError(
+            f"--ablate {unknown[0]!r} is not an ablation of {config.policy} (choose from"
+            f" {', '.join(spec.ablations)})"
+        )
     values = config.to_dict()
     for key, value in spec.defaults.items():
         if values[key] is None:
@@ -114,7 +117,6 @@ def make_task(config: TrainConfig, splits: tuple[str, ...] = ("train", "val")):
     from goalframe.training.policies import policy_spec
 
     return policy_spec(config.policy).task(config, splits)
-
 
 
 # ---------------------------------------------------------------------------- checkpoints
@@ -172,7 +174,8 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     except Exception as exc:  # torch raises many types for cut or foreign files; any means unusable
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise CheckpointError(
-            f"{path}: not a readable checkpoint (cut short, damaged or not written by goalframe train: {exc.__class__.__name__}: {reason})"
+            f"{path}: not a readable checkpoint (cut short, damaged or not written by goalframe train:"
+            f" {exc.__class__.__name__}: {reason})"
         ) from None
     missing = [key for key in CHECKPOINT_KEYS if not isinstance(state, dict) or key not in state]
     if missing:
@@ -181,8 +184,8 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     actual = state_sha256(state) if recorded is not None else None
     if recorded != actual:
         raise CheckpointError(
-            f"{path}: checksum mismatch: the stored weights or state changed after goalframe train wrote them "
-            f"(sha256 recorded {str(recorded)[:12]}…, now {actual[:12]}…)"
+            f"{path}: checksum mismatch: the stored weights or state changed after goalframe train wrote them"
+            f" (sha256 recorded {str(recorded)[:12]}…, now {actual[:12]}…)"
         )
     return state
 
@@ -203,7 +206,10 @@ def read_config(run: Path) -> TrainConfig:
     try:
         return TrainConfig.from_dict(json.loads(path.read_text())["train"])
     except (ValueError, KeyError, TypeError) as exc:
-        raise ValueError(f"{path}: not a readable run config ({exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
+        raise ValueError(
+            f"{path}: not a readable run config ({exc.__class__.__name__}:"
+            f" {str(exc).splitlines()[0] if str(exc) else ''})"
+        ) from None
 
 
 def read_log(run: Path) -> list[dict[str, Any]]:
@@ -216,7 +222,10 @@ def read_log(run: Path) -> list[dict[str, Any]]:
 def _same_run(a: TrainConfig, b: TrainConfig) -> bool:
     ignore = {"steps", "log_every", "val_every", "checkpoint_every", "threads"}
     da, db = a.to_dict(), b.to_dict()
-    da["dataset"], db["dataset"] = store_path(da["dataset"]), store_path(db["dataset"])  # runs from before paths were stored resolved
+    da["dataset"], db["dataset"] = (
+        store_path(da["dataset"]),
+        store_path(db["dataset"]),
+    )  # runs from before paths were stored resolved
     return all(da[k] == db[k] for k in da if k not in ignore)
 
 
@@ -306,14 +315,19 @@ def _train(config: TrainConfig, out: Path, resume: bool, on_step, task) -> Train
     if (out / CONFIG).exists():
         previous = read_config(out)
         if not _same_run(previous, config):
-            raise ValueError(f"{out}: holds a run with another configuration; choose a new --out (or delete it)")
+            raise ValueError(
+                f"{out}: holds a run with another configuration; choose a new --out (or delete it)"
+            )
     state = load_checkpoint(checkpoint_path) if (resume and checkpoint_path.exists()) else None
     if state is None and (out / LOG).exists():
         (out / LOG).unlink()  # a fresh start: the old log would mix two runs
 
     task = task or make_task(config)
     if len(task.data["train"].indices) == 0:
-        raise ValueError(f"{config.dataset}: no training samples for {config.policy} (check pairs / msth tables and --interactions)")
+        raise ValueError(
+            f"{config.dataset}: no training samples for {config.policy} (check pairs / msth tables and"
+            " --interactions)"
+        )
     torch.manual_seed(config.seed)
     model = task.make_model()
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
@@ -323,7 +337,9 @@ def _train(config: TrainConfig, out: Path, resume: bool, on_step, task) -> Train
         try:
             optimizer.load_state_dict(state["optimizer"])
         except (ValueError, KeyError, TypeError) as exc:
-            raise CheckpointError(f"{checkpoint_path}: the optimizer state does not fit the run's model ({exc})") from None
+            raise CheckpointError(
+                f"{checkpoint_path}: the optimizer state does not fit the run's model ({exc})"
+            ) from None
         start, elapsed, cpu = int(state["step"]), float(state["elapsed"]), float(state.get("cpu", 0.0))
         kept = [r for r in read_log(out) if r["step"] <= start]  # steps after the checkpoint are redone
         (out / LOG).write_text("".join(json.dumps(r) + "\n" for r in kept))
@@ -331,16 +347,37 @@ def _train(config: TrainConfig, out: Path, resume: bool, on_step, task) -> Train
     else:
         stats = task.compute_stats()
     task.stats = stats
-    (out / CONFIG).write_text(json.dumps({"train": config.to_dict(), "model": task.model_config.to_dict(), "losses": task.losses.to_dict()}, indent=1))
+    (out / CONFIG).write_text(
+        json.dumps(
+            {
+                "train": config.to_dict(),
+                "model": task.model_config.to_dict(),
+                "losses": task.losses.to_dict(),
+            },
+            indent=1,
+        )
+    )
 
     train_indices = np.asarray(task.data["train"].indices)
     val_data = task.data.get("val")
     val_indices = np.asarray(val_data.indices) if val_data is not None else np.zeros(0, np.int64)
     if len(val_indices) > config.val_samples:
-        val_indices = np.sort(np.random.default_rng(config.split_seed).choice(val_indices, config.val_samples, replace=False))
+        val_indices = np.sort(
+            np.random.default_rng(config.split_seed).choice(val_indices, config.val_samples, replace=False)
+        )
 
     def checkpoint(step: int) -> None:
-        save_checkpoint(checkpoint_path, {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "elapsed": elapsed, "cpu": cpu, "stats": stats})
+        save_checkpoint(
+            checkpoint_path,
+            {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "step": step,
+                "elapsed": elapsed,
+                "cpu": cpu,
+                "stats": stats,
+            },
+        )
 
     log = open(out / LOG, "a")
     model.train()
@@ -356,7 +393,10 @@ def _train(config: TrainConfig, out: Path, resume: bool, on_step, task) -> Train
             batch = task.train_batch(idx, rng)
             loss, parts = task.loss(model, batch)
             if not torch.isfinite(loss):  # stop before NaN weights reach a checkpoint
-                raise ValueError(f"{config.dataset}: the training loss is not finite at step {step + 1} ({parts}); the last checkpoint is kept")
+                raise ValueError(
+                    f"{config.dataset}: the training loss is not finite at step {step + 1} ({parts}); the"
+                    " last checkpoint is kept"
+                )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -366,7 +406,13 @@ def _train(config: TrainConfig, out: Path, resume: bool, on_step, task) -> Train
             done = step + 1
             record: dict[str, Any] = {}
             if done % config.log_every == 0 or done == config.steps:
-                record = {"step": done, "seconds": round(elapsed, 2), "cpu_seconds": round(cpu, 2), "lr": _lr(config, step), "train": parts}
+                record = {
+                    "step": done,
+                    "seconds": round(elapsed, 2),
+                    "cpu_seconds": round(cpu, 2),
+                    "lr": _lr(config, step),
+                    "train": parts,
+                }
             if len(val_indices) and (done % config.val_every == 0 or done == config.steps):
                 val_parts = _evaluate_loss(task, model, val_indices, config.batch_size)
                 record = {**(record or {"step": done, "seconds": round(elapsed, 2)}), "val": val_parts}

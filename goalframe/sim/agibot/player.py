@@ -76,7 +76,9 @@ def _where(y: float) -> str:
     return "in the middle of the table"
 
 
-def simulate_episode(world_seed: int, n_objects: int, frames_per_object: int = FRAMES_PER_OBJECT) -> EpisodeRecording:
+def simulate_episode(
+    world_seed: int, n_objects: int, frames_per_object: int = FRAMES_PER_OBJECT
+) -> EpisodeRecording:
     """Script and step one pick-and-place episode (no files); deterministic in its arguments."""
     if frames_per_object < MIN_FRAMES_PER_OBJECT:
         raise ValueError(f"frames_per_object must be >= {MIN_FRAMES_PER_OBJECT}, got {frames_per_object}")

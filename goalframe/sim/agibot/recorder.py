@@ -36,10 +36,14 @@ from goalframe.sources.agibot_cameras import camera_prefix
 class EpisodeLayout:
     """How one generated episode is written: the variants real releases hold (raw-formats.md)."""
 
-    actions: str = "commanded"  # a row per frame and shorter joint/end indexes; "sparse": rows at every 2nd frame only
+    actions: str = (
+        "commanded"  # a row per frame and shorter joint/end indexes; "sparse": rows at every 2nd frame only
+    )
     copies_state: bool = False  # joint and end actions are the state, row for row (Beta)
     camera_folder: tuple[str, ...] = ("parameters", "camera")  # or ("camera",)
-    extrinsics: str = "aligned"  # one pose per frame; "single": the aligned file holds frame 0 only; "unaligned": only the one-pose file
+    extrinsics: str = (  # a pose a frame; "single": aligned file has frame 0; "unaligned": one-pose file only
+        "aligned"
+    )
     effector: str = "gripper"  # or "dexhand": twelve joint angles instead of two openings
 
     def to_json(self) -> dict[str, Any]:
@@ -74,7 +78,7 @@ def episode_layout(i: int, rng: np.random.Generator, dexhand: bool = True) -> Ep
 
 
 def commanded_frames(n: int, rng: np.random.Generator) -> np.ndarray:
-    """Frames where the operator was sending joint/end commands: not the first and last moments, nor one pause."""
+    """Frames where the operator sent joint/end commands: not the first and last moments, nor one pause."""
     sending = np.ones(n, bool)
     sending[: int(rng.integers(2, 6))] = False
     sending[n - int(rng.integers(3, 10)) :] = False
@@ -93,7 +97,9 @@ def dexhand_angles(closure: np.ndarray) -> np.ndarray:
     return np.concatenate([closure[:, :1] * DEXHAND_MAX_RAD, closure[:, 1:] * DEXHAND_MAX_RAD], axis=1)
 
 
-def _recorded(rec: EpisodeRecording, layout: EpisodeLayout) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+def _recorded(
+    rec: EpisodeRecording, layout: EpisodeLayout
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """The state and action arrays as the h5 holds them for ``layout`` (full length)."""
     state, action = dict(rec.proprio), dict(rec.actions)
     if layout.copies_state:
@@ -105,7 +111,9 @@ def _recorded(rec: EpisodeRecording, layout: EpisodeLayout) -> tuple[dict[str, n
     return state, action
 
 
-def _write_h5(path: Path, rec: EpisodeRecording, layout: EpisodeLayout, timestamps: np.ndarray, rng: np.random.Generator) -> dict[str, Any]:
+def _write_h5(
+    path: Path, rec: EpisodeRecording, layout: EpisodeLayout, timestamps: np.ndarray, rng: np.random.Generator
+) -> dict[str, Any]:
     """Write proprio_stats.h5; returns what the action rows and indexes are."""
     path.parent.mkdir(parents=True, exist_ok=True)
     n = rec.n_frames
@@ -125,7 +133,13 @@ def _write_h5(path: Path, rec: EpisodeRecording, layout: EpisodeLayout, timestam
             h5.create_dataset(f"state/{key}", data=state[f"state/{key}"].astype(np.float64))
         h5.create_dataset("state/joint/effort", data=empty)
         h5.create_dataset("state/joint/velocity", data=empty)
-        for key in ("effector/position", "end/position", "end/orientation", "head/position", "waist/position"):
+        for key in (
+            "effector/position",
+            "end/position",
+            "end/orientation",
+            "head/position",
+            "waist/position",
+        ):
             h5.create_dataset(f"state/{key}", data=state[f"state/{key}"].astype(np.float64))
         for key in ("orientation", "orientation_drift", "position", "position_drift"):
             h5.create_dataset(f"state/robot/{key}", data=empty)
@@ -158,11 +172,15 @@ def video_name(camera: str, layout: EpisodeLayout) -> str:
     return camera
 
 
-def _write_camera_parameters(cam_dir: Path, world: AgibotWorld, rec: EpisodeRecording, layout: EpisodeLayout) -> None:
+def _write_camera_parameters(
+    cam_dir: Path, world: AgibotWorld, rec: EpisodeRecording, layout: EpisodeLayout
+) -> None:
     """Files named by the camera prefix without ``_color`` (``head_intrinsic_params.json``...)."""
     for cam in CAMERAS:
         prefix = camera_prefix(video_name(cam, layout))
-        (cam_dir / f"{prefix}_intrinsic_params.json").write_text(json.dumps({"intrinsic": world.intrinsics(cam)}))
+        (cam_dir / f"{prefix}_intrinsic_params.json").write_text(
+            json.dumps({"intrinsic": world.intrinsics(cam)})
+        )
         poses = _camera_poses(world, rec.states, cam)
         (cam_dir / f"{prefix}_extrinsic_params.json").write_text(json.dumps(poses[0]))
         if layout.extrinsics != "unaligned":
@@ -239,7 +257,9 @@ def write_episode(
         "flange_to_grasp_m": FLANGE_TO_GRASP,
         "depth_frames": depth_frames,
         "cameras": videos,
-        "camera_poses": {video: _camera_poses(world, rec.states[:1], cam)[0] for cam, video in zip(CAMERAS, videos)},
+        "camera_poses": {
+            video: _camera_poses(world, rec.states[:1], cam)[0] for cam, video in zip(CAMERAS, videos)
+        },
     }
     (truth / f"{key}.json").write_text(json.dumps(truth_rec, indent=1))
     names = [o["type"] for o in rec.objects]

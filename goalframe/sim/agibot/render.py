@@ -35,8 +35,6 @@ _RING = np.stack([np.cos(_THETA), np.sin(_THETA)], 1)
 _MID = np.stack([np.cos(_THETA + np.pi / _CYL_K), np.sin(_THETA + np.pi / _CYL_K)], 1)
 
 
-
-
 def _pad(poly: np.ndarray) -> np.ndarray:
     out = np.empty((_MAXV, 3))
     out[: len(poly)] = poly

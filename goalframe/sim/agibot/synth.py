@@ -103,7 +103,9 @@ def synthesize_agibot(
         count = n_objects if n_objects is not None else int(rng.integers(1, 6))
         rec = simulate_episode(world_seed, count, frames_per_object)
         layout = episode_layout(i, rng, dexhand)
-        records.setdefault(task_id, []).append(write_episode(out, task_id, episode_id, rec, layout, world_seed))
+        records.setdefault(task_id, []).append(
+            write_episode(out, task_id, episode_id, rec, layout, world_seed)
+        )
         paths.append(out / "observations" / str(task_id) / str(episode_id))
         total += rec.n_frames
         if progress is not None:

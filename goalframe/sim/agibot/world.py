@@ -137,10 +137,13 @@ class AgibotWorld:
                 s = rng.uniform(0.045, 0.06)
                 shape, size = "box", (s, s, s)
             elif kind == "block":
-                shape, size = "box", (
-                    rng.uniform(0.08, 0.10),
-                    rng.uniform(0.04, 0.05),
-                    rng.uniform(0.045, 0.06),
+                shape, size = (
+                    "box",
+                    (
+                        rng.uniform(0.08, 0.10),
+                        rng.uniform(0.04, 0.05),
+                        rng.uniform(0.045, 0.06),
+                    ),
                 )
             elif kind == "can":
                 d = rng.uniform(0.06, 0.07)
@@ -211,7 +214,9 @@ class AgibotWorld:
             action = AgibotAction(
                 np.asarray(action["position"], float), np.asarray(action["gripper"], float), action.get("yaw")
             )
-        target = np.clip(palm_of_flange(np.asarray(action.position, float).reshape(2, 3)), WORKSPACE_LO, WORKSPACE_HI)
+        target = np.clip(
+            palm_of_flange(np.asarray(action.position, float).reshape(2, 3)), WORKSPACE_LO, WORKSPACE_HI
+        )
         command = (np.asarray(action.gripper, float).reshape(2) >= 0.5).astype(float)
         yaw_t = st.yaw if action.yaw is None else np.asarray(action.yaw, float).reshape(2)
         st.frame += 1
@@ -384,7 +389,7 @@ class AgibotWorld:
         return self._scene_cache
 
     def _rasterize(self, camera: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Painter's rasterization: (face index image, drawn face ids (0 = none), colour LUT, id LUT, planes)."""
+        """Painter's rasterization: (face index image, drawn face ids (0 none), colour/id LUTs, planes)."""
         sc = self._scene()
         k = self.intrinsics(camera)
         rot, t = self.camera_pose(camera)

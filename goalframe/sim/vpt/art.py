@@ -28,7 +28,7 @@ def _make_textures() -> np.ndarray:
             yy, xx = np.mgrid[0:16, 0:16]
             ring = (np.maximum(abs(yy - 7.5), abs(xx - 7.5)).astype(int) % 3) == 0
             tex[ring] *= 0.82
-            edge = (np.maximum(abs(yy - 7.5), abs(xx - 7.5)) > 6.5)
+            edge = np.maximum(abs(yy - 7.5), abs(xx - 7.5)) > 6.5
             tex[edge] = np.array(b.side, np.float32)
         elif b.name == "oak_planks":
             tex[3::4, :] *= 0.72

@@ -18,6 +18,7 @@ RECIPES: list[tuple[list[list[str | None]], str, int]] = [
 
 # ----------------------------------------------------------------------------- mobs
 
+
 def match_recipe(grid: list[list[Any] | None], size: int) -> tuple[str, int] | None:
     """Result (item, count) of the shaped recipe in a crafting grid (3x3 list of [item, n])."""
     cells = [(j // 3, j % 3) for j in range(9) if (j // 3) < size and (j % 3) < size and grid[j]]
@@ -25,7 +26,10 @@ def match_recipe(grid: list[list[Any] | None], size: int) -> tuple[str, int] | N
         return None
     r0, r1 = min(r for r, _ in cells), max(r for r, _ in cells)
     c0, c1 = min(c for _, c in cells), max(c for _, c in cells)
-    shape = [[(grid[r * 3 + c][0] if grid[r * 3 + c] else None) for c in range(c0, c1 + 1)] for r in range(r0, r1 + 1)]
+    shape = [
+        [(grid[r * 3 + c][0] if grid[r * 3 + c] else None) for c in range(c0, c1 + 1)]
+        for r in range(r0, r1 + 1)
+    ]
     for pattern, result, count in RECIPES:
         if shape == pattern or shape == [row[::-1] for row in pattern]:
             return result, count

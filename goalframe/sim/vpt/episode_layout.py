@@ -49,8 +49,13 @@ def episode_layout(index: int, seed: int, frames: int) -> Layout:
     window, framebuffer = WINDOW_LAYOUTS[index % len(WINDOW_LAYOUTS)]
     pause_tick = rng.randint(max(1, int(frames * PAUSE_SPAN[0])), max(1, int(frames * PAUSE_SPAN[1])))
     pause_ms = rng.randint(*PAUSE_MS_RANGE)
-    reset_tick = rng.randint(max(1, int(frames * COUNTER_RESET_SPAN[0])), max(1, int(frames * COUNTER_RESET_SPAN[1])))
+    reset_tick = rng.randint(
+        max(1, int(frames * COUNTER_RESET_SPAN[0])), max(1, int(frames * COUNTER_RESET_SPAN[1]))
+    )
     paused = index % 2 == 1 and frames > 2
-    return Layout(window, framebuffer, pause_tick if paused else None, pause_ms, reset_tick if index % 2 == 0 else None)
+    return Layout(
+        window, framebuffer, pause_tick if paused else None, pause_ms, reset_tick if index % 2 == 0 else None
+    )
+
 
 # VPT's KEYBOARD_BUTTON_MAPPING (run_inverse_dynamics_model.py)

@@ -21,8 +21,13 @@ GUI_LEFT, GUI_TOP = (WIDTH - GUI_PANEL_W) // 2, (HEIGHT - GUI_PANEL_H) // 2
 SLOT_OUTPUT = 45
 SLOT_CRAFT0 = 36  # 36..44 crafting grid (3x3, row-major); the inventory screen uses 36, 37, 39, 40
 SLOT_HUD0 = 46  # 46..54 the HUD hotbar
-SLOT_NAMES = [f"hotbar_{i}" for i in range(9)] + [f"inventory_{i}" for i in range(9, 36)] + \
-    [f"craft_{i}" for i in range(9)] + ["craft_output"] + [f"hud_hotbar_{i}" for i in range(9)]
+SLOT_NAMES = (
+    [f"hotbar_{i}" for i in range(9)]
+    + [f"inventory_{i}" for i in range(9, 36)]
+    + [f"craft_{i}" for i in range(9)]
+    + ["craft_output"]
+    + [f"hud_hotbar_{i}" for i in range(9)]
+)
 HOTBAR_X, HOTBAR_Y = (WIDTH - 182) // 2, HEIGHT - 22
 
 
@@ -78,8 +83,18 @@ def _make_panel(table: bool) -> np.ndarray:
     else:
         ax, ay = 134, 28
         cv2.putText(img, "Crafting", (97, 14), cv2.FONT_HERSHEY_PLAIN, 0.7, (64, 64, 64), 1)
-    arrow = np.array([[ax, ay + 5], [ax + 14, ay + 5], [ax + 14, ay + 1], [ax + 21, ay + 8],
-                      [ax + 14, ay + 15], [ax + 14, ay + 11], [ax, ay + 11]], np.int32)
+    arrow = np.array(
+        [
+            [ax, ay + 5],
+            [ax + 14, ay + 5],
+            [ax + 14, ay + 1],
+            [ax + 21, ay + 8],
+            [ax + 14, ay + 15],
+            [ax + 14, ay + 11],
+            [ax, ay + 11],
+        ],
+        np.int32,
+    )
     cv2.fillPoly(img, [arrow], (139, 139, 139))
     cv2.putText(img, "Inventory", (8, 80), cv2.FONT_HERSHEY_PLAIN, 0.7, (64, 64, 64), 1)
     return img

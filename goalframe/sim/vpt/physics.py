@@ -94,4 +94,3 @@ class PlayerPhysics:
                 w.count_stat("custom", "sprint_one_cm", dist_cm)
             else:
                 w.count_stat("custom", "walk_one_cm", dist_cm)
-

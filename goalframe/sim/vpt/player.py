@@ -20,21 +20,75 @@ from goalframe.sim.vpt.gui import SLOT_CRAFT0, SLOT_OUTPUT
 from goalframe.sim.vpt.world import VptWorld
 
 KEY_TO_ACTION = {
-    "key.keyboard.escape": "ESC", "key.keyboard.s": "back", "key.keyboard.q": "drop",
-    "key.keyboard.w": "forward", "key.keyboard.e": "inventory", "key.keyboard.space": "jump",
-    "key.keyboard.a": "left", "key.keyboard.d": "right", "key.keyboard.left.shift": "sneak",
-    "key.keyboard.left.control": "sprint", "key.keyboard.f": "swapHands",
+    "key.keyboard.escape": "ESC",
+    "key.keyboard.s": "back",
+    "key.keyboard.q": "drop",
+    "key.keyboard.w": "forward",
+    "key.keyboard.e": "inventory",
+    "key.keyboard.space": "jump",
+    "key.keyboard.a": "left",
+    "key.keyboard.d": "right",
+    "key.keyboard.left.shift": "sneak",
+    "key.keyboard.left.control": "sprint",
+    "key.keyboard.f": "swapHands",
     **{f"key.keyboard.{i}": f"hotbar.{i}" for i in range(1, 10)},
 }
-KEY_CHARS = {"key.keyboard.space": " ", **{f"key.keyboard.{c}": c for c in "abcdefghijklmnopqrstuvwxyz0123456789"}}
+KEY_CHARS = {
+    "key.keyboard.space": " ",
+    **{f"key.keyboard.{c}": c for c in "abcdefghijklmnopqrstuvwxyz0123456789"},
+}
 MOB_AIM_HEIGHT = {"pig": 0.62, "cow": 1.05, "zombie": 1.1}
 
-_ADJ = ["cheeky", "brave", "quiet", "sunny", "lucky", "gentle", "rapid", "mellow", "witty", "fuzzy",
-        "proud", "clever", "eager", "jolly", "noble", "breezy"]
-_MID = ["cornflower", "amber", "cobalt", "saffron", "olive", "crimson", "ivory", "teal", "maple",
-        "juniper", "coral", "slate", "hazel", "indigo"]
-_NOUN = ["setter", "otter", "falcon", "badger", "heron", "lynx", "marmot", "gecko", "puffin", "ibex",
-         "tapir", "wombat", "pika", "newt"]
+_ADJ = [
+    "cheeky",
+    "brave",
+    "quiet",
+    "sunny",
+    "lucky",
+    "gentle",
+    "rapid",
+    "mellow",
+    "witty",
+    "fuzzy",
+    "proud",
+    "clever",
+    "eager",
+    "jolly",
+    "noble",
+    "breezy",
+]
+_MID = [
+    "cornflower",
+    "amber",
+    "cobalt",
+    "saffron",
+    "olive",
+    "crimson",
+    "ivory",
+    "teal",
+    "maple",
+    "juniper",
+    "coral",
+    "slate",
+    "hazel",
+    "indigo",
+]
+_NOUN = [
+    "setter",
+    "otter",
+    "falcon",
+    "badger",
+    "heron",
+    "lynx",
+    "marmot",
+    "gecko",
+    "puffin",
+    "ibex",
+    "tapir",
+    "wombat",
+    "pika",
+    "newt",
+]
 
 
 # ============================================================================ scripted player
@@ -63,14 +117,21 @@ class ScriptedPlayer:
         keys = inp.get("keys", ())
         held = [k for k in self.held_keys if k in keys] + sorted(k for k in keys if k not in self.held_keys)
         self.held_keys = held
-        return {"keys": list(held), "dx": float(inp.get("dx", 0.0)), "dy": float(inp.get("dy", 0.0)),
-                "buttons": set(inp.get("buttons", ())), "dwheel": float(inp.get("dwheel", 0.0))}
+        return {
+            "keys": list(held),
+            "dx": float(inp.get("dx", 0.0)),
+            "dy": float(inp.get("dy", 0.0)),
+            "buttons": set(inp.get("buttons", ())),
+            "dwheel": float(inp.get("dwheel", 0.0)),
+        }
 
     @staticmethod
     def _idle(**kw: Any) -> dict[str, Any]:
         return {"keys": set(), "dx": 0.0, "dy": 0.0, "buttons": set(), "dwheel": 0.0, **kw}
 
-    def _aim(self, point: Any, gain: float = 0.45, max_deg: float = 10.0, noise: float = 0.2) -> tuple[float, float, float]:
+    def _aim(
+        self, point: Any, gain: float = 0.45, max_deg: float = 10.0, noise: float = 0.2
+    ) -> tuple[float, float, float]:
         """Mouse (dx, dy) pixels turning toward ``point``; also the remaining angular error."""
         w = self.w
         yaw_t, pitch_t = look_angles(w.eye, np.asarray(point, float))
@@ -106,7 +167,9 @@ class ScriptedPlayer:
             yield self._idle(keys={key}, **kw)
 
     # ------------------------------------------------------------------ motion
-    def _walk_to(self, x: float, z: float, stop: float, look: Any = None, max_ticks: int = 160) -> Iterator[dict[str, Any]]:
+    def _walk_to(
+        self, x: float, z: float, stop: float, look: Any = None, max_ticks: int = 160
+    ) -> Iterator[dict[str, Any]]:
         """Walk until within ``stop`` blocks (horizontal) of (x, z); jumps and strafes when blocked."""
         w, rng = self.w, self.rng
         last = (w.x, w.z)
@@ -232,8 +295,9 @@ class ScriptedPlayer:
                 best, bd = mob, d
         return best
 
-    def _mine(self, pos: tuple[int, int, int] | None, cell: tuple[int, int] | None, point: Any,
-              max_ticks: int = 200) -> Iterator[dict[str, Any]]:
+    def _mine(
+        self, pos: tuple[int, int, int] | None, cell: tuple[int, int] | None, point: Any, max_ticks: int = 200
+    ) -> Iterator[dict[str, Any]]:
         """Aim at ``point`` and hold attack until the block (above-ground ``pos`` or ground
         ``cell``) is gone; blocks in the way (leaves) are mined too."""
         w = self.w
@@ -280,7 +344,11 @@ class ScriptedPlayer:
                 keys.add("key.keyboard.space")
             if rng.random() < 0.3 and i > 5:
                 keys.add("key.keyboard.left.control")
-            yield self._idle(keys=keys, dx=float(round(yaw_step / CAMERA_SCALER)), dy=float(round(pitch_step / CAMERA_SCALER)))
+            yield self._idle(
+                keys=keys,
+                dx=float(round(yaw_step / CAMERA_SCALER)),
+                dy=float(round(pitch_step / CAMERA_SCALER)),
+            )
 
     def _do_chop(self) -> Iterator[dict[str, Any]]:
         w, rng = self.w, self.rng
@@ -348,10 +416,17 @@ class ScriptedPlayer:
     def _turn(self, deg: float) -> Iterator[dict[str, Any]]:
         n = max(2, int(abs(deg) / 8))
         for _ in range(n):
-            yield self._idle(dx=float(round(deg / n / CAMERA_SCALER)), dy=float(round((8.0 - self.w.pitch) * 0.15 / CAMERA_SCALER)))
+            yield self._idle(
+                dx=float(round(deg / n / CAMERA_SCALER)),
+                dy=float(round((8.0 - self.w.pitch) * 0.15 / CAMERA_SCALER)),
+            )
 
     def _placeable_item(self) -> str | None:
-        items = [b for b in ("dirt", "cobblestone", "oak_planks", "sand", "gravel", "stone", "oak_log") if self._has(b)]
+        items = [
+            b
+            for b in ("dirt", "cobblestone", "oak_planks", "sand", "gravel", "stone", "oak_log")
+            if self._has(b)
+        ]
         return self.rng.choice(items) if items else None
 
     def _ensure_hotbar(self, item: str) -> Iterator[dict[str, Any]]:
@@ -405,7 +480,9 @@ class ScriptedPlayer:
         mob = self._nearest_mob(22.0)
         if mob is None:
             return
-        weapon = next((t for t in ("stone_pickaxe", "wooden_sword", "wooden_pickaxe") if self._hotbar_has(t)), None)
+        weapon = next(
+            (t for t in ("stone_pickaxe", "wooden_sword", "wooden_pickaxe") if self._hotbar_has(t)), None
+        )
         if weapon and rng.random() < 0.7:
             yield from self._select(weapon)
         cooldown = 0
@@ -430,7 +507,7 @@ class ScriptedPlayer:
             yield self._idle(keys=keys, dx=dx, dy=dy, buttons=buttons)
 
     def _do_ore(self) -> Iterator[dict[str, Any]]:
-        w, rng = self.w, self.rng
+        rng = self.rng
         pos = self._nearest_stone()
         if pos is None:
             return
@@ -457,8 +534,14 @@ class ScriptedPlayer:
         if self.w.held_item() != food:
             return
         # look up a bit (away from blocks) and hold use while eating
-        yield from self._aim_at((self.w.x - math.sin(math.radians(self.w.yaw)) * 5, self.w.eye[1] + 1.5,
-                                 self.w.z + math.cos(math.radians(self.w.yaw)) * 5), tol=4.0)
+        yield from self._aim_at(
+            (
+                self.w.x - math.sin(math.radians(self.w.yaw)) * 5,
+                self.w.eye[1] + 1.5,
+                self.w.z + math.cos(math.radians(self.w.yaw)) * 5,
+            ),
+            tol=4.0,
+        )
         for _ in range(34):
             yield self._idle(buttons={1})
 
@@ -502,7 +585,14 @@ class ScriptedPlayer:
         yield from self._wait(1, 4)
 
     def _find_slot(self, item: str) -> int | None:
-        return next((i for i in list(range(9, 36)) + list(range(9)) if self.w.slots[i] and self.w.slots[i][0] == item), None)
+        return next(
+            (
+                i
+                for i in list(range(9, 36)) + list(range(9))
+                if self.w.slots[i] and self.w.slots[i][0] == item
+            ),
+            None,
+        )
 
     def _empty_slot(self) -> int | None:
         return next((i for i in list(range(9, 36)) + list(range(9)) if self.w.slots[i] is None), None)
@@ -550,13 +640,21 @@ class ScriptedPlayer:
         logs, planks, sticks = self._has("oak_log"), self._has("oak_planks"), self._has("stick")
         rng = self.rng
         if size == 3 and planks >= 3 and sticks >= 2 and not self._has("wooden_pickaxe"):
-            return {0: "oak_planks", 1: "oak_planks", 2: "oak_planks", 4: "stick", 7: "stick"}, "wooden_pickaxe", 1
+            return (
+                {0: "oak_planks", 1: "oak_planks", 2: "oak_planks", 4: "stick", 7: "stick"},
+                "wooden_pickaxe",
+                1,
+            )
         if size == 3 and planks >= 2 and sticks < 2 and rng.random() < 0.8:
             return {1: "oak_planks", 4: "oak_planks"}, "stick", 1
         if planks >= 4 and not self._has("crafting_table") and rng.random() < 0.6:
             return {0: "oak_planks", 1: "oak_planks", 3: "oak_planks", 4: "oak_planks"}, "crafting_table", 1
         if logs:
-            return {rng.choice((0, 1, 3, 4)) if size == 2 else rng.randrange(9): "oak_log"}, "oak_planks", rng.randint(1, min(3, logs))
+            return (
+                {rng.choice((0, 1, 3, 4)) if size == 2 else rng.randrange(9): "oak_log"},
+                "oak_planks",
+                rng.randint(1, min(3, logs)),
+            )
         if planks >= 2:
             return {0: "oak_planks", 3: "oak_planks"}, "stick", 1
         return None
@@ -574,7 +672,11 @@ class ScriptedPlayer:
     def _do_table(self) -> Iterator[dict[str, Any]]:
         """Place a crafting table, open it and craft on the 3x3 grid."""
         w, rng = self.w, self.rng
-        tables = [p for p, (c, _) in w.blocks.items() if c == BLOCK_CODE["crafting_table"] and self._hdist(p[0] + 0.5, p[2] + 0.5) < 10]
+        tables = [
+            p
+            for p, (c, _) in w.blocks.items()
+            if c == BLOCK_CODE["crafting_table"] and self._hdist(p[0] + 0.5, p[2] + 0.5) < 10
+        ]
         if not tables:
             yield from self._ensure_hotbar("crafting_table")
             yield from self._select("crafting_table")
@@ -587,7 +689,11 @@ class ScriptedPlayer:
             yield from self._aim_at(self._cell_point(cell), tol=1.5)
             yield self._idle(buttons={1})
             yield from self._wait(3, 8)
-            tables = [p for p, (c, _) in w.blocks.items() if c == BLOCK_CODE["crafting_table"] and self._hdist(p[0] + 0.5, p[2] + 0.5) < 10]
+            tables = [
+                p
+                for p, (c, _) in w.blocks.items()
+                if c == BLOCK_CODE["crafting_table"] and self._hdist(p[0] + 0.5, p[2] + 0.5) < 10
+            ]
             if not tables:
                 return
         pos = min(tables, key=lambda p: self._hdist(p[0] + 0.5, p[2] + 0.5))

@@ -31,9 +31,23 @@ from goalframe.sim.vpt.world import VptWorld
 
 
 def _env_action(inp: dict[str, Any], gui_open: bool) -> dict[str, Any]:
-    act: dict[str, Any] = {k: 0 for k in (
-        "attack", "back", "forward", "jump", "left", "right", "sneak", "sprint", "use", "drop", "inventory",
-        *(f"hotbar.{i}" for i in range(1, 10)))}
+    act: dict[str, Any] = {
+        k: 0
+        for k in (
+            "attack",
+            "back",
+            "forward",
+            "jump",
+            "left",
+            "right",
+            "sneak",
+            "sprint",
+            "use",
+            "drop",
+            "inventory",
+            *(f"hotbar.{i}" for i in range(1, 10)),
+        )
+    }
     for k in inp["keys"]:
         name = KEY_TO_ACTION.get(k)
         if name in act:
@@ -47,27 +61,65 @@ def _env_action(inp: dict[str, Any], gui_open: bool) -> dict[str, Any]:
 
 def _options_json(rng: random.Random, layout: Layout) -> dict[str, Any]:
     opts: dict[str, Any] = {
-        "version": "2586", "autoJump": "false", "autoSuggestions": "true", "chatColors": "true",
-        "enableVsync": "true", "entityShadows": "true", "forceUnicodeFont": "false",
-        "fov": "0.0", "fovEffectScale": "1.0", "gamma": f"{rng.choice((0.0, 0.5, 1.0))}",
-        "renderDistance": str(rng.choice((8, 10, 12))), "entityDistanceScaling": "1.0",
-        "guiScale": str(GUI_SCALE), "particles": "0", "maxFps": "260", "difficulty": "2", "graphicsMode": "1",
-        "ao": "2", "biomeBlendRadius": "2", "renderClouds": "\"true\"", "lang": "en_us",
-        "mouseSensitivity": "0.5", "invertYMouse": "false", "rawMouseInput": "true",
-        "mouseWheelSensitivity": "1.0", "discrete_mouse_scroll": "false", "touchscreen": "false",
-        "bobView": "true", "toggleCrouch": "false", "toggleSprint": "false", "fullscreen": "false",
-        "soundCategory_master": "1.0", "mainHand": "\"right\"", "attackIndicator": "1",
-        "key_key.attack": "key.mouse.left", "key_key.use": "key.mouse.right", "key_key.forward": "key.keyboard.w",
-        "key_key.left": "key.keyboard.a", "key_key.back": "key.keyboard.s", "key_key.right": "key.keyboard.d",
-        "key_key.jump": "key.keyboard.space", "key_key.sneak": "key.keyboard.left.shift",
-        "key_key.sprint": "key.keyboard.left.control", "key_key.drop": "key.keyboard.q",
-        "key_key.inventory": "key.keyboard.e", "key_key.swapOffhand": "key.keyboard.f",
+        "version": "2586",
+        "autoJump": "false",
+        "autoSuggestions": "true",
+        "chatColors": "true",
+        "enableVsync": "true",
+        "entityShadows": "true",
+        "forceUnicodeFont": "false",
+        "fov": "0.0",
+        "fovEffectScale": "1.0",
+        "gamma": f"{rng.choice((0.0, 0.5, 1.0))}",
+        "renderDistance": str(rng.choice((8, 10, 12))),
+        "entityDistanceScaling": "1.0",
+        "guiScale": str(GUI_SCALE),
+        "particles": "0",
+        "maxFps": "260",
+        "difficulty": "2",
+        "graphicsMode": "1",
+        "ao": "2",
+        "biomeBlendRadius": "2",
+        "renderClouds": '"true"',
+        "lang": "en_us",
+        "mouseSensitivity": "0.5",
+        "invertYMouse": "false",
+        "rawMouseInput": "true",
+        "mouseWheelSensitivity": "1.0",
+        "discrete_mouse_scroll": "false",
+        "touchscreen": "false",
+        "bobView": "true",
+        "toggleCrouch": "false",
+        "toggleSprint": "false",
+        "fullscreen": "false",
+        "soundCategory_master": "1.0",
+        "mainHand": '"right"',
+        "attackIndicator": "1",
+        "key_key.attack": "key.mouse.left",
+        "key_key.use": "key.mouse.right",
+        "key_key.forward": "key.keyboard.w",
+        "key_key.left": "key.keyboard.a",
+        "key_key.back": "key.keyboard.s",
+        "key_key.right": "key.keyboard.d",
+        "key_key.jump": "key.keyboard.space",
+        "key_key.sneak": "key.keyboard.left.shift",
+        "key_key.sprint": "key.keyboard.left.control",
+        "key_key.drop": "key.keyboard.q",
+        "key_key.inventory": "key.keyboard.e",
+        "key_key.swapOffhand": "key.keyboard.f",
         "key_key.pickItem": "key.mouse.middle",
         **{f"key_key.hotbar.{i}": f"key.keyboard.{i}" for i in range(1, 10)},
     }
     (width, height), (fb_width, fb_height) = layout.window, layout.framebuffer
-    opts.update({"windowWidth": width, "windowHeight": height, "framebufferWidth": fb_width,
-                 "framebufferHeight": fb_height, "framebufferToWindowRatio": layout.ratio})
+    opts.update(
+        {
+            "windowWidth": width,
+            "windowHeight": height,
+            "framebufferWidth": fb_width,
+            "framebufferHeight": fb_height,
+            "framebufferToWindowRatio": layout.ratio,
+        }
+    )
     return opts
 
 
@@ -162,17 +214,27 @@ class _Recorder:
             dx, dy = dx * scale / factor, dy * scale / factor
         obj = {
             "mouse": {
-                "x": mx, "y": my, "dx": dx, "dy": dy,
-                "scaledX": mx / factor, "scaledY": my / factor, "dwheel": float(inp["dwheel"]),
-                "buttons": sorted(buttons), "newButtons": sorted(new_buttons),
+                "x": mx,
+                "y": my,
+                "dx": dx,
+                "dy": dy,
+                "scaledX": mx / factor,
+                "scaledY": my / factor,
+                "dwheel": float(inp["dwheel"]),
+                "buttons": sorted(buttons),
+                "newButtons": sorted(new_buttons),
             },
             "keyboard": {"keys": keys, "newKeys": new_keys, "chars": chars},
             "isGuiOpen": bool(w.gui_open),
             "isGuiInventory": bool(w.gui_open and w.gui_inventory),
             "hotbar": int(w.hotbar),
-            "yaw": float(w.yaw), "pitch": float(w.pitch),
-            "xpos": float(w.x), "ypos": float(w.y), "zpos": float(w.z),
-            "tick": t, "milli": milli,
+            "yaw": float(w.yaw),
+            "pitch": float(w.pitch),
+            "xpos": float(w.x),
+            "ypos": float(w.y),
+            "zpos": float(w.z),
+            "tick": t,
+            "milli": milli,
             "inventory": w.inventory_list(),
             "serverTick": self.server_tick,
             "serverTickDurationMs": round(rng.uniform(1.2, 9.5), 4),
@@ -223,7 +285,9 @@ def _stat_history(seed: int, frames: int) -> tuple[set[str], list[tuple[int, str
     return start, history
 
 
-def _plan_counter_reset(seed: int, frames: int, n_valid: int, target: int) -> tuple[int, str, int | None] | None:
+def _plan_counter_reset(
+    seed: int, frames: int, n_valid: int, target: int
+) -> tuple[int, str, int | None] | None:
     """(tick, stat, tick it comes back) for a counter that vanishes and returns, nearest ``target``.
 
     The counter must be non-zero when it vanishes and increase again on a later line, so that
@@ -240,7 +304,9 @@ def _plan_counter_reset(seed: int, frames: int, n_valid: int, target: int) -> tu
             windows.append((nonzero_from[stat] + 1, t, stat))
         nonzero_from[stat] = t
     if not windows:  # nothing increases twice: a start counter that just vanishes
-        still = sorted(n for n in start if not n.startswith("minecraft.custom:") and n not in {s for _, s in history})
+        still = sorted(
+            n for n in start if not n.startswith("minecraft.custom:") and n not in {s for _, s in history}
+        )
         return (min(target, n_valid - 1), still[0], None) if still else None
     first, back, stat = min(windows, key=lambda w: (max(w[0] - target, target - (w[1] - 1), 0), w[2]))
     return min(max(target, first), back - 1), stat, back

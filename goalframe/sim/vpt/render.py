@@ -96,14 +96,24 @@ class WorldRenderer:
                 col = np.array(b.top if fd == 2 else b.side, np.float64) * (_FACE_SHADE[fd] * jit)
                 cs = base + _FACE_CORNERS[fd]
                 cen = cs.mean(0)
-                centers.append(cen); axes.append(_FACE_AXIS[fd]); signs.append(_FACE_SIGN[fd])
-                corners.append(cs); colors.append(col); ids.append(oid); spot_flags.append(0.0)
+                centers.append(cen)
+                axes.append(_FACE_AXIS[fd])
+                signs.append(_FACE_SIGN[fd])
+                corners.append(cs)
+                colors.append(col)
+                ids.append(oid)
+                spot_flags.append(0.0)
                 spot = b.spot if b.spot is not None else (b.top_spot if fd == 2 else None)
                 if spot is not None:
                     k = 0.42 if b.spot is not None else 0.62
                     scol = np.array(spot, np.float64) * (_FACE_SHADE[fd] * jit)
-                    centers.append(cen); axes.append(_FACE_AXIS[fd]); signs.append(_FACE_SIGN[fd])
-                    corners.append(cen + (cs - cen) * k); colors.append(scol); ids.append(oid); spot_flags.append(1.0)
+                    centers.append(cen)
+                    axes.append(_FACE_AXIS[fd])
+                    signs.append(_FACE_SIGN[fd])
+                    corners.append(cen + (cs - cen) * k)
+                    colors.append(scol)
+                    ids.append(oid)
+                    spot_flags.append(1.0)
         if centers:
             self._f_center = np.array(centers)
             self._f_axis = np.array(axes, np.int64)
@@ -164,8 +174,8 @@ class WorldRenderer:
         if not self.world.gui_open:
             self._draw_hand(rgb, ids, slots)
             c0, r0 = WIDTH // 2, HEIGHT // 2
-            rgb[r0 - 1:r0 + 1, c0 - 5:c0 + 5] = 230
-            rgb[r0 - 5:r0 + 5, c0 - 1:c0 + 1] = 230
+            rgb[r0 - 1 : r0 + 1, c0 - 5 : c0 + 5] = 230
+            rgb[r0 - 5 : r0 + 5, c0 - 1 : c0 + 1] = 230
         self._draw_hud(rgb, ids, slots)
         if self.world.gui_open:
             self._draw_gui(rgb, ids, slots, grid, held, output, cursor)
@@ -186,8 +196,12 @@ class WorldRenderer:
         bb = b[r0:].astype(np.float32)[:, None]
         t = ((GROUND_Y - ey) / dir_y[r0:]).astype(np.float32)[:, None]
         a = self.world._a[None, :]
-        hx = (eye[0] + t * (np.float32(f[0]) + a * np.float32(r[0]) - bb * np.float32(u[0]))).astype(np.float32)
-        hz = (eye[2] + t * (np.float32(f[2]) + a * np.float32(r[2]) - bb * np.float32(u[2]))).astype(np.float32)
+        hx = (eye[0] + t * (np.float32(f[0]) + a * np.float32(r[0]) - bb * np.float32(u[0]))).astype(
+            np.float32
+        )
+        hz = (eye[2] + t * (np.float32(f[2]) + a * np.float32(r[2]) - bb * np.float32(u[2]))).astype(
+            np.float32
+        )
         dist = t * self.world._norm[r0:]
         fx = np.floor(hx)
         fz = np.floor(hz)
@@ -226,16 +240,28 @@ class WorldRenderer:
     def _render_faces(self, rgb, ids, eye, f, r, u, crack_id, crack, tgt) -> None:
         if self._faces_stale:
             self._rebuild_faces()
-        parts = [(self._f_center, self._f_axis, self._f_sign, self._f_corners, self._f_color, self._f_id, self._f_spot)]
+        parts = [
+            (
+                self._f_center,
+                self._f_axis,
+                self._f_sign,
+                self._f_corners,
+                self._f_color,
+                self._f_id,
+                self._f_spot,
+            )
+        ]
         for pos, code, oid in self.world._ghost_blocks:
             b = BLOCKS[code]
             lo = np.array(pos, np.float64)
             parts.append(self._box_faces([(lo, lo + 1, b.side)], oid))
         for mob in self.world.mobs:
-            if (mob.x - eye[0]) ** 2 + (mob.z - eye[2]) ** 2 < FACE_CULL ** 2:
+            if (mob.x - eye[0]) ** 2 + (mob.z - eye[2]) ** 2 < FACE_CULL**2:
                 parts.append(self._box_faces(mob.boxes(), mob.id, 0.45 if mob.hurt_ticks > 0 else 0.0))
         for mob in self.world.dying:
-            parts.append(self._box_faces(mob.boxes(0.35 + 0.65 * min(1.0, mob.dead_ticks / DEATH_TICKS)), mob.id, 0.6))
+            parts.append(
+                self._box_faces(mob.boxes(0.35 + 0.65 * min(1.0, mob.dead_ticks / DEATH_TICKS)), mob.id, 0.6)
+            )
         if len(parts) > 1:
             cat = [np.concatenate(x) for x in zip(*parts)]
         else:
@@ -324,15 +350,32 @@ class WorldRenderer:
             b = BLOCKS[BLOCK_CODE[s[0]]]
             x0, y0 = 548 + ox, 292 + oy
             polys = [
-                (np.array([[x0, y0 + 14], [x0 + 34, y0], [x0 + 70, y0 + 12], [x0 + 36, y0 + 28]]), np.array(b.top, float)),
-                (np.array([[x0, y0 + 14], [x0 + 36, y0 + 28], [x0 + 36, y0 + 80], [x0, y0 + 66]]), np.array(b.side, float) * 0.8),
-                (np.array([[x0 + 36, y0 + 28], [x0 + 70, y0 + 12], [x0 + 70, y0 + 64], [x0 + 36, y0 + 80]]), np.array(b.side, float) * 0.6),
+                (
+                    np.array([[x0, y0 + 14], [x0 + 34, y0], [x0 + 70, y0 + 12], [x0 + 36, y0 + 28]]),
+                    np.array(b.top, float),
+                ),
+                (
+                    np.array([[x0, y0 + 14], [x0 + 36, y0 + 28], [x0 + 36, y0 + 80], [x0, y0 + 66]]),
+                    np.array(b.side, float) * 0.8,
+                ),
+                (
+                    np.array(
+                        [[x0 + 36, y0 + 28], [x0 + 70, y0 + 12], [x0 + 70, y0 + 64], [x0 + 36, y0 + 80]]
+                    ),
+                    np.array(b.side, float) * 0.6,
+                ),
             ]
         else:
             x0, y0 = 560 + ox, 300 + oy
             polys = [
-                (np.array([[x0, y0 + 10], [x0 + 34, y0], [x0 + 80, y0 + 70], [x0 + 40, y0 + 80]]), np.array([199.0, 150.0, 122.0])),
-                (np.array([[x0, y0 + 10], [x0 + 40, y0 + 80], [x0 + 22, y0 + 84], [x0 - 12, y0 + 20]]), np.array([160.0, 118.0, 94.0])),
+                (
+                    np.array([[x0, y0 + 10], [x0 + 34, y0], [x0 + 80, y0 + 70], [x0 + 40, y0 + 80]]),
+                    np.array([199.0, 150.0, 122.0]),
+                ),
+                (
+                    np.array([[x0, y0 + 10], [x0 + 40, y0 + 80], [x0 + 22, y0 + 84], [x0 - 12, y0 + 20]]),
+                    np.array([160.0, 118.0, 94.0]),
+                ),
             ]
             if s:
                 icon, mask = _ICONS[s[0]]
@@ -378,7 +421,7 @@ class WorldRenderer:
             ix, iy = x0 + 3 + 20 * i, hy + 3
             icon, imask = _ICONS[s[0]]
             _paste(img, icon, imask, ix, iy)
-            hid[iy:iy + 16, ix:ix + 16] = gui_object_id(SLOT_HUD0 + i, s[0])
+            hid[iy : iy + 16, ix : ix + 16] = gui_object_id(SLOT_HUD0 + i, s[0])
             _draw_count(img, s[1], ix, iy)
         mask |= (img.max(-1) > 0).astype(np.uint8) * 255
         # hearts, hunger, experience bar
@@ -400,12 +443,17 @@ class WorldRenderer:
     def _draw_gui(self, rgb, ids, slots, grid, held, output, cursor: bool) -> None:
         cv2.convertScaleAbs(rgb, dst=rgb, alpha=0.32, beta=6)
         table = not self.world.gui_inventory
-        key = (table, tuple(tuple(s) if s else None for s in slots), tuple(tuple(s) if s else None for s in grid), output)
+        key = (
+            table,
+            tuple(tuple(s) if s else None for s in slots),
+            tuple(tuple(s) if s else None for s in grid),
+            output,
+        )
         if self._panel_cache is None or self._panel_cache[0] != key:
             self._panel_cache = (key, self._build_panel(table, slots, grid, output))
         pimg, pids = self._panel_cache[1]
-        rgb[GUI_TOP:GUI_TOP + GUI_PANEL_H, GUI_LEFT:GUI_LEFT + GUI_PANEL_W] = pimg
-        ids[GUI_TOP:GUI_TOP + GUI_PANEL_H, GUI_LEFT:GUI_LEFT + GUI_PANEL_W] = pids
+        rgb[GUI_TOP : GUI_TOP + GUI_PANEL_H, GUI_LEFT : GUI_LEFT + GUI_PANEL_W] = pimg
+        ids[GUI_TOP : GUI_TOP + GUI_PANEL_H, GUI_LEFT : GUI_LEFT + GUI_PANEL_W] = pids
         cx, cy = int(self.world.mouse_x * HEIGHT / WINDOW_H), int(self.world.mouse_y * HEIGHT / WINDOW_H)
         if held:
             icon, imask = _ICONS[held[0]]
@@ -430,5 +478,5 @@ class WorldRenderer:
             icon, imask = _ICONS[item[0]]
             _paste(img, icon, imask, x, y)
             _draw_count(img, item[1], x, y)
-            pids[y:y + 16, x:x + 16] = gui_object_id(s, item[0])
+            pids[y : y + 16, x : x + 16] = gui_object_id(s, item[0])
         return img, pids

@@ -77,8 +77,16 @@ from goalframe.sim.vpt.recorder import (
 )
 
 
-def synthesize_episode(out: Path, stem: str, start: datetime, seed: int, frames: int,
-                       quirks: dict[str, Any], draw_cursor: bool = False, layout: Layout | None = None) -> Path:
+def synthesize_episode(
+    out: Path,
+    stem: str,
+    start: datetime,
+    seed: int,
+    frames: int,
+    quirks: dict[str, Any],
+    draw_cursor: bool = False,
+    layout: Layout | None = None,
+) -> Path:
     """Write one episode (mp4, jsonl, options, truth); returns the jsonl path."""
     layout = layout or episode_layout(0, seed, frames)
     rng = random.Random(seed)
@@ -95,10 +103,28 @@ def synthesize_episode(out: Path, stem: str, start: datetime, seed: int, frames:
     npz = zipfile.ZipFile(tdir / f"{stem}.npz", "w", compression=zipfile.ZIP_DEFLATED)
     ids_fh = npz.open("object_ids.npy", "w", force_zip64=True)
     np.lib.format.write_array_header_1_0(
-        ids_fh, {"descr": np.lib.format.dtype_to_descr(np.dtype(np.uint16)), "fortran_order": False,
-                 "shape": (n_valid, HEIGHT, WIDTH)})
-    f64 = {k: np.zeros(n_valid) for k in ("yaw", "pitch", "xpos", "ypos", "zpos", "mouse_x", "mouse_y",
-                                          "mouse_dx", "mouse_dy", "mouse_dwheel")}
+        ids_fh,
+        {
+            "descr": np.lib.format.dtype_to_descr(np.dtype(np.uint16)),
+            "fortran_order": False,
+            "shape": (n_valid, HEIGHT, WIDTH),
+        },
+    )
+    f64 = {
+        k: np.zeros(n_valid)
+        for k in (
+            "yaw",
+            "pitch",
+            "xpos",
+            "ypos",
+            "zpos",
+            "mouse_x",
+            "mouse_y",
+            "mouse_dx",
+            "mouse_dy",
+            "mouse_dwheel",
+        )
+    }
     hotbar = np.zeros(n_valid, np.int8)
     gui = np.zeros(n_valid, bool)
     gui_inv = np.zeros(n_valid, bool)
@@ -111,7 +137,11 @@ def synthesize_episode(out: Path, stem: str, start: datetime, seed: int, frames:
     lines: list[bytes] = []
     final_stats: dict[str, int] = {}
     seen = np.zeros(65536, bool)  # ids shown on some frame
-    reset = None if layout.counter_reset_tick is None else _plan_counter_reset(seed, frames, n_valid, layout.counter_reset_tick)
+    reset = (
+        None
+        if layout.counter_reset_tick is None
+        else _plan_counter_reset(seed, frames, n_valid, layout.counter_reset_tick)
+    )
     resets: list[dict[str, Any]] = []
 
     def frames_iter() -> Iterator[np.ndarray]:
@@ -133,10 +163,18 @@ def synthesize_episode(out: Path, stem: str, start: datetime, seed: int, frames:
                 lines.append(data + b"\n")
                 ids_fh.write(np.ascontiguousarray(ids, dtype=np.uint16).tobytes())
                 seen[ids] = True
-                for k, v in (("yaw", obj["yaw"]), ("pitch", obj["pitch"]), ("xpos", obj["xpos"]),
-                             ("ypos", obj["ypos"]), ("zpos", obj["zpos"]), ("mouse_x", obj["mouse"]["x"]),
-                             ("mouse_y", obj["mouse"]["y"]), ("mouse_dx", obj["mouse"]["dx"]),
-                             ("mouse_dy", obj["mouse"]["dy"]), ("mouse_dwheel", obj["mouse"]["dwheel"])):
+                for k, v in (
+                    ("yaw", obj["yaw"]),
+                    ("pitch", obj["pitch"]),
+                    ("xpos", obj["xpos"]),
+                    ("ypos", obj["ypos"]),
+                    ("zpos", obj["zpos"]),
+                    ("mouse_x", obj["mouse"]["x"]),
+                    ("mouse_y", obj["mouse"]["y"]),
+                    ("mouse_dx", obj["mouse"]["dx"]),
+                    ("mouse_dy", obj["mouse"]["dy"]),
+                    ("mouse_dwheel", obj["mouse"]["dwheel"]),
+                ):
                     f64[k][t] = v
                 hotbar[t] = obj["hotbar"]
                 gui[t] = obj["isGuiOpen"]
@@ -159,11 +197,19 @@ def synthesize_episode(out: Path, stem: str, start: datetime, seed: int, frames:
                         merged[k] = dict(ev)
                 for ev in merged.values():
                     oid = ev["object_id"]
-                    events.append({
-                        "frame": t, "stat": ev["stat"], "type": ev["type"], "object": ev["object"],
-                        "object_id": oid, "delta": ev["delta"], "gui_open": obj["isGuiOpen"],
-                        "prompt": [row, col], "visible": bool(oid is not None and int(ids[row, col]) == oid),
-                    })
+                    events.append(
+                        {
+                            "frame": t,
+                            "stat": ev["stat"],
+                            "type": ev["type"],
+                            "object": ev["object"],
+                            "object_id": oid,
+                            "delta": ev["delta"],
+                            "gui_open": obj["isGuiOpen"],
+                            "prompt": [row, col],
+                            "visible": bool(oid is not None and int(ids[row, col]) == oid),
+                        }
+                    )
             else:  # the truncated last line: cut inside its JSON
                 cut = max(10, min(len(data) - 10, int(len(data) * rec.rng.uniform(0.3, 0.8))))
                 lines.append(data[:cut])
@@ -177,11 +223,22 @@ def synthesize_episode(out: Path, stem: str, start: datetime, seed: int, frames:
         n_mp4 = write_mp4(mp4, frames_iter(), fps=FPS)
         ids_fh.close()
         arrays = {
-            "yaw": f64["yaw"], "pitch": f64["pitch"], "xpos": f64["xpos"], "ypos": f64["ypos"],
-            "zpos": f64["zpos"], "hotbar": hotbar, "is_gui_open": gui, "is_gui_inventory": gui_inv,
-            "mouse_x": f64["mouse_x"], "mouse_y": f64["mouse_y"], "mouse_dx": f64["mouse_dx"],
-            "mouse_dy": f64["mouse_dy"], "mouse_dwheel": f64["mouse_dwheel"], "mouse_buttons": buttons_arr,
-            "tick": ticks, "milli": millis,
+            "yaw": f64["yaw"],
+            "pitch": f64["pitch"],
+            "xpos": f64["xpos"],
+            "ypos": f64["ypos"],
+            "zpos": f64["zpos"],
+            "hotbar": hotbar,
+            "is_gui_open": gui,
+            "is_gui_inventory": gui_inv,
+            "mouse_x": f64["mouse_x"],
+            "mouse_y": f64["mouse_y"],
+            "mouse_dx": f64["mouse_dx"],
+            "mouse_dy": f64["mouse_dy"],
+            "mouse_dwheel": f64["mouse_dwheel"],
+            "mouse_buttons": buttons_arr,
+            "tick": ticks,
+            "milli": millis,
         }
         for name, arr in arrays.items():
             with npz.open(f"{name}.npy", "w", force_zip64=True) as fh:
@@ -195,7 +252,9 @@ def synthesize_episode(out: Path, stem: str, start: datetime, seed: int, frames:
     (vdir / f"{stem}-options.json").write_text(json.dumps(_options_json(rng, layout), indent=2))
 
     seen[0] = False
-    object_ids = sorted({int(i) for i in np.nonzero(seen)[0]} | {e["object_id"] for e in events if e["object_id"]})
+    object_ids = sorted(
+        {int(i) for i in np.nonzero(seen)[0]} | {e["object_id"] for e in events if e["object_id"]}
+    )
     objects = [{"id": i, **world.object_info(i)} for i in object_ids]
     truth = {
         "stem": stem,
@@ -203,8 +262,12 @@ def synthesize_episode(out: Path, stem: str, start: datetime, seed: int, frames:
         "seed": seed,
         "n_lines": n_valid,
         "n_mp4_frames": n_mp4,
-        "quirks": {"extra_frame": bool(quirks["extra_frame"]), "stuck_attack": bool(quirks["stuck_attack"]),
-                   "truncated_last_line": bool(quirks["truncated_last_line"]), "non_utf8_line": non_utf8},
+        "quirks": {
+            "extra_frame": bool(quirks["extra_frame"]),
+            "stuck_attack": bool(quirks["stuck_attack"]),
+            "truncated_last_line": bool(quirks["truncated_last_line"]),
+            "non_utf8_line": non_utf8,
+        },
         "layout": _layout_truth(layout, millis, resets, events),
         "objects": objects,
         "events": events,
@@ -216,7 +279,9 @@ def synthesize_episode(out: Path, stem: str, start: datetime, seed: int, frames:
     return jsonl
 
 
-def _layout_truth(layout: Layout, millis: np.ndarray, resets: list[dict[str, Any]], events: list[dict[str, Any]]) -> dict[str, Any]:
+def _layout_truth(
+    layout: Layout, millis: np.ndarray, resets: list[dict[str, Any]], events: list[dict[str, Any]]
+) -> dict[str, Any]:
     """What the recorder's layout put in this episode, for the reader's tests."""
     pauses = []
     if layout.pause_tick is not None and layout.pause_tick < len(millis):
@@ -226,13 +291,24 @@ def _layout_truth(layout: Layout, millis: np.ndarray, resets: list[dict[str, Any
         back = [e["frame"] for e in events if e["stat"] == reset["stat"] and e["frame"] > reset["frame"]]
         reset["returned"] = back[0] if back else None
     return {
-        "window": list(layout.window), "framebuffer": list(layout.framebuffer),
-        "gui_scale_factor": layout.gui_scale_factor, "pauses": pauses, "counter_resets": resets,
+        "window": list(layout.window),
+        "framebuffer": list(layout.framebuffer),
+        "gui_scale_factor": layout.gui_scale_factor,
+        "pauses": pauses,
+        "counter_resets": resets,
     }
 
 
-def synthesize_vpt(out: Path, episodes: int, seed: int, frames: int = 400, quirk_rate: float = 0.3,
-                   progress: Callable[[int], None] | None = None, *, draw_cursor: bool = False) -> list[Path]:
+def synthesize_vpt(
+    out: Path,
+    episodes: int,
+    seed: int,
+    frames: int = 400,
+    quirk_rate: float = 0.3,
+    progress: Callable[[int], None] | None = None,
+    *,
+    draw_cursor: bool = False,
+) -> list[Path]:
     """Write ``episodes`` synthetic contractor recordings under ``out``; returns the jsonl paths.
 
     ``progress(n)`` is called after each episode with the number of frames it recorded.
@@ -250,7 +326,10 @@ def synthesize_vpt(out: Path, episodes: int, seed: int, frames: int = 400, quirk
     for e in range(episodes):
         ep_seed = rng.randrange(2**63)
         stem, start = _stem(rng, used)
-        q = {k: rng.random() < quirk_rate for k in ("extra_frame", "stuck_attack", "truncated_last_line", "non_utf8")}
+        q = {
+            k: rng.random() < quirk_rate
+            for k in ("extra_frame", "stuck_attack", "truncated_last_line", "non_utf8")
+        }
         if q["extra_frame"] and q["truncated_last_line"]:
             q["extra_frame" if e % 2 == 0 else "truncated_last_line"] = False
         n_valid = frames - 1 if q["truncated_last_line"] else frames

@@ -104,7 +104,9 @@ class VptWorld:
         rows = np.arange(LOW_H, dtype=np.float64)
         self._a = ((cols - CX) / FOCAL).astype(np.float32)  # per column
         self._b = (rows - CY) / FOCAL  # per row
-        self._norm = np.sqrt(1.0 + self._a[None, :].astype(np.float64) ** 2 + self._b[:, None] ** 2).astype(np.float32)
+        self._norm = np.sqrt(1.0 + self._a[None, :].astype(np.float64) ** 2 + self._b[:, None] ** 2).astype(
+            np.float32
+        )
         self.renderer = WorldRenderer(self)  # before reset: placing blocks invalidates its faces
         self.physics = PlayerPhysics(self)
         self.gui = GuiScreen(self)
@@ -182,7 +184,7 @@ class VptWorld:
         gtype[(n3 > 0.86)] = BLOCK_CODE["stone"]
         gtype[(n3 < 0.1) & (n1 > 0.5)] = BLOCK_CODE["dirt"]
         c = n // 2
-        gtype[c - 2:c + 3, c - 2:c + 3] = BLOCK_CODE["grass_block"]
+        gtype[c - 2 : c + 3, c - 2 : c + 3] = BLOCK_CODE["grass_block"]
         self.gtype = gtype
         self.gdepth = np.zeros((n, n), np.uint8)
         self.gvariant = nrng.integers(0, 4, (n, n)).astype(np.uint8)
@@ -389,7 +391,9 @@ class VptWorld:
         key = f"minecraft.{kind}:minecraft.{obj}"
         self.stats[key] = self.stats.get(key, 0) + int(n)
         if kind != "custom":
-            self._last_events.append({"stat": key, "type": kind, "object": obj, "object_id": object_id, "delta": int(n)})
+            self._last_events.append(
+                {"stat": key, "type": kind, "object": obj, "object_id": object_id, "delta": int(n)}
+            )
 
     # ------------------------------------------------------------------ targeting
     def target(self) -> Target | None:
@@ -415,7 +419,13 @@ class VptWorld:
             gx, gz = eye[0] + t_ground * d[0], eye[2] + t_ground * d[2]
             i, k = self._cell(gx, gz)
             if 0 <= i < REGION and 0 <= k < REGION:
-                best = Target("ground", int(self.gid[i, k]), t_ground, pos=(i, int(self.gdepth[i, k]), k), normal=(0, 1, 0))
+                best = Target(
+                    "ground",
+                    int(self.gid[i, k]),
+                    t_ground,
+                    pos=(i, int(self.gdepth[i, k]), k),
+                    normal=(0, 1, 0),
+                )
         if best is not None and best.kind == "mob" and best.distance > REACH_ENTITY:
             return None
         return best
@@ -460,8 +470,22 @@ class VptWorld:
         self._ghost_blocks = []
         self._ghost_cells = []
         self._gui_visual = self.gui.snapshot()
-        a = {k: int(bool(action.get(k, 0))) for k in (
-            "attack", "use", "forward", "back", "left", "right", "jump", "sneak", "sprint", "drop", "inventory")}
+        a = {
+            k: int(bool(action.get(k, 0)))
+            for k in (
+                "attack",
+                "use",
+                "forward",
+                "back",
+                "left",
+                "right",
+                "jump",
+                "sneak",
+                "sprint",
+                "drop",
+                "inventory",
+            )
+        }
         cam = np.asarray(action.get("camera", (0.0, 0.0)), dtype=np.float64).reshape(2)
         press = {k: a[k] and not self._prev.get(k, 0) for k in ("attack", "use", "inventory", "drop")}
 
@@ -528,7 +552,11 @@ class VptWorld:
         # use: interact / place / eat
         held = self.held_item()
         if a["use"]:
-            if held in FOOD and not (tgt is not None and tgt.kind == "block" and BLOCKS[self.blocks[tgt.pos][0]].name == "crafting_table"):
+            if held in FOOD and not (
+                tgt is not None
+                and tgt.kind == "block"
+                and BLOCKS[self.blocks[tgt.pos][0]].name == "crafting_table"
+            ):
                 self._eat_ticks += 1
                 if self._eat_ticks >= 32:
                     self._eat_ticks = 0
@@ -643,11 +671,21 @@ class VptWorld:
         if not (0 <= i < REGION and 0 <= k < REGION):
             return
         # not inside the player or a mob
-        if (pos[0] < self.x + PLAYER_HALF and pos[0] + 1 > self.x - PLAYER_HALF and pos[2] < self.z + PLAYER_HALF
-                and pos[2] + 1 > self.z - PLAYER_HALF and pos[1] < self.y + PLAYER_HEIGHT and pos[1] + 1 > self.y):
+        if (
+            pos[0] < self.x + PLAYER_HALF
+            and pos[0] + 1 > self.x - PLAYER_HALF
+            and pos[2] < self.z + PLAYER_HALF
+            and pos[2] + 1 > self.z - PLAYER_HALF
+            and pos[1] < self.y + PLAYER_HEIGHT
+            and pos[1] + 1 > self.y
+        ):
             return
         for mob in self.mobs:
-            if abs(mob.x - (pos[0] + 0.5)) < 1.0 and abs(mob.z - (pos[2] + 0.5)) < 1.0 and pos[1] < GROUND_Y + 2:
+            if (
+                abs(mob.x - (pos[0] + 0.5)) < 1.0
+                and abs(mob.z - (pos[2] + 0.5)) < 1.0
+                and pos[1] < GROUND_Y + 2
+            ):
                 return
         oid = self._add_block(pos, held)
         self._consume_selected()

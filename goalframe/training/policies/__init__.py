@@ -31,10 +31,16 @@ class PolicySpec:
     model: Callable[[dict], Any]  # the run's saved model config -> an untrained policy module
     agent: Callable[[Any, dict], AgentFactory]  # (model, stats) -> closed-loop agents of the trained policy
     random_agent: Callable[[dict, bool], AgentFactory]  # (stats, prior) -> random baseline agents
-    closed_loop: Callable[..., dict[str, Any]]  # (factory, episodes, seed, size=, on_episode=) -> success summary
+    closed_loop: Callable[
+        ..., dict[str, Any]
+    ]  # (factory, episodes, seed, size=, on_episode=) -> success summary
     closed_loop_episodes: Callable[[int], int]  # episodes asked for -> episodes one closed loop runs
-    offline_metrics: Callable[..., dict[str, Any]]  # (config, model, stats, task, indices, batch_size, batch_done)
-    success_plot: Callable[[dict, bool, int], tuple[dict, str, str]]  # (metrics, baseline, episodes) -> groups, title, xlabel
+    offline_metrics: Callable[
+        ..., dict[str, Any]
+    ]  # (config, model, stats, task, indices, batch_size, batch_done)
+    success_plot: Callable[
+        [dict, bool, int], tuple[dict, str, str]
+    ]  # (metrics, baseline, episodes) -> groups, title, xlabel
     defaults: dict[str, Any] = field(default_factory=dict)  # TrainConfig fields left None take these
     ablations: tuple[str, ...] = ()
     prior_baseline: bool = False  # also evaluate a random policy drawn from the data's action marginals

@@ -16,7 +16,13 @@ from torch.utils.data import default_collate
 from goalframe.training.data import EE_RELATIVE, CachedMSTH, object_counts
 from goalframe.training.envs import RandomAgibotPolicy
 from goalframe.training.evaluate import TASK_LENGTHS, Act2GoalAgent, closed_loop_act2goal
-from goalframe.training.models import Act2GoalConfig, Act2GoalLosses, Act2GoalPolicy, act2goal_loss, thumbnails
+from goalframe.training.models import (
+    Act2GoalConfig,
+    Act2GoalLosses,
+    Act2GoalPolicy,
+    act2goal_loss,
+    thumbnails,
+)
 from goalframe.training.policies import PolicySpec
 from goalframe.training.trainer import TrainConfig
 
@@ -29,19 +35,32 @@ class Act2GoalTask:
         self.msth = "msth" not in config.ablate
         self.data = {
             split: CachedMSTH(
-                config.dataset, split=split, cameras=[config.camera], size=config.size, goal=config.goal,
-                frame_stride=config.frame_stride, val_fraction=config.val_fraction, seed=config.split_seed,
-            )  # fmt: skip
+                config.dataset,
+                split=split,
+                cameras=[config.camera],
+                size=config.size,
+                goal=config.goal,
+                frame_stride=config.frame_stride,
+                val_fraction=config.val_fraction,
+                seed=config.split_seed,
+            )
             for split in splits
         }
         first = self.data[splits[0]]
         spec = first.spec
         if spec.get("near") is None or spec.get("stride") is None or spec.get("distal") is None:
-            raise ValueError(f"{config.dataset}: the msth table has no step record with its spec; re-run goalframe msth")
+            raise ValueError(
+                f"{config.dataset}: the msth table has no step record with its spec; re-run goalframe msth"
+            )
         self.model_config = Act2GoalConfig(
-            size=config.size, width=config.width, blocks=config.blocks, near=int(spec["near"]),
-            n_proximal_frames=int(spec["near"]) // int(spec["stride"]), n_distal=int(spec["distal"]), msth=self.msth,
-        )  # fmt: skip
+            size=config.size,
+            width=config.width,
+            blocks=config.blocks,
+            near=int(spec["near"]),
+            n_proximal_frames=int(spec["near"]) // int(spec["stride"]),
+            n_distal=int(spec["distal"]),
+            msth=self.msth,
+        )
         self.losses = Act2GoalLosses()
         self.stats: dict[str, torch.Tensor] | None = None
 
@@ -69,10 +88,13 @@ class Act2GoalTask:
             x = np.concatenate([r.reshape(-1, r.shape[-1]) for r in rows])
             if not len(x):  # statistics of nothing are NaN, and so would every loss be
                 raise ValueError(
-                    f"{self.config.dataset}: every {name} action target in the training split is padding (the MSTH indices "
-                    f"end at the task segment); rebuild with `goalframe msth {self.config.dataset} --clip episode` or a shorter --horizon"
+                    f"{self.config.dataset}: every {name} action target in the training split is padding (the"
+                    " MSTH indices end at the task segment); rebuild with `goalframe msth"
+                    f" {self.config.dataset} --clip episode` or a shorter --horizon"
                 )
-            return torch.tensor(x.mean(0), dtype=torch.float32), torch.tensor(np.maximum(x.std(0), 1e-3), dtype=torch.float32)
+            return torch.tensor(x.mean(0), dtype=torch.float32), torch.tensor(
+                np.maximum(x.std(0), 1e-3), dtype=torch.float32
+            )
 
         stats = {}
         stats["state_mean"], stats["state_std"] = moments(states, "state")
@@ -85,11 +107,14 @@ class Act2GoalTask:
         st = self.stats
         state = b["state"]
         out = {
-            "observation": b["observation"][:, 0], "goal_image": b["goal_image"][:, 0],
+            "observation": b["observation"][:, 0],
+            "goal_image": b["goal_image"][:, 0],
             "state": (state - st["state_mean"]) / st["state_std"],
-            "proximal_action_pad": b["proximal_action_pad"], "proximal_pad": b["proximal_pad"],
-            "distal_action_pad": b["distal_action_pad"], "distal_pad": b["distal_pad"],
-        }  # fmt: skip
+            "proximal_action_pad": b["proximal_action_pad"],
+            "proximal_pad": b["proximal_pad"],
+            "distal_action_pad": b["distal_action_pad"],
+            "distal_pad": b["distal_pad"],
+        }
         for key in ("proximal", "distal"):
             rel = b[f"{key}_action"].clone()
             rel[..., EE_RELATIVE] -= state[:, None, EE_RELATIVE]
@@ -106,8 +131,10 @@ class Act2GoalTask:
 
 
 @torch.no_grad()
-def offline_metrics(config, model, stats, task, indices: np.ndarray, batch_size: int, batch_done) -> dict[str, Any]:
-    """Proximal action errors (cm), the stand-still baseline, gripper accuracy and losses on the val samples."""
+def offline_metrics(
+    config, model, stats, task, indices: np.ndarray, batch_size: int, batch_done
+) -> dict[str, Any]:
+    """Proximal action errors (cm), the stand-still baseline, gripper accuracy and val-sample losses."""
     data = task.data["val"]
     first_err, chunk_err, grip_hits, grip_n, losses = [], [], 0.0, 0, {}
     hold_first, hold_chunk = [], []  # the "stand still" baseline: every target = the current position
@@ -127,10 +154,14 @@ def offline_metrics(config, model, stats, task, indices: np.ndarray, batch_size:
         pred = out["proximal"] * std + mean
         true = batch["proximal_target"] * std + mean
         valid = ~batch["proximal_action_pad"]
-        position = (pred[..., :6] - true[..., :6]).view(*pred.shape[:2], 2, 3).norm(dim=-1).mean(-1) * 100  # cm, per arm averaged
+        position = (pred[..., :6] - true[..., :6]).view(*pred.shape[:2], 2, 3).norm(dim=-1).mean(
+            -1
+        ) * 100  # cm, per arm averaged
         first_err.append(position[:, 0].numpy())
         chunk_err.append(position[valid].numpy())
-        hold = true[..., :6].view(*true.shape[:2], 2, 3).norm(dim=-1).mean(-1) * 100  # targets are relative to the state
+        hold = (
+            true[..., :6].view(*true.shape[:2], 2, 3).norm(dim=-1).mean(-1) * 100
+        )  # targets are relative to the state
         hold_first.append(hold[:, 0].numpy())
         hold_chunk.append(hold[valid].numpy())
         per_sample += ((position * valid).sum(1) / valid.sum(1).clamp(min=1)).tolist()
@@ -145,7 +176,8 @@ def offline_metrics(config, model, stats, task, indices: np.ndarray, batch_size:
         "hold_position_chunk_action_error_cm": float(np.concatenate(hold_chunk).mean()),
         "gripper_accuracy": grip_hits / max(grip_n, 1),
         "chunk_action_error_cm_by_length": {
-            str(n): float(np.mean([e for e, m in zip(per_sample, lengths) if m == n])) for n in sorted(set(lengths))
+            str(n): float(np.mean([e for e, m in zip(per_sample, lengths) if m == n]))
+            for n in sorted(set(lengths))
         },
         **{f"val_{k}": v / len(indices) for k, v in losses.items()},
     }

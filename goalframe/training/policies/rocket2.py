@@ -18,7 +18,14 @@ from goalframe.sources.vpt_actions import BUTTON_INDEX
 from goalframe.training.data import CachedCrossView
 from goalframe.training.envs import RandomVptPolicy
 from goalframe.training.evaluate import Rocket2Agent, closed_loop_rocket2, f1_score
-from goalframe.training.models import N_BUTTONS, N_CAMERA_BINS, Rocket2Config, Rocket2Losses, Rocket2Policy, rocket2_loss
+from goalframe.training.models import (
+    N_BUTTONS,
+    N_CAMERA_BINS,
+    Rocket2Config,
+    Rocket2Losses,
+    Rocket2Policy,
+    rocket2_loss,
+)
 from goalframe.training.policies import PolicySpec
 from goalframe.training.trainer import TrainConfig
 
@@ -30,13 +37,27 @@ class Rocket2Task:
 
     def __init__(self, config: TrainConfig, splits: tuple[str, ...] = ("train", "val")):
         self.config = config
-        self.model_config = Rocket2Config(size=config.size, width=config.width, spatial_blocks=config.blocks, temporal_blocks=config.blocks, window=config.window)
-        self.losses = Rocket2Losses(visibility="visibility" not in config.ablate, consistency="consistency" not in config.ablate)
+        self.model_config = Rocket2Config(
+            size=config.size,
+            width=config.width,
+            spatial_blocks=config.blocks,
+            temporal_blocks=config.blocks,
+            window=config.window,
+        )
+        self.losses = Rocket2Losses(
+            visibility="visibility" not in config.ablate, consistency="consistency" not in config.ablate
+        )
         self.data = {
             split: CachedCrossView(
-                config.dataset, split=split, window=config.window, size=config.size, window_stride=config.window_stride,
-                val_fraction=config.val_fraction, seed=config.split_seed, interactions=config.interactions,
-            )  # fmt: skip
+                config.dataset,
+                split=split,
+                window=config.window,
+                size=config.size,
+                window_stride=config.window_stride,
+                val_fraction=config.val_fraction,
+                seed=config.split_seed,
+                interactions=config.interactions,
+            )
             for split in splits
         }
 
@@ -55,9 +76,16 @@ class Rocket2Task:
             a = s["action"].numpy()[valid]
             buttons += a[:, :N_BUTTONS].sum(0)
             for axis in range(2):
-                camera[axis] += np.bincount(a[:, N_BUTTONS + axis].astype(int), minlength=N_CAMERA_BINS)[:N_CAMERA_BINS]
+                camera[axis] += np.bincount(a[:, N_BUTTONS + axis].astype(int), minlength=N_CAMERA_BINS)[
+                    :N_CAMERA_BINS
+                ]
             n += len(a)
-        return {"button_p": torch.tensor(buttons / max(n, 1), dtype=torch.float32), "camera_p": torch.tensor((camera + 1e-3) / (camera + 1e-3).sum(1, keepdims=True), dtype=torch.float32)}
+        return {
+            "button_p": torch.tensor(buttons / max(n, 1), dtype=torch.float32),
+            "camera_p": torch.tensor(
+                (camera + 1e-3) / (camera + 1e-3).sum(1, keepdims=True), dtype=torch.float32
+            ),
+        }
 
     def batch(self, samples: list[dict], flip: np.ndarray | None = None) -> dict[str, torch.Tensor]:
         """Collated samples; ``flip[i]`` mirrors sample i left-right (augmentation): images and
@@ -82,7 +110,10 @@ class Rocket2Task:
         n_aux = int(round(self.config.aux_views * len(indices)))
         if n_aux and (self.losses.visibility or self.losses.consistency):
             pool = np.asarray(self.data["train"].indices)
-            extra = self.batch([self.data["train"][int(i)] for i in pool[rng.integers(len(pool), size=n_aux)]], rng.random(n_aux) < 0.5)
+            extra = self.batch(
+                [self.data["train"][int(i)] for i in pool[rng.integers(len(pool), size=n_aux)]],
+                rng.random(n_aux) < 0.5,
+            )
             extra = auxiliary_views(extra, rng)
             batch["bc"] = torch.ones(len(indices), dtype=torch.bool)
             batch = {k: torch.cat([batch[k], extra[k]]) for k in extra if k in batch}
@@ -93,7 +124,9 @@ class Rocket2Task:
         return rocket2_loss(out, batch, self.losses)
 
 
-def auxiliary_views(batch: dict[str, torch.Tensor], rng: np.random.Generator, smallest: float = 0.5) -> dict[str, torch.Tensor]:
+def auxiliary_views(
+    batch: dict[str, torch.Tensor], rng: np.random.Generator, smallest: float = 0.5
+) -> dict[str, torch.Tensor]:
     """Windows seen through a random crop (side ``smallest`` to 1 of the frame, anywhere in it),
     resized back: the target lands anywhere in the view, with its centroid and visibility
     relabelled. Their actions are not labels any more (``bc`` False): these windows train the
@@ -109,7 +142,12 @@ def auxiliary_views(batch: dict[str, torch.Tensor], rng: np.random.Generator, sm
         side = int(round(size * rng.uniform(smallest, 1.0)))
         y0, x0 = (int(v) for v in rng.integers(0, size - side + 1, size=2))
         crop = frames[i, :, :, y0 : y0 + side, x0 : x0 + side].float()
-        new_frames[i] = F.interpolate(crop, size=(size, size), mode="bilinear", align_corners=False).round().clamp(0, 255).to(frames.dtype)
+        new_frames[i] = (
+            F.interpolate(crop, size=(size, size), mode="bilinear", align_corners=False)
+            .round()
+            .clamp(0, 255)
+            .to(frames.dtype)
+        )
         moved = (batch["centroid"][i] * size - torch.tensor([y0, x0], dtype=torch.float32)) / side
         inside = ((moved >= 0) & (moved <= 1)).all(-1)
         visible[i] = batch["visible"][i] & inside
@@ -119,7 +157,9 @@ def auxiliary_views(batch: dict[str, torch.Tensor], rng: np.random.Generator, sm
 
 
 @torch.no_grad()
-def offline_metrics(config, model, stats, task, indices: np.ndarray, batch_size: int, batch_done) -> dict[str, Any]:
+def offline_metrics(
+    config, model, stats, task, indices: np.ndarray, batch_size: int, batch_done
+) -> dict[str, Any]:
     """Button and camera accuracy, centroid error and visibility F1 on the val windows."""
     data = task.data["val"]
     button_hits, camera_hits, frames, errs, vis_pred, vis_true = 0.0, 0.0, 0, [], [], []
@@ -140,11 +180,13 @@ def offline_metrics(config, model, stats, task, indices: np.ndarray, batch_size:
         batch_done(start)
     errs_all = np.concatenate(errs) if errs else np.zeros(0)
     return {
-        "samples": int(len(indices)), "frames": frames,
-        "button_accuracy": button_hits / max(frames, 1), "camera_accuracy": camera_hits / max(frames, 1),
+        "samples": int(len(indices)),
+        "frames": frames,
+        "button_accuracy": button_hits / max(frames, 1),
+        "camera_accuracy": camera_hits / max(frames, 1),
         "centroid_error": float(errs_all.mean()) if len(errs_all) else None,
         "visibility_f1": f1_score(np.concatenate(vis_pred), np.concatenate(vis_true)),
-    }  # fmt: skip
+    }
 
 
 def random_agent(stats: dict, prior: bool) -> Any:
