@@ -75,7 +75,7 @@ def synth_agibot(
     ),
 ) -> None:
     """Write AgiBot World recordings (an mp4 per camera, proprio_stats.h5, task_info, camera parameters)."""
-    from goalframe.sim.agibot.player import MIN_FRAMES_PER_OBJECT
+    from goalframe.sim.agibot.constants import MIN_FRAMES_PER_OBJECT
 
     with one_line_errors():
         _check_at_least("--frames-per-object", frames_per_object, MIN_FRAMES_PER_OBJECT)

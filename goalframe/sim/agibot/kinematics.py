@@ -7,6 +7,8 @@ import math
 import numpy as np
 
 from goalframe.sim.agibot.constants import (
+    ELBOW_HINT_BACK,
+    ELBOW_HINT_DOWN,
     FLANGE_TO_PALM,
     FOREARM,
     HAND_CAM_OFFSET,
@@ -52,7 +54,7 @@ def arm_chain(arm: int, ee: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
     a = (UPPER_ARM**2 - FOREARM**2 + d**2) / (2 * d)
     r = math.sqrt(max(UPPER_ARM**2 - a**2, 0.0))
     side = 1.0 if arm == 0 else -1.0
-    hint = np.array([-0.2, side, -0.35])
+    hint = np.array([ELBOW_HINT_BACK, side, ELBOW_HINT_DOWN])
     hint -= axis * (hint @ axis)
     hint /= np.linalg.norm(hint)
     e = s + axis * a + hint * r

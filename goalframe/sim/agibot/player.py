@@ -9,8 +9,25 @@ from typing import Any
 import numpy as np
 
 from goalframe.sim.agibot.constants import (
+    ARM_SIDE_Y,
     ARMS,
+    CLOSE_EXTRA_FRAMES,
+    FRAMES_PER_OBJECT,
+    GRASP_MIN_HALF_HEIGHT,
     HOME,
+    HOVER_ABOVE_GRASP,
+    JOINT_CURRENT_NOISE,
+    LEAD_FRAMES,
+    LIFT_ABOVE_GRASP,
+    MIN_FRAMES_PER_OBJECT,
+    OBJECT_GAP,
+    PHASES,
+    PLACE_CLEARANCE,
+    PLACE_Y,
+    RETREAT_RISE,
+    SETTLE_MAX_FRAMES,
+    SETTLE_TOLERANCE,
+    SIDE_OF_TABLE_Y,
     TABLE_Z,
     TCP_DEPTH,
     WAIST,
@@ -22,27 +39,6 @@ from goalframe.sim.agibot.kinematics import (
 )
 from goalframe.sim.agibot.state import WorldState
 from goalframe.sim.agibot.world import AgibotAction, AgibotWorld
-
-FIRST_TASK_ID = 351
-FIRST_EPISODE_ID = 648642
-EPISODES_PER_TASK = 4
-TIMESTAMP_BASE_NS = 1_725_000_000_000_000_000
-# fractions of frames_per_object spent in each phase, and each phase's minimum length
-PHASES = (
-    ("approach", 0.20, 6),
-    ("descend", 0.13, 4),
-    ("close", 0.09, 4),
-    ("lift", 0.12, 4),
-    ("move", 0.18, 5),
-    ("lower", 0.12, 4),
-    ("open", 0.06, 3),
-    ("retreat", 0.10, 3),
-)
-MIN_FRAMES_PER_OBJECT = 36
-# 14 s per pick-and-place: a pick and a place segment of about 7 s each, as real AgiBot
-# segments last seconds (the card's example spans frames 8-218), so MSTH's horizons fit.
-FRAMES_PER_OBJECT = 420
-LEAD_FRAMES = 3
 
 
 @dataclass
@@ -69,9 +65,9 @@ def _min_jerk(s: np.ndarray) -> np.ndarray:
 
 
 def _where(y: float) -> str:
-    if y > 0.08:
+    if y > SIDE_OF_TABLE_Y:
         return "on the left side of the table"
-    if y < -0.08:
+    if y < -SIDE_OF_TABLE_Y:
         return "on the right side of the table"
     return "in the middle of the table"
 
@@ -133,9 +129,9 @@ def simulate_episode(
         if yaw_goal is not None:
             cmd_yaw[arm] = yaw_goal
 
-    def settle(arm: int, limit: int = 12) -> None:
+    def settle(arm: int, limit: int = SETTLE_MAX_FRAMES) -> None:
         for _ in range(limit):
-            if np.linalg.norm(world.state.ee[arm] - cmd_pos[arm]) < 0.003:
+            if np.linalg.norm(world.state.ee[arm] - cmd_pos[arm]) < SETTLE_TOLERANCE:
                 return
             advance(cmd_pos, cmd_yaw, cmd_grip)
 
@@ -147,18 +143,18 @@ def simulate_episode(
         obj = world.object(int(oid))
         seq_start = len(states) - 1 if segments else 0
         y = float(obj.position[1])
-        arm = 0 if y > 0.05 else 1 if y < -0.05 else int(rng.integers(2))
+        arm = 0 if y > ARM_SIDE_Y else 1 if y < -ARM_SIDE_Y else int(rng.integers(2))
         grasp_yaw = obj.yaw if obj.shape == "box" else float(cmd_yaw[arm])
         xy = obj.position[:2].copy()
-        grasp_z = TABLE_Z + max(obj.height / 2, 0.03) + TCP_DEPTH
-        hover_z = grasp_z + 0.10
-        lift_z = grasp_z + 0.12
+        grasp_z = TABLE_Z + max(obj.height / 2, GRASP_MIN_HALF_HEIGHT) + TCP_DEPTH
+        hover_z = grasp_z + HOVER_ABOVE_GRASP
+        lift_z = grasp_z + LIFT_ABOVE_GRASP
 
         move(arm, np.array([*xy, hover_z]), lengths["approach"], grasp_yaw, other_home=True)
         move(arm, np.array([*xy, grasp_z]), lengths["descend"])
         settle(arm)
         cmd_grip[arm] = 1.0
-        for k in range(lengths["close"] + 12):
+        for k in range(lengths["close"] + CLOSE_EXTRA_FRAMES):
             advance(cmd_pos, cmd_yaw, cmd_grip)
             if world.state.held[arm] == obj.id and k + 1 >= lengths["close"]:
                 break
@@ -168,16 +164,15 @@ def simulate_episode(
         move(arm, np.array([*xy, lift_z]), lengths["lift"])
         pick_end = len(states) - 1
         taken = [o.position[:2] for o in world.objects if o.id != obj.id]
-        y_range = (-0.05, 0.30) if arm == 0 else (-0.30, 0.05)
-        place_xy = world.free_spot(rng, [*taken, xy], 0.12, y_range)
+        place_xy = world.free_spot(rng, [*taken, xy], OBJECT_GAP, PLACE_Y[arm])
         move(arm, np.array([*place_xy, lift_z]), lengths["move"])
-        place_z = TABLE_Z + obj.height / 2 + 0.004 - offset[2]
+        place_z = TABLE_Z + obj.height / 2 + PLACE_CLEARANCE - offset[2]
         move(arm, np.array([*place_xy, place_z]), lengths["lower"])
         settle(arm)
         cmd_grip[arm] = 0.0
         for _ in range(lengths["open"]):
             advance(cmd_pos, cmd_yaw, cmd_grip)
-        move(arm, np.array([*place_xy, place_z + 0.10]), lengths["retreat"])
+        move(arm, np.array([*place_xy, place_z + RETREAT_RISE]), lengths["retreat"])
         end = len(states) - 1
         side = ARMS[arm]
         segments.append(
@@ -206,7 +201,7 @@ def simulate_episode(
     segments[-1]["end_frame"] = n
 
     proprio = {f"state/{k}": np.stack([p[k] for p in prop]) for k in prop[0]}
-    jitter = np.random.default_rng([world_seed, 11]).normal(0, 0.002, size=(n, 14))
+    jitter = np.random.default_rng([world_seed, 11]).normal(0, JOINT_CURRENT_NOISE, size=(n, 14))
     proprio["state/joint/current_value"] = proprio["state/joint/position"] + jitter
     pos = np.stack([r[0] for r in act_rows])
     yaw = np.stack([r[1] for r in act_rows])

@@ -14,19 +14,27 @@ import numpy as np
 
 from goalframe.media.video import write_mp4
 from goalframe.sim.agibot.constants import (
+    CAMERA_FOLDER_ONLY_P,
     CAMERAS,
+    COMMAND_PAUSE_PARTS,
+    COMMAND_SILENT_END,
+    COMMAND_SILENT_START,
+    COPIES_STATE_P,
+    DEXHAND_MAX_RAD,
+    EPISODE_TIME_STEP_NS,
+    EXTRINSICS_P,
     FLANGE_TO_GRASP,
     FPS,
     GRIPPER_IDS,
     HEIGHT,
     LABELS,
     OPEN_MM,
+    SPARSE_ACTIONS_P,
+    TIMESTAMP_BASE_NS,
+    VIDEO_CRF,
     WIDTH,
 )
-from goalframe.sim.agibot.player import (
-    TIMESTAMP_BASE_NS,
-    EpisodeRecording,
-)
+from goalframe.sim.agibot.player import EpisodeRecording
 from goalframe.sim.agibot.state import WorldState
 from goalframe.sim.agibot.world import AgibotWorld
 from goalframe.sources.agibot_cameras import camera_prefix
@@ -70,25 +78,22 @@ def episode_layout(i: int, rng: np.random.Generator, dexhand: bool = True) -> Ep
     if i < len(FIXED_LAYOUTS) and (dexhand or FIXED_LAYOUTS[i].effector == "gripper"):
         return FIXED_LAYOUTS[i]
     return EpisodeLayout(
-        actions="sparse" if rng.random() < 0.15 else "commanded",
-        copies_state=bool(rng.random() < 0.3),
-        camera_folder=("camera",) if rng.random() < 0.25 else ("parameters", "camera"),
-        extrinsics=str(rng.choice(["aligned", "single", "unaligned"], p=[0.7, 0.2, 0.1])),
+        actions="sparse" if rng.random() < SPARSE_ACTIONS_P else "commanded",
+        copies_state=bool(rng.random() < COPIES_STATE_P),
+        camera_folder=("camera",) if rng.random() < CAMERA_FOLDER_ONLY_P else ("parameters", "camera"),
+        extrinsics=str(rng.choice(list(EXTRINSICS_P), p=list(EXTRINSICS_P.values()))),
     )
 
 
 def commanded_frames(n: int, rng: np.random.Generator) -> np.ndarray:
     """Frames where the operator sent joint/end commands: not the first and last moments, nor one pause."""
     sending = np.ones(n, bool)
-    sending[: int(rng.integers(2, 6))] = False
-    sending[n - int(rng.integers(3, 10)) :] = False
-    gap = max(2, n // 25)
+    sending[: int(rng.integers(*COMMAND_SILENT_START))] = False
+    sending[n - int(rng.integers(*COMMAND_SILENT_END)) :] = False
+    gap = max(2, n // COMMAND_PAUSE_PARTS)
     start = int(rng.integers(n // 4, max(n // 4 + 1, 3 * n // 4 - gap)))
     sending[start : start + gap] = False
     return np.flatnonzero(sending).astype(np.int64)
-
-
-DEXHAND_MAX_RAD = np.array([1.4, 1.5, 1.5, 1.5, 1.5, 1.1])  # per finger joint, fully closed
 
 
 def dexhand_angles(closure: np.ndarray) -> np.ndarray:
@@ -203,7 +208,7 @@ def write_episode(
 
     timestamps = (
         TIMESTAMP_BASE_NS
-        + episode_id * 1_000_000_000_000
+        + episode_id * EPISODE_TIME_STEP_NS
         + np.rint(np.arange(n) * 1e9 / FPS).astype(np.int64)
     )
     actions = _write_h5(h5_path, rec, layout, timestamps, np.random.default_rng([mode_seed, 3]))
@@ -235,7 +240,7 @@ def write_episode(
                         fh.write(np.ascontiguousarray(ids, np.uint16).tobytes())
                         yield rgb
 
-                written = write_mp4(obs / "videos" / f"{video}.mp4", frames(), fps=FPS, crf=20)
+                written = write_mp4(obs / "videos" / f"{video}.mp4", frames(), fps=FPS, crf=VIDEO_CRF)
                 assert written == n
 
     truth_rec = {

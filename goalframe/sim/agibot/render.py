@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from goalframe.sim.agibot.constants import (
+    AMBIENT_SHADE,
+    DIFFUSE_SHADE,
     LIGHT,
 )
 
@@ -57,7 +59,7 @@ class _Builder:
         p = len(self.centers)
         self.centers.append(np.asarray(center, float))
         self.layers.append(layer)
-        shade = 0.55 + 0.45 * np.clip(normals @ LIGHT, 0.0, 1.0)
+        shade = AMBIENT_SHADE + DIFFUSE_SHADE * np.clip(normals @ LIGHT, 0.0, 1.0)
         cols = np.clip(np.asarray(rgb, float)[None] * shade[:, None], 0, 255).astype(np.uint8)
         for f in range(len(faces)):
             self.verts.append(faces[f])

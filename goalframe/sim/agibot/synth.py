@@ -42,13 +42,14 @@ from typing import Any
 
 import numpy as np
 
-from goalframe.sim.agibot.player import (
+from goalframe.sim.agibot.constants import (
+    EPISODE_ID_STEP,
     EPISODES_PER_TASK,
     FIRST_EPISODE_ID,
     FIRST_TASK_ID,
     FRAMES_PER_OBJECT,
-    simulate_episode,
 )
+from goalframe.sim.agibot.player import simulate_episode
 from goalframe.sim.agibot.recorder import (
     episode_layout,
     write_episode,
@@ -57,7 +58,10 @@ from goalframe.sim.agibot.recorder import (
 
 def episode_ids(episodes: int) -> list[tuple[int, int]]:
     """(task_id, episode_id) of each episode of a run."""
-    return [(FIRST_TASK_ID + i // EPISODES_PER_TASK, FIRST_EPISODE_ID + 17 * i) for i in range(episodes)]
+    return [
+        (FIRST_TASK_ID + i // EPISODES_PER_TASK, FIRST_EPISODE_ID + EPISODE_ID_STEP * i)
+        for i in range(episodes)
+    ]
 
 
 def truth_paths(out: Path, task_id: int, episode_id: int) -> tuple[Path, Path]:

@@ -46,39 +46,67 @@ from goalframe.sim.agibot.constants import (
     ARM_IDS,
     ARM_RGB,
     ARMS,
+    BLOCK_HEIGHT,
+    BLOCK_LENGTH,
+    BLOCK_WIDTH,
     BODY_RGB,
+    BOTTLE_DIAMETER,
+    BOTTLE_HEIGHT,
+    BOX_YAW_MAX,
     CAMERAS,
+    CAN_DIAMETER,
+    CAN_HEIGHT,
     COLORS,
+    CUBE_SIDE,
     DT,
     EE_SPEED,
     FINGER_DEPTH,
     FINGER_LEN,
     FINGER_THICK,
+    FLOOR_HALF,
     FLOOR_RGB,
+    FOREARM_THICK,
+    GRASP_ABOVE_BOTTOM,
+    GRASP_CATCH_MM,
+    GRASP_CONTACT_MM,
+    GRASP_RADIUS,
     GRIPPER_IDS,
     GRIPPER_RGB,
     GRIPPER_SPEED_MM,
     HAND_INTRINSIC,
+    HEAD_BOX_CENTER,
+    HEAD_BOX_HALF,
     HEAD_INTRINSIC,
     HEAD_PITCH,
+    HEAD_PITCH_JITTER,
     HEIGHT,
     HOME,
     NEAR,
+    OBJECT_GAP,
     OPEN_MM,
     PALM_HALF,
     ROBOT_BODY_ID,
     SHAPES,
+    SPOT_GAP_RELAX,
+    SPOT_TRIES,
+    SPOT_X,
+    SPOT_Y,
+    STACK_OVERLAP,
     TABLE_ID,
     TABLE_RGB,
     TABLE_X,
     TABLE_Y,
     TABLE_Z,
     TCP_DEPTH,
+    TORSO_CENTER,
+    TORSO_HALF,
+    UPPER_ARM_THICK,
     WAIST,
     WALL_RGB,
     WIDTH,
     WORKSPACE_HI,
     WORKSPACE_LO,
+    WRIST_HALF_WIDTH,
     WRIST_LEN,
     YAW_SPEED,
 )
@@ -127,34 +155,34 @@ class AgibotWorld:
             raise ValueError(f"n_objects must be 1..{len(COLORS)}, got {n_objects}")
         rng = np.random.default_rng(seed)
         self.seed = seed
-        self.head = np.array([0.0, HEAD_PITCH + rng.uniform(-0.03, 0.03)])
+        self.head = np.array([0.0, HEAD_PITCH + rng.uniform(-HEAD_PITCH_JITTER, HEAD_PITCH_JITTER)])
         colors = rng.permutation(list(COLORS))[:n_objects]
         self.objects = []
         placed: list[np.ndarray] = []
         for i, color in enumerate(colors):
             kind = SHAPES[int(rng.integers(len(SHAPES)))]
             if kind == "cube":
-                s = rng.uniform(0.045, 0.06)
+                s = rng.uniform(*CUBE_SIDE)
                 shape, size = "box", (s, s, s)
             elif kind == "block":
                 shape, size = (
                     "box",
                     (
-                        rng.uniform(0.08, 0.10),
-                        rng.uniform(0.04, 0.05),
-                        rng.uniform(0.045, 0.06),
+                        rng.uniform(*BLOCK_LENGTH),
+                        rng.uniform(*BLOCK_WIDTH),
+                        rng.uniform(*BLOCK_HEIGHT),
                     ),
                 )
             elif kind == "can":
-                d = rng.uniform(0.06, 0.07)
-                shape, size = "cylinder", (d, d, rng.uniform(0.08, 0.10))
+                d = rng.uniform(*CAN_DIAMETER)
+                shape, size = "cylinder", (d, d, rng.uniform(*CAN_HEIGHT))
             else:
-                d = rng.uniform(0.045, 0.055)
-                shape, size = "cylinder", (d, d, rng.uniform(0.12, 0.15))
-            xy = self.free_spot(rng, placed, 0.12)
+                d = rng.uniform(*BOTTLE_DIAMETER)
+                shape, size = "cylinder", (d, d, rng.uniform(*BOTTLE_HEIGHT))
+            xy = self.free_spot(rng, placed, OBJECT_GAP)
             placed.append(xy)
             pos = np.array([xy[0], xy[1], TABLE_Z + size[2] / 2])
-            yaw = float(rng.uniform(-0.6, 0.6)) if shape == "box" else 0.0
+            yaw = float(rng.uniform(-BOX_YAW_MAX, BOX_YAW_MAX)) if shape == "box" else 0.0
             self.objects.append(
                 TableObject(i + 1, shape, kind, str(color), tuple(float(v) for v in size), pos, yaw)
             )
@@ -174,12 +202,12 @@ class AgibotWorld:
 
     @staticmethod
     def free_spot(
-        rng: np.random.Generator, taken: list[np.ndarray], gap: float, y_range=(-0.30, 0.30)
+        rng: np.random.Generator, taken: list[np.ndarray], gap: float, y_range=SPOT_Y
     ) -> np.ndarray:
         # A crowded table relaxes the gap step by step (seeds that never hit this are unchanged).
-        for relaxed in (gap, gap * 0.85, gap * 0.7, gap * 0.55):
-            for _ in range(500):
-                xy = np.array([rng.uniform(0.48, 0.70), rng.uniform(*y_range)])
+        for relaxed in (gap, *(gap * share for share in SPOT_GAP_RELAX)):
+            for _ in range(SPOT_TRIES):
+                xy = np.array([rng.uniform(*SPOT_X), rng.uniform(*y_range)])
                 if all(np.linalg.norm(xy - p) >= relaxed for p in taken):
                     return xy
         raise RuntimeError("no free spot on the table")
@@ -269,7 +297,7 @@ class AgibotWorld:
             if o.id == object_id or o.id in st.held:
                 continue
             reach = (max(o.size[:2]) + max(me.size[:2])) / 2
-            if np.linalg.norm(o.position[:2] - xy) < 0.8 * reach:
+            if np.linalg.norm(o.position[:2] - xy) < STACK_OVERLAP * reach:
                 z = max(z, float(o.position[2] + o.height / 2))
         return z
 
@@ -281,16 +309,16 @@ class AgibotWorld:
     def _graspable(self, arm: int, before_mm: float, after_mm: float) -> TableObject | None:
         st = self._require()
         tcp = self.tcp(arm)
-        best, best_d = None, 0.025
+        best, best_d = None, GRASP_RADIUS
         for o in self.objects:
             if o.id in st.held:
                 continue
             width = o.width_across(float(st.yaw[arm])) * 1000.0
-            if not (after_mm <= width + 1.0 <= before_mm + 2.0):
+            if not (after_mm <= width + GRASP_CONTACT_MM <= before_mm + GRASP_CATCH_MM):
                 continue
             d = float(np.linalg.norm(tcp[:2] - o.position[:2]))
             bottom, top = o.position[2] - o.height / 2, o.position[2] + o.height / 2
-            if d < best_d and bottom + 0.005 <= tcp[2] <= top:
+            if d < best_d and bottom + GRASP_ABOVE_BOTTOM <= tcp[2] <= top:
                 best, best_d = o, d
         return best
 
@@ -343,7 +371,7 @@ class AgibotWorld:
             return self._scene_cache
         st = self._require()
         b = _Builder()
-        big = 8.0
+        big = FLOOR_HALF
         b.quad([[-big, -big, 0], [big, -big, 0], [big, big, 0], [-big, big, 0]], [0, 0, 1], FLOOR_RGB, 0, 0)
         (x0, x1), (y0, y1) = TABLE_X, TABLE_Y
         b.box(
@@ -360,19 +388,19 @@ class AgibotWorld:
                 b.box(o.position, rot_z(o.yaw), np.array(o.size) / 2, rgb, o.id)
             else:
                 b.cylinder(o.position, o.size[0] / 2, o.size[2] / 2, rgb, o.id)
-        b.box([-0.08, 0.0, 1.0], np.eye(3), [0.09, 0.17, 0.30], BODY_RGB, ROBOT_BODY_ID)
-        b.box([0.04, 0.0, 1.46], np.eye(3), [0.07, 0.08, 0.08], BODY_RGB, ROBOT_BODY_ID)
+        b.box(TORSO_CENTER, np.eye(3), TORSO_HALF, BODY_RGB, ROBOT_BODY_ID)
+        b.box(HEAD_BOX_CENTER, np.eye(3), HEAD_BOX_HALF, BODY_RGB, ROBOT_BODY_ID)
         for arm in range(2):
             s, e, w = arm_chain(arm, st.ee[arm])
-            b.link(s, e, 0.075, ARM_RGB, ARM_IDS[arm])
-            b.link(e, w, 0.055, ARM_RGB, ARM_IDS[arm])
+            b.link(s, e, UPPER_ARM_THICK, ARM_RGB, ARM_IDS[arm])
+            b.link(e, w, FOREARM_THICK, ARM_RGB, ARM_IDS[arm])
             g = gripper_rotation(float(st.yaw[arm]))
             ee = st.ee[arm]
             gid = GRIPPER_IDS[arm]
             b.box(
                 ee - g[:, 2] * (WRIST_LEN + PALM_HALF[2]) / 2,
                 g,
-                [0.028, 0.028, (WRIST_LEN - PALM_HALF[2]) / 2],
+                [WRIST_HALF_WIDTH, WRIST_HALF_WIDTH, (WRIST_LEN - PALM_HALF[2]) / 2],
                 GRIPPER_RGB,
                 gid,
             )
