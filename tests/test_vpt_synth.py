@@ -12,8 +12,7 @@ import numpy as np
 import pytest
 
 from goalframe.media.video import iter_frames, probe_video
-from goalframe.sim.vpt.constants import GROUND_Y
-from goalframe.sim.vpt.episode_layout import VERSION
+from goalframe.sim.vpt.constants import GROUND_Y, VERSION
 from goalframe.sim.vpt.geometry import look_angles
 from goalframe.sim.vpt.gui import SLOT_CRAFT0, SLOT_OUTPUT, gui_object_id
 from goalframe.sim.vpt.synth import synthesize_vpt

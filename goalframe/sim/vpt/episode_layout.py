@@ -6,17 +6,15 @@ import random
 from dataclasses import dataclass
 
 from goalframe.sim.vpt.constants import (
+    COUNTER_RESET_SPAN,
+    GUI_SCALE,
+    PAUSE_MS_RANGE,
+    PAUSE_SPAN,
+    WINDOW_LAYOUTS,
     WINDOW_W,
 )
 
-VERSION = "6.13"
-NON_UTF8_PLACEHOLDER = "\u0001NONUTF8\u0001"
-GUI_SCALE = 2  # the options' guiScale
-# (window, framebuffer) sizes in pixels, cycled over the episodes: usual, bigger, a 2x display
-WINDOW_LAYOUTS = (((1280, 720), (1280, 720)), ((1920, 1080), (1920, 1080)), ((1280, 720), (2560, 1440)))
-PAUSE_MS_RANGE = (2_000, 20_000)  # how long a generated pause lasts, ms
-PAUSE_SPAN = (0.3, 0.8)  # where in the episode it falls (fraction of the frames)
-COUNTER_RESET_SPAN = (0.2, 0.4)  # where a counter vanishes (fraction of the frames)
+NON_UTF8_PLACEHOLDER = "\u0001NONUTF8\u0001"  # written in place of the bytes that make a line non-UTF-8
 
 
 @dataclass(frozen=True)
@@ -56,6 +54,3 @@ def episode_layout(index: int, seed: int, frames: int) -> Layout:
     return Layout(
         window, framebuffer, pause_tick if paused else None, pause_ms, reset_tick if index % 2 == 0 else None
     )
-
-
-# VPT's KEYBOARD_BUTTON_MAPPING (run_inverse_dynamics_model.py)

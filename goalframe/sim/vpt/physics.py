@@ -10,7 +10,23 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from goalframe.sim.vpt.constants import GROUND_Y, PLAYER_HALF, PLAYER_HEIGHT, REGION
+from goalframe.sim.vpt.constants import (
+    AIR_DRAG,
+    AIR_INPUT_TAKEN,
+    AIR_VELOCITY_KEPT,
+    GRAVITY_BLOCKS_PER_TICK2,
+    GROUND_INPUT_TAKEN,
+    GROUND_VELOCITY_KEPT,
+    GROUND_Y,
+    JUMP_SPEED_BLOCKS_PER_TICK,
+    MIN_SPEED_BLOCKS_PER_TICK,
+    PLAYER_HALF,
+    PLAYER_HEIGHT,
+    REGION,
+    SNEAK_SPEED_FACTOR,
+    SPRINT_SPEED_BLOCKS_PER_TICK,
+    WALK_SPEED_BLOCKS_PER_TICK,
+)
 from goalframe.sim.vpt.geometry import camera_basis
 
 
@@ -40,9 +56,9 @@ class PlayerPhysics:
             w.sprinting = True
         if fwd <= 0 or w.sneaking:
             w.sprinting = False
-        speed = 0.2806 if w.sprinting else 0.2158
+        speed = SPRINT_SPEED_BLOCKS_PER_TICK if w.sprinting else WALK_SPEED_BLOCKS_PER_TICK
         if w.sneaking:
-            speed *= 0.3
+            speed *= SNEAK_SPEED_FACTOR
         norm = math.hypot(fwd, strafe)
         mx = mz = 0.0
         if norm > 0:
@@ -50,17 +66,17 @@ class PlayerPhysics:
             mx = (fwd * f[0] - strafe * r[0]) / norm * speed
             mz = (fwd * f[2] - strafe * r[2]) / norm * speed
         if w.on_ground:
-            w.vx = 0.546 * w.vx + 0.454 * mx
-            w.vz = 0.546 * w.vz + 0.454 * mz
+            w.vx = GROUND_VELOCITY_KEPT * w.vx + GROUND_INPUT_TAKEN * mx
+            w.vz = GROUND_VELOCITY_KEPT * w.vz + GROUND_INPUT_TAKEN * mz
         else:
-            w.vx = 0.91 * w.vx + 0.09 * mx
-            w.vz = 0.91 * w.vz + 0.09 * mz
-        if abs(w.vx) < 1e-3:
+            w.vx = AIR_VELOCITY_KEPT * w.vx + AIR_INPUT_TAKEN * mx
+            w.vz = AIR_VELOCITY_KEPT * w.vz + AIR_INPUT_TAKEN * mz
+        if abs(w.vx) < MIN_SPEED_BLOCKS_PER_TICK:
             w.vx = 0.0
-        if abs(w.vz) < 1e-3:
+        if abs(w.vz) < MIN_SPEED_BLOCKS_PER_TICK:
             w.vz = 0.0
         if a["jump"] and w.on_ground:
-            w.vy = 0.42
+            w.vy = JUMP_SPEED_BLOCKS_PER_TICK
             w.on_ground = False
             w.count_stat("custom", "jump", 1)
         x0, z0 = w.x, w.z
@@ -74,7 +90,7 @@ class PlayerPhysics:
             w.vz = 0.0
         if not w.on_ground:
             ny = w.y + w.vy
-            w.vy = (w.vy - 0.08) * 0.98
+            w.vy = (w.vy - GRAVITY_BLOCKS_PER_TICK2) * AIR_DRAG
             if w.vy < 0 and (ny <= GROUND_Y or self.solid_at(w.x, ny, w.z)):
                 ny = max(float(GROUND_Y), float(math.floor(ny) + 1) if ny > GROUND_Y else float(GROUND_Y))
                 w.vy = 0.0

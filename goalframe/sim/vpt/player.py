@@ -11,87 +11,57 @@ import numpy as np
 
 from goalframe.sim.vpt.blocks import BLOCK_CODE, BLOCKS, FOOD, PLACEABLE, TOOLS
 from goalframe.sim.vpt.constants import (
+    AIM_GAIN,
+    AIM_MAX_DEG_PER_TICK,
+    AIM_MAX_TICKS,
+    AIM_NOISE_DEG,
+    AIM_STEADY_DEG,
+    AIM_TOLERANCE_DEG,
+    ATTACK_COOLDOWN_TICKS,
+    BEHAVIOUR_WEIGHTS,
+    BLOCKED_MOVE_BLOCKS,
     CAMERA_SCALER,
+    CHOP_STOP_BLOCKS,
+    CLICK_JITTER_PX,
+    CURSOR_JUMP_PX,
+    CURSOR_MAX_TICKS,
+    CURSOR_TOLERANCE_PX,
+    EAT_HOLD_TICKS,
+    GIVE_UP_BLOCKED_TICKS,
     GROUND_Y,
+    HUNT_MAX_TICKS,
+    HUNT_NEAR_BLOCKS,
+    HUNT_SPRINT_BLOCKS,
+    HUNT_STOP_BLOCKS,
+    JUMP_BLOCKED_TICKS,
+    LET_GO_P,
+    LOG_SEARCH_BLOCKS,
+    MAX_STACK,
+    MINE_ATTACK_DEG,
+    MINE_MAX_TICKS,
+    MOB_SEARCH_BLOCKS,
+    ORE_REACH_BLOCKS,
+    ORE_STOP_BLOCKS,
     REGION,
+    REPEAT_WEIGHT,
+    SCROLL_SELECT_P,
+    SPRINT_FROM_BLOCKS,
+    SPRINT_P,
+    STONE_DETOUR_BLOCKS,
+    STONE_SEARCH_BLOCKS,
+    STRAFE_BLOCKED_TICKS,
+    STRAFE_TICKS,
+    TABLE_SEARCH_BLOCKS,
+    TABLE_STOP_BLOCKS,
+    WALK_FACING_DEG,
+    WALK_MAX_TICKS,
+    WORK_REACH_BLOCKS,
 )
 from goalframe.sim.vpt.geometry import look_angles
 from goalframe.sim.vpt.gui import SLOT_CRAFT0, SLOT_OUTPUT
 from goalframe.sim.vpt.world import VptWorld
 
-KEY_TO_ACTION = {
-    "key.keyboard.escape": "ESC",
-    "key.keyboard.s": "back",
-    "key.keyboard.q": "drop",
-    "key.keyboard.w": "forward",
-    "key.keyboard.e": "inventory",
-    "key.keyboard.space": "jump",
-    "key.keyboard.a": "left",
-    "key.keyboard.d": "right",
-    "key.keyboard.left.shift": "sneak",
-    "key.keyboard.left.control": "sprint",
-    "key.keyboard.f": "swapHands",
-    **{f"key.keyboard.{i}": f"hotbar.{i}" for i in range(1, 10)},
-}
-KEY_CHARS = {
-    "key.keyboard.space": " ",
-    **{f"key.keyboard.{c}": c for c in "abcdefghijklmnopqrstuvwxyz0123456789"},
-}
 MOB_AIM_HEIGHT = {"pig": 0.62, "cow": 1.05, "zombie": 1.1}
-
-_ADJ = [
-    "cheeky",
-    "brave",
-    "quiet",
-    "sunny",
-    "lucky",
-    "gentle",
-    "rapid",
-    "mellow",
-    "witty",
-    "fuzzy",
-    "proud",
-    "clever",
-    "eager",
-    "jolly",
-    "noble",
-    "breezy",
-]
-_MID = [
-    "cornflower",
-    "amber",
-    "cobalt",
-    "saffron",
-    "olive",
-    "crimson",
-    "ivory",
-    "teal",
-    "maple",
-    "juniper",
-    "coral",
-    "slate",
-    "hazel",
-    "indigo",
-]
-_NOUN = [
-    "setter",
-    "otter",
-    "falcon",
-    "badger",
-    "heron",
-    "lynx",
-    "marmot",
-    "gecko",
-    "puffin",
-    "ibex",
-    "tapir",
-    "wombat",
-    "pika",
-    "newt",
-]
-
-
-# ============================================================================ scripted player
 
 
 class ScriptedPlayer:
@@ -130,7 +100,11 @@ class ScriptedPlayer:
         return {"keys": set(), "dx": 0.0, "dy": 0.0, "buttons": set(), "dwheel": 0.0, **kw}
 
     def _aim(
-        self, point: Any, gain: float = 0.45, max_deg: float = 10.0, noise: float = 0.2
+        self,
+        point: Any,
+        gain: float = AIM_GAIN,
+        max_deg: float = AIM_MAX_DEG_PER_TICK,
+        noise: float = AIM_NOISE_DEG,
     ) -> tuple[float, float, float]:
         """Mouse (dx, dy) pixels turning toward ``point``; also the remaining angular error."""
         w = self.w
@@ -140,7 +114,7 @@ class ScriptedPlayer:
         err = math.hypot(ey, ep)
         sy = max(-max_deg, min(max_deg, ey * gain))
         sp = max(-max_deg, min(max_deg, ep * gain))
-        if err > 2.0 and noise:
+        if err > AIM_STEADY_DEG and noise:
             sy += self.rng.gauss(0.0, noise)
             sp += self.rng.gauss(0.0, noise * 0.6)
         dx = float(round(sy / CAMERA_SCALER))
@@ -168,7 +142,7 @@ class ScriptedPlayer:
 
     # ------------------------------------------------------------------ motion
     def _walk_to(
-        self, x: float, z: float, stop: float, look: Any = None, max_ticks: int = 160
+        self, x: float, z: float, stop: float, look: Any = None, max_ticks: int = WALK_MAX_TICKS
     ) -> Iterator[dict[str, Any]]:
         """Walk until within ``stop`` blocks (horizontal) of (x, z); jumps and strafes when blocked."""
         w, rng = self.w, self.rng
@@ -180,30 +154,32 @@ class ScriptedPlayer:
             d = self._hdist(x, z)
             if d <= stop:
                 return
-            if blocked >= 8 and d < stop + 1.6:
+            if blocked >= GIVE_UP_BLOCKED_TICKS and d < stop + 1.6:
                 return
             pt = look if look is not None else (x, w.eye[1] - 0.1 * min(d, 6.0), z)
             dx, dy, _ = self._aim(pt, gain=0.35, max_deg=12.0)
             keys: set[str] = set()
-            if self._yaw_error((x, w.eye[1], z)) < 40:
+            if self._yaw_error((x, w.eye[1], z)) < WALK_FACING_DEG:
                 keys.add("key.keyboard.w")
-                if d > 7 and rng.random() < 0.9:
+                if d > SPRINT_FROM_BLOCKS and rng.random() < SPRINT_P:
                     keys.add("key.keyboard.left.control")
             if strafe > 0:
                 keys.add(strafe_key)
                 strafe -= 1
-            if blocked >= 3 and w.on_ground and rng.random() < 0.5:
+            if blocked >= JUMP_BLOCKED_TICKS and w.on_ground and rng.random() < 0.5:
                 keys.add("key.keyboard.space")
-            if blocked >= 10 and strafe == 0:
-                strafe = rng.randint(6, 14)
+            if blocked >= STRAFE_BLOCKED_TICKS and strafe == 0:
+                strafe = rng.randint(*STRAFE_TICKS)
                 strafe_key = rng.choice(("key.keyboard.a", "key.keyboard.d"))
                 blocked = 0
             yield self._idle(keys=keys, dx=dx, dy=dy)
             moved = math.hypot(w.x - last[0], w.z - last[1])
-            blocked = blocked + 1 if ("key.keyboard.w" in keys and moved < 0.03) else 0
+            blocked = blocked + 1 if ("key.keyboard.w" in keys and moved < BLOCKED_MOVE_BLOCKS) else 0
             last = (w.x, w.z)
 
-    def _aim_at(self, point: Any, tol: float = 2.0, max_ticks: int = 40) -> Iterator[dict[str, Any]]:
+    def _aim_at(
+        self, point: Any, tol: float = AIM_TOLERANCE_DEG, max_ticks: int = AIM_MAX_TICKS
+    ) -> Iterator[dict[str, Any]]:
         for _ in range(max_ticks):
             dx, dy, err = self._aim(point)
             if err < tol:
@@ -218,7 +194,7 @@ class ScriptedPlayer:
             return
         if slot == w.hotbar:
             return
-        if self.rng.random() < 0.4:
+        if self.rng.random() < SCROLL_SELECT_P:
             for _ in range(12):
                 if w.hotbar == slot:
                     break
@@ -240,7 +216,7 @@ class ScriptedPlayer:
         while True:
             options = self._options()
             names = [n for n, _ in options]
-            weights = [wt * (0.3 if n == self._last_behavior else 1.0) for n, wt in options]
+            weights = [wt * (REPEAT_WEIGHT if n == self._last_behavior else 1.0) for n, wt in options]
             name = self.rng.choices(names, weights)[0]
             self._last_behavior = name
             yield from getattr(self, f"_do_{name}")()
@@ -248,28 +224,30 @@ class ScriptedPlayer:
 
     def _options(self) -> list[tuple[str, float]]:
         w = self.w
-        opts: list[tuple[str, float]] = [("wander", 0.6), ("dig", 1.0)]
+        weight = BEHAVIOUR_WEIGHTS
+        opts: list[tuple[str, float]] = [("wander", weight["wander"]), ("dig", weight["dig"])]
         if self._nearest_log() is not None:
-            opts.append(("chop", 3.0))
-        mob = self._nearest_mob(22.0)
+            opts.append(("chop", weight["chop"]))
+        mob = self._nearest_mob(MOB_SEARCH_BLOCKS)
         if mob is not None:
-            opts.append(("hunt", 4.0 if self._hdist(mob.x, mob.z) < 10 else 2.5))
+            near = self._hdist(mob.x, mob.z) < HUNT_NEAR_BLOCKS
+            opts.append(("hunt", weight["hunt_near"] if near else weight["hunt"]))
         if self._has("oak_log") or self._has("oak_planks") >= 2:
-            opts.append(("craft", 3.0))
+            opts.append(("craft", weight["craft"]))
         if any(self._has(b) for b in PLACEABLE if b != "crafting_table"):
-            opts.append(("place", 2.0))
+            opts.append(("place", weight["place"]))
         if self._has("crafting_table") and (self._has("oak_planks") >= 2 or self._has("oak_log")):
-            opts.append(("table", 6.0))
+            opts.append(("table", weight["table"]))
         if any(self._has(t) for t in TOOLS if TOOLS[t][0] == "pickaxe") and self._nearest_stone() is not None:
-            opts.append(("ore", 2.5))
+            opts.append(("ore", weight["ore"]))
         if any(self._hotbar_has(f) for f in FOOD):
-            opts.append(("eat", 0.5))
+            opts.append(("eat", weight["eat"]))
         if w.slots[w.hotbar] and w.slots[w.hotbar][0] in ("dirt", "gravel", "sand", "rotten_flesh"):
-            opts.append(("drop", 0.25))
+            opts.append(("drop", weight["drop"]))
         return opts
 
     def _nearest_log(self) -> tuple[int, int, int] | None:
-        best, bd = None, 40.0
+        best, bd = None, LOG_SEARCH_BLOCKS
         for pos, (code, _) in self.w.blocks.items():
             if code == BLOCK_CODE["oak_log"] and pos[1] <= GROUND_Y + 1:
                 d = self._hdist(pos[0] + 0.5, pos[2] + 0.5)
@@ -278,11 +256,13 @@ class ScriptedPlayer:
         return best
 
     def _nearest_stone(self) -> tuple[int, int, int] | None:
-        best, bd = None, 30.0
+        best, bd = None, STONE_SEARCH_BLOCKS
         codes = {BLOCK_CODE[n] for n in ("stone", "coal_ore", "iron_ore")}
         for pos, (code, _) in self.w.blocks.items():
             if code in codes:
-                d = self._hdist(pos[0] + 0.5, pos[2] + 0.5) + (3.0 if code == BLOCK_CODE["stone"] else 0.0)
+                d = self._hdist(pos[0] + 0.5, pos[2] + 0.5) + (
+                    STONE_DETOUR_BLOCKS if code == BLOCK_CODE["stone"] else 0.0
+                )
                 if d < bd:
                     best, bd = pos, d
         return best
@@ -296,7 +276,11 @@ class ScriptedPlayer:
         return best
 
     def _mine(
-        self, pos: tuple[int, int, int] | None, cell: tuple[int, int] | None, point: Any, max_ticks: int = 200
+        self,
+        pos: tuple[int, int, int] | None,
+        cell: tuple[int, int] | None,
+        point: Any,
+        max_ticks: int = MINE_MAX_TICKS,
     ) -> Iterator[dict[str, Any]]:
         """Aim at ``point`` and hold attack until the block (above-ground ``pos`` or ground
         ``cell``) is gone; blocks in the way (leaves) are mined too."""
@@ -313,9 +297,9 @@ class ScriptedPlayer:
             buttons: set[int] = set()
             if release > 0:
                 release -= 1
-            elif err < 5.0 and tgt is not None and tgt.kind != "mob":
+            elif err < MINE_ATTACK_DEG and tgt is not None and tgt.kind != "mob":
                 buttons.add(0)
-                if self.rng.random() < 0.01:
+                if self.rng.random() < LET_GO_P:
                     release = self.rng.randint(1, 4)  # a human lets go now and then
             if err < 3.0:
                 dx, dy = (dx, dy) if self.rng.random() < 0.85 else (dx + self.rng.choice((-1.0, 1.0)), dy)
@@ -356,8 +340,8 @@ class ScriptedPlayer:
         if pos is None:
             return
         x, z = pos[0] + 0.5, pos[2] + 0.5
-        yield from self._walk_to(x, z, stop=2.2, max_ticks=200)
-        if self._hdist(x, z) > 4.0:
+        yield from self._walk_to(x, z, stop=CHOP_STOP_BLOCKS, max_ticks=200)
+        if self._hdist(x, z) > WORK_REACH_BLOCKS:
             return
         # mine the trunk from the bottom, one to three logs
         n = rng.randint(1, 3)
@@ -477,7 +461,7 @@ class ScriptedPlayer:
 
     def _do_hunt(self) -> Iterator[dict[str, Any]]:
         w, rng = self.w, self.rng
-        mob = self._nearest_mob(22.0)
+        mob = self._nearest_mob(MOB_SEARCH_BLOCKS)
         if mob is None:
             return
         weapon = next(
@@ -486,7 +470,7 @@ class ScriptedPlayer:
         if weapon and rng.random() < 0.7:
             yield from self._select(weapon)
         cooldown = 0
-        for _ in range(300):
+        for _ in range(HUNT_MAX_TICKS):
             if mob not in w.mobs:
                 yield from self._wait(4, 12)  # watch it die, let drops come
                 return
@@ -494,16 +478,16 @@ class ScriptedPlayer:
             d = self._hdist(mob.x, mob.z)
             dx, dy, err = self._aim(pt, gain=0.5, max_deg=14.0, noise=0.15)
             keys: set[str] = set()
-            if d > 2.0 and self._yaw_error(pt) < 45:
+            if d > HUNT_STOP_BLOCKS and self._yaw_error(pt) < 45:
                 keys.add("key.keyboard.w")
-                if d > 5:
+                if d > HUNT_SPRINT_BLOCKS:
                     keys.add("key.keyboard.left.control")
             buttons: set[int] = set()
             cooldown -= 1
             tgt = w.target()
             if cooldown <= 0 and tgt is not None and tgt.kind == "mob" and tgt.object_id == mob.id:
                 buttons.add(0)
-                cooldown = rng.randint(5, 9)
+                cooldown = rng.randint(*ATTACK_COOLDOWN_TICKS)
             yield self._idle(keys=keys, dx=dx, dy=dy, buttons=buttons)
 
     def _do_ore(self) -> Iterator[dict[str, Any]]:
@@ -512,8 +496,8 @@ class ScriptedPlayer:
         if pos is None:
             return
         x, z = pos[0] + 0.5, pos[2] + 0.5
-        yield from self._walk_to(x, z, stop=2.3, max_ticks=200)
-        if self._hdist(x, z) > 4.0:
+        yield from self._walk_to(x, z, stop=ORE_STOP_BLOCKS, max_ticks=200)
+        if self._hdist(x, z) > WORK_REACH_BLOCKS:
             return
         pick = next((t for t in ("stone_pickaxe", "wooden_pickaxe") if self._has(t)), None)
         if pick:
@@ -521,7 +505,7 @@ class ScriptedPlayer:
             yield from self._select(pick)
         for _ in range(rng.randint(1, 3)):
             pos = self._nearest_stone()
-            if pos is None or self._hdist(pos[0] + 0.5, pos[2] + 0.5) > 3.8:
+            if pos is None or self._hdist(pos[0] + 0.5, pos[2] + 0.5) > ORE_REACH_BLOCKS:
                 return
             yield from self._mine(pos, None, self._face_point(pos), max_ticks=120)
             yield from self._wait(1, 4)
@@ -542,7 +526,7 @@ class ScriptedPlayer:
             ),
             tol=4.0,
         )
-        for _ in range(34):
+        for _ in range(EAT_HOLD_TICKS):
             yield self._idle(buttons={1})
 
     def _do_drop(self) -> Iterator[dict[str, Any]]:
@@ -552,11 +536,11 @@ class ScriptedPlayer:
     # ------------------------------------------------------------------ GUI
     def _move_cursor(self, x: float, y: float) -> Iterator[dict[str, Any]]:
         w, rng = self.w, self.rng
-        for _ in range(40):
+        for _ in range(CURSOR_MAX_TICKS):
             rx, ry = x - w.mouse_x, y - w.mouse_y
-            if abs(rx) <= 1.5 and abs(ry) <= 1.5:
+            if abs(rx) <= CURSOR_TOLERANCE_PX and abs(ry) <= CURSOR_TOLERANCE_PX:
                 return
-            if math.hypot(rx, ry) < 8:
+            if math.hypot(rx, ry) < CURSOR_JUMP_PX:
                 dx, dy = round(rx), round(ry)
             else:
                 k = rng.uniform(0.3, 0.6)
@@ -566,7 +550,8 @@ class ScriptedPlayer:
 
     def _gui_click(self, slot: int, button: int = 0, times: int = 1) -> Iterator[dict[str, Any]]:
         cx, cy = self.w.gui.slot_center(slot)
-        jx, jy = self.rng.randint(-5, 5), self.rng.randint(-5, 5)
+        jitter = CLICK_JITTER_PX
+        jx, jy = self.rng.randint(-jitter, jitter), self.rng.randint(-jitter, jitter)
         yield from self._move_cursor(cx + jx, cy + jy)
         yield from self._wait(0, 2)
         for _ in range(times):
@@ -603,7 +588,7 @@ class ScriptedPlayer:
         if not w.held:
             return
         slot = self._find_slot(w.held[0]) if w.held[0] not in TOOLS else None
-        if slot is not None and w.slots[slot][1] + w.held[1] > 64:
+        if slot is not None and w.slots[slot][1] + w.held[1] > MAX_STACK:
             slot = None
         if slot is None:
             slot = self._empty_slot()
@@ -675,7 +660,7 @@ class ScriptedPlayer:
         tables = [
             p
             for p, (c, _) in w.blocks.items()
-            if c == BLOCK_CODE["crafting_table"] and self._hdist(p[0] + 0.5, p[2] + 0.5) < 10
+            if c == BLOCK_CODE["crafting_table"] and self._hdist(p[0] + 0.5, p[2] + 0.5) < TABLE_SEARCH_BLOCKS
         ]
         if not tables:
             yield from self._ensure_hotbar("crafting_table")
@@ -692,12 +677,13 @@ class ScriptedPlayer:
             tables = [
                 p
                 for p, (c, _) in w.blocks.items()
-                if c == BLOCK_CODE["crafting_table"] and self._hdist(p[0] + 0.5, p[2] + 0.5) < 10
+                if c == BLOCK_CODE["crafting_table"]
+                and self._hdist(p[0] + 0.5, p[2] + 0.5) < TABLE_SEARCH_BLOCKS
             ]
             if not tables:
                 return
         pos = min(tables, key=lambda p: self._hdist(p[0] + 0.5, p[2] + 0.5))
-        yield from self._walk_to(pos[0] + 0.5, pos[2] + 0.5, stop=2.5, max_ticks=80)
+        yield from self._walk_to(pos[0] + 0.5, pos[2] + 0.5, stop=TABLE_STOP_BLOCKS, max_ticks=80)
         yield from self._aim_at(self._face_point(pos), tol=2.0)
         tgt = w.target()
         if tgt is None or tgt.kind != "block" or tgt.pos != pos:
@@ -713,6 +699,3 @@ class ScriptedPlayer:
             yield from self._craft(*plan)
             yield from self._wait(1, 5)
         yield from self._close_gui()
-
-
-# ============================================================================ recording

@@ -10,46 +10,29 @@ import numpy as np
 
 from goalframe.sim.vpt.constants import (
     CAMERA_SCALER,
+    GUI_SCALE,
     HEIGHT,
+    MS_PER_TICK,
+    RECORDING_DAYS,
+    SERVER_TICK_DOUBLE_P,
+    SERVER_TICK_MS,
+    SERVER_TICK_STALL_P,
+    TICK_JITTER_MS,
     WIDTH,
     WINDOW_H,
     WINDOW_W,
 )
-from goalframe.sim.vpt.episode_layout import (
-    GUI_SCALE,
-    Layout,
-)
-from goalframe.sim.vpt.player import (
-    _ADJ,
-    _MID,
-    _NOUN,
-    KEY_CHARS,
-    KEY_TO_ACTION,
-    ScriptedPlayer,
-)
+from goalframe.sim.vpt.episode_layout import Layout
+from goalframe.sim.vpt.player import ScriptedPlayer
+from goalframe.sim.vpt.recording_words import ALIAS_ADJECTIVES, ALIAS_MIDDLES, ALIAS_NOUNS, KEY_CHARS
 from goalframe.sim.vpt.world import VptWorld
+from goalframe.sources.vpt_actions import BUTTONS, KEYBOARD_BUTTON_MAPPING
 
 
 def _env_action(inp: dict[str, Any], gui_open: bool) -> dict[str, Any]:
-    act: dict[str, Any] = {
-        k: 0
-        for k in (
-            "attack",
-            "back",
-            "forward",
-            "jump",
-            "left",
-            "right",
-            "sneak",
-            "sprint",
-            "use",
-            "drop",
-            "inventory",
-            *(f"hotbar.{i}" for i in range(1, 10)),
-        )
-    }
+    act: dict[str, Any] = {k: 0 for k in BUTTONS}
     for k in inp["keys"]:
-        name = KEY_TO_ACTION.get(k)
+        name = KEYBOARD_BUTTON_MAPPING.get(k)
         if name in act:
             act[name] = 1
     act["attack"] = int(0 in inp["buttons"])
@@ -200,10 +183,12 @@ class _Recorder:
         chars = "".join(KEY_CHARS.get(k, "") for k in new_keys)
         if t == self.layout.pause_tick:
             self.paused_ms += self.layout.pause_ms
-        milli = max(self.last_milli + 1, self.milli0 + 50 * t + rng.randint(-3, 3) + self.paused_ms)
+        jitter = rng.randint(-TICK_JITTER_MS, TICK_JITTER_MS)
+        milli = max(self.last_milli + 1, self.milli0 + MS_PER_TICK * t + jitter + self.paused_ms)
         self.last_milli = milli
         r = rng.random()
-        self.server_tick += 0 if r < 0.01 else 2 if r < 0.02 else 1
+        stall, double = SERVER_TICK_STALL_P, SERVER_TICK_STALL_P + SERVER_TICK_DOUBLE_P
+        self.server_tick += 0 if r < stall else 2 if r < double else 1
         # the world's cursor lives in 1280x720; the recorder writes the real window's pixels
         scale = self.layout.window_scale
         mx, my = (float(w.mouse_x), float(w.mouse_y)) if w.gui_open else (WINDOW_W / 2, WINDOW_H / 2)
@@ -237,7 +222,7 @@ class _Recorder:
             "milli": milli,
             "inventory": w.inventory_list(),
             "serverTick": self.server_tick,
-            "serverTickDurationMs": round(rng.uniform(1.2, 9.5), 4),
+            "serverTickDurationMs": round(rng.uniform(*SERVER_TICK_MS), 4),
             "stats": dict(sorted(w.stats.items())),
         }
         return obj, sorted(buttons)
@@ -245,9 +230,11 @@ class _Recorder:
 
 def _stem(rng: random.Random, used: set[str]) -> tuple[str, datetime]:
     while True:
-        alias = f"{rng.choice(_ADJ)}-{rng.choice(_MID)}-{rng.choice(_NOUN)}"
+        alias = f"{rng.choice(ALIAS_ADJECTIVES)}-{rng.choice(ALIAS_MIDDLES)}-{rng.choice(ALIAS_NOUNS)}"
         session = "".join(rng.choice("0123456789abcdef") for _ in range(12))
-        start = datetime(2021, 12, 1, tzinfo=timezone.utc) + timedelta(seconds=rng.randint(0, 200 * 86400))
+        start = datetime(2021, 12, 1, tzinfo=timezone.utc) + timedelta(
+            seconds=rng.randint(0, RECORDING_DAYS * 86400)
+        )
         stem = f"{alias}-{session}-{start:%Y%m%d}-{start:%H%M%S}"
         if stem not in used:
             used.add(stem)

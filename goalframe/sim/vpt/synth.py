@@ -58,11 +58,11 @@ from goalframe.media.video import write_mp4
 from goalframe.sim.vpt.constants import (
     FPS,
     HEIGHT,
+    VERSION,
     WIDTH,
 )
 from goalframe.sim.vpt.episode_layout import (
     NON_UTF8_PLACEHOLDER,
-    VERSION,
     Layout,
     episode_layout,
 )
