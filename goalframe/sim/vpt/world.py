@@ -46,24 +46,45 @@ from goalframe.sim.vpt.blocks import (
     TOOLS,
 )
 from goalframe.sim.vpt.constants import (
+    BUILD_HEIGHT,
     CX,
     CY,
+    DAMAGE_STAT_PER_POINT,
     DEATH_TICKS,
+    EAT_TICKS,
     EYE_HEIGHT,
     EYE_HEIGHT_SNEAK,
     FOCAL,
     GROUND_Y,
     GUI_ID_BASE,
+    HURT_TICKS,
+    IDLE_AFTER_IDLE_P,
+    IDLE_TICKS,
+    KNOCKBACK_BLOCKS,
     LOW_H,
     LOW_W,
     MAX_STACK,
+    MINE_COOLDOWN_TICKS,
+    MOB_HALF,
+    MOB_PLAYER_GAP,
+    MOB_RAY_RANGE,
+    PANIC_SPEED_FACTOR,
+    PANIC_TICKS,
+    PANIC_TURN_DEG,
+    PANIC_TURN_P,
     PLAYER_HALF,
     PLAYER_HEIGHT,
     REACH_BLOCK,
     REACH_ENTITY,
     REGION,
+    SWING_TICKS,
+    USE_COOLDOWN_TICKS,
+    WALK_TICKS,
+    WANDER_TURN_DEG,
     WINDOW_H,
     WINDOW_W,
+    ZOMBIE_CHASE_BLOCKS,
+    ZOMBIE_STOP_BLOCKS,
 )
 from goalframe.sim.vpt.geometry import (
     _hash01,
@@ -317,7 +338,7 @@ class VptWorld:
         oid = self._new_id("mob", kind)
         self.mobs.append(Mob(oid, kind, x, z, heading, MOBS[kind].health, state_ticks=rng.randint(5, 60)))
 
-    def _mob_fits(self, x: float, z: float, half: float = 0.45) -> bool:
+    def _mob_fits(self, x: float, z: float, half: float = MOB_HALF) -> bool:
         ox, oz = self.origin
         if not (ox + 2 <= x <= ox + REGION - 2 and oz + 2 <= z <= oz + REGION - 2):
             return False
@@ -397,13 +418,13 @@ class VptWorld:
 
     # ------------------------------------------------------------------ targeting
     def target(self) -> Target | None:
-        """What the crosshair points at within reach (blocks 4.5, mobs 3.0)."""
+        """What the crosshair points at within reach (``REACH_BLOCK``, ``REACH_ENTITY``)."""
         eye = self.eye
         d, _, _ = camera_basis(self.yaw, self.pitch)
         best: Target | None = None
         # mobs
         for mob in self.mobs:
-            if (mob.x - eye[0]) ** 2 + (mob.z - eye[2]) ** 2 > 49:
+            if (mob.x - eye[0]) ** 2 + (mob.z - eye[2]) ** 2 > MOB_RAY_RANGE**2:
                 continue
             for lo, hi, _ in mob.boxes():
                 t = _ray_box(eye, d, lo, hi)
@@ -532,7 +553,7 @@ class VptWorld:
         # attack: hit mobs on press, mine blocks while held
         if a["attack"]:
             if press["attack"] or self._swing == 0:
-                self._swing = 6
+                self._swing = SWING_TICKS
             if tgt is not None and tgt.kind == "mob":
                 self._mine_target, self._mine_progress = None, 0
                 if press["attack"]:
@@ -544,7 +565,7 @@ class VptWorld:
                 if self._mine_progress >= self._ticks_needed(tgt):
                     self._break(tgt)
                     self._mine_target, self._mine_progress = None, 0
-                    self._mine_cooldown = 5
+                    self._mine_cooldown = MINE_COOLDOWN_TICKS
             else:
                 self._mine_target, self._mine_progress = None, 0
         else:
@@ -558,12 +579,12 @@ class VptWorld:
                 and BLOCKS[self.blocks[tgt.pos][0]].name == "crafting_table"
             ):
                 self._eat_ticks += 1
-                if self._eat_ticks >= 32:
+                if self._eat_ticks >= EAT_TICKS:
                     self._eat_ticks = 0
                     self._consume_selected()
                     self.count_stat("use_item", held, 1)
             elif press["use"] or self._use_cooldown == 0:
-                self._use_cooldown = 4
+                self._use_cooldown = USE_COOLDOWN_TICKS
                 self._use(tgt)
         else:
             self._eat_ticks = 0
@@ -620,8 +641,8 @@ class VptWorld:
         held = self.held_item()
         dmg = TOOLS[held][1] if held in TOOLS else 1
         mob.health -= dmg
-        mob.hurt_ticks = 10
-        self.count_stat("custom", "damage_dealt", dmg * 10)
+        mob.hurt_ticks = HURT_TICKS
+        self.count_stat("custom", "damage_dealt", dmg * DAMAGE_STAT_PER_POINT)
         if mob.health <= 0:
             self.mobs.remove(mob)
             mob.dead_ticks = DEATH_TICKS + 1  # full size on the frame of the kill
@@ -635,11 +656,14 @@ class VptWorld:
         else:
             # knockback away from the player, then panic
             d = math.hypot(mob.x - self.x, mob.z - self.z) or 1.0
-            nx, nz = mob.x + 0.25 * (mob.x - self.x) / d, mob.z + 0.25 * (mob.z - self.z) / d
+            nx, nz = (
+                mob.x + KNOCKBACK_BLOCKS * (mob.x - self.x) / d,
+                mob.z + KNOCKBACK_BLOCKS * (mob.z - self.z) / d,
+            )
             if self._mob_fits(nx, nz):
                 mob.x, mob.z = nx, nz
             if mob.kind != "zombie":
-                mob.panic_ticks = 40
+                mob.panic_ticks = PANIC_TICKS
 
     def _use(self, tgt: Target | None) -> None:
         if tgt is None or tgt.kind == "mob":
@@ -665,7 +689,7 @@ class VptWorld:
             pos = (ox + i, GROUND_Y, oz + k)
         else:
             pos = (tgt.pos[0] + tgt.normal[0], tgt.pos[1] + tgt.normal[1], tgt.pos[2] + tgt.normal[2])
-        if pos in self.blocks or pos[1] < GROUND_Y or pos[1] > GROUND_Y + 20:
+        if pos in self.blocks or pos[1] < GROUND_Y or pos[1] > GROUND_Y + BUILD_HEIGHT:
             return
         i, k = pos[0] - self.origin[0], pos[2] - self.origin[1]
         if not (0 <= i < REGION and 0 <= k < REGION):
@@ -712,29 +736,29 @@ class VptWorld:
             if mob.hurt_ticks > 0:
                 mob.hurt_ticks -= 1
             speed = MOBS[mob.kind].speed
-            if mob.kind == "zombie" and math.hypot(mob.x - self.x, mob.z - self.z) < 14:
+            if mob.kind == "zombie" and math.hypot(mob.x - self.x, mob.z - self.z) < ZOMBIE_CHASE_BLOCKS:
                 d = math.hypot(self.x - mob.x, self.z - mob.z)
                 mob.heading = math.degrees(math.atan2(-(self.x - mob.x), self.z - mob.z))
-                mob.state = "walk" if d > 1.4 else "idle"
+                mob.state = "walk" if d > ZOMBIE_STOP_BLOCKS else "idle"
             elif mob.panic_ticks > 0:
                 mob.panic_ticks -= 1
-                speed *= 2.0
-                if mob.state != "walk" or rng.random() < 0.05:
+                speed *= PANIC_SPEED_FACTOR
+                if mob.state != "walk" or rng.random() < PANIC_TURN_P:
                     away = math.degrees(math.atan2(-(mob.x - self.x), mob.z - self.z))
-                    mob.heading = away + rng.uniform(-40, 40)
+                    mob.heading = away + rng.uniform(-PANIC_TURN_DEG, PANIC_TURN_DEG)
                 mob.state = "walk"
             else:
                 mob.state_ticks -= 1
                 if mob.state_ticks <= 0:
-                    if mob.state == "walk" or rng.random() < 0.4:
-                        mob.state, mob.state_ticks = "idle", rng.randint(30, 120)
+                    if mob.state == "walk" or rng.random() < IDLE_AFTER_IDLE_P:
+                        mob.state, mob.state_ticks = "idle", rng.randint(*IDLE_TICKS)
                     else:
-                        mob.state, mob.state_ticks = "walk", rng.randint(15, 60)
-                        mob.heading += rng.uniform(-120, 120)
+                        mob.state, mob.state_ticks = "walk", rng.randint(*WALK_TICKS)
+                        mob.heading += rng.uniform(-WANDER_TURN_DEG, WANDER_TURN_DEG)
             if mob.state == "walk":
                 h = math.radians(mob.heading)
                 nx, nz = mob.x - math.sin(h) * speed, mob.z + math.cos(h) * speed
-                if self._mob_fits(nx, nz) and math.hypot(nx - self.x, nz - self.z) > 0.7:
+                if self._mob_fits(nx, nz) and math.hypot(nx - self.x, nz - self.z) > MOB_PLAYER_GAP:
                     mob.x, mob.z = nx, nz
                 elif mob.kind != "zombie":
                     mob.heading += rng.choice((90.0, -90.0, 180.0))
