@@ -24,9 +24,11 @@ from goalframe.sim.vpt.blocks import (
     BLOCKS,
 )
 from goalframe.sim.vpt.constants import (
+    CRACK_DARKEN,
     CX,
     CY,
     DEATH_TICKS,
+    DUG_GROUND_SHADE,
     FACE_CULL,
     FOCAL,
     FOG_END,
@@ -40,6 +42,7 @@ from goalframe.sim.vpt.constants import (
     REGION,
     SKY_HORIZON,
     SKY_ZENITH,
+    SWING_TICKS,
     WIDTH,
     WINDOW_H,
 )
@@ -225,11 +228,11 @@ class WorldRenderer:
         gids = np.where(inside, gid[cic, ckc], 0)
         depth = np.where(inside, gdepth[cic, ckc], 0)
         if depth.any():
-            col *= np.where(depth > 0, 0.55, 1.0).astype(np.float32)[..., None]
+            col *= np.where(depth > 0, DUG_GROUND_SHADE, 1.0).astype(np.float32)[..., None]
         if crack_id is not None and crack_id < GUI_ID_BASE:
             m = gids == crack_id
             if m.any():
-                col[m] *= np.float32(1.0 - 0.45 * crack)
+                col[m] *= np.float32(1.0 - CRACK_DARKEN * crack)
         fog = np.clip((dist - FOG_START) / (FOG_END - FOG_START), 0.0, 1.0)
         sky_rows = sky[r0:].astype(np.float32)[:, None, :]
         col += (sky_rows - col) * fog[..., None]
@@ -294,7 +297,7 @@ class WorldRenderer:
         col = color[keep]
         if crack_id is not None:
             col = col.copy()
-            col[fid[keep] == crack_id] *= 1.0 - 0.45 * crack
+            col[fid[keep] == crack_id] *= 1.0 - CRACK_DARKEN * crack
         fog = np.clip((d - FOG_START) / (FOG_END - FOG_START), 0.0, 1.0)[:, None]
         horizon = SKY_HORIZON.astype(np.float64)[None, :]
         col = np.clip(col + (horizon - col) * fog, 0, 255).astype(np.int64)
@@ -343,7 +346,7 @@ class WorldRenderer:
 
     def _draw_hand(self, rgb: np.ndarray, ids: np.ndarray, slots) -> None:
         s = slots[self.world.hotbar]
-        ph = self.world._swing / 6.0
+        ph = self.world._swing / SWING_TICKS
         ox = int(-26 * math.sin(math.pi * ph))
         oy = int(-18 * math.sin(math.pi * ph))
         if s and s[0] in BLOCK_CODE:
