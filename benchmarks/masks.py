@@ -36,6 +36,7 @@ import polars as pl
 
 from goalframe import pipeline
 from goalframe.annotators.vpt_targets import static_target
+from goalframe.media.images import iou
 from goalframe.sources.registry import get_format
 from goalframe.storage import open_dataset
 
@@ -286,7 +287,7 @@ def keyframe_runs(make, data: dict, window: int, limit: int, ks=(1, 5, 10)) -> d
             if reference is None:
                 reference = track.mask
             else:
-                tally[k]["agreement"] += [iou_or_one(a, b) for a, b in zip(track.mask, reference)]
+                tally[k]["agreement"] += [iou(a, b, empty=1.0) for a, b in zip(track.mask, reference)]
     runs = {}
     for k in ks:
         t = tally[k]
@@ -308,11 +309,6 @@ def keyframe_runs(make, data: dict, window: int, limit: int, ks=(1, 5, 10)) -> d
         if run["mean_iou_vs_truth"] is not None and base["mean_iou_vs_truth"] is not None:
             run["iou_change_vs_truth"] = round(run["mean_iou_vs_truth"] - base["mean_iou_vs_truth"], 4)
     return runs
-
-
-def iou_or_one(a: np.ndarray, b: np.ndarray) -> float:
-    union = np.count_nonzero(a | b)
-    return np.count_nonzero(a & b) / union if union else 1.0
 
 
 def vit_b_throughput(data: dict, frames: int = 32) -> dict[str, Any] | None:

@@ -30,6 +30,7 @@ from goalframe.annotators.vpt_targets import (
     static_target,
     vpt_camera_path,
 )
+from goalframe.media.images import iou as media_iou
 from goalframe.sim.vpt import geometry
 from goalframe.sim.vpt.constants import FOV_Y, HEIGHT, WIDTH
 from goalframe.sim.vpt.geometry import look_angles
@@ -42,8 +43,7 @@ import masks as bench  # noqa: E402
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
-    union = np.count_nonzero(a | b)
-    return np.count_nonzero(a & b) / union if union else 1.0
+    return media_iou(a, b, empty=1.0)
 
 
 def game_camera(world: VptWorld) -> CameraPath:

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
-from goalframe.media.images import resize_mask_smooth
+from goalframe.media.images import mask_box, resize_frames, resize_mask_smooth
 from goalframe.storage.masks import MaskTrack
 
 Point = tuple[float, float]  # (row, col) in pixels of the full-size frame
@@ -99,13 +99,6 @@ def work_size(height: int, width: int, max_side: int) -> tuple[int, int]:
     return max(8, int(round(height * scale))), max(8, int(round(width * scale)))
 
 
-def resize_frames(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    height, width = size
-    if frames.shape[1:3] == (height, width):
-        return np.ascontiguousarray(frames)
-    return np.stack([cv2.resize(f, (width, height), interpolation=cv2.INTER_AREA) for f in frames])
-
-
 class Flow:
     """Dense optical flow (OpenCV DIS) between consecutive frames, and mask warping with it."""
 
@@ -133,15 +126,6 @@ class Flow:
 
 def gray(frame: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
-
-
-def mask_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
-    """(x0, y0, x1, y1) exclusive of a non-empty mask, else None."""
-    rows = np.flatnonzero(mask.any(1))
-    if not len(rows):
-        return None
-    cols = np.flatnonzero(mask.any(0))
-    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
 
 
 # ---- the backward tracking loop --------------------------------------------------

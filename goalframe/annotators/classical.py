@@ -25,8 +25,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from goalframe.annotators.annotator import BackwardTracker, Point, Window, mask_box
-from goalframe.media.images import iou, resize_mask_smooth
+from goalframe.annotators.annotator import BackwardTracker, Point, Window
+from goalframe.media.images import iou, mask_box, resize_mask_smooth
 
 CHROMA_BINS, VALUE_BINS = 24, 6  # colour model: chromaticity (r, g) x brightness
 N_BINS = CHROMA_BINS * CHROMA_BINS * VALUE_BINS
@@ -549,8 +549,7 @@ class ClassicalAnnotator(BackwardTracker):
         core = warped > 0.5
         mask = components_touching(mask, core)
         mask = fill_holes(mask) if mask.any() else mask
-        union = np.count_nonzero(mask | core)
-        overlap = np.count_nonzero(mask & core) / union if union else 0.0
+        overlap = iou(mask, core, empty=0.0)
         colour = float(np.mean(fg_at[mask] / (fg_at[mask] + bg_at[mask] + 1e-4))) if mask.any() else 0.0
         score = overlap * min(1.0, colour / 0.6)
         if score < self.min_score and core.sum() >= 16 and not window.lost:

@@ -24,7 +24,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from goalframe.annotators.annotator import BackwardTracker, Point, Window, mask_box
+from goalframe.annotators.annotator import BackwardTracker, Point, Window
+from goalframe.media.images import iou, mask_box
 
 MODEL_TYPES = ("vit_b", "vit_l", "vit_h")
 TINY = {"img_size": 256, "embed_dim": 64, "depth": 2, "num_heads": 2, "prompt_dim": 32}
@@ -238,6 +239,5 @@ class SamAnnotator(BackwardTracker):
             prompts.update(point_coords=points, point_labels=np.ones(len(points), int))
         masks, scores = self._predict(window.frames[t], **prompts)
         mask = masks[0].astype(bool)
-        union = np.count_nonzero(mask | core)
-        overlap = np.count_nonzero(mask & core) / union if union else 0.0
+        overlap = iou(mask, core, empty=0.0)
         return mask, float(np.clip(scores[0], 0, 1) * overlap)

@@ -25,6 +25,7 @@ import numpy as np
 import polars as pl
 import zarr
 
+from goalframe.media.images import mask_geometry
 from goalframe.schemas.layout import DatasetError, utc_now
 from goalframe.schemas.tables import TRACKS_SCHEMA, conform
 from goalframe.schemas.tracks import TrackMeta
@@ -76,19 +77,6 @@ class MaskTrack:
             score=np.ones(len(masks), np.float32) if score is None else np.asarray(score, dtype=np.float32),
             attrs=dict(attrs or {}),
         )
-
-
-def mask_geometry(mask: np.ndarray) -> tuple[bool, tuple[float, float], tuple[float, float, float, float]]:
-    """(non-empty, centroid (row, col), bbox (x0, y0, x1, y1) exclusive) of a 2-D mask."""
-    rows, cols = np.nonzero(mask)
-    if not len(rows):
-        nan = float("nan")
-        return False, (nan, nan), (nan, nan, nan, nan)
-    return (
-        True,
-        (float(rows.mean()), float(cols.mean())),
-        (float(cols.min()), float(rows.min()), float(cols.max() + 1), float(rows.max() + 1)),
-    )
 
 
 def track_id_for(event_id: str, camera: str, annotator: str) -> str:

@@ -33,10 +33,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-import cv2
 import numpy as np
 
-from goalframe.media.images import resize_mask_nearest
+from goalframe.media.images import resize_frame_area, resize_mask_nearest
 from goalframe.sim.vpt.blocks import BLOCK_CODE
 from goalframe.sim.vpt.constants import GROUND_Y, REGION
 from goalframe.sim.vpt.geometry import look_angles
@@ -50,13 +49,6 @@ from goalframe.sources.vpt_actions import (
 )
 
 MINE = 2  # ROCKET interaction id of "mine" (goalframe.schemas.tables.INTERACTION_IDS)
-
-
-def resize_chw(rgb: np.ndarray, size: int) -> np.ndarray:
-    """(H, W, 3) uint8 -> (3, size, size) uint8 (area interpolation)."""
-    return np.ascontiguousarray(
-        cv2.resize(rgb, (size, size), interpolation=cv2.INTER_AREA).transpose(2, 0, 1)
-    )
 
 
 def env_action(buttons: np.ndarray, camera_bins: np.ndarray) -> dict[str, Any]:
@@ -206,7 +198,7 @@ class VptReachEnv:
                         goal_view={"x": gx + 0.5, "z": gz + 0.5, "yaw": gyaw, "pitch": gpitch},
                         goal_pixels=pixels,
                     )
-                    self.goal_image = resize_chw(goal_rgb, self.size)
+                    self.goal_image = resize_frame_area(goal_rgb, self.size)
                     self.goal_mask = resize_mask_nearest(goal_mask, self.size)[None]
                     self.goal_full = (goal_rgb, goal_mask)
                     self.steps, self.success = 0, False
@@ -219,7 +211,7 @@ class VptReachEnv:
         rgb, _ids = self.world.render(cursor=False)
         self.last_rgb = rgb
         return {
-            "frame": resize_chw(rgb, self.size),
+            "frame": resize_frame_area(rgb, self.size),
             "goal_image": self.goal_image,
             "goal_mask": self.goal_mask,
             "interaction": self.interaction,
@@ -363,7 +355,7 @@ class AgibotArrangeEnv:
         self.world.reset(world_seed, self.n_objects)
         self.world.set_state(goal)
         goal_rgb, _ = self.world.render(self.camera)
-        self.goal_image = resize_chw(goal_rgb, self.size)
+        self.goal_image = resize_frame_area(goal_rgb, self.size)
         self.goal_positions = goal.positions.copy()
         self.world.reset(world_seed, self.n_objects)
         self.start_positions = self.world.state.positions.copy()
@@ -383,7 +375,7 @@ class AgibotArrangeEnv:
     def observe(self) -> dict[str, Any]:
         rgb, _ids = self.world.render(self.camera)
         return {
-            "image": resize_chw(rgb, self.size),
+            "image": resize_frame_area(rgb, self.size),
             "goal_image": self.goal_image,
             "state": agibot_state_vector(self.world),
         }
@@ -491,7 +483,6 @@ __all__ = [
     "RandomAgibotPolicy",
     "run_episode",
     "env_action",
-    "resize_chw",
     "agibot_state_vector",
     "ee_vector_to_action",
     "CAMERA_NULL_BIN",
