@@ -33,9 +33,9 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-import cv2
 import numpy as np
 
+from goalframe.sim.vpt import terrain
 from goalframe.sim.vpt.blocks import (
     BLOCK_CODE,
     BLOCKS,
@@ -142,7 +142,7 @@ class VptWorld:
         self.origin = (rng.randint(-600, 600), rng.randint(-600, 600))  # world x, z of cell (0, 0)
         self._objects: dict[int, dict[str, Any]] = {}
         self._next_id = 1
-        self._make_ground(rng)
+        terrain.make_ground(self, rng)
         self.blocks: dict[tuple[int, int, int], tuple[int, int]] = {}  # cell -> (code, id)
         self.mobs: list[Mob] = []
         self.dying: list[Mob] = []
@@ -151,10 +151,10 @@ class VptWorld:
         self.x, self.y, self.z = ox + c + 0.5, float(GROUND_Y), oz + c + 0.5
         self.yaw = rng.uniform(-180.0, 180.0)
         self.pitch = rng.uniform(-8.0, 18.0)
-        self._make_trees(rng)
+        terrain.make_trees(self, rng)
         self.gsurface = self.gtype.copy()
-        self._make_boulders(rng)
-        self._make_mobs(rng)
+        terrain.make_boulders(self, rng)
+        terrain.make_mobs(self, rng)
         # player
         self.vx = self.vz = self.vy = 0.0
         self.on_ground = True
@@ -190,30 +190,6 @@ class VptWorld:
         self._objects[oid] = {"kind": kind, "type": type_}
         return oid
 
-    def _make_ground(self, rng: random.Random) -> None:
-        nrng = np.random.default_rng(rng.randrange(2**32))
-        n = REGION
-
-        def noise(cells: int) -> np.ndarray:
-            small = nrng.random((cells, cells)).astype(np.float32)
-            return cv2.resize(small, (n, n), interpolation=cv2.INTER_CUBIC)
-
-        n1, n2, n3 = noise(7), noise(10), noise(12)
-        gtype = np.full((n, n), BLOCK_CODE["grass_block"], np.uint8)
-        gtype[n1 < 0.16] = BLOCK_CODE["sand"]
-        gtype[(n2 > 0.9)] = BLOCK_CODE["gravel"]
-        gtype[(n3 > 0.86)] = BLOCK_CODE["stone"]
-        gtype[(n3 < 0.1) & (n1 > 0.5)] = BLOCK_CODE["dirt"]
-        c = n // 2
-        gtype[c - 2 : c + 3, c - 2 : c + 3] = BLOCK_CODE["grass_block"]
-        self.gtype = gtype
-        self.gdepth = np.zeros((n, n), np.uint8)
-        self.gvariant = nrng.integers(0, 4, (n, n)).astype(np.uint8)
-        self.gid = np.zeros((n, n), np.int32)
-        for i in range(n):
-            for k in range(n):
-                self.gid[i, k] = self._new_id("block", BLOCKS[gtype[i, k]].name)
-
     def layer_type(self, i: int, k: int, depth: int) -> int:
         """Block code at ``depth`` below the original surface of cell (i, k)."""
         surface = BLOCKS[int(self.gsurface[i, k])].name
@@ -235,108 +211,11 @@ class VptWorld:
     def _cell(self, wx: float, wz: float) -> tuple[int, int]:
         return math.floor(wx) - self.origin[0], math.floor(wz) - self.origin[1]
 
-    def _free_cell(self, i: int, k: int) -> bool:
-        ox, oz = self.origin
-        return all((ox + i, y, oz + k) not in self.blocks for y in (GROUND_Y, GROUND_Y + 1))
-
     def _add_block(self, pos: tuple[int, int, int], name: str) -> int:
         oid = self._new_id("block", name)
         self.blocks[pos] = (BLOCK_CODE[name], oid)
         self.renderer.invalidate()
         return oid
-
-    def _make_trees(self, rng: random.Random) -> None:
-        ox, oz = self.origin
-        c = REGION // 2
-        spots: list[tuple[int, int]] = []
-        ang = rng.uniform(0, 2 * math.pi)
-        first = (c + int(round(6 * math.cos(ang))), c + int(round(6 * math.sin(ang))))
-        spots.append(first)
-        tries = 0
-        while len(spots) < 13 and tries < 500:
-            tries += 1
-            i, k = rng.randint(4, REGION - 5), rng.randint(4, REGION - 5)
-            if abs(i - c) + abs(k - c) < 4 or any(abs(i - a) + abs(k - b) < 6 for a, b in spots):
-                continue
-            spots.append((i, k))
-        for i, k in spots:
-            self.gtype[i, k] = BLOCK_CODE["dirt"]
-            self._objects[int(self.gid[i, k])]["type"] = "dirt"
-            h = rng.randint(4, 6)
-            x, z = ox + i, oz + k
-            top = GROUND_Y + h - 1
-            for y in range(GROUND_Y, top + 1):
-                self._add_block((x, y, z), "oak_log")
-            for y in range(top - 2, top + 2):
-                rad = 2 if y < top else 1
-                for dx in range(-rad, rad + 1):
-                    for dz in range(-rad, rad + 1):
-                        if (x + dx, y, z + dz) in self.blocks:
-                            continue
-                        corner = abs(dx) == rad and abs(dz) == rad
-                        if corner and (y == top + 1 or rng.random() < 0.5):
-                            continue
-                        if y == top + 1 and rad == 1 and corner:
-                            continue
-                        self._add_block((x + dx, y, z + dz), "oak_leaves")
-            self._add_block((x, top + 2, z), "oak_leaves")
-
-    def _make_boulders(self, rng: random.Random) -> None:
-        ox, oz = self.origin
-        c = REGION // 2
-        centres = []
-        ang = rng.uniform(0, 2 * math.pi)
-        centres.append((c + int(round(9 * math.cos(ang))), c + int(round(9 * math.sin(ang)))))
-        for _ in range(3):
-            centres.append((rng.randint(6, REGION - 7), rng.randint(6, REGION - 7)))
-        for ci, ck in centres:
-            n = rng.randint(4, 8)
-            cells = [(ci, ck)]
-            while len(cells) < n:
-                i, k = rng.choice(cells)
-                d = rng.choice(((1, 0), (-1, 0), (0, 1), (0, -1)))
-                cand = (i + d[0], k + d[1])
-                if cand not in cells:
-                    cells.append(cand)
-            for i, k in cells:
-                if abs(i - c) <= 1 and abs(k - c) <= 1:
-                    continue
-                if not self._free_cell(i, k):
-                    continue
-                hgt = 2 if rng.random() < 0.4 else 1
-                for y in range(GROUND_Y, GROUND_Y + hgt):
-                    r = rng.random()
-                    name = "coal_ore" if r < 0.3 else "iron_ore" if r < 0.42 else "stone"
-                    self._add_block((ox + i, y, oz + k), name)
-
-    def _make_mobs(self, rng: random.Random) -> None:
-        ox, oz = self.origin
-        c = REGION // 2
-        kinds = ["pig", "cow"] * 4
-        n = rng.randint(5, 8)
-        placed = 0
-        tries = 0
-        while placed < n and tries < 300:
-            tries += 1
-            dist = rng.uniform(4.0, 16.0) if placed < 2 else rng.uniform(5.0, 24.0)
-            ang = rng.uniform(0, 2 * math.pi)
-            x, z = ox + c + 0.5 + dist * math.cos(ang), oz + c + 0.5 + dist * math.sin(ang)
-            if not self._mob_fits(x, z):
-                continue
-            kind = kinds[rng.randrange(len(kinds))]
-            self._spawn_mob(kind, x, z, rng.uniform(-180, 180), rng)
-            placed += 1
-        if rng.random() < 0.35:
-            for _ in range(50):
-                ang = rng.uniform(0, 2 * math.pi)
-                x, z = ox + c + 0.5 + 16 * math.cos(ang), oz + c + 0.5 + 16 * math.sin(ang)
-                if self._mob_fits(x, z):
-                    self._spawn_mob("zombie", x, z, rng.uniform(-180, 180), rng)
-                    break
-
-    def _spawn_mob(self, kind: str, x: float, z: float, heading: float, rng: random.Random) -> None:
-        oid = self._new_id("mob", kind)
-        self.mobs.append(Mob(oid, kind, x, z, heading, MOBS[kind].health, state_ticks=rng.randint(5, 60)))
 
     def _mob_fits(self, x: float, z: float, half: float = MOB_HALF) -> bool:
         ox, oz = self.origin
