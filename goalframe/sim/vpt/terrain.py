@@ -15,7 +15,40 @@ import cv2
 import numpy as np
 
 from goalframe.sim.vpt.blocks import BLOCK_CODE, BLOCKS
-from goalframe.sim.vpt.constants import GROUND_Y, REGION
+from goalframe.sim.vpt.constants import (
+    ANIMALS,
+    BOULDER_CELLS,
+    BOULDER_EDGE_CELLS,
+    BOULDERS,
+    COAL_P,
+    DIRT_BELOW,
+    DIRT_SAND_NOISE_ABOVE,
+    FAR_ANIMAL_BLOCKS,
+    FIRST_BOULDER_BLOCKS,
+    FIRST_TREE_BLOCKS,
+    GRAVEL_ABOVE,
+    GROUND_NOISE_CELLS,
+    GROUND_Y,
+    IRON_P,
+    MOB_START_TICKS,
+    MOB_TRIES,
+    NEAR_ANIMAL_BLOCKS,
+    NEAR_ANIMALS,
+    REGION,
+    SAND_BELOW,
+    SPAWN_CLEAR,
+    STONE_ABOVE,
+    TALL_BOULDER_P,
+    TREE_EDGE_CELLS,
+    TREE_GAP,
+    TREE_HEIGHT,
+    TREE_SPAWN_GAP,
+    TREE_TRIES,
+    TREES,
+    ZOMBIE_BLOCKS,
+    ZOMBIE_P,
+    ZOMBIE_TRIES,
+)
 from goalframe.sim.vpt.mobs import MOBS, Mob
 
 if TYPE_CHECKING:
@@ -30,14 +63,14 @@ def make_ground(world: VptWorld, rng: random.Random) -> None:
         small = nrng.random((cells, cells)).astype(np.float32)
         return cv2.resize(small, (n, n), interpolation=cv2.INTER_CUBIC)
 
-    n1, n2, n3 = noise(7), noise(10), noise(12)
+    n1, n2, n3 = (noise(cells) for cells in GROUND_NOISE_CELLS)
     gtype = np.full((n, n), BLOCK_CODE["grass_block"], np.uint8)
-    gtype[n1 < 0.16] = BLOCK_CODE["sand"]
-    gtype[(n2 > 0.9)] = BLOCK_CODE["gravel"]
-    gtype[(n3 > 0.86)] = BLOCK_CODE["stone"]
-    gtype[(n3 < 0.1) & (n1 > 0.5)] = BLOCK_CODE["dirt"]
-    c = n // 2
-    gtype[c - 2 : c + 3, c - 2 : c + 3] = BLOCK_CODE["grass_block"]
+    gtype[n1 < SAND_BELOW] = BLOCK_CODE["sand"]
+    gtype[(n2 > GRAVEL_ABOVE)] = BLOCK_CODE["gravel"]
+    gtype[(n3 > STONE_ABOVE)] = BLOCK_CODE["stone"]
+    gtype[(n3 < DIRT_BELOW) & (n1 > DIRT_SAND_NOISE_ABOVE)] = BLOCK_CODE["dirt"]
+    c, clear = n // 2, SPAWN_CLEAR
+    gtype[c - clear : c + clear + 1, c - clear : c + clear + 1] = BLOCK_CODE["grass_block"]
     world.gtype = gtype
     world.gdepth = np.zeros((n, n), np.uint8)
     world.gvariant = nrng.integers(0, 4, (n, n)).astype(np.uint8)
@@ -57,19 +90,22 @@ def make_trees(world: VptWorld, rng: random.Random) -> None:
     c = REGION // 2
     spots: list[tuple[int, int]] = []
     ang = rng.uniform(0, 2 * math.pi)
-    first = (c + int(round(6 * math.cos(ang))), c + int(round(6 * math.sin(ang))))
-    spots.append(first)
+    near = FIRST_TREE_BLOCKS
+    spots.append((c + int(round(near * math.cos(ang))), c + int(round(near * math.sin(ang)))))
+    lo, hi = TREE_EDGE_CELLS, REGION - 1 - TREE_EDGE_CELLS
     tries = 0
-    while len(spots) < 13 and tries < 500:
+    while len(spots) < TREES and tries < TREE_TRIES:
         tries += 1
-        i, k = rng.randint(4, REGION - 5), rng.randint(4, REGION - 5)
-        if abs(i - c) + abs(k - c) < 4 or any(abs(i - a) + abs(k - b) < 6 for a, b in spots):
+        i, k = rng.randint(lo, hi), rng.randint(lo, hi)
+        if abs(i - c) + abs(k - c) < TREE_SPAWN_GAP or any(
+            abs(i - a) + abs(k - b) < TREE_GAP for a, b in spots
+        ):
             continue
         spots.append((i, k))
     for i, k in spots:
         world.gtype[i, k] = BLOCK_CODE["dirt"]
         world._objects[int(world.gid[i, k])]["type"] = "dirt"
-        h = rng.randint(4, 6)
+        h = rng.randint(*TREE_HEIGHT)
         x, z = ox + i, oz + k
         top = GROUND_Y + h - 1
         for y in range(GROUND_Y, top + 1):
@@ -94,11 +130,13 @@ def make_boulders(world: VptWorld, rng: random.Random) -> None:
     c = REGION // 2
     centres = []
     ang = rng.uniform(0, 2 * math.pi)
-    centres.append((c + int(round(9 * math.cos(ang))), c + int(round(9 * math.sin(ang)))))
-    for _ in range(3):
-        centres.append((rng.randint(6, REGION - 7), rng.randint(6, REGION - 7)))
+    near = FIRST_BOULDER_BLOCKS
+    centres.append((c + int(round(near * math.cos(ang))), c + int(round(near * math.sin(ang)))))
+    lo, hi = BOULDER_EDGE_CELLS, REGION - 1 - BOULDER_EDGE_CELLS
+    for _ in range(BOULDERS):
+        centres.append((rng.randint(lo, hi), rng.randint(lo, hi)))
     for ci, ck in centres:
-        n = rng.randint(4, 8)
+        n = rng.randint(*BOULDER_CELLS)
         cells = [(ci, ck)]
         while len(cells) < n:
             i, k = rng.choice(cells)
@@ -111,10 +149,10 @@ def make_boulders(world: VptWorld, rng: random.Random) -> None:
                 continue
             if not free_cell(world, i, k):
                 continue
-            hgt = 2 if rng.random() < 0.4 else 1
+            hgt = 2 if rng.random() < TALL_BOULDER_P else 1
             for y in range(GROUND_Y, GROUND_Y + hgt):
                 r = rng.random()
-                name = "coal_ore" if r < 0.3 else "iron_ore" if r < 0.42 else "stone"
+                name = "coal_ore" if r < COAL_P else "iron_ore" if r < COAL_P + IRON_P else "stone"
                 world._add_block((ox + i, y, oz + k), name)
 
 
@@ -122,12 +160,12 @@ def make_mobs(world: VptWorld, rng: random.Random) -> None:
     ox, oz = world.origin
     c = REGION // 2
     kinds = ["pig", "cow"] * 4
-    n = rng.randint(5, 8)
+    n = rng.randint(*ANIMALS)
     placed = 0
     tries = 0
-    while placed < n and tries < 300:
+    while placed < n and tries < MOB_TRIES:
         tries += 1
-        dist = rng.uniform(4.0, 16.0) if placed < 2 else rng.uniform(5.0, 24.0)
+        dist = rng.uniform(*NEAR_ANIMAL_BLOCKS) if placed < NEAR_ANIMALS else rng.uniform(*FAR_ANIMAL_BLOCKS)
         ang = rng.uniform(0, 2 * math.pi)
         x, z = ox + c + 0.5 + dist * math.cos(ang), oz + c + 0.5 + dist * math.sin(ang)
         if not world._mob_fits(x, z):
@@ -135,10 +173,11 @@ def make_mobs(world: VptWorld, rng: random.Random) -> None:
         kind = kinds[rng.randrange(len(kinds))]
         spawn_mob(world, kind, x, z, rng.uniform(-180, 180), rng)
         placed += 1
-    if rng.random() < 0.35:
-        for _ in range(50):
+    if rng.random() < ZOMBIE_P:
+        for _ in range(ZOMBIE_TRIES):
             ang = rng.uniform(0, 2 * math.pi)
-            x, z = ox + c + 0.5 + 16 * math.cos(ang), oz + c + 0.5 + 16 * math.sin(ang)
+            far = ZOMBIE_BLOCKS
+            x, z = ox + c + 0.5 + far * math.cos(ang), oz + c + 0.5 + far * math.sin(ang)
             if world._mob_fits(x, z):
                 spawn_mob(world, "zombie", x, z, rng.uniform(-180, 180), rng)
                 break
@@ -146,4 +185,6 @@ def make_mobs(world: VptWorld, rng: random.Random) -> None:
 
 def spawn_mob(world: VptWorld, kind: str, x: float, z: float, heading: float, rng: random.Random) -> None:
     oid = world._new_id("mob", kind)
-    world.mobs.append(Mob(oid, kind, x, z, heading, MOBS[kind].health, state_ticks=rng.randint(5, 60)))
+    world.mobs.append(
+        Mob(oid, kind, x, z, heading, MOBS[kind].health, state_ticks=rng.randint(*MOB_START_TICKS))
+    )
