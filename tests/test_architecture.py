@@ -30,6 +30,7 @@ LAYERS = {
     "sampling": 4,
     "training": 4,
     "pipeline": 5,
+    "interop": 5,  # other tools' formats (LeRobot export): reads storage and the loaders' vectors
     "toolkit": 6,
 }
 

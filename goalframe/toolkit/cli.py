@@ -10,6 +10,7 @@ from goalframe.toolkit import (
     demo,
     evaluate,
     events,
+    export,
     info,
     ingest,
     masks,
@@ -50,6 +51,7 @@ app.command("msth", epilog=msth.EPILOG)(msth.msth)
 app.command("verify", epilog=verify.EPILOG)(verify.verify)
 app.command("train", epilog=train.EPILOG)(train.train)
 app.command("eval", epilog=evaluate.EPILOG)(evaluate.evaluate)
+app.add_typer(export.app, name="export")
 
 
 def _version(value: bool) -> None:

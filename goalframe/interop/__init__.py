@@ -1,0 +1,1 @@
+"""Datasets in other tools' formats: the LeRobot export (``goalframe export lerobot``)."""
