@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 import zarr
 from dataset_compare import assert_same_dataset, check, goalframe
 from test_crash import _episode_dirs, _live_members, mid_later_episode
@@ -267,14 +268,16 @@ def test_window_and_msth_datasets_load_from_video_datasets(tmp_path):
     build_pairs(vpt, seed=0)
     windows = CrossViewDataset(vpt, split="all", window=8, size=size, reduced_decode=False)
     ds = open_dataset(vpt)
-    assert (
-        FrameReader(ds, size)._source(ds.episodes[0], "pov")[1] is None
-    )  # video: through zarr, not the JPEG path
+    assert FrameReader(ds, size)._source(ds.episodes[0], "pov")[1] is not None  # the direct video path
     sample = windows[0]
     episode = ds.table("pairs")["episode_id"][0]
     np.testing.assert_array_equal(
         sample["frames"].numpy(), _expected(ds, episode, "pov", sample["frame_index"].numpy(), size)
     )
+    # forked workers open their own decoders: the same samples as in this process
+    batch = next(iter(torch.utils.data.DataLoader(windows, batch_size=2, num_workers=2)))
+    np.testing.assert_array_equal(batch["frames"][0].numpy(), sample["frames"].numpy())
+    np.testing.assert_array_equal(batch["frames"][1].numpy(), windows[1]["frames"].numpy())
 
     agibot = _sampling_dataset(tmp_path / "agibot", "agibot", "av1")
     build_msth(agibot, MSTHSpec(horizon=12, near=6, stride=2, distal=3))

@@ -1,12 +1,13 @@
 """The one frame reader: frames of an episode camera by index, decoded and resized.
 
 Every frame that leaves a dataset for a loader, an annotator or a review task is read
-here. Frames are JPEG chunks (the ``goalframe.jpeg`` codec of :mod:`goalframe.storage.codecs`)
-inside 64-frame shards. On local stores :class:`FrameReader` takes each frame's bytes
-straight from the shard file (its index parsed by :mod:`goalframe.storage.shards`, each
-chunk crc32c-checked) and decodes it with libjpeg-turbo, at a reduced DCT scale (1/2,
-1/4, 1/8) when that still gives at least ``size`` pixels; any other store or codec goes
-through zarr. :func:`read_frame_range` reads a contiguous run at full resolution.
+here. On local stores :class:`FrameReader` takes each chunk's bytes straight from the shard
+file (:mod:`goalframe.storage.shard_files`, each chunk crc32c-checked): JPEG chunks (the
+``goalframe.jpeg`` codec, one frame each) are decoded with libjpeg-turbo, at a reduced DCT
+scale (1/2, 1/4, 1/8) when that still gives at least ``size`` pixels; video chunks
+(``goalframe.video``) by :mod:`goalframe.storage.video_frames`, each chunk once per read and
+only up to the wanted frames, through a small cache of decoded frames. Any other store or
+codec goes through zarr. :func:`read_frame_range` reads a contiguous run at full resolution.
 """
 
 from __future__ import annotations
@@ -14,18 +15,18 @@ from __future__ import annotations
 import os
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
 import cv2
-import google_crc32c
 import numpy as np
 
 from goalframe.media.images import resize_frame
 from goalframe.schemas.layout import DatasetError
 from goalframe.storage.codecs import JpegCodec
 from goalframe.storage.layout import FRAMES
-from goalframe.storage.shards import MISSING, ShardIndexError, all_missing, read_local_shard_index
+from goalframe.storage.shard_files import ShardedFrames, sharded_frames
+from goalframe.storage.shards import MISSING
+from goalframe.storage.video_frames import DEFAULT_CACHE_BYTES, DecodedFrames, read_video_frames
 
 
 class LRUCache(OrderedDict):
@@ -46,88 +47,6 @@ class LRUCache(OrderedDict):
         return value
 
 
-@dataclass
-class _ShardedJpeg:
-    """Where the JPEG chunks of one frame array live: shard files of ``shard`` one-frame chunks."""
-
-    directory: str
-    keys: Any  # shard number -> chunk key (zarr's encoding)
-    shard: int
-    n_frames: int
-    height: int
-    width: int
-    chunk_crc: bool  # each chunk ends with its crc32c (a Crc32cCodec after the JPEG codec)
-
-    def payload(self, data: bytes, frame: int) -> bytes:
-        """The JPEG bytes of a stored chunk, its checksum verified when it has one."""
-        if not self.chunk_crc:
-            return data
-        body = data[:-4]
-        if len(data) < 4 or google_crc32c.value(body) != int.from_bytes(data[-4:], "little"):
-            raise DatasetError(
-                f"{self.directory}: frame {frame} fails its checksum (corrupt chunk; see goalframe verify)"
-            )
-        return body
-
-    def shard_file(self, number: int) -> str:
-        return os.path.join(self.directory, self.keys(number))
-
-    def read_index(self, number: int) -> np.ndarray:
-        """(shard, 2) uint64 (offset, nbytes) of each chunk of a shard; missing chunks are 2**64-1."""
-        path = self.shard_file(number)
-        try:
-            index = read_local_shard_index(path, self.shard)
-        except ShardIndexError as exc:
-            raise DatasetError(f"{path}: {exc.problem} (corrupt shard)") from None
-        return all_missing(self.shard) if index is None else index
-
-
-def _sharded_jpeg(array) -> _ShardedJpeg | None:
-    """The fast-path description of a frame array, or None when zarr must read it."""
-    from zarr.codecs import BytesCodec, Crc32cCodec, ShardingCodec, ShardingCodecIndexLocation
-    from zarr.storage import LocalStore
-
-    if not isinstance(array.store, LocalStore) or len(array.metadata.codecs) != 1:
-        return None
-    sharding = array.metadata.codecs[0]
-    if (
-        not isinstance(sharding, ShardingCodec)
-        or not sharding.codecs
-        or not isinstance(sharding.codecs[0], JpegCodec)
-    ):
-        return None
-    inner = tuple(sharding.codecs[1:])
-    if inner not in ((), (Crc32cCodec(),)):
-        return None
-    index = tuple(sharding.index_codecs)
-    if sharding.index_location != ShardingCodecIndexLocation.end or len(index) != 2:
-        return None
-    if (
-        not isinstance(index[0], BytesCodec)
-        or str(getattr(index[0].endian, "value", index[0].endian)) != "little"
-        or not isinstance(index[1], Crc32cCodec)
-    ):
-        return None
-    n, height, width, channels = array.shape
-    shard_shape = array.metadata.chunk_grid.chunk_shape
-    if (
-        tuple(sharding.chunk_shape) != (1, height, width, channels)
-        or channels != 3
-        or tuple(shard_shape[1:]) != (height, width, channels)
-    ):
-        return None
-    encode = array.metadata.encode_chunk_key
-    return _ShardedJpeg(
-        directory=os.path.join(str(array.store.root), array.path),
-        keys=lambda number: encode((number, 0, 0, 0)),
-        shard=int(shard_shape[0]),
-        n_frames=n,
-        height=height,
-        width=width,
-        chunk_crc=bool(inner),
-    )
-
-
 def _reduced_flag(height: int, width: int, size: int) -> int:
     """The smallest libjpeg DCT scale that still decodes to at least ``size`` x ``size``."""
     for factor, flag in (
@@ -143,17 +62,26 @@ def _reduced_flag(height: int, width: int, size: int) -> int:
 class FrameReader:
     """Frames of one dataset by index, resized to ``size``, as (N, 3, size, size) uint8 RGB.
 
-    One per process (the datasets make it lazily). ``threads`` decode frames of one call in
-    parallel (OpenCV releases the GIL); ``reduced_decode`` allows libjpeg's scaled DCT.
+    One per process (the datasets make it lazily). ``threads`` decode frames (JPEG) or chunks
+    (video) of one call in parallel (OpenCV and FFmpeg release the GIL); ``reduced_decode``
+    allows libjpeg's scaled DCT; ``cache_bytes`` bounds the decoded video frames kept.
     """
 
-    def __init__(self, ds, size: int, threads: int = 1, reduced_decode: bool = True):
+    def __init__(
+        self,
+        ds,
+        size: int,
+        threads: int = 1,
+        reduced_decode: bool = True,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
+    ):
         self.ds = ds
         self.size = int(size)
         self.threads = max(1, int(threads))
         self.reduced_decode = reduced_decode
         self._sources = LRUCache(1024)
         self._indexes = LRUCache(4096)
+        self._decoded = DecodedFrames(cache_bytes)
         self._pool: ThreadPoolExecutor | None = None
 
     def close(self) -> None:
@@ -161,15 +89,15 @@ class FrameReader:
             self._pool.shutdown(wait=False)
             self._pool = None
 
-    def _source(self, episode: str, camera: str) -> tuple[Any, _ShardedJpeg | None]:
+    def _source(self, episode: str, camera: str) -> tuple[Any, ShardedFrames | None]:
         def make():
             array = self.ds.zarr_array(episode, f"{FRAMES}/{camera}")
-            return array, _sharded_jpeg(array)
+            return array, sharded_frames(array)
 
         return self._sources.get_or((episode, camera), make)
 
-    def _map(self, function, items: list) -> list:
-        if self.threads <= 1 or len(items) < 4:
+    def _map(self, function, items: list, minimum: int = 4) -> list:
+        if self.threads <= 1 or len(items) < minimum:
             return [function(item) for item in items]
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="goalframe-decode")
@@ -186,8 +114,18 @@ class FrameReader:
                 f"{self.ds.path}: frames {unique[0]}..{unique[-1]} outside episode {episode!r} of {n} frames"
             )
         out = np.empty((len(unique), 3, self.size, self.size), dtype=np.uint8)
-        if sharded is not None:
+        if sharded is not None and isinstance(sharded.serializer, JpegCodec):
             self._read_sharded(sharded, unique, out)
+        elif sharded is not None:
+            read_video_frames(
+                sharded,
+                unique,
+                out,
+                self.size,
+                self._decoded,
+                lambda number: self._shard_index(sharded, number),
+                lambda function, items: self._map(function, items, minimum=2),
+            )
         else:
             self._read_zarr(array, unique, out)
         return out[inverse]
@@ -206,16 +144,17 @@ class FrameReader:
                 out[position] = resize_frame(image, self.size)
                 position += 1
 
-    def _read_sharded(self, source: _ShardedJpeg, unique: np.ndarray, out: np.ndarray) -> None:
+    def _shard_index(self, source: ShardedFrames, number: int) -> np.ndarray:
+        return self._indexes.get_or((source.directory, number), lambda: source.read_index(number))
+
+    def _read_sharded(self, source: ShardedFrames, unique: np.ndarray, out: np.ndarray) -> None:
         flag = (
             _reduced_flag(source.height, source.width, self.size) if self.reduced_decode else cv2.IMREAD_COLOR
         )
         payloads: list[bytes | None] = []
         for number in np.unique(unique // source.shard):
             members = unique[unique // source.shard == number]
-            index = self._indexes.get_or(
-                (source.directory, int(number)), lambda: source.read_index(int(number))
-            )
+            index = self._shard_index(source, int(number))
             entries = index[members % source.shard]
             if np.all(entries[:, 0] == MISSING):
                 payloads.extend([None] * len(members))

@@ -61,11 +61,13 @@ def frame_array_options(
     channels: int = 3,
     chunk_frames: int | None = None,
     crf: int | None = None,
+    gop: int | None = None,
 ) -> dict[str, Any]:
     """create_array keyword arguments for a (T, H, W, C) uint8 frame array.
 
-    ``chunk_frames`` and ``crf`` apply to the video codecs only (defaults:
-    VIDEO_CHUNK_FRAMES and the bitstream's own crf); a video shard holds the smallest whole
+    ``chunk_frames``, ``crf`` and ``gop`` (frames per keyframe inside a chunk) apply to the
+    video codecs only (defaults: VIDEO_CHUNK_FRAMES, the bitstream's own crf, one keyframe
+    per chunk); a video shard holds the smallest whole
     number of chunks that reaches FRAME_SHARD frames, so a writer still owns whole chunks.
     """
     chunk = 1
@@ -73,7 +75,11 @@ def frame_array_options(
         chunk = int(chunk_frames or VIDEO_CHUNK_FRAMES)
         if chunk < 1:
             raise ValueError(f"chunk frames must be >= 1, got {chunk}")
-    elif chunk_frames not in (None, 1) or crf is not None:
+        if gop is not None and not 0 <= int(gop) <= chunk:
+            raise ValueError(
+                f"gop must be 0..{chunk} (the chunk frames; 0: one keyframe per chunk), got {gop}"
+            )
+    elif chunk_frames not in (None, 1) or crf is not None or gop is not None:
         raise ValueError(
             f"--chunk-frames and --crf apply to the video codecs ({', '.join(VIDEO_CODECS)}), not {codec!r}"
         )
@@ -91,7 +97,10 @@ def frame_array_options(
         options |= {"compressors": [numeric_compressor(), chunk_checksum()]}
     elif codec in VIDEO_CODECS:
         # the checksum after the stream: `verify` names a flipped byte before the decoder sees it
-        options |= {"serializer": VideoCodec(bitstream=codec, crf=crf), "compressors": [chunk_checksum()]}
+        options |= {
+            "serializer": VideoCodec(bitstream=codec, crf=crf, gop=int(gop or 0)),
+            "compressors": [chunk_checksum()],
+        }
     else:
         raise ValueError(f"unknown frame codec {codec!r}; choose one of {', '.join(FRAME_CODECS)}")
     return options

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import struct
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING
@@ -29,6 +28,8 @@ from zarr.abc.codec import ArrayBytesCodec
 from zarr.core.buffer import Buffer, NDBuffer
 from zarr.core.common import JSON, parse_named_configuration
 from zarr.registry import register_codec
+
+from goalframe.storage.video_decode import DECODERS, ivf_frame, ivf_header, thread_decoder
 
 if TYPE_CHECKING:
     from typing import Self
@@ -42,12 +43,10 @@ os.environ.setdefault("SVT_LOG", "1")
 
 # per bitstream: (encoder, decoder, default crf, crf range, default preset)
 BITSTREAMS: dict[str, tuple[str, str, int, tuple[int, int], str]] = {
-    "h264": ("libx264", "h264", 23, (0, 51), "veryfast"),  # slower presets: see benchmarks/README
-    "av1": ("libsvtav1", "libdav1d", 35, (0, 63), "8"),
+    "h264": ("libx264", DECODERS["h264"], 23, (0, 51), "veryfast"),  # slower presets: see benchmarks/README
+    "av1": ("libsvtav1", DECODERS["av1"], 35, (0, 63), "8"),
 }
 PIXEL_FORMAT = "yuv420p"  # what the raw recordings use; 4:4:4 would double the bytes
-_IVF_HEADER = struct.Struct("<4sHH4sHHIIII")
-_IVF_FRAME = struct.Struct("<IQ")
 _TIME_BASE = Fraction(1, 30)  # nominal: a chunk's frames only need an order, not a clock
 
 
@@ -138,25 +137,7 @@ class VideoCodec(ArrayBytesCodec):
 
     def decode_frames(self, data: bytes, shape: tuple[int, ...]) -> np.ndarray:
         """One stream -> exactly ``shape`` = (k, H, W, 3); a short or broken stream raises."""
-        k, height, width, _ = shape
-        decoder = av.CodecContext.create(BITSTREAMS[self.bitstream][1], "r")
-        if self.bitstream == "h264":
-            packets = decoder.parse(data) + decoder.parse(None)
-        else:
-            packets = [av.Packet(payload) for payload in _ivf_payloads(data)]
-        out = np.empty((k, height, width, 3), np.uint8)
-        count = 0
-        try:
-            for packet in [*packets, None]:
-                for frame in decoder.decode(packet):
-                    if count < k:
-                        out[count] = frame.to_ndarray(format="rgb24")[:height, :width]
-                    count += 1
-        except av.error.FFmpegError as exc:
-            raise ValueError(f"corrupt {self.bitstream} chunk: {exc}") from exc
-        if count != k:
-            raise ValueError(f"corrupt {self.bitstream} chunk: {count} frames decoded, expected {k}")
-        return out
+        return thread_decoder(self.bitstream).decode_all(data, tuple(shape))
 
     def _encode_chunk(self, chunk_array: NDBuffer, chunk_spec: ArraySpec) -> Buffer:
         frames = np.asarray(chunk_array.as_numpy_array())
@@ -186,27 +167,8 @@ def _pad_even(frames: np.ndarray) -> np.ndarray:
 
 
 def _ivf(packets: list[bytes], width: int, height: int) -> bytes:
-    header = _IVF_HEADER.pack(
-        b"DKIF", 0, 32, b"AV01", width, height, _TIME_BASE.denominator, _TIME_BASE.numerator, len(packets), 0
-    )
-    body = b"".join(_IVF_FRAME.pack(len(packet), pts) + packet for pts, packet in enumerate(packets))
-    return header + body
-
-
-def _ivf_payloads(data: bytes) -> list[bytes]:
-    if len(data) < _IVF_HEADER.size or data[:4] != b"DKIF":
-        raise ValueError("corrupt av1 chunk: no IVF header")
-    payloads, offset = [], _IVF_HEADER.size
-    while offset < len(data):
-        if offset + _IVF_FRAME.size > len(data):
-            raise ValueError("corrupt av1 chunk: truncated IVF frame header")
-        size, _ = _IVF_FRAME.unpack_from(data, offset)
-        offset += _IVF_FRAME.size
-        if offset + size > len(data):
-            raise ValueError("corrupt av1 chunk: truncated IVF frame")
-        payloads.append(data[offset : offset + size])
-        offset += size
-    return payloads
+    header = ivf_header(width, height, len(packets), _TIME_BASE.denominator)
+    return header + b"".join(ivf_frame(pts, packet) for pts, packet in enumerate(packets))
 
 
 register_codec(CODEC_NAME, VideoCodec)
