@@ -38,7 +38,12 @@ lerobot-env: $(LEROBOT_INSTALLED)
 demo: $(INSTALLED)
 	$(VENV)/bin/goalframe demo --out demo-out
 
-test: $(INSTALLED) $(LEROBOT_INSTALLED)
+# The LeRobot environment is built whenever a Python 3.12 is here (a failed install stops the run);
+# without one the export round trip is skipped, and says so.
+test: $(INSTALLED)
+	@if $(LEROBOT_PYTHON) -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
+	  $(MAKE) --no-print-directory lerobot-env; \
+	else echo "warning: no Python >= 3.12 here: the LeRobot export round trip will be skipped" >&2; fi
 	$(PY) -m pytest -q
 
 bench: $(INSTALLED)
