@@ -6,12 +6,8 @@
 Quality, per source and object type, on the frames where the true object is visible:
 mean IoU (a frame the track calls not visible counts 0), mean centroid error in pixels
 (frames where both are visible), and visibility F1 over every frame of every window.
-Groups: per source, object type and event kind (``vpt/kind:pickup``). Only events whose
-prompt point lies on their true object are scored (a VPT pickup's or drop's object is the
-floating item entity; eating has none); the others are counted apart (``off_prompt``: how
-many of their tracks are visible on the event frame, following something else). Tracks
-with a frame whose mask covers more than the plausibility limit (``MAX_AREA`` of the frame)
-at a score over 0.5 are counted per kind (``confident_wrong``). Speed: annotated frames per second of
+Only events whose prompt point lies on a true object are scored (pickups, drops and
+eating have no target object in the VPT truth). Speed: annotated frames per second of
 the whole `annotate_masks` step (read, annotate, write) on this machine, and of the
 annotators alone; the tiny randomly initialised SAM (the tests' model) with keyframes
 every K = 1, 5, 10 frames, its speed-up and how far its masks move from K = 1 (IoU).
@@ -39,11 +35,6 @@ import numpy as np
 import polars as pl
 
 from goalframe import pipeline
-
-try:
-    from goalframe.annotators.annotator import MAX_AREA
-except ImportError:  # before the plausibility check
-    MAX_AREA = 0.35
 from goalframe.annotators.vpt_targets import static_target
 from goalframe.media.images import iou
 from goalframe.sources.registry import get_format
@@ -161,9 +152,8 @@ def summarize(tallies: list[dict]) -> dict[str, Any]:
     }
 
 
-def scorable_events(dataset: str, truth: Truth, on_object: bool = True) -> list[tuple[dict, int, str]]:
-    """(events row, true object id, object type) for rows with a visible prompt on a true object
-    (``on_object=False``: the rows whose prompt misses their true object instead)."""
+def scorable_events(dataset: str, truth: Truth) -> list[tuple[dict, int, str]]:
+    """(events row, true object id, object type) for rows with a visible prompt on a true object."""
     ds = open_dataset(dataset)
     rows = []
     for row in ds.table("events").filter(pl.col("prompt_visible")).iter_rows(named=True):
@@ -171,24 +161,10 @@ def scorable_events(dataset: str, truth: Truth, on_object: bool = True) -> list[
         if target is None:
             continue
         r, c = int(round(row["prompt_row"])), int(round(row["prompt_col"]))
-        if (truth.ids(row["episode_id"], row["camera"])[row["frame"], r, c] == target[0]) == on_object:
-            rows.append((row, *target))
+        if truth.ids(row["episode_id"], row["camera"])[row["frame"], r, c] != target[0]:
+            continue  # the prompt misses the object: an events issue, not scored here
+        rows.append((row, *target))
     return rows
-
-
-def off_prompt(dataset: str, truth: Truth, annotator: str = "classical") -> dict[str, Any]:
-    """Per event kind, the events whose prompt misses their true object (a pickup whose item is not
-    under the crosshair, a drop): not scored for IoU; a track of theirs that is visible on the
-    event frame follows something else, confidently."""
-    from goalframe.storage.masks import track_id_for
-
-    ds = open_dataset(dataset)
-    counts: dict[str, dict[str, int]] = defaultdict(lambda: {"events": 0, "visible_tracks": 0})
-    for row, _object_id, _kind in scorable_events(dataset, truth, on_object=False):
-        track = ds.read_track(row["episode_id"], track_id_for(row["event_id"], row["camera"], annotator))
-        counts[row["kind"]]["events"] += 1
-        counts[row["kind"]]["visible_tracks"] += int(track.visible[-1])
-    return dict(sorted(counts.items()))
 
 
 def evaluate_direct(
@@ -232,7 +208,6 @@ def grouped(tallies: list[dict]) -> dict[str, Any]:
         groups["all"].append(t)
         groups[f"{t['source']}"].append(t)
         groups[f"{t['source']}/{t['type']}"].append(t)
-        groups[f"{t['source']}/kind:{t['kind']}"].append(t)
         if t["source"] == "agibot":
             groups[f"agibot/camera:{t['camera']}"].append(t)
     return {name: summarize(items) for name, items in sorted(groups.items())}
@@ -270,28 +245,6 @@ def stored_tallies(dataset: str, truth: Truth, source: str, annotator: str = "cl
         )
         tallies.append(tally)
     return tallies
-
-
-def confident_wrong(dataset: str, max_area: float, annotator: str = "classical") -> dict[str, Any]:
-    """Per event kind: stored tracks, and those with a frame whose mask covers more than ``max_area``
-    of the frame at a score above 0.5 (a mask that cannot be right, given as confident, unless the
-    recording placed the object: ``of_them_placed``), and those the annotator flagged implausible."""
-    ds = open_dataset(dataset)
-    kinds = {r["event_id"]: r["kind"] for r in ds.table("events").iter_rows(named=True)}
-    counts: dict[str, dict[str, int]] = defaultdict(
-        lambda: {"tracks": 0, "confident_wrong": 0, "of_them_placed": 0, "implausible": 0}
-    )
-    for row in ds.table("tracks").filter(pl.col("annotator") == annotator).iter_rows(named=True):
-        track = ds.read_track(row["episode_id"], row["track_id"])
-        area = track.mask.reshape(len(track), -1).mean(1)
-        wrong = bool(np.any((area > max_area) & (track.score > 0.5)))
-        for key in ("all", kinds.get(row["event_id"], "?")):
-            counts[key]["tracks"] += 1
-            counts[key]["confident_wrong"] += int(wrong)
-            # placed by the recording (a mined block by the poses): a close block may fill the view
-            counts[key]["of_them_placed"] += int(wrong and "target" in track.attrs)
-            counts[key]["implausible"] += int("implausible" in track.attrs)
-    return dict(sorted(counts.items()))
 
 
 def keyframe_runs(make, data: dict, window: int, limit: int, ks=(1, 5, 10)) -> dict[str, Any]:
@@ -490,7 +443,7 @@ def main() -> None:
             "window": args.window,
             "workers": args.workers,
         }
-        tallies, step, wrong, missed = [], {}, {}, {}
+        tallies, step = [], {}
         for fmt, (raw, dataset) in data.items():
             began = time.perf_counter()
             report = annotate_masks(
@@ -504,14 +457,7 @@ def main() -> None:
                 "step_frames_per_s": round(summary["frames"] / wall, 1),
             }
             tallies += stored_tallies(dataset, Truth(raw, fmt), fmt)
-            wrong[fmt] = confident_wrong(dataset, MAX_AREA)
-            missed[fmt] = off_prompt(dataset, Truth(raw, fmt))
-        results["classical"] = {
-            "step": step,
-            "quality": grouped(tallies),
-            "confident_wrong": {"max_area": MAX_AREA, **wrong},
-            "off_prompt": missed,
-        }
+        results["classical"] = {"step": step, "quality": grouped(tallies)}
         raw, dataset = data["vpt"]
         _q, flow, _s, _f = evaluate_direct(
             dataset, Truth(raw, "vpt"), ClassicalAnnotator(), args.window, None, "vpt", poses=False
@@ -547,16 +493,6 @@ def main() -> None:
             f" {s['step_frames_per_s']} frames/s (annotator alone {s['frames_per_s']} frames/s per worker)"
         )
     print_quality("classical annotator vs truth (window %d)" % args.window, results["classical"]["quality"])
-    print(f"tracks with a mask over {MAX_AREA:.0%} of the frame at score > 0.5 (confident and wrong):")
-    for fmt, kinds in results["classical"]["confident_wrong"].items():
-        if isinstance(kinds, dict):
-            print(
-                f"  {fmt}: "
-                + ", ".join(f"{k} {c['confident_wrong']}/{c['tracks']}" for k, c in kinds.items())
-            )
-    print("events whose prompt misses their true object: tracks visible on the event frame / events")
-    for fmt, kinds in results["classical"]["off_prompt"].items():
-        print(f"  {fmt}: " + ", ".join(f"{k} {c['visible_tracks']}/{c['events']}" for k, c in kinds.items()))
     print_quality(
         "baseline: VPT without the recorded poses (mined blocks tracked by optical flow)",
         results["classical_flow_baseline"]["quality"],

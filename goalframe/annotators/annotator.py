@@ -10,17 +10,6 @@ lost (no mask, or a score under ``min_score`` for more than ``patience`` frames)
 earlier frame is recorded as not visible. An empty first mask gives a track that is not
 visible on any frame (it is still a track: nothing is dropped silently).
 
-Masks that cannot be right are not trusted, whichever annotator made them
-(:func:`implausible`): a mask over more than ``max_area`` of the frame, or one that runs
-along more than ``max_border`` of the frame's edge, is a background region (grass, sky, a
-table top) grown from a prompt with no object under it: a pickup whose item is not under
-the crosshair, a drop. The check holds for masks grown from the prompt and tracked by flow;
-an object the recording places (a fitted static target with a silhouette on the event
-frame) may fill the view, and is not held to it. Such a frame is not visible and keeps a score of at most
-``IMPLAUSIBLE_SCORE``; on the event frame that makes the whole track not visible, and the
-track's ``attrs["implausible"]`` says why. Earlier frames where tracking spread over the
-background end the track like a lost object (``attrs["implausible_frames"]`` counts them).
-
 Annotators are built by name from the registry beside them,
 :mod:`goalframe.annotators.registry` (``build_annotator("classical")``).
 """
@@ -39,29 +28,6 @@ from goalframe.media.images import mask_box, resize_frames, resize_mask_smooth
 from goalframe.storage.masks import MaskTrack
 
 Point = tuple[float, float]  # (row, col) in pixels of the full-size frame
-
-MAX_AREA = 0.35  # a mask over more of the frame than this is background, not an object
-MAX_BORDER = 0.25  # ... and so is one along more of the frame's edge than this
-IMPLAUSIBLE_SCORE = 0.05  # the most a frame with such a mask may score
-
-
-def implausible(mask: np.ndarray, max_area: float = MAX_AREA, max_border: float = MAX_BORDER) -> str | None:
-    """Why ``mask`` (H, W) bool cannot be one object's, or None: it covers more than ``max_area``
-    of the frame, or runs along more than ``max_border`` of the frame's edge."""
-    area = float(np.count_nonzero(mask)) / mask.size
-    if area > max_area:
-        return (
-            f"the mask covers {area:.0%} of the frame (more than {max_area:.0%}): a background region grown"
-            " from a prompt with no object under it"
-        )
-    edge = np.concatenate([mask[0], mask[-1], mask[1:-1, 0], mask[1:-1, -1]])
-    border = float(np.count_nonzero(edge)) / max(edge.size, 1)
-    if border > max_border:
-        return (
-            f"the mask runs along {border:.0%} of the frame's edge (more than {max_border:.0%}): a background"
-            " region grown from a prompt with no object under it"
-        )
-    return None
 
 
 class StaticTarget(Protocol):
@@ -200,8 +166,6 @@ class BackwardTracker(Annotator):
         patience: int = 12,
         min_extent: int = 48,
         recover_area: float = 0.6,
-        max_area: float = MAX_AREA,
-        max_border: float = MAX_BORDER,
     ):
         if every < 1:
             raise ValueError(f"every must be 1 or more, got {every}")
@@ -212,10 +176,6 @@ class BackwardTracker(Annotator):
         self.patience = patience
         self.min_extent = min_extent
         self.recover_area = recover_area
-        if not 0.0 < max_area <= 1.0 or not 0.0 < max_border <= 1.0:
-            raise ValueError(f"max_area and max_border must be in (0, 1], got {max_area} and {max_border}")
-        self.max_area = max_area
-        self.max_border = max_border
         self.flow = Flow()
 
     @property
@@ -228,8 +188,6 @@ class BackwardTracker(Annotator):
             "patience": self.patience,
             "min_extent": self.min_extent,
             "recover_area": self.recover_area,
-            "max_area": self.max_area,
-            "max_border": self.max_border,
         }
 
     # subclasses ------------------------------------------------------------------
@@ -304,20 +262,11 @@ class BackwardTracker(Annotator):
             event_mask = mask = self.guided_event_mask(window, event_mask)
         self.begin(window, mask)
         masks[-1], scores[-1] = mask, event_score
-        # where the recording places the object (a mined block projected by the poses, a GUI
-        # slot), its silhouette may fill the view (leaves right in front): only what grew from
-        # the prompt alone is held to the plausibility check
-        placed = window.guided and bool(guide[-1].any())
-        reason = None if placed else implausible(event_mask, self.max_area, self.max_border)
-        if reason:
-            scores[-1] = min(event_score, IMPLAUSIBLE_SCORE)
         visible[-1] = (
-            reason is None
-            and event_mask.sum() >= self.min_area * height * width
+            event_mask.sum() >= self.min_area * height * width
             and mask.any()
             and event_score >= self.min_score
         )
-        spread = 0  # earlier frames where the mask spread over the background
         if visible[-1]:
             carried, lost, good_area = mask, 0, int(mask.sum())
             for t in range(n - 2, -1, -1):
@@ -337,8 +286,6 @@ class BackwardTracker(Annotator):
                     mask = mask.astype(bool)
                 area = int(mask.sum())
                 ok = area >= min_pixels and score >= self.min_score
-                if ok and not window.guided and implausible(mask, self.max_area, self.max_border):
-                    ok, score, spread = False, min(score, IMPLAUSIBLE_SCORE), spread + 1
                 if ok and lost and not window.guided and area < self.recover_area * good_area:
                     ok = False  # what the flow coasted onto is not the object that was lost
                 if ok:
@@ -358,10 +305,6 @@ class BackwardTracker(Annotator):
         frame_index = np.arange(first_frame, first_frame + n, dtype=np.int32)
         track = MaskTrack.from_masks(frame_index, full, score=np.clip(scores, 0, 1), visible=visible)
         track.attrs.update(annotator=self.name, annotator_version=self.version, params=self.params)
-        if reason:
-            track.attrs["implausible"] = reason
-        if spread:
-            track.attrs["implausible_frames"] = spread
         if window.guided:
             track.attrs["target"] = target.describe()
         return track

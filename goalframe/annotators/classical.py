@@ -55,7 +55,7 @@ class ClassicalWindowState:
 
 class ClassicalAnnotator(BackwardTracker):
     name = "classical"
-    version = "5"
+    version = "4"
 
     def __init__(
         self,

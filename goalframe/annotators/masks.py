@@ -28,7 +28,7 @@ from typing import Any
 
 import polars as pl
 
-from goalframe.annotators.annotator import MAX_AREA, Annotator
+from goalframe.annotators.annotator import Annotator
 from goalframe.annotators.registry import ANNOTATORS, annotator_version, build_annotator
 from goalframe.annotators.vpt_targets import static_target
 from goalframe.schemas.layout import DatasetError, utc_now
@@ -47,7 +47,6 @@ from goalframe.storage.parallel import run_tasks
 from goalframe.storage.store import new_step, open_root, record_step, store_path
 
 DEFAULT_WINDOW = 128
-TRACK_FINDINGS = ("target", "implausible", "implausible_frames")  # what the annotator found, kept as attrs
 
 
 @dataclass
@@ -60,7 +59,6 @@ class MaskOptions:
     device: str = "auto"  # sam
     overwrite: bool = False
     poses: bool = True  # place what the recording can: mined blocks by camera pose, GUI items, placed blocks
-    max_area: float = MAX_AREA  # a mask over more of the frame is background: not visible, low score
     extra: dict[str, Any] = field(default_factory=dict)  # more annotator options (tests, benchmarks)
 
     def validate(self) -> None:
@@ -70,11 +68,9 @@ class MaskOptions:
             raise ValueError(f"--window must be 1 or more, got {self.window}")
         if self.every < 1:
             raise ValueError(f"--every must be 1 or more, got {self.every}")
-        if not 0.0 < self.max_area <= 1.0:
-            raise ValueError(f"--max-area must be a fraction of the frame in (0, 1], got {self.max_area}")
 
     def build(self) -> Annotator:
-        options: dict[str, Any] = {"every": self.every, "max_area": self.max_area, **self.extra}
+        options: dict[str, Any] = {"every": self.every, **self.extra}
         if self.annotator == "sam":
             options.update(checkpoint=self.checkpoint, model_type=self.model_type, device=self.device)
         return build_annotator(self.annotator, **options)
@@ -102,7 +98,6 @@ def _annotator(options: MaskOptions) -> Annotator:
     key = (
         options.annotator,
         options.every,
-        options.max_area,
         options.checkpoint,
         options.model_type,
         options.device,
@@ -169,7 +164,6 @@ def annotate_event(
                 and group.attrs.get("annotator_version") == version
                 and group.attrs.get("every", 1) == options.every
                 and group.attrs.get("poses", False) == options.poses
-                and group.attrs.get("params", {}).get("max_area", MAX_AREA) == options.max_area
             ):
                 result.status, result.reason = "skipped", "already made by this annotator and version"
                 return result
@@ -193,14 +187,11 @@ def annotate_event(
             "every": options.every,
             "poses": options.poses,
             "params": annotator.params,
-            **{key: track.attrs[key] for key in TRACK_FINDINGS if key in track.attrs},
+            **({"target": track.attrs["target"]} if "target" in track.attrs else {}),
         }
         if not track.visible[-1]:
             attrs["note"] = (
-                f"implausible mask at the event frame ({track.attrs['implausible']}): the track is not"
-                " visible on any frame"
-                if "implausible" in track.attrs
-                else "empty or untrusted mask at the event frame: the track is not visible on any frame"
+                "empty or untrusted mask at the event frame: the track is not visible on any frame"
             )
         write_track(root, row["episode_id"], track_id, track, attrs)
         result.status, result.frames, result.visible = "written", len(track), int(track.visible.sum())

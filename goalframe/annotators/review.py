@@ -320,8 +320,6 @@ def task_payload(
     result = [mask_result(mask)] if mask.any() else []
     if bool(track.visible[row]):
         result.append(visibility_result("visible"))
-    elif track.attrs.get("implausible"):  # the annotator's mask could not be right: nothing to see
-        result.append(visibility_result("absent"))
     annotator = track.attrs.get("annotator", "automatic")
     version = track.attrs.get("annotator_version", "")
     return {

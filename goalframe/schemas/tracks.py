@@ -30,8 +30,6 @@ class TrackMeta(BaseModel):
     poses: bool = False  # the prompt followed the target's pose
     params: dict[str, Any] = Field(default_factory=dict)  # the annotator's own parameters
     note: str | None = None  # why a track is not visible, when it is not
-    implausible: str | None = None  # why the event frame's mask cannot be right (then nothing is visible)
-    implausible_frames: int | None = None  # earlier frames whose mask spread over the background
     kind: str = "automatic"  # automatic | reviewed (a review revision's group)
     created: str | None = None
     complete: bool = False  # written last: readers ignore a track without it

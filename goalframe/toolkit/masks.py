@@ -6,7 +6,6 @@ from typing import Optional
 
 import typer
 
-from goalframe.annotators.annotator import MAX_AREA as DEFAULT_MAX_AREA
 from goalframe.pipeline import default_workers
 from goalframe.toolkit.common import (
     STORAGE_OPTION_HELP,
@@ -44,14 +43,6 @@ POSES = typer.Option(
         " instead of optical flow, a crafted item in its GUI slot, a placed block on its event frame only."
     ),
 )
-MAX_AREA = typer.Option(
-    DEFAULT_MAX_AREA,
-    help=(
-        "A mask over more than this fraction of the frame (or along much of its edge) is background grown"
-        " from a prompt with no object under it: not visible, score at most 0.05, the reason in the"
-        " track's attrs."
-    ),
-)
 OVERWRITE = typer.Option(
     False,
     "--overwrite",
@@ -76,7 +67,6 @@ def masks(
     workers: Optional[int] = typer.Option(None, help="Parallel event workers (local processes)."),
     scheduler: Optional[str] = typer.Option(None, help="Address of a dask.distributed scheduler."),
     poses: bool = POSES,
-    max_area: float = MAX_AREA,
     overwrite: bool = OVERWRITE,
     json_output: bool = typer.Option(False, "--json", help="Print a JSON summary."),
     storage_option: Optional[list[str]] = typer.Option(None, "--storage-option", help=STORAGE_OPTION_HELP),
@@ -94,7 +84,6 @@ def masks(
             model_type=model_type,
             device=device,
             poses=poses,
-            max_area=max_area,
             overwrite=overwrite,
         )
         options.validate()

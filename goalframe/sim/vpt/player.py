@@ -300,36 +300,6 @@ class ScriptedPlayer(GuiHands):
                 dx, dy = (dx, dy) if self.rng.random() < 0.85 else (dx + self.rng.choice((-1.0, 1.0)), dy)
             yield self._idle(dx=dx, dy=dy, buttons=buttons)
 
-    def _collect(self, radius: float = 6.0, most: int = 4) -> Iterator[dict[str, Any]]:
-        """Walk over the drops lying near (not what the player threw away), nearest first,
-        looking at each, as a player does after mining or a kill."""
-        w = self.w
-        for _ in range(30):  # a killed mob's drops appear once it has lain dead
-            if not w._spawns:
-                break
-            yield self._idle()
-        yield from self._wait(3, 8)  # let them land
-        for _ in range(most):
-            near = [i for i in w.items if not i.thrown and self._hdist(i.x, i.z) < radius and i.y < w.y + 1.5]
-            if not near:
-                return
-            yield from self._walk_over(min(near, key=lambda i: self._hdist(i.x, i.z)))
-
-    def _walk_over(self, item: Any, max_ticks: int = 120) -> Iterator[dict[str, Any]]:
-        """Walk to a dropped item with the crosshair on it until it is picked up; close to it,
-        step only while the aim holds (the view turns down fast as the item comes near)."""
-        w = self.w
-        for _ in range(max_ticks):
-            if all(i is not item for i in w.items):
-                return
-            point = item.centre()
-            dx, dy, err = self._aim(point, gain=0.6, max_deg=12.0, noise=0.1)
-            d = self._hdist(item.x, item.z)
-            keys: set[str] = set()
-            if d > 0.6 and self._yaw_error(point) < 30 and (d > 3.0 or err < 2.0):
-                keys.add("key.keyboard.w")
-            yield self._idle(keys=keys, dx=dx, dy=dy)
-
     def _do_wander(self) -> Iterator[dict[str, Any]]:
         w, rng = self.w, self.rng
         turn = rng.uniform(-90, 90)
@@ -380,7 +350,6 @@ class ScriptedPlayer(GuiHands):
             yield from self._mine(p, None, pt, max_ticks=160)
             n -= 1
             yield from self._wait(1, 5)
-        yield from self._collect()
 
     def _face_point(self, p: tuple[int, int, int]) -> tuple[float, float, float]:
         """Centre of the face of block ``p`` turned toward the player."""
@@ -420,7 +389,6 @@ class ScriptedPlayer(GuiHands):
             for _ in range(rng.randint(1, 2)):
                 yield from self._mine(None, cell, pt, max_ticks=120)
                 yield from self._wait(1, 4)
-            yield from self._collect()
             if rng.random() < 0.5:
                 yield from self._turn(rng.uniform(-70, 70))
 
@@ -468,7 +436,6 @@ class ScriptedPlayer(GuiHands):
                 yield from self._wait(2, 6)
             if wpos in w.blocks and rng.random() < 0.35:
                 yield from self._mine(wpos, None, self._face_point(wpos), max_ticks=120)
-                yield from self._collect()
             yield from self._turn(rng.uniform(-60, 60))
 
     def _do_hunt(self) -> Iterator[dict[str, Any]]:
@@ -484,8 +451,7 @@ class ScriptedPlayer(GuiHands):
         cooldown = 0
         for _ in range(HUNT_MAX_TICKS):
             if mob not in w.mobs:
-                yield from self._wait(4, 12)  # watch it die
-                yield from self._collect()
+                yield from self._wait(4, 12)  # watch it die, let drops come
                 return
             pt = (mob.x, mob.y + MOB_AIM_HEIGHT[mob.kind], mob.z)
             d = self._hdist(mob.x, mob.z)
@@ -522,7 +488,6 @@ class ScriptedPlayer(GuiHands):
                 return
             yield from self._mine(pos, None, self._face_point(pos), max_ticks=120)
             yield from self._wait(1, 4)
-            yield from self._collect()
 
     def _do_eat(self) -> Iterator[dict[str, Any]]:
         food = next((f for f in sorted(FOOD) if self._hotbar_has(f)), None)

@@ -71,11 +71,6 @@ from goalframe.sim.vpt.gui import (
 )
 
 
-def _normals(axes: np.ndarray, signs: np.ndarray) -> np.ndarray:
-    """Outward unit normals (n, 3) of axis-aligned faces given by axis index and sign."""
-    return np.eye(3)[axes] * signs[:, None]
-
-
 class WorldRenderer:
     """Renders one world: ``render()`` returns the RGB frame and the per-pixel object ids."""
 
@@ -124,14 +119,16 @@ class WorldRenderer:
                     spot_flags.append(1.0)
         if centers:
             self._f_center = np.array(centers)
-            self._f_normal = _normals(np.array(axes, np.int64), np.array(signs))
+            self._f_axis = np.array(axes, np.int64)
+            self._f_sign = np.array(signs)
             self._f_corners = np.array(corners)
             self._f_color = np.array(colors)
             self._f_id = np.array(ids, np.int64)
             self._f_spot = np.array(spot_flags)
         else:
             self._f_center = np.zeros((0, 3))
-            self._f_normal = np.zeros((0, 3))
+            self._f_axis = np.zeros(0, np.int64)
+            self._f_sign = np.zeros(0)
             self._f_corners = np.zeros((0, 4, 3))
             self._f_color = np.zeros((0, 3))
             self._f_id = np.zeros(0, np.int64)
@@ -149,10 +146,11 @@ class WorldRenderer:
         corners = lo[:, None, None, :] + _FACE_CORNERS[None] * (hi - lo)[:, None, None, :]  # (n,6,4,3)
         corners = corners.reshape(-1, 4, 3)
         centers = corners.mean(1)
-        normals = _normals(np.tile(_FACE_AXIS, n), np.tile(_FACE_SIGN, n))
+        axes = np.tile(_FACE_AXIS, n)
+        signs = np.tile(_FACE_SIGN, n)
         colors = (col[:, None, :] * _FACE_SHADE[None, :, None]).reshape(-1, 3)
         ids = np.full(n * 6, oid, np.int64)
-        return centers, normals, corners, colors, ids, np.zeros(n * 6)
+        return centers, axes, signs, corners, colors, ids, np.zeros(n * 6)
 
     def render(self, cursor: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """RGB frame (360, 640, 3) uint8 and object ids (360, 640) uint16 of the current state.
@@ -248,7 +246,8 @@ class WorldRenderer:
         parts = [
             (
                 self._f_center,
-                self._f_normal,
+                self._f_axis,
+                self._f_sign,
                 self._f_corners,
                 self._f_color,
                 self._f_id,
@@ -266,21 +265,15 @@ class WorldRenderer:
             parts.append(
                 self._box_faces(mob.boxes(0.35 + 0.65 * min(1.0, mob.dead_ticks / DEATH_TICKS)), mob.id, 0.6)
             )
-        for item in (*self.world.items, *self.world._ghost_items):
-            if (item.x - eye[0]) ** 2 + (item.z - eye[2]) ** 2 < FACE_CULL**2:
-                centres, normals, item_corners, colours = item.faces()
-                parts.append(
-                    (centres, normals, item_corners, colours, np.full(6, item.id, np.int64), np.zeros(6))
-                )
         if len(parts) > 1:
             cat = [np.concatenate(x) for x in zip(*parts)]
         else:
             cat = list(parts[0])
-        center, normal, corners, color, fid, spot = cat
+        center, axis, sign, corners, color, fid, spot = cat
         if len(center) == 0:
             return
         rel = eye[None, :] - center
-        facing = (rel * normal).sum(1) > 1e-9
+        facing = rel[np.arange(len(rel)), axis] * sign > 1e-9
         d2 = (rel * rel).sum(1)
         keep = np.nonzero(facing & (d2 < FACE_CULL * FACE_CULL))[0]
         if len(keep) == 0:

@@ -95,7 +95,6 @@ from goalframe.sim.vpt.gui import (
     SLOT_NAMES,
 )
 from goalframe.sim.vpt.gui_state import GuiScreen
-from goalframe.sim.vpt.items import ItemEntity, block_drop, resting_height, thrown
 from goalframe.sim.vpt.mobs import MOBS, Mob
 from goalframe.sim.vpt.physics import PlayerPhysics
 from goalframe.sim.vpt.render import WorldRenderer
@@ -112,14 +111,10 @@ class Target:
 
 
 @dataclass
-class _Spawn:
-    """An item entity still to appear: a mined block's drop shows once the block is gone, a
-    killed mob's once it has lain dead."""
-
+class _Pending:
     tick: int
     item: str
     count: int
-    at: tuple[float, float, float]
 
 
 class VptWorld:
@@ -173,11 +168,7 @@ class VptWorld:
         self.gui_inventory = False
         self.mouse_x, self.mouse_y = WINDOW_W / 2, WINDOW_H / 2
         self.stats: dict[str, int] = {}
-        self.items: list[ItemEntity] = []  # dropped items floating in the world
-        self._spawns: list[_Spawn] = []
-        self._ghost_items: list[ItemEntity] = []  # picked up this tick: shown on this frame still
-        # item motion draws from its own stream, so that the world's own draws stay as they were
-        self._item_rng = random.Random(self.seed * 104729 + 3)
+        self._pending: list[_Pending] = []
         self._prev = {"attack": 0, "use": 0, "inventory": 0, "drop": 0}
         self._mine_target: int | None = None
         self._mine_progress = 0
@@ -378,8 +369,6 @@ class VptWorld:
         self._last_events = []
         self._ghost_blocks = []
         self._ghost_cells = []
-        self._ghost_items = []
-        self._spawn_items()
         self._gui_visual = self.gui.snapshot()
         a = {
             k: int(bool(action.get(k, 0)))
@@ -418,7 +407,7 @@ class VptWorld:
             self.gui.tick(cam, press)
         if not self.gui_open:
             self._play_tick(a, cam, press)
-        self._update_items()
+        self._update_pickups()
         self._update_mobs()
         self.count_stat("custom", "play_one_minute")
         self.count_stat("custom", "time_since_death")
@@ -481,11 +470,7 @@ class VptWorld:
             self._use_cooldown = 0
         if press["drop"] and held:
             self._consume_selected()
-            oid = self._new_id("item", held)
-            self.items.append(
-                thrown(oid, held, self.eye, camera_basis(self.yaw, self.pitch)[0], self._item_rng)
-            )
-            self.count_stat("drop", held, 1, object_id=oid)
+            self.count_stat("drop", held, 1)
 
     def _consume_selected(self) -> None:
         s = self.slots[self.hotbar]
@@ -524,14 +509,10 @@ class VptWorld:
         b = BLOCKS[code]
         self.count_stat("mine_block", b.name, 1, object_id=oid)
         has_tool = held in TOOLS and TOOLS[held][0] == b.tool
-        if tgt.kind == "block":
-            at = (tgt.pos[0] + 0.5, tgt.pos[1] + 0.25, tgt.pos[2] + 0.5)
-        else:
-            at = (self.origin[0] + tgt.pos[0] + 0.5, float(GROUND_Y), self.origin[1] + tgt.pos[2] + 0.5)
         if b.drop and (not b.needs_tool or has_tool):
-            self._spawns.append(_Spawn(self.tick + 1, b.drop, 1, at))
+            self._pending.append(_Pending(self.tick + self.rng.randint(4, 10), b.drop, 1))
         if b.name == "oak_leaves" and self.rng.random() < 0.1:
-            self._spawns.append(_Spawn(self.tick + 1, "oak_sapling", 1, at))
+            self._pending.append(_Pending(self.tick + self.rng.randint(4, 10), "oak_sapling", 1))
 
     def _hit_mob(self, mob: Mob) -> None:
         if mob.hurt_ticks > 0:
@@ -550,7 +531,7 @@ class VptWorld:
             for item, lo, hi in MOBS[mob.kind].drops:
                 n = self.rng.randint(lo, hi)
                 if n:
-                    self._spawns.append(_Spawn(self.tick + DEATH_TICKS, item, n, (mob.x, mob.y + 0.3, mob.z)))
+                    self._pending.append(_Pending(self.tick + self.rng.randint(6, 14), item, n))
         else:
             # knockback away from the player, then panic
             d = math.hypot(mob.x - self.x, mob.z - self.z) or 1.0
@@ -613,29 +594,15 @@ class VptWorld:
         self._consume_selected()
         self.count_stat("use_item", held, 1, object_id=oid)
 
-    def _spawn_items(self) -> None:
-        """Drops whose time has come become item entities (each a new world object)."""
-        due = [s for s in self._spawns if s.tick <= self.tick]
-        self._spawns = [s for s in self._spawns if s.tick > self.tick]
-        for s in due:
-            oid = self._new_id("item", s.item)
-            self.items.append(block_drop(oid, s.item, s.count, *s.at, self._item_rng))
-
-    def _update_items(self) -> None:
-        """Items fall and float; the player collects those within reach (the picked-up item still
-        shows on this tick's frame, as a mined block does)."""
+    def _update_pickups(self) -> None:
         keep = []
-        for item in self.items:
-            item.step(resting_height(self.blocks, item.x, item.y, item.z))
-            if item.reachable(self.x, self.y, self.z):
-                left = self.add_item(item.item, item.count)
-                self.count_stat("pickup", item.item, item.count - left, object_id=item.id)
-                if not left:
-                    self._ghost_items.append(item)
-                    continue
-                item.count = left
-            keep.append(item)
-        self.items = keep
+        for p in self._pending:
+            if p.tick <= self.tick:
+                left = self.add_item(p.item, p.count)
+                self.count_stat("pickup", p.item, p.count - left)
+            else:
+                keep.append(p)
+        self._pending = keep
 
     # -- mobs
     def _update_mobs(self) -> None:
