@@ -13,8 +13,9 @@ REVIEWED revision of the track (``storage.masks.write_review``: the automatic ma
 on disk) with its provenance: task and annotation ids, annotator, time, visibility. An
 annotation already pulled (same id, same update time) is not pulled again.
 
-Beside it: :mod:`~goalframe.annotators.review_server` (the client), ``review_results``
-(masks <-> Label Studio results) and ``review_frames`` (the task images).
+This module is push; beside it: ``review_pull`` and ``review_status`` (re-exported here),
+``review_tasks`` (the tasks table), :mod:`~goalframe.annotators.review_server` (the client),
+``review_results`` (masks <-> Label Studio results) and ``review_frames`` (the task images).
 
 The API key is passed to the client and nowhere else: it is never written, printed or
 logged, and error messages are scrubbed of it.
@@ -24,7 +25,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,33 +35,32 @@ import polars as pl
 
 from goalframe.annotators.review_frames import FrameServer, repair_review_images
 from goalframe.annotators.review_results import (
-    SizeMismatch,
-    decode_result,
     mask_result,
-    reviewed_visible,
     visibility_result,
 )
 from goalframe.annotators.review_server import ReviewError, Server
+from goalframe.annotators.review_tasks import (
+    DEFAULT_PROJECT,
+    TASKS_TABLE,
+    TaskKey,
+    project_rows,
+    read_tasks_table,
+    task_key,
+)
 from goalframe.schemas.layout import utc_now
 from goalframe.schemas.tables import REVIEW_TASKS_SCHEMA
 from goalframe.storage.dataset import Dataset, open_dataset
-from goalframe.storage.layout import FRAMES
 from goalframe.storage.lease import writes_dataset
-from goalframe.storage.masks import MaskTrack, rebuild_tracks_table, reviews, write_review
+from goalframe.storage.masks import MaskTrack
 from goalframe.storage.review_images import (
     REVIEW_IMAGES,
     load_digests,
     save_digests,
 )
-from goalframe.storage.store import is_url, new_step, open_root, read_table, record_step, write_table
+from goalframe.storage.store import is_url, new_step, open_root, record_step, write_table
 
-DEFAULT_PROJECT = "goalframe mask review"
 IMPORT_BATCH = 200  # tasks per import request
-TASKS_TABLE = "review_tasks"
 EXPORT_FOLDER = REVIEW_IMAGES  # inside a local dataset
-
-
-TaskKey = tuple[str, str, int]  # (episode_id, track_id, frame)
 
 
 # ---- selection ------------------------------------------------------------------------
@@ -95,27 +94,6 @@ def select_frames(track: MaskTrack, frames_per_track: int, min_score: float) -> 
         picks = np.unique(np.round(np.linspace(0, len(candidates) - 1, frames_per_track)).astype(int))
         candidates = candidates[picks]
     return [int(track.frame_index[i]) for i in candidates]
-
-
-# ---- the dataset's record of pushed tasks -------------------------------------------------
-
-
-def read_tasks_table(dataset: str, storage_options: dict | None = None) -> pl.DataFrame:
-    table = read_table(dataset, TASKS_TABLE, storage_options)
-    if table is None:
-        return pl.DataFrame(schema=REVIEW_TASKS_SCHEMA)
-    return table.select([pl.col(name).cast(dtype) for name, dtype in REVIEW_TASKS_SCHEMA.items()])
-
-
-def project_rows(table: pl.DataFrame, server: str, project_id: int) -> pl.DataFrame:
-    return table.filter((pl.col("server") == server) & (pl.col("project_id") == project_id))
-
-
-def _task_key(data: dict[str, Any]) -> TaskKey | None:
-    try:
-        return str(data["episode_id"]), str(data["track_id"]), int(data["frame"])
-    except (KeyError, TypeError, ValueError):
-        return None
 
 
 # ---- push ---------------------------------------------------------------------------------
@@ -176,7 +154,7 @@ def push(
         created_id = ds.info.created
         on_server: dict[TaskKey, Any] = {}
         for task in server.tasks(ls_project.id, annotations=False):
-            key = _task_key(task.data or {})
+            key = task_key(task.data or {})
             if key is not None and (task.meta or {}).get("dataset_created") in (None, created_id):
                 on_server.setdefault(key, task)
         table = read_tasks_table(dataset, storage_options)
@@ -347,238 +325,21 @@ def task_payload(
     }
 
 
-# ---- pull -----------------------------------------------------------------------------
+# pull and status live beside push; they are part of this module's API
+from goalframe.annotators.review_pull import PullReport, pull  # noqa: E402
+from goalframe.annotators.review_status import StatusReport, TrackStatus, status  # noqa: E402
 
-
-@dataclass
-class PullReport:
-    server: str
-    project: str
-    project_id: int
-    tasks: int = 0  # tasks of this dataset in the project
-    annotated: int = 0
-    pulled: int = 0  # frames written now
-    unchanged: int = 0  # already pulled before
-    missing: int = 0  # recorded tasks no longer on the server
-    refused: list[str] = field(default_factory=list)  # one line per refused annotation
-    revisions: list[str] = field(default_factory=list)  # episode/track/reviewed/<revision>
-
-
-def _latest_annotation(task: Any) -> dict[str, Any] | None:
-    annotations = [a if isinstance(a, dict) else a.dict() for a in task.annotations or []]
-    submitted = [a for a in annotations if not a.get("was_cancelled")]
-    if not submitted:
-        return None
-    return max(
-        submitted,
-        key=lambda a: (str(a.get("updated_at") or a.get("created_at") or ""), int(a.get("id") or 0)),
-    )
-
-
-def pulled_annotations(root, episode: str, track_id: str) -> set[tuple[int, int, str]]:
-    """(task_id, annotation_id, annotated) of every annotation already in a reviewed revision."""
-    done = set()
-    for revision in reviews(root, episode, track_id):
-        for item in (revision.attrs.get("label_studio") or {}).get("frames", []):
-            done.add((int(item["task_id"]), int(item["annotation_id"]), str(item["annotated"])))
-    return done
-
-
-def _frame_size(ds: Dataset, episode: str, camera: str) -> tuple[int, int]:
-    shape = ds.zarr_array(episode, f"{FRAMES}/{camera}").shape
-    return int(shape[1]), int(shape[2])
-
-
-@writes_dataset("review pull")
-def pull(
-    dataset: str,
-    url: str,
-    api_key: str | None = None,
-    project: str = DEFAULT_PROJECT,
-    storage_options: dict | None = None,
-    on_progress: Callable[[int], None] | None = None,
-) -> PullReport:
-    """Write each pushed task's newest annotation, not pulled before, as a reviewed revision."""
-    started_at = utc_now()
-    server = Server(url, api_key)
-    ds = open_dataset(dataset, storage_options)
-    server.check()
-    try:
-        ls_project = server.project(project, create=False)
-        report = PullReport(server.url, project, ls_project.id)
-        rows = project_rows(read_tasks_table(dataset, storage_options), server.url, ls_project.id)
-        if rows.is_empty():
-            raise ReviewError(
-                f"{ds.path}: nothing pushed to project {project!r} on {server.url}: run `goalframe review"
-                " push` first"
-            )
-        by_id = {int(r["task_id"]): r for r in rows.iter_rows(named=True)}
-        report.tasks = len(by_id)
-        tasks = {task.id: task for task in server.tasks(ls_project.id, annotations=True) if task.id in by_id}
-        report.missing = len(by_id) - len(tasks)
-        root = open_root(dataset, mode="r", storage_options=storage_options)
-        known_tracks = set(ds.track_ids())
-        done_cache: dict[tuple[str, str], set] = {}
-        sizes: dict[tuple[str, str], tuple[int, int]] = {}
-        pending: dict[tuple[str, str], list[tuple[int, np.ndarray, bool, dict[str, Any]]]] = defaultdict(list)
-        for task_id in sorted(tasks):
-            row, task = by_id[task_id], tasks[task_id]
-            annotation = _latest_annotation(task)
-            if on_progress:
-                on_progress(1)
-            if annotation is None:
-                continue
-            report.annotated += 1
-            episode, track_id, frame, camera = (
-                row["episode_id"],
-                row["track_id"],
-                int(row["frame"]),
-                row["camera"],
-            )
-            if (episode, track_id) not in known_tracks:
-                report.refused.append(
-                    f"task {task_id} ({episode} {track_id} frame {frame}): the dataset has no such track; not"
-                    " pulled"
-                )
-                continue
-            if (episode, track_id) not in done_cache:
-                done_cache[(episode, track_id)] = pulled_annotations(root, episode, track_id)
-            annotated = str(annotation.get("updated_at") or annotation.get("created_at") or "")
-            if (task_id, int(annotation["id"]), annotated) in done_cache[(episode, track_id)]:
-                report.unchanged += 1
-                continue
-            if (episode, camera) not in sizes:
-                sizes[(episode, camera)] = _frame_size(ds, episode, camera)
-            height, width = sizes[(episode, camera)]
-            try:
-                decoded = decode_result(annotation.get("result") or [], height, width)
-            except SizeMismatch as exc:
-                report.refused.append(
-                    f"task {task_id} ({episode} {track_id} frame {frame}): annotation {annotation['id']}"
-                    f" {exc}; not pulled"
-                )
-                continue
-            mask, visible = reviewed_visible(decoded)
-            provenance = {
-                "frame": frame,
-                "task_id": task_id,
-                "annotation_id": int(annotation["id"]),
-                "annotator": server.annotator(annotation.get("completed_by")),
-                "annotated": annotated,
-                "visibility": decoded.visibility,
-            }
-            pending[(episode, track_id)].append((frame, mask, visible, provenance))
-    finally:
-        server.close()
-    if pending:
-        writer = open_root(dataset, mode="r+", storage_options=storage_options)
-        pulled_at = utc_now()
-        for (episode, track_id), items in sorted(pending.items()):
-            items.sort(key=lambda item: item[0])
-            review = MaskTrack.from_masks(
-                [i[0] for i in items],
-                np.stack([i[1] for i in items]),
-                score=np.ones(len(items), np.float32),
-                visible=[i[2] for i in items],
-            )
-            provenance = {
-                "source": "label-studio",
-                "pulled": pulled_at,
-                "label_studio": {
-                    "server": server.url,
-                    "project": project,
-                    "project_id": ls_project.id,
-                    "frames": [i[3] for i in items],
-                },
-            }
-            revision = write_review(writer, episode, track_id, review, provenance)
-            report.revisions.append(f"{episode}/{track_id}/reviewed/{revision}")
-            report.pulled += len(items)
-        rebuild_tracks_table(dataset, storage_options)
-        summary = {
-            "pulled": report.pulled,
-            "unchanged": report.unchanged,
-            "refused": len(report.refused),
-            "revisions": len(report.revisions),
-        }
-        record_step(
-            writer,
-            new_step("review pull", {"url": server.url, "project": project}, started_at, utc_now(), summary),
-        )
-    return report
-
-
-# ---- status -----------------------------------------------------------------------------
-
-
-@dataclass
-class TrackStatus:
-    episode_id: str
-    track_id: str
-    pushed: int = 0
-    annotated: int = 0
-    pulled: int = 0  # annotated tasks whose newest annotation is in the dataset
-    missing: int = 0  # recorded, no longer on the server
-
-    @property
-    def to_pull(self) -> int:
-        return self.annotated - self.pulled
-
-
-@dataclass
-class StatusReport:
-    server: str
-    project: str
-    project_id: int | None
-    tracks: list[TrackStatus] = field(default_factory=list)
-
-    def totals(self) -> dict[str, int]:
-        keys = ("pushed", "annotated", "pulled", "missing", "to_pull")
-        return {k: sum(getattr(t, k) for t in self.tracks) for k in keys}
-
-
-def status(
-    dataset: str,
-    url: str,
-    api_key: str | None = None,
-    project: str = DEFAULT_PROJECT,
-    storage_options: dict | None = None,
-) -> StatusReport:
-    """Per track: tasks pushed, annotated on the server, and pulled into the dataset."""
-    server = Server(url, api_key)
-    ds = open_dataset(dataset, storage_options)
-    server.check()
-    try:
-        ls_project = server.find_project(project)
-        if ls_project is None:
-            return StatusReport(server.url, project, None)
-        report = StatusReport(server.url, project, ls_project.id)
-        rows = project_rows(read_tasks_table(dataset, storage_options), server.url, ls_project.id)
-        if rows.is_empty():
-            return report
-        tasks = {task.id: task for task in server.tasks(ls_project.id, annotations=True)}
-    finally:
-        server.close()
-    root = open_root(dataset, mode="r", storage_options=storage_options)
-    known_tracks = set(ds.track_ids())
-    per_track: dict[tuple[str, str], TrackStatus] = {}
-    done_cache: dict[tuple[str, str], set] = {}
-    for row in rows.sort(["episode_id", "track_id", "frame"]).iter_rows(named=True):
-        key = (row["episode_id"], row["track_id"])
-        item = per_track.setdefault(key, TrackStatus(*key))
-        item.pushed += 1
-        task = tasks.get(int(row["task_id"]))
-        if task is None:
-            item.missing += 1
-            continue
-        annotation = _latest_annotation(task)
-        if annotation is None:
-            continue
-        item.annotated += 1
-        if key not in done_cache:
-            done_cache[key] = pulled_annotations(root, *key) if key in known_tracks else set()
-        annotated = str(annotation.get("updated_at") or annotation.get("created_at") or "")
-        if (int(row["task_id"]), int(annotation["id"]), annotated) in done_cache[key]:
-            item.pulled += 1
-    report.tracks = list(per_track.values())
-    return report
+__all__ = [
+    "DEFAULT_PROJECT",
+    "TASKS_TABLE",
+    "PullReport",
+    "PushReport",
+    "StatusReport",
+    "TrackStatus",
+    "pull",
+    "push",
+    "select_frames",
+    "select_tracks",
+    "status",
+    "task_payload",
+]
