@@ -16,6 +16,7 @@ from goalframe.toolkit import (
     masks,
     msth,
     pairs,
+    report,
     review,
     synth,
     train,
@@ -52,6 +53,7 @@ app.command("verify", epilog=verify.EPILOG)(verify.verify)
 app.command("train", epilog=train.EPILOG)(train.train)
 app.command("eval", epilog=evaluate.EPILOG)(evaluate.evaluate)
 app.add_typer(export.app, name="export")
+app.command("report", epilog=report.EPILOG)(report.report)
 
 
 def _version(value: bool) -> None:
