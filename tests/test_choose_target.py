@@ -13,6 +13,7 @@ import random
 
 import numpy as np
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from goalframe.sim.vpt.choose_target import CANDIDATE_BEARINGS, KINDS, bearing_to, setup_choose_target
@@ -20,7 +21,19 @@ from goalframe.sim.vpt.constants import GROUND_Y, HEIGHT, WIDTH
 from goalframe.sim.vpt.recorder import _env_action, _new_world
 from goalframe.sim.vpt.world import VptWorld
 from goalframe.toolkit.cli import app
+from goalframe.training.choose_env import (
+    ChooseOraclePolicy,
+    VptChooseEnv,
+    _GoToCandidate,
+    wilson_interval,
+)
+from goalframe.training.choose_eval import baselines, closed_loop_choose
+from goalframe.training.envs import env_action, run_episode
 
+STATS = {  # action marginals as the trainer stores them: attack and forward often, camera still
+    "button_p": torch.tensor([0.05] * 20).index_fill_(0, torch.tensor([0, 2]), 0.6),
+    "camera_p": torch.full((2, 11), 0.02).index_fill_(1, torch.tensor([5]), 0.8),
+}
 FOV_HALF_X = 51.0  # degrees: half the frame's horizontal field of view (FOV_Y 70 at 16:9)
 
 
@@ -100,3 +113,55 @@ def test_synth_cli_writes_the_scenario_truth_and_keeps_default_free_play(tmp_pat
     bad = runner.invoke(app, ["synth", "vpt", str(tmp_path / "bad"), "--scenario", "pick-one"])
     assert bad.exit_code != 0 and "--scenario must be one of" in bad.output
     assert not (tmp_path / "bad").exists()
+
+
+# ---------------------------------------------------------------------------- the environment
+
+
+class _GoToDistractor(_GoToCandidate):
+    def choose(self, layout):
+        return next(i for i in range(3) if i != layout.goal)
+
+
+def test_the_environment_scores_the_goal_a_success_and_a_distractor_a_failure():
+    env = VptChooseEnv(size=32)
+    for seed in (1000, 1001, 1002):
+        first = env.reset(seed)
+        again = env.reset(seed)
+        assert np.array_equal(first["goal_image"], again["goal_image"])
+        assert first["goal_mask"].shape == (1, 32, 32) and first["goal_mask"].any()
+        won = run_episode(env, ChooseOraclePolicy(env), seed)
+        assert won["success"] and won["outcome"] == "goal"
+        lost = run_episode(env, _GoToDistractor(env), seed)
+        assert not lost["success"] and lost["outcome"] == "distractor"
+        assert lost["steps"] < env.max_steps  # the distractor ended the episode
+        with pytest.raises(RuntimeError, match="episode over"):
+            env.step(env_action(np.zeros(20), np.array([5, 5])))
+    idle = VptChooseEnv(size=32, max_steps=5)
+    result = run_episode(idle, _Idle(), 1000)
+    assert not result["success"] and result["outcome"] is None and result["steps"] == 5
+
+
+class _Idle:
+    def reset(self, observation):
+        pass
+
+    def act(self, observation):
+        return env_action(np.zeros(20), np.array([5, 5]))
+
+
+def test_wilson_interval():
+    assert wilson_interval(5, 10) == pytest.approx((0.2366, 0.7634), abs=1e-4)
+    assert wilson_interval(0, 20) == pytest.approx((0.0, 0.1611), abs=1e-4)
+    assert wilson_interval(20, 20)[1] == pytest.approx(1.0)
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+
+
+def test_the_baselines_run_and_give_rates_with_intervals():
+    for name, (factory, with_env) in baselines(None, STATS).items():
+        summary = closed_loop_choose(factory, 4, 2000, "choose-target", size=32, with_env=with_env)
+        lo, hi = summary["ci95"]
+        assert 0.0 <= lo <= summary["success_rate"] <= hi <= 1.0, name
+        assert summary["episodes"] == 4 == sum(summary["outcomes"].values())
+    oracle = closed_loop_choose(ChooseOraclePolicy, 4, 2000, "choose-target-same", size=32, with_env=True)
+    assert oracle["success_rate"] == 1.0
