@@ -13,6 +13,7 @@ EPILOG = example(
     "goalframe eval runs/rocket2",
     "goalframe eval runs/act2goal --episodes 10",
     "goalframe eval runs/rocket2 --episodes 50 --seed 2000 --json --overwrite",
+    "goalframe eval runs/rocket2 --scenario choose-target --episodes 100 --no-offline",
 )
 
 
@@ -35,6 +36,14 @@ def evaluate(
         False,
         "--overwrite",
         help="Replace an earlier evaluation's metrics.json and plots (without it, eval refuses to).",
+    ),
+    scenario: str = typer.Option(
+        "reach",
+        help=(
+            "rocket2 world: reach (one target), choose-target (three candidates of different kinds, the goal"
+            " one decides success; baselines: random, data marginals, goal zeroed, nearest candidate,"
+            " oracle) or choose-target-same (two candidates of one kind)."
+        ),
     ),
     json_output: bool = typer.Option(False, "--json", help="Print metrics.json."),
 ) -> None:
@@ -68,6 +77,7 @@ def evaluate(
                 baseline=baseline,
                 threads=threads,
                 on_progress=on_progress,
+                scenario=scenario,
             )
     if json_output:
         print_json(metrics)

@@ -41,6 +41,7 @@ def _run(fmt: str, out: Path, episodes: int, seed: int, **options) -> None:
     epilog=example(
         "goalframe synth vpt raw/vpt --episodes 4 --seed 0",
         "goalframe synth vpt raw/vpt --frames 1200 --quirk-rate 0",
+        "goalframe synth vpt raw/choose --scenario choose-target --frames 200 --episodes 20",
     ),
 )
 def synth_vpt(
@@ -49,13 +50,25 @@ def synth_vpt(
     seed: int = typer.Option(0, help="Random seed: the same seed writes the same bytes."),
     frames: int = typer.Option(400, help="Ticks (frames at 20 fps) per episode."),
     quirk_rate: float = typer.Option(0.3, help="Probability of each real-data quirk per episode."),
+    scenario: str = typer.Option(
+        "default",
+        help=(
+            "default (free play), choose-target (three candidate blocks of different kinds around the"
+            " player, who mines the goal one) or choose-target-same (two of them of one kind)."
+        ),
+    ),
 ) -> None:
     """Write VPT contractor recordings (mp4 + jsonl + options.json + index) of a Minecraft-like world."""
+    from goalframe.sim.vpt.choose_target import SCENARIOS
+
     with one_line_errors():
         _check_at_least("--frames", frames, 2)
         if not 0.0 <= quirk_rate <= 1.0:
             raise ValueError(f"--quirk-rate must be between 0 and 1, got {quirk_rate}")
-        _run("vpt", out, episodes, seed, frames=frames, quirk_rate=quirk_rate)
+        if scenario not in SCENARIOS:
+            raise ValueError(f"--scenario must be one of {', '.join(SCENARIOS)}, got {scenario!r}")
+        options = {} if scenario == "default" else {"scenario": scenario}
+        _run("vpt", out, episodes, seed, frames=frames, quirk_rate=quirk_rate, **options)
 
 
 @app.command("agibot", epilog=example("goalframe synth agibot raw/agibot --episodes 3 --seed 0"))

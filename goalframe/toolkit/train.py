@@ -35,8 +35,8 @@ def train(
     ablate: Optional[str] = typer.Option(
         None,
         help=(
-            "Comma-separated parts to switch off: rocket2 'visibility,consistency' (BC only), act2goal 'msth'"
-            " (fixed-horizon chunk)."
+            "Comma-separated parts to switch off: rocket2 'visibility,consistency' (BC only) or 'goal' (the"
+            " goal image and mask zeroed: the goal-blind baseline), act2goal 'msth' (fixed-horizon chunk)."
         ),
     ),
     batch_size: Optional[int] = typer.Option(

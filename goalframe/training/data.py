@@ -197,10 +197,13 @@ class CachedMSTH(MSTHDataset):
 # ---------------------------------------------------------------------------- generated demo data
 
 
-def track_start(visible: np.ndarray, event: int, window: int, max_gap: int = 8) -> int:
+def track_start(
+    visible: np.ndarray, event: int, window: int, max_gap: int = 8, lead: int | None = None
+) -> int:
     """First frame of a truth track ending at ``event``: back while the object stays in view
-    (gaps of up to ``max_gap`` frames bridged), plus ``max_gap`` frames before it came into
-    view, at most ``window`` frames in all; as a backward tracker would follow it."""
+    (gaps of up to ``max_gap`` frames bridged), plus ``lead`` (default ``max_gap``) frames
+    before it came into view, at most ``window`` frames in all; as a backward tracker would
+    follow it."""
     first = max(0, event - window + 1)
     start, gap = event, 0
     for t in range(event, first - 1, -1):
@@ -210,16 +213,21 @@ def track_start(visible: np.ndarray, event: int, window: int, max_gap: int = 8) 
             gap += 1
             if gap > max_gap:
                 break
-    return max(first, start - max_gap)
+    return max(first, start - (max_gap if lead is None else lead))
 
 
 def write_truth_tracks(
-    dataset: str, raw: Path, window: int = 128, interactions: Sequence[str] | None = None
+    dataset: str,
+    raw: Path,
+    window: int = 128,
+    interactions: Sequence[str] | None = None,
+    lead: int | None = None,
 ) -> int:
     """A mask track per VPT event whose truth names an object, masks from the generator's
     object-id images (annotator ``truth``): up to ``window`` frames ending at the event frame,
     after the episode's previous interaction with an object (so that a window's actions are
-    about its own target), from where the object comes into view (:func:`track_start`)."""
+    about its own target), from where the object comes into view (:func:`track_start`; a
+    ``lead`` of ``window`` keeps the frames before it came into view: a search for it)."""
     from goalframe.storage.masks import MaskTrack, rebuild_tracks_table, track_id_for, write_track
     from goalframe.storage.store import open_root
 
@@ -251,7 +259,8 @@ def write_truth_tracks(
             previous = [f for f in interactions_at if f < event["frame"]]
             first = max(0, stop - window, previous[-1] + 1 if previous else 0)  # this interaction only
             masks = ids[first:stop] == oid
-            start = first + track_start(masks.reshape(len(masks), -1).any(1), stop - 1 - first, window)
+            visible = masks.reshape(len(masks), -1).any(1)
+            start = first + track_start(visible, stop - 1 - first, window, lead=lead)
             frames = np.arange(start, stop)
             track = MaskTrack.from_masks(frames, masks[start - first :])
             attrs = {

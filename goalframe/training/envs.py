@@ -463,6 +463,8 @@ def run_episode(env, policy, seed: int) -> dict[str, Any]:
         observation, done, info = env.step(policy.act(observation))
         trace.append({k: v for k, v in info.items() if k in ("angle", "approach", "placed", "progress")})
     result = {"seed": int(seed), "success": bool(info["success"]), "steps": int(info["steps"])}
+    if "outcome" in info:  # choose-target: which kind of candidate ended the episode
+        result["outcome"] = info["outcome"]
     if trace and "angle" in trace[0]:
         result["min_angle"] = float(min(t["angle"] for t in trace))
         result["approach"] = float(

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from goalframe.training.choose_env import wilson_interval
 from goalframe.training.data import EE_RELATIVE
 from goalframe.training.envs import (
     AgibotArrangeEnv,
@@ -51,8 +52,11 @@ class Rocket2Agent:
     temporal window (the first frame repeats in front of a short history, as the training
     windows pad)."""
 
-    def __init__(self, model, sample: bool = True, seed: int = 0, temperature: float = 1.0):
+    def __init__(
+        self, model, sample: bool = True, seed: int = 0, temperature: float = 1.0, zero_goal: bool = False
+    ):
         self.model = model
+        self.zero_goal = zero_goal  # the goal image and mask replaced by zeros (a goal-blind baseline)
         self.window = model.config.window
         self.sample = sample
         self.temperature = float(temperature)
@@ -62,6 +66,8 @@ class Rocket2Agent:
     def reset(self, observation: dict[str, Any]) -> None:
         image = torch.from_numpy(np.asarray(observation["goal_image"]))[None]
         mask = torch.from_numpy(np.asarray(observation["goal_mask"], dtype=bool))[None]
+        if self.zero_goal:
+            image, mask = torch.zeros_like(image), torch.zeros_like(mask)
         self.goal = self.model.encode_goal(image, mask)
         self.interaction = torch.tensor([int(observation["interaction"])])
         self.history: list[torch.Tensor] = []
@@ -115,9 +121,12 @@ class Act2GoalAgent:
 
 
 def _summary(results: list[dict[str, Any]]) -> dict[str, Any]:
+    successes = sum(bool(r["success"]) for r in results)
     out: dict[str, Any] = {
         "episodes": len(results),
-        "success_rate": float(np.mean([r["success"] for r in results])) if results else 0.0,
+        "success_rate": successes / len(results) if results else 0.0,
+        "successes": successes,
+        "ci95": list(wilson_interval(successes, len(results))),  # Wilson score interval
     }
     for key in ("steps", "min_angle", "approach", "placed", "progress"):
         values = [r[key] for r in results if key in r]
@@ -300,15 +309,21 @@ def evaluate_run(
     baseline: bool = True,
     threads: int | None = None,
     on_progress: Callable[[str, int, int], None] | None = None,
+    scenario: str = "reach",
 ) -> dict[str, Any]:
     """Closed-loop and offline metrics of a run; writes ``metrics.json`` and the plots into it.
 
     ``on_progress(phase, done, total)`` follows each phase (closed-loop episodes per policy,
-    offline batches), for progress bars.
+    offline batches), for progress bars. ``scenario`` (ROCKET-2) ``choose-target`` or
+    ``choose-target-same`` evaluates in the choose-target world next to its baselines
+    (:mod:`goalframe.training.choose_eval`) instead of the reach-and-mine one.
     """
+    from goalframe.training import choose_eval
+
     run = Path(run)
     torch.set_num_threads(threads or 1)
     config, model, stats, step = load_policy(run)
+    choose_eval.check_scenario(scenario, config.policy)
     started = time.perf_counter()
     n_closed = closed_loop_episodes(config, episodes)
 
@@ -324,10 +339,15 @@ def evaluate_run(
         "episodes": episodes,
         "seed": seed,
     }
-    metrics["closed_loop"] = closed_loop(
-        config, policy_factory(config, model, stats), episodes, seed, follow("closed loop: policy")
-    )
-    if baseline:
+    if scenario != "reach":
+        metrics.update(
+            choose_eval.evaluate_choose(model, stats, episodes, seed, scenario, config.size, baseline, follow)
+        )
+    else:
+        metrics["closed_loop"] = closed_loop(
+            config, policy_factory(config, model, stats), episodes, seed, follow("closed loop: policy")
+        )
+    if baseline and scenario == "reach":
         metrics["random"] = closed_loop(
             config, random_factory(config, stats), episodes, seed, follow("closed loop: random policy")
         )
@@ -351,7 +371,10 @@ def evaluate_run(
     metrics["eval_seconds"] = round(time.perf_counter() - started, 2)
     (run / METRICS).write_text(json.dumps(metrics, indent=1))
     plot_learning_curve(run, run / "learning_curve.png")
-    groups, title, xlabel = policy_spec(config.policy).success_plot(metrics, baseline, episodes)
+    if scenario != "reach":
+        groups, title, xlabel = choose_eval.success_groups(metrics), f"success ({episodes} episodes)", ""
+    else:
+        groups, title, xlabel = policy_spec(config.policy).success_plot(metrics, baseline, episodes)
     plot_success(groups, run / "success.png", title, xlabel)
     return metrics
 
@@ -360,6 +383,10 @@ def headline(metrics: dict[str, Any]) -> str:
     """One line: success (vs random) and the main offline numbers."""
     cl = metrics["closed_loop"]
     parts = [f"success {cl['success_rate']:.2f}"]
+    if "baselines" in metrics:
+        parts[-1] += f" on {metrics['scenario']} ("
+        parts[-1] += ", ".join(f"{name} {v['success_rate']:.2f}" for name, v in metrics["baselines"].items())
+        parts[-1] += ")"
     if "random" in metrics:
         parts[-1] += f" (random {metrics['random']['success_rate']:.2f}"
         if "random_prior" in metrics:

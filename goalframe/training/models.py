@@ -62,6 +62,7 @@ class Rocket2Config:
     window: int = 16
     goal_pool: int = 2  # goal tokens pooled pool x pool after the per-token fusion
     dropout: float = 0.0
+    goal_input: bool = True  # False: the goal image and mask are zeroed (the goal-blind baseline)
 
     to_dict = asdict
 
@@ -202,6 +203,8 @@ class Rocket2Policy(nn.Module):
     def encode_goal(self, goal_image: torch.Tensor, goal_mask: torch.Tensor) -> torch.Tensor:
         """(B, 3, S, S) image and (B, 1, S, S) mask -> (B, Ng, D) goal tokens, fused per token
         then pooled 2 x 2 (``goal_pool``) to keep the spatial transformer cheap."""
+        if not self.config.goal_input:  # same model, same data, nothing of the goal reaches it
+            goal_image, goal_mask = torch.zeros_like(goal_image), torch.zeros_like(goal_mask)
         tokens = self.fuse(torch.cat([self.view(goal_image), self.mask(goal_mask)], -1))
         pool = self.config.goal_pool
         if pool > 1:

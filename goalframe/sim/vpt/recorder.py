@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from goalframe.sim.vpt.choose_target import ChooseTargetPlayer, scenario_same_kind, setup_choose_target
 from goalframe.sim.vpt.constants import (
     CAMERA_SCALER,
     GUI_SCALE,
@@ -250,20 +251,27 @@ def _prompt_point(is_gui: bool, mx: float, my: float) -> tuple[int, int]:
     return HEIGHT // 2, WIDTH // 2
 
 
-def _new_world(rng: random.Random) -> tuple[VptWorld, ScriptedPlayer]:
-    """The episode's world, start inventory, start stats and player, drawn from ``rng``."""
+def _new_world(rng: random.Random, scenario: str = "default") -> tuple[VptWorld, ScriptedPlayer]:
+    """The episode's world, start inventory, start stats and player, drawn from ``rng``; a
+    choose-target ``scenario`` clears the scene, places its candidates and plays for the goal
+    (the player's ``layout``)."""
     world = VptWorld()
     world.reset(rng.randrange(2**31))
     _start_inventory(world, rng)
     world.stats = _start_stats(rng)
-    return world, ScriptedPlayer(world, rng.randrange(2**31))
+    if scenario == "default":
+        return world, ScriptedPlayer(world, rng.randrange(2**31))
+    layout = setup_choose_target(world, random.Random(rng.randrange(2**31)), scenario_same_kind(scenario))
+    return world, ChooseTargetPlayer(world, rng.randrange(2**31), layout)
 
 
-def _stat_history(seed: int, frames: int) -> tuple[set[str], list[tuple[int, str]]]:
+def _stat_history(
+    seed: int, frames: int, scenario: str = "default"
+) -> tuple[set[str], list[tuple[int, str]]]:
     """Replay the episode's world and player without rendering: the counters it starts with
     and (tick, stat) of every increase. Rendering does not change the world, so the real run
     makes the same increases."""
-    world, player = _new_world(random.Random(seed))
+    world, player = _new_world(random.Random(seed), scenario)
     start = set(world.stats)
     history = []
     for t in range(frames):
@@ -273,7 +281,7 @@ def _stat_history(seed: int, frames: int) -> tuple[set[str], list[tuple[int, str
 
 
 def _plan_counter_reset(
-    seed: int, frames: int, n_valid: int, target: int
+    seed: int, frames: int, n_valid: int, target: int, scenario: str = "default"
 ) -> tuple[int, str, int | None] | None:
     """(tick, stat, tick it comes back) for a counter that vanishes and returns, nearest ``target``.
 
@@ -281,7 +289,7 @@ def _plan_counter_reset(
     the episode shows both halves of the rule: gone means 0, back means counted from 0. Where
     no counter increases twice, a start counter vanishes for good (comes back: None).
     """
-    start, history = _stat_history(seed, frames)
+    start, history = _stat_history(seed, frames, scenario)
     nonzero_from = {name: 0 for name in start}
     windows = []  # (first tick it may vanish, tick it comes back, stat)
     for t, stat in history:

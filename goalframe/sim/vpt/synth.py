@@ -55,6 +55,7 @@ from typing import Any
 import numpy as np
 
 from goalframe.media.video import write_mp4
+from goalframe.sim.vpt.choose_target import scenario_same_kind
 from goalframe.sim.vpt.constants import (
     FPS,
     HEIGHT,
@@ -86,11 +87,12 @@ def synthesize_episode(
     quirks: dict[str, Any],
     draw_cursor: bool = False,
     layout: Layout | None = None,
+    scenario: str = "default",
 ) -> Path:
     """Write one episode (mp4, jsonl, options, truth); returns the jsonl path."""
     layout = layout or episode_layout(0, seed, frames)
     rng = random.Random(seed)
-    world, player = _new_world(rng)
+    world, player = _new_world(rng, scenario)
     rec = _Recorder(random.Random(rng.randrange(2**31)), start, quirks["stuck_attack"], layout)
     vdir = out / VERSION
     tdir = out / "truth"
@@ -140,7 +142,7 @@ def synthesize_episode(
     reset = (
         None
         if layout.counter_reset_tick is None
-        else _plan_counter_reset(seed, frames, n_valid, layout.counter_reset_tick)
+        else _plan_counter_reset(seed, frames, n_valid, layout.counter_reset_tick, scenario)
     )
     resets: list[dict[str, Any]] = []
 
@@ -275,6 +277,8 @@ def synthesize_episode(
         "inventory": inv_per_tick,
         "final_stats": final_stats,
     }
+    if scenario != "default":  # the candidates and which one is the goal
+        truth["scenario"] = player.layout.to_json()
     (tdir / f"{stem}.json").write_text(json.dumps(truth))
     return jsonl
 
@@ -308,6 +312,7 @@ def synthesize_vpt(
     progress: Callable[[int], None] | None = None,
     *,
     draw_cursor: bool = False,
+    scenario: str = "default",
 ) -> list[Path]:
     """Write ``episodes`` synthetic contractor recordings under ``out``; returns the jsonl paths.
 
@@ -315,10 +320,15 @@ def synthesize_vpt(
     Same ``seed`` and arguments give byte-identical jsonl files (in any process).
     Like the real recorder, the mp4 shows GUI screens without the mouse cursor (VPT's loader
     draws it at ``(mouse.x, mouse.y) * 360/720``); ``draw_cursor=True`` burns it in.
+    ``scenario`` (:data:`~goalframe.sim.vpt.choose_target.SCENARIOS`): ``default`` is free
+    play; ``choose-target`` / ``choose-target-same`` place three candidate blocks around the
+    player, who mines the goal one (truth ``scenario``: candidates and goal).
     """
     out = Path(out)
     if frames < 2:
         raise ValueError("frames must be >= 2")
+    if scenario != "default":
+        scenario_same_kind(scenario)  # a one-line error for an unknown name
     rng = random.Random(seed)
     used: set[str] = set()
     paths: list[Path] = []
@@ -336,7 +346,7 @@ def synthesize_vpt(
         non_utf8 = rng.randrange(1, n_valid) if q.pop("non_utf8") and n_valid > 1 else None
         q["non_utf8_line"] = non_utf8
         layout = episode_layout(e, ep_seed, frames)
-        paths.append(synthesize_episode(out, stem, start, ep_seed, frames, q, draw_cursor, layout))
+        paths.append(synthesize_episode(out, stem, start, ep_seed, frames, q, draw_cursor, layout, scenario))
         relpaths.append(f"{VERSION}/{stem}.mp4")
         if progress is not None:
             progress(frames)

@@ -43,6 +43,7 @@ class Rocket2Task:
             spatial_blocks=config.blocks,
             temporal_blocks=config.blocks,
             window=config.window,
+            goal_input="goal" not in config.ablate,
         )
         self.losses = Rocket2Losses(
             visibility="visibility" not in config.ablate, consistency="consistency" not in config.ablate
@@ -214,6 +215,6 @@ SPEC = PolicySpec(
     offline_metrics=offline_metrics,
     success_plot=success_plot,
     defaults={"steps": 1500, "batch_size": 8},
-    ablations=("visibility", "consistency"),
+    ablations=("visibility", "consistency", "goal"),
     prior_baseline=True,
 )
