@@ -382,3 +382,31 @@ def test_a_damaged_review_image_is_named_by_verify_and_rendered_again_by_the_nex
     assert "2 review images were missing or damaged: rendered again" in again.stdout
     assert images[0].read_bytes() == original, "the same frame renders to the same PNG"
     assert images[1].is_file() and verify_dataset(local_dataset, checksums=False).ok
+
+
+def test_push_upgrades_a_project_made_with_an_earlier_config_and_leaves_an_edited_one_alone(
+    upload_dataset, label_studio, ls
+):
+    from goalframe.annotators.review_results import LABEL_CONFIG, PREVIOUS_LABEL_CONFIGS, same_config
+
+    old = ls.projects.create(title="earlier config", label_config=PREVIOUS_LABEL_CONFIGS[0])
+    ls.projects.import_tasks(  # a task annotated under the earlier config: the upgrade must keep it valid
+        old.id,
+        request=[{"data": {"image": "/data/upload/x.png", "title": "t"}, "annotations": [{"result": []}]}],
+    )
+    args = [upload_dataset, "--url", label_studio.url, "--api-key", label_studio.token]
+    upgraded = review("push", *args, "--project", "earlier config", "--frames-per-track", "1")
+    assert upgraded.exit_code == 0, upgraded.output
+    assert "labeling config of the project upgraded" in upgraded.stdout
+    assert same_config(ls.projects.get(old.id).label_config, LABEL_CONFIG)
+    again = review("push", *args, "--project", "earlier config", "--frames-per-track", "1", "--json")
+    assert '"label_config": "current"' in again.stdout and "warning" not in again.stderr
+
+    edited_config = LABEL_CONFIG.replace(
+        '<Choice value="absent"/>', '<Choice value="absent"/><Choice value="blurry"/>'
+    )
+    edited = ls.projects.create(title="edited config", label_config=edited_config)
+    kept = review("push", *args, "--project", "edited config", "--frames-per-track", "1")
+    assert kept.exit_code == 0, kept.output
+    assert "warning" in kept.stderr and "'edited config' has a labeling config edited" in kept.stderr
+    assert ls.projects.get(edited.id).label_config == edited_config

@@ -110,6 +110,8 @@ class PushReport:
     existing: int = 0  # already on the server
     by_track: dict[str, int] = field(default_factory=dict)  # created per episode/track
     repaired: int = 0  # recorded review images found missing or damaged, rendered again
+    label_config: str = "current"  # or "upgraded" (an earlier goalframe config replaced) or "edited"
+    warnings: list[str] = field(default_factory=list)
 
 
 @writes_dataset("review push")
@@ -151,6 +153,12 @@ def push(
     try:
         ls_project = server.project(project, create=True)
         report = PushReport(server.url, project, ls_project.id, None, selected=len(selection))
+        report.label_config = server.upgrade_label_config(ls_project)
+        if report.label_config == "edited":
+            report.warnings.append(
+                f"project {project!r} has a labeling config edited on the server: left as it is (goalframe's"
+                " own is review_results.LABEL_CONFIG)"
+            )
         created_id = ds.info.created
         on_server: dict[TaskKey, Any] = {}
         for task in server.tasks(ls_project.id, annotations=False):
@@ -289,6 +297,12 @@ def push(
     return report
 
 
+def task_title(episode: str, track_id: str, frame: int, item: str | None) -> str:
+    """What the reviewer reads first: the object and the frame, then the track."""
+    where = f"episode {episode} · frame {frame} · {track_id}"
+    return f"{item} · {where}" if item else where
+
+
 def task_payload(
     key: TaskKey, track: MaskTrack, camera: str, image: str, dataset_name: str, dataset_created: str
 ) -> dict[str, Any]:
@@ -303,10 +317,7 @@ def task_payload(
     return {
         "data": {
             "image": image,
-            "title": (
-                f"{episode} · {track_id} · frame {frame}"
-                + (f" · {track.attrs['object']}" if track.attrs.get("object") else "")
-            ),
+            "title": task_title(episode, track_id, frame, track.attrs.get("object")),
             "episode_id": episode,
             "track_id": track_id,
             "camera": camera,

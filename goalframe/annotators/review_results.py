@@ -16,14 +16,52 @@ MASK_NAME, IMAGE_NAME, VISIBILITY_NAME, LABEL = "mask", "image", "visibility", "
 VISIBILITY_CHOICES = ("visible", "occluded", "absent")
 ALPHA_THRESHOLD = 128  # a pixel is in the mask when the brush alpha is at least this
 
+MASK_COLOUR = "#ff00ff"  # magenta: stands out on grass, sky, stone and the AgiBot tabletops
+
+INSTRUCTIONS = (
+    "The predicted mask is prefilled, in magenta: fix it with the brush and the eraser (the toolbar beside"
+    " the image zooms; Shift+1 fits the whole frame). Then pick one, required: visible (the object is in"
+    " view: the mask is kept), occluded (the mask is kept, the frame is marked not visible) or absent (the"
+    " object is not in the frame: the drawn mask is discarded). Submit."
+)
+
+_LABEL = f'<Label value="{LABEL}" background="{MASK_COLOUR}"/>'
+# defaultZoom="fit": the whole frame in view (Label Studio's default may crop a wide frame)
+_IMAGE = (
+    f'<Image name="{IMAGE_NAME}" value="$image" zoom="true" zoomControl="true" defaultZoom="fit"'
+    ' maxWidth="100%" smoothing="false"/>'
+)
+_CHOICES = "".join(f'<Choice value="{choice}"/>' for choice in VISIBILITY_CHOICES)
+
 LABEL_CONFIG = f"""<View>
+  <Header value="$title"/>
+  <View style="padding: 0 0 8px 0; max-width: 900px">
+    <Text name="instructions" value="{INSTRUCTIONS}"/>
+  </View>
+  {_IMAGE}
+  <BrushLabels name="{MASK_NAME}" toName="{IMAGE_NAME}">{_LABEL}</BrushLabels>
+  <Choices name="{VISIBILITY_NAME}" toName="{IMAGE_NAME}" choice="single" showInline="true" required="true">
+    {_CHOICES}
+  </Choices>
+</View>"""
+
+# Configs earlier goalframe versions created projects with: `review push` replaces them with LABEL_CONFIG
+# (a project whose config is none of these was edited by someone and is left alone).
+PREVIOUS_LABEL_CONFIGS = (
+    f"""<View>
   <Header value="$title"/>
   <Image name="{IMAGE_NAME}" value="$image" zoom="true" smoothing="false"/>
   <BrushLabels name="{MASK_NAME}" toName="{IMAGE_NAME}"><Label value="{LABEL}"/></BrushLabels>
   <Choices name="{VISIBILITY_NAME}" toName="{IMAGE_NAME}" choice="single" showInline="true">
-    {"".join(f'<Choice value="{choice}"/>' for choice in VISIBILITY_CHOICES)}
+    {_CHOICES}
   </Choices>
-</View>"""
+</View>""",
+)
+
+
+def same_config(a: str, b: str) -> bool:
+    """Equal up to whitespace between and inside tags (the server may store it reformatted)."""
+    return "".join(a.split()) == "".join(b.split())
 
 
 def mask_result(mask: np.ndarray) -> dict[str, Any]:

@@ -12,7 +12,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from goalframe.annotators.review_results import LABEL_CONFIG, MASK_NAME, VISIBILITY_NAME
+from goalframe.annotators.review_results import (
+    LABEL_CONFIG,
+    MASK_NAME,
+    PREVIOUS_LABEL_CONFIGS,
+    VISIBILITY_NAME,
+    same_config,
+)
 
 IMPORT_BATCH = 200  # tasks per import request
 
@@ -170,6 +176,17 @@ class Server:
         else:
             check_label_config(project.label_config or "", title)
         return project
+
+    def upgrade_label_config(self, project: Any) -> str:
+        """Replace a config an earlier goalframe created; 'current', 'upgraded' or 'edited' (left alone)."""
+        config = project.label_config or ""
+        if same_config(config, LABEL_CONFIG):
+            return "current"
+        if not any(same_config(config, previous) for previous in PREVIOUS_LABEL_CONFIGS):
+            return "edited"
+        with self.errors(f"upgrading the labeling config of project {project.title!r}"):
+            self.client.projects.update(project.id, label_config=LABEL_CONFIG)
+        return "upgraded"
 
     def tasks(self, project_id: int, annotations: bool) -> list[Any]:
         with self.errors("listing tasks"):

@@ -107,7 +107,11 @@ def push(
         "served": report.served,
         "by_track": report.by_track,
         "repaired_images": report.repaired,
+        "label_config": report.label_config,
+        "warnings": report.warnings,
     }
+    for warning in report.warnings:
+        err_console.print(f"[yellow]warning[/] {escape(warning)}", soft_wrap=True)
     if json_output:
         print_json(summary)
         return
@@ -117,6 +121,8 @@ def push(
         f" {report.server} ({report.existing} of {report.selected} selected frames were already"
         f" there{served})"
     )
+    if report.label_config == "upgraded":
+        out_console.print("labeling config of the project upgraded to goalframe's current one")
     if report.repaired:
         out_console.print(
             f"{report.repaired} review images were missing or damaged: rendered again from the frames"
