@@ -20,6 +20,7 @@ from goalframe.toolkit import (
     synth,
     train,
     verify,
+    view,
 )
 from goalframe.toolkit.common import example
 
@@ -52,6 +53,7 @@ app.command("verify", epilog=verify.EPILOG)(verify.verify)
 app.command("train", epilog=train.EPILOG)(train.train)
 app.command("eval", epilog=evaluate.EPILOG)(evaluate.evaluate)
 app.add_typer(export.app, name="export")
+app.command("view", epilog=view.EPILOG)(view.view)
 
 
 def _version(value: bool) -> None:

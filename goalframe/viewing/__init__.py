@@ -1,0 +1,1 @@
+"""Looking at a dataset: Rerun recordings, overlay videos and reports."""
