@@ -31,7 +31,7 @@ LAYERS = {
     "training": 4,
     "pipeline": 5,
     "interop": 5,  # other tools' formats (LeRobot export): reads storage and the loaders' vectors
-    "viewing": 5,  # looking at a dataset: the report gallery, the Rerun recording
+    "viewing": 5,  # looking at a dataset (Rerun recording, overlay video, report): reads storage and tables
     "toolkit": 6,
 }
 

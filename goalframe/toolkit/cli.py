@@ -21,6 +21,7 @@ from goalframe.toolkit import (
     synth,
     train,
     verify,
+    view,
 )
 from goalframe.toolkit.common import example
 
@@ -54,6 +55,7 @@ app.command("train", epilog=train.EPILOG)(train.train)
 app.command("eval", epilog=evaluate.EPILOG)(evaluate.evaluate)
 app.add_typer(export.app, name="export")
 app.command("report", epilog=report.EPILOG)(report.report)
+app.command("view", epilog=view.EPILOG)(view.view)
 
 
 def _version(value: bool) -> None:

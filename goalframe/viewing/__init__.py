@@ -1,1 +1,1 @@
-"""Looking at a dataset: the report gallery (``goalframe report``) and the Rerun viewer files."""
+"""Looking at a dataset: Rerun recordings, overlay videos and reports."""
