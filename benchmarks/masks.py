@@ -6,9 +6,15 @@
 Quality, per source and object type, on the frames where the true object is visible:
 mean IoU (a frame the track calls not visible counts 0), mean centroid error in pixels
 (frames where both are visible), and visibility F1 over every frame of every window.
-Only events whose prompt point lies on a true object are scored (pickups, drops and
-eating have no target object in the VPT truth). Speed: annotated frames per second of
-the whole `annotate_masks` step (read, annotate, write) on this machine, and of the
+Groups: per source, object type and event kind (``vpt/kind:pickup``). Only events whose
+prompt point lies on their true object are scored (a VPT pickup's or drop's object is the
+floating item entity; eating has none). Every track goes through the masks step's
+plausibility check (``annotators/plausibility.py``); its effect is measured on the VPT
+events in the same run (``plausibility``): the same windows annotated without the check and
+with it, the scored quality per kind, and per kind how many tracks are confident and wrong
+(a frame whose mask covers more than ``MAX_AREA`` of the frame at a score over 0.5; or, for
+an event whose prompt misses its true object, visible on the event frame). Speed: annotated
+frames per second of the whole `annotate_masks` step (read, annotate, write) on this machine, and of the
 annotators alone; the tiny randomly initialised SAM (the tests' model) with keyframes
 every K = 1, 5, 10 frames, its speed-up and how far its masks move from K = 1 (IoU).
 Where CUDA is present, real ViT-B throughput (random weights: speed does not depend on
@@ -35,6 +41,7 @@ import numpy as np
 import polars as pl
 
 from goalframe import pipeline
+from goalframe.annotators.plausibility import MAX_AREA, check_track
 from goalframe.annotators.vpt_targets import static_target
 from goalframe.media.images import iou
 from goalframe.sources.registry import get_format
@@ -152,19 +159,26 @@ def summarize(tallies: list[dict]) -> dict[str, Any]:
     }
 
 
-def scorable_events(dataset: str, truth: Truth) -> list[tuple[dict, int, str]]:
-    """(events row, true object id, object type) for rows with a visible prompt on a true object."""
+def prompted_events(dataset: str, truth: Truth) -> list[tuple[dict, int | None, str | None, bool]]:
+    """(events row, true object id, object type, prompt on it) for every row with a visible prompt
+    (id and type None where the truth names no object: eating)."""
     ds = open_dataset(dataset)
     rows = []
     for row in ds.table("events").filter(pl.col("prompt_visible")).iter_rows(named=True):
-        target = truth.target(row)
-        if target is None:
-            continue
+        object_id, kind = truth.target(row) or (None, None)
         r, c = int(round(row["prompt_row"])), int(round(row["prompt_col"]))
-        if truth.ids(row["episode_id"], row["camera"])[row["frame"], r, c] != target[0]:
-            continue  # the prompt misses the object: an events issue, not scored here
-        rows.append((row, *target))
+        on_object = (
+            object_id is not None
+            and truth.ids(row["episode_id"], row["camera"])[row["frame"], r, c] == object_id
+        )
+        rows.append((row, object_id, kind, bool(on_object)))
     return rows
+
+
+def scorable_events(dataset: str, truth: Truth) -> list[tuple[dict, int, str]]:
+    """(events row, true object id, object type) for rows with a visible prompt on a true object
+    (a prompt that misses its object is an events issue, not scored here)."""
+    return [(row, oid, kind) for row, oid, kind, on in prompted_events(dataset, truth) if on]
 
 
 def evaluate_direct(
@@ -188,6 +202,7 @@ def evaluate_direct(
         track = annotator.annotate(
             clip, (row["prompt_row"], row["prompt_col"]), first_frame=start, target=target
         )
+        track = check_track(track)  # as the masks step does
         seconds += time.perf_counter() - began
         frames += len(clip)
         tally = score_track(
@@ -208,6 +223,7 @@ def grouped(tallies: list[dict]) -> dict[str, Any]:
         groups["all"].append(t)
         groups[f"{t['source']}"].append(t)
         groups[f"{t['source']}/{t['type']}"].append(t)
+        groups[f"{t['source']}/kind:{t['kind']}"].append(t)
         if t["source"] == "agibot":
             groups[f"agibot/camera:{t['camera']}"].append(t)
     return {name: summarize(items) for name, items in sorted(groups.items())}
@@ -245,6 +261,56 @@ def stored_tallies(dataset: str, truth: Truth, source: str, annotator: str = "cl
         )
         tallies.append(tally)
     return tallies
+
+
+def confident_wrong(track, on_object: bool) -> bool:
+    """A mask that cannot be right given as confident: a frame over ``MAX_AREA`` of the frame at a
+    score over 0.5 (unless the recording placed the object), or, for a prompt that misses its true
+    object, a track visible on the event frame (it follows something else)."""
+    area = track.mask.reshape(len(track), -1).mean(1)
+    large = "target" not in track.attrs and bool(np.any((area > MAX_AREA) & (track.score > 0.5)))
+    return large or (not on_object and bool(track.visible[-1]))
+
+
+def plausibility_effect(dataset: str, truth: Truth, annotator, window: int, source: str) -> dict[str, Any]:
+    """Every prompted event's window annotated once; its track scored and counted as the annotator
+    returned it (``without_check``) and after the plausibility check (``with_check``)."""
+    ds = open_dataset(dataset)
+    tallies: dict[str, list[dict]] = {"without_check": [], "with_check": []}
+    counts = {name: defaultdict(lambda: defaultdict(int)) for name in tallies}
+    for row, object_id, kind, on_object in prompted_events(dataset, truth):
+        start = max(0, row["frame"] + 1 - window)
+        clip = ds.read_frames(row["episode_id"], start, row["frame"] + 1, row["camera"])
+        raw = annotator.annotate(
+            clip,
+            (row["prompt_row"], row["prompt_col"]),
+            first_frame=start,
+            target=static_target(ds, row, start),
+        )
+        for name, track in (("without_check", raw), ("with_check", check_track(raw))):
+            for key in ("all", row["kind"]):
+                tally = counts[name][key]
+                tally["tracks"] += 1
+                tally["on_object"] += int(on_object)
+                tally["confident_wrong"] += int(confident_wrong(track, on_object))
+                tally["implausible"] += int("implausible" in track.attrs)
+                tally["visible_event_frame"] += int(track.visible[-1])
+            if on_object:
+                truth_masks = truth.masks(
+                    row["episode_id"], row["camera"], start, row["frame"] + 1, object_id
+                )
+                tally = score_track(track.mask, track.visible, truth_masks)
+                tally.update(
+                    source=source, type=kind, camera=row["camera"], event_id=row["event_id"], kind=row["kind"]
+                )
+                tallies[name].append(tally)
+    return {
+        name: {
+            "quality": grouped(tallies[name]),
+            "tracks": {key: dict(value) for key, value in sorted(counts[name].items())},
+        }
+        for name in tallies
+    } | {"max_area": MAX_AREA}
 
 
 def keyframe_runs(make, data: dict, window: int, limit: int, ks=(1, 5, 10)) -> dict[str, Any]:
@@ -395,6 +461,12 @@ def main() -> None:
     )
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument(
+        "--quality-only",
+        action="store_true",
+        help="the step, its quality, the plausibility check's effect and the flow baseline only (no held-out"
+        " worlds, keyframe or SAM speed runs)",
+    )
+    parser.add_argument(
         "--options", default="{}", help="classical annotator options (a Python dict), with --direct"
     )
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "masks.json")
@@ -459,6 +531,9 @@ def main() -> None:
             tallies += stored_tallies(dataset, Truth(raw, fmt), fmt)
         results["classical"] = {"step": step, "quality": grouped(tallies)}
         raw, dataset = data["vpt"]
+        results["plausibility"] = {
+            "vpt": plausibility_effect(dataset, Truth(raw, "vpt"), ClassicalAnnotator(), args.window, "vpt")
+        }
         _q, flow, _s, _f = evaluate_direct(
             dataset, Truth(raw, "vpt"), ClassicalAnnotator(), args.window, None, "vpt", poses=False
         )
@@ -466,6 +541,8 @@ def main() -> None:
             "note": "VPT with mined blocks tracked by optical flow (--no-poses), the same events",
             "quality": grouped(flow),
         }
+        if args.quality_only:
+            return finish(args, results)
         results["classical_heldout"] = heldout_quality(
             work, args.heldout_seeds, args.heldout_episodes, args.vpt_frames, args.window
         )
@@ -487,21 +564,39 @@ def main() -> None:
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
+    finish(args, results)
+
+
+def finish(args: argparse.Namespace, results: dict[str, Any]) -> None:
+    """Print the figures and write them to ``args.out``."""
     for fmt, s in results["classical"]["step"].items():
         print(
             f"classical step on {fmt}: {s['written']} tracks, {s['frames']} frames in {s['wall_seconds']} s ="
             f" {s['step_frames_per_s']} frames/s (annotator alone {s['frames_per_s']} frames/s per worker)"
         )
     print_quality("classical annotator vs truth (window %d)" % args.window, results["classical"]["quality"])
+    effect = results["plausibility"]["vpt"]
+    for name in ("without_check", "with_check"):
+        print_quality(f"VPT, the same windows {name.replace('_', ' ')}", effect[name]["quality"])
+        print(
+            f"  confident and wrong ({name.replace('_', ' ')}; a mask over {MAX_AREA:.0%} of the frame at"
+            " score > 0.5, or visible on the event frame with the prompt off its object): "
+            + ", ".join(
+                f"{kind} {c['confident_wrong']}/{c['tracks']}" for kind, c in effect[name]["tracks"].items()
+            )
+        )
     print_quality(
         "baseline: VPT without the recorded poses (mined blocks tracked by optical flow)",
         results["classical_flow_baseline"]["quality"],
     )
-    print_quality(
-        f"classical on held-out VPT worlds (seeds {args.heldout_seeds}; _flow: without the poses)",
-        results["classical_heldout"],
-    )
+    if "classical_heldout" in results:
+        print_quality(
+            f"classical on held-out VPT worlds (seeds {args.heldout_seeds}; _flow: without the poses)",
+            results["classical_heldout"],
+        )
     for name in ("classical_keyframes", "tiny_sam_cpu"):
+        if name not in results:
+            continue
         print(f"{name}:")
         for k, run in results[name].items():
             if isinstance(run, dict):
@@ -509,7 +604,8 @@ def main() -> None:
                     f"  {k:9s} {run['frames_per_s']:8.1f} frames/s  speed-up {run.get('speedup', 1.0):5.2f} "
                     f" IoU vs truth {run['mean_iou_vs_truth']}  IoU vs every-frame {run['iou_vs_every_1']}"
                 )
-    print(f"vit_b_cuda: {results['vit_b_cuda']}")
+    if "vit_b_cuda" in results:
+        print(f"vit_b_cuda: {results['vit_b_cuda']}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))
     print(f"  -> {args.out}")

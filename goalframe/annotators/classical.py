@@ -55,7 +55,7 @@ class ClassicalWindowState:
 
 class ClassicalAnnotator(BackwardTracker):
     name = "classical"
-    version = "4"
+    version = "5"
 
     def __init__(
         self,

@@ -13,7 +13,10 @@ The driver then rebuilds ``tables/tracks.parquet`` and records the step.
 Rows without a usable prompt (no point, ``prompt_visible`` false, a point outside the
 frame, an event frame beyond the episode) make no track; each is reported with its reason,
 never dropped silently. A prompt whose first mask is empty gives a track that is not
-visible on any frame.
+visible on any frame. Every track then goes through the plausibility check
+(:mod:`goalframe.annotators.plausibility`): frames whose mask covers more than ``max_area``
+of the frame, or runs along its edge, are not visible and low-scored, with the reason in the
+track's attrs (``implausible``).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from typing import Any
 import polars as pl
 
 from goalframe.annotators.annotator import Annotator
+from goalframe.annotators.plausibility import MAX_AREA, MAX_BORDER, check_fractions, check_track
 from goalframe.annotators.registry import ANNOTATORS, annotator_version, build_annotator
 from goalframe.annotators.vpt_targets import static_target
 from goalframe.schemas.layout import DatasetError, utc_now
@@ -59,6 +63,7 @@ class MaskOptions:
     device: str = "auto"  # sam
     overwrite: bool = False
     poses: bool = True  # place what the recording can: mined blocks by camera pose, GUI items, placed blocks
+    max_area: float = MAX_AREA  # a mask over more of the frame is background: not visible, low score
     extra: dict[str, Any] = field(default_factory=dict)  # more annotator options (tests, benchmarks)
 
     def validate(self) -> None:
@@ -68,6 +73,7 @@ class MaskOptions:
             raise ValueError(f"--window must be 1 or more, got {self.window}")
         if self.every < 1:
             raise ValueError(f"--every must be 1 or more, got {self.every}")
+        check_fractions(self.max_area)
 
     def build(self) -> Annotator:
         options: dict[str, Any] = {"every": self.every, **self.extra}
@@ -164,6 +170,7 @@ def annotate_event(
                 and group.attrs.get("annotator_version") == version
                 and group.attrs.get("every", 1) == options.every
                 and group.attrs.get("poses", False) == options.poses
+                and group.attrs.get("max_area", MAX_AREA) == options.max_area
             ):
                 result.status, result.reason = "skipped", "already made by this annotator and version"
                 return result
@@ -174,6 +181,7 @@ def annotate_event(
         track = annotator.annotate(
             frames, (row["prompt_row"], row["prompt_col"]), first_frame=start, target=target
         )
+        track = check_track(track, options.max_area, MAX_BORDER)
         attrs = {
             "event_id": row["event_id"],
             "camera": camera,
@@ -186,12 +194,16 @@ def annotate_event(
             "window": options.window,
             "every": options.every,
             "poses": options.poses,
+            "max_area": options.max_area,
             "params": annotator.params,
-            **({"target": track.attrs["target"]} if "target" in track.attrs else {}),
+            **{key: track.attrs[key] for key in ("target", "implausible") if key in track.attrs},
         }
         if not track.visible[-1]:
             attrs["note"] = (
-                "empty or untrusted mask at the event frame: the track is not visible on any frame"
+                f"implausible mask at the event frame ({track.attrs['implausible']['reason']}): the track"
+                " is not visible on any frame"
+                if track.attrs.get("implausible", {}).get("event_frame")
+                else "empty or untrusted mask at the event frame: the track is not visible on any frame"
             )
         write_track(root, row["episode_id"], track_id, track, attrs)
         result.status, result.frames, result.visible = "written", len(track), int(track.visible.sum())

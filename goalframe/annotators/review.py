@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from goalframe.annotators.plausibility import implausible_frames
 from goalframe.annotators.review_frames import FrameServer, repair_review_images
 from goalframe.annotators.review_results import (
     mask_result,
@@ -312,6 +313,8 @@ def task_payload(
     result = [mask_result(mask)] if mask.any() else []
     if bool(track.visible[row]):
         result.append(visibility_result("visible"))
+    elif frame in implausible_frames(track.attrs):  # the annotator's mask could not be right
+        result.append(visibility_result("absent"))
     annotator = track.attrs.get("annotator", "automatic")
     version = track.attrs.get("annotator_version", "")
     return {

@@ -170,7 +170,7 @@ def interior_points(mask: np.ndarray, count: int = 3) -> np.ndarray:
 
 class SamAnnotator(BackwardTracker):
     name = "sam"
-    version = "1"
+    version = "2"
 
     def __init__(
         self,

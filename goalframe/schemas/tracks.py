@@ -29,6 +29,8 @@ class TrackMeta(BaseModel):
     every: int = 1  # annotate every n-th frame (the others are propagated)
     poses: bool = False  # the prompt followed the target's pose
     params: dict[str, Any] = Field(default_factory=dict)  # the annotator's own parameters
+    max_area: float | None = None  # the plausibility check's limit (a fraction of the frame)
+    implausible: dict[str, Any] | None = None  # frames the check found implausible: how many, why, which
     note: str | None = None  # why a track is not visible, when it is not
     kind: str = "automatic"  # automatic | reviewed (a review revision's group)
     created: str | None = None

@@ -22,7 +22,7 @@ from goalframe.toolkit.common import (
 )
 from goalframe.toolkit.events import GRASP_OFFSET, MATCH, MIN_GAP, MIN_START, TYPES
 from goalframe.toolkit.ingest import CHUNK_FRAMES, CODEC, CRF
-from goalframe.toolkit.masks import DEVICE, EVERY, MODEL_TYPE, OVERWRITE, POSES
+from goalframe.toolkit.masks import DEVICE, EVERY, MAX_AREA, MODEL_TYPE, OVERWRITE, POSES
 from goalframe.toolkit.msth import CLIP_HELP
 
 EPILOG = example(
@@ -64,6 +64,7 @@ def build(
     window: int = typer.Option(128, help="Frames per mask track, ending at the event frame."),
     device: str = DEVICE,
     poses: bool = POSES,
+    max_area: float = MAX_AREA,
     overwrite: bool = OVERWRITE,
     seed: int = typer.Option(0, help="Seed for goal-pair sampling."),
     cross_episode: bool = typer.Option(
@@ -104,6 +105,7 @@ def build(
                     model_type=model_type,
                     device=device,
                     poses=poses,
+                    max_area=max_area,
                     overwrite=overwrite,
                 )
             ),

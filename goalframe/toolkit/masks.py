@@ -26,6 +26,7 @@ EPILOG = example(
     " --every 5",
     "goalframe masks data/vpt.zarr --overwrite --json",
     "goalframe masks data/vpt.zarr --no-poses --overwrite",
+    "goalframe masks data/vpt.zarr --max-area 0.5 --overwrite",
 )
 
 
@@ -41,6 +42,14 @@ POSES = typer.Option(
     help=(
         "VPT: place mined blocks on earlier frames by the recorded camera poses (xpos/ypos/zpos/yaw/pitch)"
         " instead of optical flow, a crafted item in its GUI slot, a placed block on its event frame only."
+    ),
+)
+MAX_AREA = typer.Option(
+    0.35,
+    help=(
+        "A mask over more of the frame than this (or along a quarter of its edge) is background grown from"
+        " a prompt with no object under it: that frame is not visible, scored <= 0.05, the reason in the"
+        " track's attrs (implausible). Objects the recording places are exempt."
     ),
 )
 OVERWRITE = typer.Option(
@@ -67,6 +76,7 @@ def masks(
     workers: Optional[int] = typer.Option(None, help="Parallel event workers (local processes)."),
     scheduler: Optional[str] = typer.Option(None, help="Address of a dask.distributed scheduler."),
     poses: bool = POSES,
+    max_area: float = MAX_AREA,
     overwrite: bool = OVERWRITE,
     json_output: bool = typer.Option(False, "--json", help="Print a JSON summary."),
     storage_option: Optional[list[str]] = typer.Option(None, "--storage-option", help=STORAGE_OPTION_HELP),
@@ -84,6 +94,7 @@ def masks(
             model_type=model_type,
             device=device,
             poses=poses,
+            max_area=max_area,
             overwrite=overwrite,
         )
         options.validate()
