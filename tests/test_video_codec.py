@@ -25,6 +25,7 @@ from goalframe.annotators import extract_events
 from goalframe.media.images import resize_frame
 from goalframe.media.video import iter_frames
 from goalframe.sampling import CrossViewDataset, MSTHDataset, MSTHSpec, build_msth, build_pairs
+from goalframe.schemas.layout import DatasetError
 from goalframe.sim.agibot.synth import synthesize_agibot
 from goalframe.sim.vpt.synth import synthesize_vpt
 from goalframe.sources.registry import get_format
@@ -288,4 +289,36 @@ def test_window_and_msth_datasets_load_from_video_datasets(tmp_path):
     got = sample["distal_frames"][:, 0].numpy()
     np.testing.assert_array_equal(
         got, _expected(ds, row["episode_id"], "head_color", sample["distal_index"].numpy(), size)
+    )
+
+
+def test_keyframed_av1_chunks_verify_and_refuse_a_flipped_byte(vpt_raw, tmp_path):
+    """AV1 chunks of 8 frames with a keyframe every 4: verify decodes every chunk (each with its
+    CRC32C), the direct reader's sparse reads equal zarr's frames, and a flipped byte in one chunk
+    is named by verify and refused by the reader in one line while the other chunks still read."""
+    out = tmp_path / "av1.zarr"
+    source = get_format("vpt")
+    refs = source.discover(vpt_raw)[:1]
+    options = {"chunk_frames": 8, "crf": 30, "gop": 4}
+    assert not ingest(str(out), refs, source.read, "vpt", codec="av1", codec_options=options).failed
+    assert verify_dataset(str(out)).ok
+    ds = open_dataset(out)
+    episode = ds.episodes[0]
+    assert ds.array_attrs(episode, "frames/pov")["gop"] == 4
+    size = 48
+    wanted = np.array([3, 5, 17, 18, 30])  # before and after a keyframe inside a chunk
+    reader = FrameReader(ds, size, reduced_decode=False, cache_bytes=0)
+    np.testing.assert_array_equal(
+        reader.read(episode, "pov", wanted), _expected(ds, episode, "pov", wanted, size)
+    )
+    shard = out / "episodes" / episode / "frames" / "pov" / "c" / "0" / "0" / "0" / "0"
+    flip(shard, chunk_offset(shard, 2, n_chunks=8))  # frames 16-23
+    (damage,) = verify_dataset(str(out)).damage
+    assert (damage.kind, damage.array, damage.where) == ("chunk", "frames/pov", "frames 16-23"), damage.line()
+    damaged = FrameReader(open_dataset(out), size, reduced_decode=False, cache_bytes=0)
+    with pytest.raises(DatasetError, match="frame 17 fails its checksum") as error:
+        damaged.read(episode, "pov", np.array([17]))
+    assert "\n" not in str(error.value) and "frames/pov" in str(error.value)
+    np.testing.assert_array_equal(
+        damaged.read(episode, "pov", np.array([3, 30])), reader.read(episode, "pov", np.array([3, 30]))
     )
