@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import json
 import random
+from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
 import torch
 from typer.testing import CliRunner
 
+from goalframe.pipeline.choose_target import prepare_choose_target
 from goalframe.sim.vpt.choose_target import CANDIDATE_BEARINGS, KINDS, bearing_to, setup_choose_target
 from goalframe.sim.vpt.constants import GROUND_Y, HEIGHT, WIDTH
 from goalframe.sim.vpt.recorder import _env_action, _new_world
 from goalframe.sim.vpt.world import VptWorld
+from goalframe.storage import open_dataset
 from goalframe.toolkit.cli import app
 from goalframe.training.choose_env import (
     ChooseOraclePolicy,
@@ -29,6 +33,8 @@ from goalframe.training.choose_env import (
 )
 from goalframe.training.choose_eval import baselines, closed_loop_choose
 from goalframe.training.envs import env_action, run_episode
+from goalframe.training.evaluate import evaluate_run
+from goalframe.training.trainer import TrainConfig, load_policy, train
 
 STATS = {  # action marginals as the trainer stores them: attack and forward often, camera still
     "button_p": torch.tensor([0.05] * 20).index_fill_(0, torch.tensor([0, 2]), 0.6),
@@ -165,3 +171,82 @@ def test_the_baselines_run_and_give_rates_with_intervals():
         assert summary["episodes"] == 4 == sum(summary["outcomes"].values())
     oracle = closed_loop_choose(ChooseOraclePolicy, 4, 2000, "choose-target-same", size=32, with_env=True)
     assert oracle["success_rate"] == 1.0
+
+
+# ---------------------------------------------------------------------------- data and runs
+
+
+@pytest.fixture(scope="module")
+def choose_data(tmp_path_factory) -> str:
+    base = tmp_path_factory.mktemp("choose-data")
+    return prepare_choose_target(base, episodes=5, frames=140, seed=1, masks="truth").dataset
+
+
+def test_pairs_from_the_pipeline_carry_the_goal_candidate(choose_data):
+    ds = open_dataset(choose_data)
+    raw = Path(choose_data).parent / "raw-vpt"
+    pairs = ds.table("pairs")
+    assert pairs.height and set(pairs["interaction"].to_list()) == {"mine"}
+    for episode in ds.episodes:
+        truth = json.loads((raw / "truth" / f"{episode}.json").read_text())
+        goal = truth["scenario"]["goal_object_id"]
+        ids = np.load(raw / "truth" / f"{episode}.npz")["object_ids"]
+        rows = pairs.filter(pl.col("episode_id") == episode)
+        assert rows.height
+        for frame in set(rows["goal_frame"].to_list()):  # the goal view shows the goal candidate
+            assert (ids[frame] == goal).sum() > 0
+        # the windows reach back before the goal came into view: the search is in them
+        first_seen = int(np.argmax((ids == goal).reshape(len(ids), -1).any(1)))
+        assert min(rows["frame"].to_list()) <= max(first_seen - 8, 0)
+
+
+def test_runs_evaluate_on_the_scenario_with_every_baseline(choose_data, tmp_path):
+    metrics = {}
+    for name, ablate in (("full", []), ("blind", ["goal"])):
+        config = TrainConfig(
+            policy="rocket2",
+            dataset=choose_data,
+            steps=3,
+            size=32,
+            width=32,
+            blocks=1,
+            window=4,
+            ablate=ablate,
+        )
+        train(config, tmp_path / name)
+        metrics[name] = evaluate_run(
+            tmp_path / name, episodes=3, seed=3000, offline=False, scenario="choose-target"
+        )
+    full, blind = metrics["full"], metrics["blind"]
+    assert set(full["baselines"]) == {
+        "random (uniform)",
+        "random (data marginals)",
+        "goal zeroed at evaluation",
+        "nearest candidate",
+        "oracle",
+    }
+    assert "goal zeroed at evaluation" not in blind["baselines"]  # it is goal-blind already
+    for summary in [full["closed_loop"], blind["closed_loop"], *full["baselines"].values()]:
+        lo, hi = summary["ci95"]
+        assert 0.0 <= lo <= summary["success_rate"] <= hi <= 1.0
+    assert full["baselines"]["oracle"]["success_rate"] == 1.0
+    written = json.loads((tmp_path / "full" / "metrics.json").read_text())
+    assert (
+        written["scenario"] == "choose-target"
+        and written["closed_loop"]["ci95"] == full["closed_loop"]["ci95"]
+    )
+    # the goal-blind model's output does not depend on the goal; the full one's does
+    _config, model, _stats, _step = load_policy(tmp_path / "blind")
+    images = torch.randint(0, 255, (2, 3, 32, 32), dtype=torch.uint8)
+    masks = torch.rand(2, 1, 32, 32) > 0.5
+    tokens = model.encode_goal(images, masks)
+    assert torch.equal(tokens[0], tokens[1])
+    _config, model, _stats, _step = load_policy(tmp_path / "full")
+    tokens = model.encode_goal(images, masks)
+    assert not torch.equal(tokens[0], tokens[1])
+
+
+def test_eval_cli_refuses_an_unknown_scenario(tmp_path):
+    (tmp_path / "run").mkdir()
+    result = CliRunner().invoke(app, ["eval", str(tmp_path / "run"), "--scenario", "pick-one"])
+    assert result.exit_code != 0 and "--scenario must be one of" in result.output

@@ -51,6 +51,10 @@ def evaluate(
     with one_line_errors():
         if episodes < 1:
             raise ValueError(f"--episodes must be >= 1, got {episodes}")
+        if scenario not in ("reach", "choose-target", "choose-target-same"):
+            raise ValueError(
+                f"--scenario must be one of reach, choose-target, choose-target-same, got {scenario!r}"
+            )
         if not run.is_dir():
             raise FileNotFoundError(f"{run}: no such run folder")
         from goalframe.training.evaluate import METRICS, evaluate_run, headline
