@@ -59,7 +59,7 @@ def report(dataset, tmp_path_factory) -> Path:
 
 
 class ReportParser(HTMLParser):
-    """Gallery sections (interaction -> figures' attrs and images) and flag tables (criterion -> rows)."""
+    """Gallery sections (interaction -> figures' attrs and images) and flag lists (criterion -> cards)."""
 
     def __init__(self):
         super().__init__()
@@ -79,10 +79,10 @@ class ReportParser(HTMLParser):
             self.figures[self._section] = []
         elif tag == "figure" and self._section:
             self.figures[self._section].append(attrs)
-        elif tag == "table" and "data-criterion" in attrs:
+        elif tag == "div" and "data-criterion" in attrs:
             self._table = attrs["data-criterion"]
             self.flags[self._table] = {"order": attrs["data-order"], "rows": []}
-        elif tag == "tr" and self._table and "data-track" in attrs:
+        elif tag == "figure" and self._table and "data-track" in attrs:
             self._row = dict(attrs)
             self.flags[self._table]["rows"].append(self._row)
         elif tag == "img":
@@ -94,10 +94,8 @@ class ReportParser(HTMLParser):
 
     def handle_endtag(self, tag):
         if tag == "section":
-            self._section = None
-        elif tag == "table":
-            self._table = None
-        elif tag == "tr":
+            self._section = self._table = None
+        elif tag == "figure":
             self._row = None
 
 
@@ -207,3 +205,19 @@ def test_bad_input_is_one_line(dataset, tmp_path):
 def test_help_has_an_example():
     result = goalframe("report", "--help")
     assert result.returncode == 0 and "Examples:" in result.stdout and "$ goalframe report" in result.stdout
+
+
+def test_a_dataset_with_events_only_gets_frames_and_the_reason_for_no_mask(dataset, tmp_path):
+    events_only = tmp_path / "events-only.zarr"
+    shutil.copytree(dataset, events_only)
+    for table in ("tracks", "pairs"):
+        for name in (f"{table}.parquet", f"{table}.parquet.sha256"):
+            (events_only / "tables" / name).unlink()
+    out = tmp_path / "out"
+    result = goalframe("report", str(events_only), "--out", str(out), "--per-type", "1")
+    assert result.returncode == 0, result.stderr
+    html = parsed(out)
+    assert all(not table["rows"] for table in html.flags.values())
+    for images in html.sections.values():
+        assert [decoded(img).size for img in images] == [(2 * PANEL_WIDTH + GAP, HEADER + 180)]
+    assert "no mask track" in (out / "report.md").read_text()

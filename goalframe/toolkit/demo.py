@@ -57,6 +57,7 @@ def demo(
     """Generate VPT and AgiBot recordings, build both datasets, train and evaluate both policies, report."""
     from goalframe.annotators.masks import MaskOptions
     from goalframe.pipeline import MSTH, Masks, Pairs, build
+    from goalframe.viewing.report import write_report
 
     with one_line_errors():
         started = time.perf_counter()
@@ -85,6 +86,8 @@ def demo(
                 f" pair rows, {summary['msth']} MSTH rows (synth {synth_seconds:.0f} s, build"
                 f" {build_seconds:.0f} s)"
             )
+            gallery = write_report(str(dataset), out / f"{fmt}-report")
+            out_console.print(f"{fmt} report: {gallery['html']} ({gallery['seconds']:.0f} s)")
             lines += [
                 f"## {fmt}",
                 f"- raw recordings: `{raw}` (synth {synth_seconds:.1f} s)",
@@ -97,6 +100,10 @@ def demo(
                     f" {summary['ingest']['failed']} failed, {summary['events']} events,"
                     f" {summary['masks']['tracks']} mask tracks, {summary['pairs']} goal-pair rows,"
                     f" {summary['msth']} MSTH rows"
+                ),
+                (
+                    f"- pictures of its events, masks and goal views: [{fmt}-report/report.html]"
+                    f"({fmt}-report/report.html) (one file), [{fmt}-report/report.md]({fmt}-report/report.md)"
                 ),
             ]
             if train_steps:

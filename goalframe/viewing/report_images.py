@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw, ImageFont
 from goalframe.media.images import mask_box
 
 PANEL_WIDTH = 320  # pixels of one panel: half a VPT or AgiBot frame
-THUMB_WIDTH = 240
+THUMB_WIDTH = 210  # six cards to a row of the HTML page
 HEADER_HEIGHT = 22
 GAP = 4
 FILL_ALPHA = 0.0  # between the stripes: the object as it is

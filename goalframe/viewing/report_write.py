@@ -21,9 +21,9 @@ body { font-family: system-ui, sans-serif; margin: 1.5em auto; max-width: 1340px
 h1 { font-size: 1.5em; } h2 { margin-top: 1.6em; border-bottom: 1px solid #ddd; }
 figure { margin: 0 0 1.2em 0; } figcaption { font-size: 0.85em; color: #555; max-width: 1300px; }
 img { max-width: 100%; height: auto; }
-table.flags { border-collapse: collapse; } table.flags td { padding: 4px 8px; vertical-align: top;
-  border-top: 1px solid #eee; font-size: 0.9em; }
-.flag-lists { display: flex; flex-wrap: wrap; gap: 1.5em; } .flag-lists > div { flex: 1 1 400px; }
+.cards { display: flex; flex-wrap: wrap; gap: 12px; }
+figure.card { width: 210px; margin: 0; }
+figure.card figcaption { font-size: 0.78em; overflow-wrap: anywhere; }
 nav a { margin-right: 1em; }
 """
 
@@ -56,22 +56,23 @@ def write_html(content: ReportContent, path: Path) -> None:
         + '<a href="#look-first">look at these first</a>'
         + "".join(f'<a href="#{_anchor(kind)}">{escape(kind)}</a>' for kind in content.gallery)
         + '<a href="#timeline">timeline</a><a href="#histograms">histograms</a></nav>',
-        '<section id="look-first"><h2>Look at these first</h2><div class="flag-lists">',
+        '<section id="look-first"><h2>Look at these first</h2>',
     ]
     for criterion, rows in content.flags:
+        order = "descending" if criterion.descending else "ascending"
         parts.append(
-            f"<div><h3>{escape(criterion.title)}</h3><p>{escape(criterion.explain)}.</p>"
-            f'<table class="flags" data-criterion="{criterion.key}"'
-            f' data-order="{"descending" if criterion.descending else "ascending"}">'
+            f'<div class="flag-list" data-criterion="{criterion.key}" data-order="{order}">'
+            f'<h3>{escape(criterion.title)}</h3><p>{escape(criterion.explain)}.</p><div class="cards">'
         )
         if not rows:
-            parts.append("<tr><td>none</td></tr>")
+            parts.append("<p>None.</p>")
         for shown in rows:
             parts.append(
-                f"<tr{_data(shown.facts)}><td>{_img(shown.picture)}</td><td>{escape(shown.caption)}</td></tr>"
+                f'<figure class="card"{_data(shown.facts)}>{_img(shown.picture)}'
+                f"<figcaption>{escape(shown.caption)}</figcaption></figure>"
             )
-        parts.append("</table></div>")
-    parts.append("</div></section>")
+        parts.append("</div></div>")
+    parts.append("</section>")
     for kind, items in content.gallery.items():
         n_events, n_tracks = content.counts[kind]
         parts.append(
