@@ -143,14 +143,14 @@ def _flag_picture(reader: _Reader, stats: TrackStats, criterion: Criterion, name
     frame_no = criterion.frame(stats)
     frame = reader.frame(stats.episode_id, stats.camera, frame_no)
     mask, score, _ = reader.mask(stats.episode_id, stats.track_id, frame_no)
-    panel = draw.labelled(
-        draw.mask_panel(frame, mask, draw.THUMB_WIDTH), f"frame {frame_no}, score {score:.2f}"
-    )
+    picture, enlargement = draw.thumbnail(frame, mask)
+    panel = draw.labelled(picture, f"frame {frame_no}, score {score:.2f}{enlargement}")
     value = criterion.value(stats)
+    what = " ".join(str(v) for v in (stats.interaction, stats.object) if v)
     caption = (
-        f"{stats.episode_id} / {stats.track_id} ({stats.interaction} {stats.object}): {criterion.value_name}"
+        f"{stats.episode_id} / {stats.track_id} ({what}): {criterion.value_name}"
         f" {_number(value)}; visible on {int(stats.visible.sum())} of {len(stats.visible)} frames; shown at"
-        f" frame {frame_no}"
+        f" frame {frame_no}" + (f" (enlarged {enlargement.lstrip(', ')})" if enlargement else "")
     )
     facts = {
         "episode": stats.episode_id,

@@ -24,6 +24,7 @@ FILL_ALPHA = 0.0  # between the stripes: the object as it is
 STRIPE_ALPHA = 0.75
 STRIPE = 3  # pixels per stripe, as drawn
 MIN_ZOOM = 1.5  # below this enlargement the zoom panel would repeat the whole-frame one
+THUMB_ZOOM = 3.0  # a thumbnail shows the mask enlarged from this magnification on
 BACKGROUND = (255, 255, 255)
 PLACEHOLDER_GREY = (225, 225, 225)
 PALETTE = ((255, 0, 255), (255, 230, 0), (0, 230, 255), (255, 40, 40))
@@ -162,21 +163,38 @@ def zoom_box(mask: np.ndarray, aspect: float, centre: tuple[float, float] | None
     return left, top, left + round(crop_w), top + round(crop_h)
 
 
-def zoom_panel(
-    frame: np.ndarray, mask: np.ndarray, width: int = PANEL_WIDTH, centre: tuple[float, float] | None = None
-) -> tuple[np.ndarray, str]:
-    """(panel, title): the crop around the mask enlarged to ``width`` with the mask drawn; for a
-    mask too large to enlarge, the mask alone (white on black), which shows its holes and edges."""
+def enlarged(
+    frame: np.ndarray, mask: np.ndarray, width: int, centre: tuple[float, float] | None = None
+) -> tuple[np.ndarray, float]:
+    """(panel, magnification against the whole frame at ``width``): the crop around the mask
+    (or ``centre``) enlarged to ``width``, the mask drawn."""
     x0, y0, x1, y1 = zoom_box(mask, frame.shape[1] / frame.shape[0], centre)
-    magnification = frame.shape[1] / (x1 - x0)  # against the whole-frame panel beside it
-    if magnification < MIN_ZOOM:
-        alone = np.repeat(_scale_mask(mask, _scale(frame, width).shape[:2])[..., None], 3, axis=2)
-        return alone.astype(np.uint8) * 255, "mask alone (white)"
     crop, crop_mask = frame[y0:y1, x0:x1], mask[y0:y1, x0:x1]
     height = round(width * crop.shape[0] / crop.shape[1])
     panel = cv2.resize(crop, (width, height), interpolation=cv2.INTER_CUBIC)
     scaled = cv2.resize(crop_mask.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST) > 0
-    return draw_mask(panel, scaled, contrasting_colour(crop, crop_mask)), f"enlarged x{magnification:.1f}"
+    return draw_mask(panel, scaled, contrasting_colour(crop, crop_mask)), frame.shape[1] / (x1 - x0)
+
+
+def zoom_panel(
+    frame: np.ndarray, mask: np.ndarray, width: int = PANEL_WIDTH, centre: tuple[float, float] | None = None
+) -> tuple[np.ndarray, str]:
+    """(panel, title): the mask enlarged; for a mask too large to enlarge, the mask alone (white
+    on black), which shows its holes and edges."""
+    panel, magnification = enlarged(frame, mask, width, centre)
+    if magnification < MIN_ZOOM:
+        alone = np.repeat(_scale_mask(mask, _scale(frame, width).shape[:2])[..., None], 3, axis=2)
+        return alone.astype(np.uint8) * 255, "mask alone (white)"
+    return panel, f"enlarged x{magnification:.1f}"
+
+
+def thumbnail(frame: np.ndarray, mask: np.ndarray, width: int = THUMB_WIDTH) -> tuple[np.ndarray, str]:
+    """(panel, note): the frame with the mask at ``width``, or the mask enlarged when it would be
+    a few pixels there (a sliver is what a reviewer must see)."""
+    panel, magnification = enlarged(frame, mask, width)
+    if mask.any() and magnification >= THUMB_ZOOM:
+        return panel, f", x{magnification:.0f}"
+    return mask_panel(frame, mask, width), ""
 
 
 def placeholder(text: str, width: int = PANEL_WIDTH, height: int = 180) -> np.ndarray:
