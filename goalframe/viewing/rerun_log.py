@@ -2,7 +2,7 @@
 
 Entities, per episode ``E`` (its id as one path part) and camera ``C``:
 
-    E/C/image      every frame, as an encoded JPEG (a tenth of the raw size)
+    E/C/image      every frame, as an encoded JPEG (raw RGB with ``jpeg_quality=None``)
     E/C/masks      a segmentation image on the frames a mask track covers: class k = the k-th track
                    of the camera, named "<object> (<track id>)" by the annotation context at E/C
     E/C/prompt     the events' prompt points on their frames
@@ -66,16 +66,20 @@ def _set_time(rec, frame: int, fps: float) -> None:
     rec.set_time("time", duration=frame / fps)
 
 
-def _jpeg(image: np.ndarray) -> bytes:
-    ok, data = cv2.imencode(
-        ".jpg", np.ascontiguousarray(image[:, :, ::-1]), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]
-    )
+def _image(rr, image: np.ndarray, jpeg_quality: int | None):
+    """An encoded JPEG of an RGB frame, or the raw image (``jpeg_quality`` None, or not RGB)."""
+    if jpeg_quality is None or image.ndim != 3 or image.shape[2] != 3:
+        return rr.Image(image)
+    bgr = np.ascontiguousarray(image[:, :, ::-1])
+    ok, data = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
     if not ok:
         raise DatasetError(f"frame of shape {image.shape} could not be JPEG-encoded")
-    return data.tobytes()
+    return rr.EncodedImage(contents=data.tobytes(), media_type="image/jpeg")
 
 
-def _log_camera(rec, rr, ds, view: EpisodeView, camera: str, advance: Callable[[int], None]) -> dict:
+def _log_camera(
+    rec, rr, ds, view: EpisodeView, camera: str, advance: Callable[[int], None], jpeg_quality: int | None
+) -> dict:
     """Frames, masks and prompt points of one camera; returns what it logged."""
     base = entity(rr, view.episode, camera)
     tracks = view.camera_tracks(camera)
@@ -92,10 +96,7 @@ def _log_camera(rec, rr, ds, view: EpisodeView, camera: str, advance: Callable[[
         frames = ds.read_frames(view.episode, start, stop, camera)
         for frame in range(start, stop):
             _set_time(rec, frame, view.fps)
-            rec.log(
-                f"{base}/image",
-                rr.EncodedImage(contents=_jpeg(frames[frame - start]), media_type="image/jpeg"),
-            )
+            rec.log(f"{base}/image", _image(rr, frames[frame - start], jpeg_quality))
             labels = view.label_image(camera, frame) if tracks else None
             if labels is not None:
                 rec.log(f"{base}/masks", rr.SegmentationImage(labels))
@@ -239,9 +240,11 @@ def write_recording(
     views: list[EpisodeView],
     out: str | Path,
     progress: Callable[[int], Callable[[int], None]] | None = None,
+    jpeg_quality: int | None = JPEG_QUALITY,
 ) -> dict:
     """Write ``views`` to the Rerun recording ``out``; ``progress(total frames)`` returns the
-    callback advanced by frames logged. Returns what was written."""
+    callback advanced by frames logged; ``jpeg_quality=None`` logs raw RGB frames (lossless,
+    several times larger). Returns what was written."""
     rr = import_rerun()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -257,7 +260,7 @@ def write_recording(
         for view in views:
             rec.log(entity(rr, view.episode), rr.TextDocument(_episode_note(ds, view)), static=True)
             for camera in view.cameras:
-                logged = _log_camera(rec, rr, ds, view, camera, advance)
+                logged = _log_camera(rec, rr, ds, view, camera, advance, jpeg_quality)
                 for key, value in logged.items():
                     summary[key] += value
             summary["events"] += _log_events(rec, rr, view)
