@@ -70,7 +70,7 @@ def _image(rr, image: np.ndarray, jpeg_quality: int | None):
     """An encoded JPEG of an RGB frame, or the raw image (``jpeg_quality`` None, or not RGB)."""
     if jpeg_quality is None or image.ndim != 3 or image.shape[2] != 3:
         return rr.Image(image)
-    bgr = np.ascontiguousarray(image[:, :, ::-1])
+    bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
     ok, data = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
     if not ok:
         raise DatasetError(f"frame of shape {image.shape} could not be JPEG-encoded")
