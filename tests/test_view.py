@@ -289,6 +289,23 @@ def test_agibot_overlay_video_tiles_cameras_with_masks_and_prompt_points(agibot,
     assert (ring.min(axis=1) > 200).any()  # white ring pixels
 
 
+def test_a_dataset_without_events_or_masks_is_shown_too(agibot, tmp_path):
+    bare = str(tmp_path / "bare.zarr")  # as the demo's AgiBot dataset: no mask tracks, here no events either
+    build(Path(agibot).parent / "raw", bare, "agibot", ["ingest"], workers=1)
+    result = runner.invoke(
+        app, ["view", bare, "--out", str(tmp_path / "b.rrd"), "--mp4", str(tmp_path / "b.mp4")]
+    )
+    assert result.exit_code == 0, result.output
+    ds = open_dataset(bare)
+    episode = ds.episodes[0]
+    recording = Recording(tmp_path / "b.rrd")
+    assert len(recording.rows(entity(episode, "head_color", "image"), "EncodedImage:blob")) == ds.length(
+        episode
+    )
+    assert not any(path.endswith("/masks") or path.endswith("/events") for path in recording.temporal)
+    assert len(decode_mp4(tmp_path / "b.mp4")) == ds.length(episode)
+
+
 def test_mp4_alone_needs_no_rerun_and_a_recording_says_how_to_get_it(vpt, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "rerun", None)  # as if rerun-sdk were not installed
     result = runner.invoke(app, ["view", vpt, "--out", str(tmp_path / "x.rrd")])

@@ -116,7 +116,7 @@ def _print(dataset: str, summary: dict, spawn: bool) -> None:
         rec = summary["rerun"]
         cameras = sorted({c for cams in rec["cameras"].values() for c in cams})
         out_console.print(
-            f"{dataset}: {', '.join(rec['episodes'])} -> {rec['out']}: {rec['frames']} frames of"
+            f"{dataset}: {', '.join(rec['episodes'])} -> {rec['out']}: {rec['frames']} camera images of"
             f" {', '.join(cameras)}, {rec['tracks']} mask tracks on {rec['mask_frames']} frames,"
             f" {rec['events']} events, {rec['scalar_rows']} action/state rows;"
             f" {rec['bytes'] / 1e6:.1f} MB in {rec['seconds']} s"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from goalframe.media.images import mask_box
 from goalframe.viewing.selection import PALETTE
 
 FILL_ALPHA = 0.45
@@ -43,13 +44,23 @@ def surroundings(mask: np.ndarray, width: int = 9) -> np.ndarray:
 
 def draw_mask(image: np.ndarray, mask: np.ndarray, color: tuple[int, int, int]) -> None:
     """Fill ``mask`` on ``image`` (in place) with ``color`` and outline it."""
-    if not mask.any():
+    box = mask_box(mask)
+    if box is None:
         return
-    region = image[mask].astype(np.float32)
-    image[mask] = (region * (1 - FILL_ALPHA) + np.asarray(color, np.float32) * FILL_ALPHA).astype(np.uint8)
-    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    cv2.drawContours(image, contours, -1, BLACK, 4, cv2.LINE_AA)
-    cv2.drawContours(image, contours, -1, color, 2, cv2.LINE_AA)
+    x0, y0, x1, y1 = box
+    pad = 3  # room for the outline around the box
+    x0, y0, x1, y1 = (
+        max(0, x0 - pad),
+        max(0, y0 - pad),
+        min(mask.shape[1], x1 + pad),
+        min(mask.shape[0], y1 + pad),
+    )
+    crop, inside = image[y0:y1, x0:x1], mask[y0:y1, x0:x1]  # work on the mask's box only
+    region = crop[inside].astype(np.float32)
+    crop[inside] = (region * (1 - FILL_ALPHA) + np.asarray(color, np.float32) * FILL_ALPHA).astype(np.uint8)
+    contours, _ = cv2.findContours(inside.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    cv2.drawContours(crop, contours, -1, BLACK, 4, cv2.LINE_AA)
+    cv2.drawContours(crop, contours, -1, color, 2, cv2.LINE_AA)
 
 
 def draw_prompt(image: np.ndarray, x: float, y: float) -> None:

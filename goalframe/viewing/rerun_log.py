@@ -2,7 +2,7 @@
 
 Entities, per episode ``E`` (its id as one path part) and camera ``C``:
 
-    E/C/image      every frame, as an encoded JPEG (a tenth of the raw size)
+    E/C/image      every frame, as an encoded JPEG (raw RGB with ``jpeg_quality=None``)
     E/C/masks      a segmentation image on the frames a mask track covers: class k = the k-th track
                    of the camera, named "<object> (<track id>)" by the annotation context at E/C
     E/C/prompt     the events' prompt points on their frames
@@ -66,55 +66,60 @@ def _set_time(rec, frame: int, fps: float) -> None:
     rec.set_time("time", duration=frame / fps)
 
 
-def _jpeg(image: np.ndarray) -> bytes:
-    ok, data = cv2.imencode(
-        ".jpg", np.ascontiguousarray(image[:, :, ::-1]), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]
-    )
+def _image(rr, image: np.ndarray, jpeg_quality: int | None):
+    """An encoded JPEG of an RGB frame, or the raw image (``jpeg_quality`` None, or not RGB)."""
+    if jpeg_quality is None or image.ndim != 3 or image.shape[2] != 3:
+        return rr.Image(image)
+    bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    ok, data = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
     if not ok:
         raise DatasetError(f"frame of shape {image.shape} could not be JPEG-encoded")
-    return data.tobytes()
+    return rr.EncodedImage(contents=data.tobytes(), media_type="image/jpeg")
 
 
-def _log_camera(rec, rr, ds, view: EpisodeView, camera: str, advance: Callable[[int], None]) -> dict:
-    """Frames, masks and prompt points of one camera; returns what it logged."""
+def _log_images(rec, rr, ds, view: EpisodeView, camera: str, advance, jpeg_quality: int | None) -> int:
     base = entity(rr, view.episode, camera)
-    tracks = view.camera_tracks(camera)
-    if tracks:
-        infos = [rr.AnnotationInfo(id=t.label, label=t.name, color=t.color) for t in tracks]
-        rec.log(
-            base, rr.AnnotationContext([rr.AnnotationInfo(id=0, label="background"), *infos]), static=True
-        )
-    prompts = _prompts(view, camera)
-    logged = {"frames": 0, "mask_frames": 0, "prompts": 0}
-    covered_before = prompted_before = False
     for start in range(0, view.n_frames, READ_BLOCK):
         stop = min(view.n_frames, start + READ_BLOCK)
         frames = ds.read_frames(view.episode, start, stop, camera)
         for frame in range(start, stop):
             _set_time(rec, frame, view.fps)
-            rec.log(
-                f"{base}/image",
-                rr.EncodedImage(contents=_jpeg(frames[frame - start]), media_type="image/jpeg"),
-            )
-            labels = view.label_image(camera, frame) if tracks else None
-            if labels is not None:
-                rec.log(f"{base}/masks", rr.SegmentationImage(labels))
-                logged["mask_frames"] += 1
-            elif covered_before:  # the last track ended: no mask stays on screen
-                rec.log(f"{base}/masks", rr.Clear(recursive=False))
-            covered_before = labels is not None
-            if frame in prompts:
-                positions, names = zip(*prompts[frame])
-                rec.log(
-                    f"{base}/prompt", rr.Points2D(positions, labels=names, radii=6, colors=(255, 255, 255))
-                )
-                logged["prompts"] += len(positions)
-            elif prompted_before:
-                rec.log(f"{base}/prompt", rr.Clear(recursive=False))
-            prompted_before = frame in prompts
-        logged["frames"] += stop - start
+            rec.log(f"{base}/image", _image(rr, frames[frame - start], jpeg_quality))
         advance(stop - start)
-    return logged
+    return view.n_frames
+
+
+def _log_masks(rec, rr, view: EpisodeView, camera: str) -> int:
+    """The camera's annotation context and a segmentation image per covered frame, cleared on
+    the frame after each run of covered frames so no mask stays on screen past its track."""
+    tracks = view.camera_tracks(camera)
+    if not tracks:
+        return 0
+    base = entity(rr, view.episode, camera)
+    infos = [rr.AnnotationInfo(id=t.label, label=t.name, color=t.color) for t in tracks]
+    rec.log(base, rr.AnnotationContext([rr.AnnotationInfo(id=0, label="background"), *infos]), static=True)
+    covered = sorted({frame for track in tracks for frame in track.row_of})
+    for frame in covered:
+        _set_time(rec, frame, view.fps)
+        rec.log(f"{base}/masks", rr.SegmentationImage(view.label_image(camera, frame)))
+    for frame in sorted({frame + 1 for frame in covered} - set(covered)):
+        _set_time(rec, frame, view.fps)
+        rec.log(f"{base}/masks", rr.Clear(recursive=False))
+    return len(covered)
+
+
+def _log_prompts(rec, rr, view: EpisodeView, camera: str) -> int:
+    """The events' prompt points on their frames (cleared on the next frame)."""
+    prompts = _prompts(view, camera)
+    path = entity(rr, view.episode, camera, "prompt")
+    for frame, points in prompts.items():
+        positions, names = zip(*points)
+        _set_time(rec, frame, view.fps)
+        rec.log(path, rr.Points2D(positions, labels=names, radii=6, colors=(255, 255, 255)))
+    for frame in sorted({frame + 1 for frame in prompts} - set(prompts)):
+        _set_time(rec, frame, view.fps)
+        rec.log(path, rr.Clear(recursive=False))
+    return sum(len(points) for points in prompts.values())
 
 
 def _prompts(view: EpisodeView, camera: str) -> dict[int, list[tuple[tuple[float, float], str]]]:
@@ -239,9 +244,11 @@ def write_recording(
     views: list[EpisodeView],
     out: str | Path,
     progress: Callable[[int], Callable[[int], None]] | None = None,
+    jpeg_quality: int | None = JPEG_QUALITY,
 ) -> dict:
     """Write ``views`` to the Rerun recording ``out``; ``progress(total frames)`` returns the
-    callback advanced by frames logged. Returns what was written."""
+    callback advanced by frames logged; ``jpeg_quality=None`` logs raw RGB frames (lossless,
+    several times larger). Returns what was written."""
     rr = import_rerun()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -257,9 +264,9 @@ def write_recording(
         for view in views:
             rec.log(entity(rr, view.episode), rr.TextDocument(_episode_note(ds, view)), static=True)
             for camera in view.cameras:
-                logged = _log_camera(rec, rr, ds, view, camera, advance)
-                for key, value in logged.items():
-                    summary[key] += value
+                summary["frames"] += _log_images(rec, rr, ds, view, camera, advance, jpeg_quality)
+                summary["mask_frames"] += _log_masks(rec, rr, view, camera)
+                summary["prompts"] += _log_prompts(rec, rr, view, camera)
             summary["events"] += _log_events(rec, rr, view)
             summary["scalar_rows"] += _log_series(rec, rr, ds, view)
             posed[view.episode] = _log_poses(rec, rr, ds, view)
