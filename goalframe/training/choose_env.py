@@ -37,7 +37,7 @@ SCENARIO_SAME_KIND = {"choose-target": False, "choose-target-same": True}
 @dataclass
 class VptChooseEnv:
     size: int = 64
-    max_steps: int = 100
+    max_steps: int = 50
     same_kind: bool = False
     world: VptWorld = field(default_factory=VptWorld, repr=False)
 

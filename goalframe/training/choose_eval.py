@@ -30,7 +30,7 @@ from goalframe.training.envs import RandomVptPolicy, run_episode
 from goalframe.training.evaluate import Rocket2Agent, _summary
 
 SCENARIOS = tuple(SCENARIO_SAME_KIND)
-MAX_STEPS = 100
+MAX_STEPS = 50  # enough for the oracle: a turn of 150 degrees at 10 a step, then a walk of 2 blocks
 OUTCOMES = {"goal": "goal", "distractor": "distractor", "none": None}
 
 
