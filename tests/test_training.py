@@ -274,3 +274,18 @@ def test_act2goal_without_distal_targets_is_a_one_line_error(data, tmp_path):
         and "--clip episode" in result.output
     )
     assert "Traceback" not in result.output
+
+
+def test_eval_scenario_whiteboard_scores_act2goal_by_strokes_band(data, tmp_path):
+    runner = CliRunner()
+    run = tmp_path / "a2g-board"
+    args = ["train", data["agibot"], "--policy", "act2goal", "--out", str(run), "--steps", "2"]
+    assert runner.invoke(app, args).exit_code == 0
+    args = ["eval", str(run), "--scenario", "whiteboard", "--episodes", "1", "--no-offline", "--no-baseline"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["scenario"] == "whiteboard" and (run / "success.png").exists()
+    by_band = metrics["closed_loop"]["by_band"]
+    assert set(by_band) == {"1-2", "3-4", "6-8"}
+    assert all(len(v["ci95"]) == 2 and 0.0 <= v["mean_iou"] <= 1.0 for v in by_band.values())

@@ -14,6 +14,7 @@ EPILOG = example(
     "goalframe eval runs/act2goal --episodes 10",
     "goalframe eval runs/rocket2 --episodes 50 --seed 2000 --json --overwrite",
     "goalframe eval runs/rocket2 --scenario choose-target --episodes 100 --no-offline",
+    "goalframe eval runs/act2goal --scenario whiteboard --episodes 20 --no-offline",
 )
 
 
@@ -42,7 +43,8 @@ def evaluate(
         help=(
             "rocket2 world: reach (one target), choose-target (three candidates of different kinds, the goal"
             " one decides success; baselines: random, data marginals, goal zeroed, nearest candidate,"
-            " oracle) or choose-target-same (two candidates of one kind)."
+            " oracle) or choose-target-same (two candidates of one kind); act2goal world: the default"
+            " (objects to arrange) or whiteboard (draw 1-2, 3-4, 6-8 strokes; success = ink IoU)."
         ),
     ),
     json_output: bool = typer.Option(False, "--json", help="Print metrics.json."),

@@ -71,7 +71,13 @@ def synth_vpt(
         _run("vpt", out, episodes, seed, frames=frames, quirk_rate=quirk_rate, **options)
 
 
-@app.command("agibot", epilog=example("goalframe synth agibot raw/agibot --episodes 3 --seed 0"))
+@app.command(
+    "agibot",
+    epilog=example(
+        "goalframe synth agibot raw/agibot --episodes 3 --seed 0",
+        "goalframe synth agibot raw/board --scenario whiteboard --strokes 6-8 --episodes 20",
+    ),
+)
 def synth_agibot(
     out: Path = typer.Argument(..., help="Folder to write the extracted AgiBot World layout into."),
     episodes: int = typer.Option(3, help="Number of episodes."),
@@ -86,10 +92,28 @@ def synth_agibot(
     dexhand: bool = typer.Option(
         True, help="Make the fifth episode a dexterous-hand one (twelve joint angles), as real releases hold."
     ),
+    scenario: str = typer.Option(
+        "default",
+        help="default (pick-and-place) or whiteboard (the arms draw K strokes on a whiteboard on the table).",
+    ),
+    strokes: str = typer.Option(
+        "1-2", help="whiteboard: strokes per episode, N or LOW-HIGH (the bands: 1-2, 3-4, 6-8)."
+    ),
+    frames_per_stroke: int = typer.Option(60, help="whiteboard: frames (at 30 fps) per stroke."),
 ) -> None:
     """Write AgiBot World recordings (an mp4 per camera, proprio_stats.h5, task_info, camera parameters)."""
     from goalframe.sim.agibot.constants import MIN_FRAMES_PER_OBJECT
 
     with one_line_errors():
         _check_at_least("--frames-per-object", frames_per_object, MIN_FRAMES_PER_OBJECT)
+        if scenario == "whiteboard":
+            from goalframe.sim.agibot.whiteboard import MIN_FRAMES_PER_STROKE, parse_strokes
+
+            _check_at_least("--frames-per-stroke", frames_per_stroke, MIN_FRAMES_PER_STROKE)
+            band = parse_strokes(strokes)
+            options = {"scenario": scenario, "strokes": band, "frames_per_stroke": frames_per_stroke}
+            _run("agibot", out, episodes, seed, **options)
+            return
+        if scenario != "default":
+            raise ValueError(f"--scenario must be one of default, whiteboard, got {scenario!r}")
         _run("agibot", out, episodes, seed, frames_per_object=frames_per_object, dexhand=dexhand)

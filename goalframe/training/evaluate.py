@@ -316,14 +316,21 @@ def evaluate_run(
     ``on_progress(phase, done, total)`` follows each phase (closed-loop episodes per policy,
     offline batches), for progress bars. ``scenario`` (ROCKET-2) ``choose-target`` or
     ``choose-target-same`` evaluates in the choose-target world next to its baselines
-    (:mod:`goalframe.training.choose_eval`) instead of the reach-and-mine one.
+    (:mod:`goalframe.training.choose_eval`) instead of the reach-and-mine one; (Act2Goal)
+    ``whiteboard`` in the whiteboard world by strokes band (:mod:`goalframe.training.whiteboard_eval`).
     """
     from goalframe.training import choose_eval
 
     run = Path(run)
     torch.set_num_threads(threads or 1)
     config, model, stats, step = load_policy(run)
-    choose_eval.check_scenario(scenario, config.policy)
+    if scenario == "whiteboard":
+        from goalframe.training import whiteboard_eval as scenario_eval
+
+        scenario_eval.check_policy(config.policy)
+    else:
+        choose_eval.check_scenario(scenario, config.policy)
+        scenario_eval = choose_eval
     started = time.perf_counter()
     n_closed = closed_loop_episodes(config, episodes)
 
@@ -339,7 +346,11 @@ def evaluate_run(
         "episodes": episodes,
         "seed": seed,
     }
-    if scenario != "reach":
+    if scenario == "whiteboard":
+        metrics.update(
+            scenario_eval.evaluate_whiteboard(model, stats, episodes, seed, config.size, baseline, follow)
+        )
+    elif scenario != "reach":
         metrics.update(
             choose_eval.evaluate_choose(model, stats, episodes, seed, scenario, config.size, baseline, follow)
         )
@@ -372,7 +383,7 @@ def evaluate_run(
     (run / METRICS).write_text(json.dumps(metrics, indent=1))
     plot_learning_curve(run, run / "learning_curve.png")
     if scenario != "reach":
-        groups, title, xlabel = choose_eval.success_groups(metrics), f"success ({episodes} episodes)", ""
+        groups, title, xlabel = scenario_eval.success_groups(metrics), f"success ({episodes} episodes)", ""
     else:
         groups, title, xlabel = policy_spec(config.policy).success_plot(metrics, baseline, episodes)
     plot_success(groups, run / "success.png", title, xlabel)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +55,9 @@ class EpisodeRecording:
     segments: list[dict[str, Any]]
     objects: list[dict[str, Any]]
     head: np.ndarray
+    # a scenario's episode (whiteboard): its world (rendered by the recorder) and truth
+    make_world: Callable[[], AgibotWorld] | None = None
+    scenario: dict[str, Any] | None = None
 
     @property
     def n_frames(self) -> int:
@@ -70,6 +74,32 @@ def _where(y: float) -> str:
     if y < -SIDE_OF_TABLE_Y:
         return "on the right side of the table"
     return "in the middle of the table"
+
+
+def recorded_arrays(
+    world_seed: int,
+    prop: list[dict[str, np.ndarray]],
+    act_rows: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    head: np.ndarray,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The h5's state and action arrays from per-frame readings and (palm, yaw, grip) commands."""
+    n = len(prop)
+    proprio = {f"state/{k}": np.stack([p[k] for p in prop]) for k in prop[0]}
+    jitter = np.random.default_rng([world_seed, 11]).normal(0, JOINT_CURRENT_NOISE, size=(n, 14))
+    proprio["state/joint/current_value"] = proprio["state/joint/position"] + jitter
+    pos = np.stack([r[0] for r in act_rows])
+    yaw = np.stack([r[1] for r in act_rows])
+    grip = np.stack([r[2] for r in act_rows])
+    actions = {
+        "action/joint/position": np.stack([joint_positions(p, y) for p, y in zip(pos, yaw)]),
+        "action/effector/position": grip.astype(np.float64),
+        "action/end/position": flange_of_palm(pos),
+        "action/end/orientation": np.stack([[gripper_quaternion(float(v)) for v in row] for row in yaw]),
+        "action/head/position": np.repeat(head[None], n, 0),
+        "action/waist/position": np.repeat(WAIST[None], n, 0),
+        "action/robot/velocity": np.zeros((n, 2)),
+    }
+    return proprio, actions
 
 
 def simulate_episode(
@@ -200,21 +230,7 @@ def simulate_episode(
     n = len(states)
     segments[-1]["end_frame"] = n
 
-    proprio = {f"state/{k}": np.stack([p[k] for p in prop]) for k in prop[0]}
-    jitter = np.random.default_rng([world_seed, 11]).normal(0, JOINT_CURRENT_NOISE, size=(n, 14))
-    proprio["state/joint/current_value"] = proprio["state/joint/position"] + jitter
-    pos = np.stack([r[0] for r in act_rows])
-    yaw = np.stack([r[1] for r in act_rows])
-    grip = np.stack([r[2] for r in act_rows])
-    actions = {
-        "action/joint/position": np.stack([joint_positions(p, y) for p, y in zip(pos, yaw)]),
-        "action/effector/position": grip.astype(np.float64),
-        "action/end/position": flange_of_palm(pos),
-        "action/end/orientation": np.stack([[gripper_quaternion(float(v)) for v in row] for row in yaw]),
-        "action/head/position": np.repeat(world.head[None], n, 0),
-        "action/waist/position": np.repeat(WAIST[None], n, 0),
-        "action/robot/velocity": np.zeros((n, 2)),
-    }
+    proprio, actions = recorded_arrays(world_seed, prop, act_rows, world.head)
     objects = []
     for o, st0 in zip(world.objects, states[0].positions):
         rec = o.to_json()

@@ -199,6 +199,7 @@ def write_episode(
     """Write one simulated episode's files (not the task_info record: returned instead)."""
     n = rec.n_frames
     key = f"{task_id}_{episode_id}"
+    scenario = rec.scenario or {}
     obs = out / "observations" / str(task_id) / str(episode_id)
     cam_dir = out.joinpath("parameters", str(task_id), str(episode_id), *layout.camera_folder)
     h5_path = out / "proprio_stats" / str(task_id) / str(episode_id) / "proprio_stats.h5"
@@ -213,8 +214,11 @@ def write_episode(
     )
     actions = _write_h5(h5_path, rec, layout, timestamps, np.random.default_rng([mode_seed, 3]))
 
-    world = AgibotWorld()
-    world.reset(rec.world_seed, rec.n_objects)
+    if rec.make_world is not None:
+        world = rec.make_world()
+    else:
+        world = AgibotWorld()
+        world.reset(rec.world_seed, rec.n_objects)
     _write_camera_parameters(cam_dir, world, rec, layout)
 
     depth_frames = sorted({0, n // 2, n - 1})
@@ -251,7 +255,7 @@ def write_episode(
         "fps": FPS,
         "world": {"seed": rec.world_seed, "n_objects": rec.n_objects, "head": rec.head.tolist()},
         "objects": rec.objects,
-        "labels": {str(k): v for k, v in LABELS.items()},
+        "labels": {str(k): v for k, v in {**LABELS, **scenario.get("labels", {})}.items()},
         "gripper_ids": {"left": GRIPPER_IDS[0], "right": GRIPPER_IDS[1]},
         "events": rec.events,
         "segments": rec.segments,
@@ -266,13 +270,17 @@ def write_episode(
             video: _camera_poses(world, rec.states[:1], cam)[0] for cam, video in zip(CAMERAS, videos)
         },
     }
+    if rec.scenario is not None:
+        truth_rec["scenario"] = scenario["truth"]
     (truth / f"{key}.json").write_text(json.dumps(truth_rec, indent=1))
     names = [o["type"] for o in rec.objects]
     scene = ", ".join(f"a {t}" for t in names)
     return {
         "episode_id": episode_id,
-        "task_name": "Tidy up the table",
-        "init_scene_text": f"The robot stands in front of a table with {scene} on it.",
+        "task_name": scenario.get("task_name", "Tidy up the table"),
+        "init_scene_text": scenario.get(
+            "scene_text", f"The robot stands in front of a table with {scene} on it."
+        ),
         "label_info": {
             "action_config": [
                 {k: s[k] for k in ("start_frame", "end_frame", "action_text", "skill")} for s in rec.segments

@@ -51,9 +51,14 @@ from goalframe.sim.agibot.constants import (
 )
 from goalframe.sim.agibot.player import simulate_episode
 from goalframe.sim.agibot.recorder import (
+    EpisodeLayout,
     episode_layout,
     write_episode,
 )
+from goalframe.sim.agibot.whiteboard import FRAMES_PER_STROKE, simulate_whiteboard
+
+#: ``goalframe synth agibot --scenario`` values; ``default`` is pick-and-place.
+SCENARIOS = ("default", "whiteboard")
 
 
 def episode_ids(episodes: int) -> list[tuple[int, int]]:
@@ -79,6 +84,9 @@ def synthesize_agibot(
     n_objects: int | None = None,
     stats: dict[str, Any] | None = None,
     dexhand: bool = True,
+    scenario: str = "default",
+    strokes: tuple[int, int] = (1, 2),
+    frames_per_stroke: int | None = None,
 ) -> list[Path]:
     """Write ``episodes`` synthetic AgiBot episodes under ``out``; returns their observation dirs.
 
@@ -91,10 +99,17 @@ def synthesize_agibot(
     trainers). ``progress`` is called after each episode with the number of
     frames it added. ``stats``, when given, receives ``frames`` and ``seconds`` (the
     generation rate is ``frames / seconds`` frames per second, all three cameras).
+
+    ``scenario="whiteboard"`` writes the whiteboard episodes of
+    :mod:`goalframe.sim.agibot.whiteboard` instead: K strokes per episode, K drawn uniformly in
+    ``strokes`` (low, high), ``frames_per_stroke`` frames each, every episode in the plain
+    layout (a row per frame, gripper); the truth json adds ``scenario`` (strokes, final ink IoU).
     """
     out = Path(out)
     if episodes < 1:
         raise ValueError("episodes must be >= 1")
+    if scenario not in SCENARIOS:
+        raise ValueError(f"scenario must be one of {', '.join(SCENARIOS)}, got {scenario!r}")
     out.mkdir(parents=True, exist_ok=True)
     records: dict[int, list[dict[str, Any]]] = {}
     paths: list[Path] = []
@@ -104,9 +119,14 @@ def synthesize_agibot(
         ss = np.random.SeedSequence([seed, i])
         world_seed = int(ss.generate_state(1)[0])
         rng = np.random.default_rng(ss)
-        count = n_objects if n_objects is not None else int(rng.integers(1, 6))
-        rec = simulate_episode(world_seed, count, frames_per_object)
-        layout = episode_layout(i, rng, dexhand)
+        if scenario == "whiteboard":
+            k = int(rng.integers(strokes[0], strokes[1] + 1))
+            rec = simulate_whiteboard(world_seed, k, frames_per_stroke or FRAMES_PER_STROKE)
+            layout = EpisodeLayout()
+        else:
+            count = n_objects if n_objects is not None else int(rng.integers(1, 6))
+            rec = simulate_episode(world_seed, count, frames_per_object)
+            layout = episode_layout(i, rng, dexhand)
         records.setdefault(task_id, []).append(
             write_episode(out, task_id, episode_id, rec, layout, world_seed)
         )

@@ -382,6 +382,7 @@ class AgibotWorld:
             TABLE_ID,
             1,
         )
+        self._scene_extras(b)
         for o in self.objects:
             rgb = COLORS[o.color]
             if o.shape == "box":
@@ -415,6 +416,9 @@ class AgibotWorld:
                 b.box(c, g, [FINGER_DEPTH / 2, FINGER_THICK / 2, FINGER_LEN / 2], GRIPPER_RGB, gid)
         self._scene_cache = b.build()
         return self._scene_cache
+
+    def _scene_extras(self, b: _Builder) -> None:
+        """Scenario worlds add their own surfaces here (drawn after the table, before objects)."""
 
     def _rasterize(self, camera: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Painter's rasterization: (face index image, drawn face ids (0 none), colour/id LUTs, planes)."""
