@@ -17,6 +17,7 @@ from goalframe import pipeline
 from goalframe.annotators.masks import MaskOptions, annotate_masks
 from goalframe.annotators.plausibility import (
     IMPLAUSIBLE_SCORE,
+    ITEM_GONE,
     MAX_AREA,
     check_track,
     frame_reason,
@@ -101,6 +102,21 @@ def test_the_check_flags_only_frames_whose_mask_cannot_be_one_object():
     assert check_track(placed) is placed  # what the recording placed may fill the view
     plain = MaskTrack.from_masks(np.arange(3), masks[[0, 3, 4]])
     assert check_track(plain) is plain and "implausible" not in plain.attrs
+    assert check_track(plain, event_kind="kill_entity") is plain
+
+
+def test_a_pickup_or_drop_track_is_not_confident_whatever_its_shape():
+    """The item has left the prompt by the event frame: a small neat mask there is something else."""
+    masks = np.zeros((4, 90, 160), bool)
+    masks[:, 40:50, 70:85] = True
+    for kind in ("pickup", "drop"):
+        track = MaskTrack.from_masks(np.arange(4), masks, score=np.full(4, 0.95, np.float32))
+        checked = check_track(track, event_kind=kind)
+        assert not checked.visible.any() and (checked.score <= IMPLAUSIBLE_SCORE).all()
+        assert checked.attrs["implausible"]["reason"] == ITEM_GONE[kind]
+        assert checked.attrs["implausible"]["event_frame"] is True
+    located = MaskTrack.from_masks(np.arange(4), masks, attrs={"target": {"kind": "item"}})
+    assert check_track(located, event_kind="pickup") is located  # the recording says where it is
 
 
 def test_max_area_on_masks_and_build(pickup_world, tmp_path):
@@ -116,7 +132,8 @@ def test_max_area_on_masks_and_build(pickup_world, tmp_path):
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["skipped"] == 0  # another limit: every track redone
     _event, track = track_of(copy, "pickup")
-    assert track.attrs["max_area"] == 0.9 and "implausible" not in track.attrs
+    assert track.attrs["max_area"] == 0.9  # its grass field is under 0.9 of the frame: no area>...
+    assert track.attrs["implausible"]["reason"] == ITEM_GONE["pickup"]  # ... but the beef is gone
     assert [s for s in read_info(open_root(copy, "r")).steps if s.step == "masks"][-1].params[
         "max_area"
     ] == 0.9
@@ -159,7 +176,7 @@ def test_max_area_on_masks_and_build(pickup_world, tmp_path):
     assert result.exit_code == 0, result.output
     _event, track = track_of(str(built), "pickup")
     assert track.attrs["max_area"] == 0.5
-    assert "implausible" not in track.attrs  # its grass field covers under half of the frame
+    assert track.attrs["implausible"]["reason"] == ITEM_GONE["pickup"]  # grass under half the frame
 
 
 @pytest.fixture

@@ -32,7 +32,13 @@ from typing import Any
 import polars as pl
 
 from goalframe.annotators.annotator import Annotator
-from goalframe.annotators.plausibility import MAX_AREA, MAX_BORDER, check_fractions, check_track
+from goalframe.annotators.plausibility import (
+    CHECK_VERSION,
+    MAX_AREA,
+    MAX_BORDER,
+    check_fractions,
+    check_track,
+)
 from goalframe.annotators.registry import ANNOTATORS, annotator_version, build_annotator
 from goalframe.annotators.vpt_targets import static_target
 from goalframe.schemas.layout import DatasetError, utc_now
@@ -171,6 +177,7 @@ def annotate_event(
                 and group.attrs.get("every", 1) == options.every
                 and group.attrs.get("poses", False) == options.poses
                 and group.attrs.get("max_area", MAX_AREA) == options.max_area
+                and group.attrs.get("plausibility_version") == CHECK_VERSION
             ):
                 result.status, result.reason = "skipped", "already made by this annotator and version"
                 return result
@@ -181,7 +188,7 @@ def annotate_event(
         track = annotator.annotate(
             frames, (row["prompt_row"], row["prompt_col"]), first_frame=start, target=target
         )
-        track = check_track(track, options.max_area, MAX_BORDER)
+        track = check_track(track, options.max_area, MAX_BORDER, row.get("kind"))
         attrs = {
             "event_id": row["event_id"],
             "camera": camera,
@@ -195,6 +202,7 @@ def annotate_event(
             "every": options.every,
             "poses": options.poses,
             "max_area": options.max_area,
+            "plausibility_version": CHECK_VERSION,
             "params": annotator.params,
             **{key: track.attrs[key] for key in ("target", "implausible") if key in track.attrs},
         }

@@ -15,6 +15,11 @@ frame was tracked from was background, so every frame of the track is. The track
 ``attrs["implausible"]`` says how many frames, why, and which (``frame_index``); review
 prefills those frames as absent.
 
+A VPT ``pickup`` or ``drop`` is counted when the item has already left the world under the
+crosshair (collected into the inventory, or thrown away from the player), so nothing at the
+prompt on the event frame is that item: unless the recording located it (``target``), the
+whole track is implausible for that reason (``ITEM_GONE``), whatever its shape.
+
 What the recording places (a mined block by the camera poses, an item in its GUI slot, a
 placed block: ``attrs["target"]``) is exempt: a block right in front of the camera may fill
 the view.
@@ -33,6 +38,12 @@ from goalframe.storage.masks import MaskTrack
 MAX_AREA = 0.35  # a mask over more of the frame than this is background, not an object
 MAX_BORDER = 0.25  # ... and so is one along more of the frame's edge than this
 IMPLAUSIBLE_SCORE = 0.05  # the most an implausible frame may score
+CHECK_VERSION = 2  # recorded on each track; tracks checked by another version are redone
+#: Event kinds whose item is no longer at the prompt on the event frame, and why.
+ITEM_GONE = {
+    "pickup": "item collected by the event frame",
+    "drop": "item thrown away by the event frame",
+}
 
 
 def check_fractions(max_area: float, max_border: float = MAX_BORDER) -> None:
@@ -60,15 +71,21 @@ def frame_reason(mask: np.ndarray, max_area: float = MAX_AREA, max_border: float
     return None
 
 
-def check_track(track: MaskTrack, max_area: float = MAX_AREA, max_border: float = MAX_BORDER) -> MaskTrack:
+def check_track(
+    track: MaskTrack,
+    max_area: float = MAX_AREA,
+    max_border: float = MAX_BORDER,
+    event_kind: str | None = None,
+) -> MaskTrack:
     """``track`` with its implausible frames not visible and low-scored, and the reason in its
-    attrs; the same track when none is (or when the recording placed the object)."""
+    attrs; the same track when none is (or when the recording placed the object). ``event_kind``
+    is the events row's ``kind``: a pickup's or drop's item is gone from the prompt (``ITEM_GONE``)."""
     if "target" in track.attrs or not len(track):
         return track
     reasons = [
         frame_reason(m, max_area, max_border) if v else None for m, v in zip(track.mask, track.visible)
     ]
-    event_reason = reasons[-1]
+    event_reason = reasons[-1] or ITEM_GONE.get(event_kind or "")
     if event_reason:  # every earlier frame was tracked from a background region
         flagged = np.ones(len(track), bool)
     else:
