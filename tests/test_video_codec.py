@@ -123,6 +123,12 @@ def test_bad_codec_options_are_one_line_errors(vpt_raw, tmp_path):
     assert result.returncode != 0 and "crf must be 0..51" in result.stderr
     result = goalframe("ingest", "vpt", str(vpt_raw), "--out", out, "--codec", "jpeg", "--crf", "20")
     assert result.returncode != 0 and "apply to the video codecs" in result.stderr
+    result = goalframe("ingest", "vpt", str(vpt_raw), "--out", out, "--codec", "jpeg", "--gop", "4")
+    assert result.returncode != 0 and "apply to the video codecs" in result.stderr
+    result = goalframe(
+        "ingest", "vpt", str(vpt_raw), "--out", out, "--codec", "h264", "--chunk-frames", "8", "--gop", "9"
+    )
+    assert result.returncode != 0 and "gop must be 0..8" in result.stderr
 
 
 def test_plain_zarr_decodes_without_goalframes_reader(h264_dataset, vpt_raw):
@@ -293,14 +299,14 @@ def test_window_and_msth_datasets_load_from_video_datasets(tmp_path):
 
 
 def test_keyframed_av1_chunks_verify_and_refuse_a_flipped_byte(vpt_raw, tmp_path):
-    """AV1 chunks of 8 frames with a keyframe every 4: verify decodes every chunk (each with its
-    CRC32C), the direct reader's sparse reads equal zarr's frames, and a flipped byte in one chunk
-    is named by verify and refused by the reader in one line while the other chunks still read."""
+    """AV1 chunks of 8 frames with a keyframe every 4 (``--gop 4``): verify decodes every chunk
+    (each with its CRC32C), the direct reader's sparse reads equal zarr's frames, and a flipped
+    byte in one chunk is named by verify and refused by the reader in one line while the other
+    chunks still read."""
     out = tmp_path / "av1.zarr"
-    source = get_format("vpt")
-    refs = source.discover(vpt_raw)[:1]
-    options = {"chunk_frames": 8, "crf": 30, "gop": 4}
-    assert not ingest(str(out), refs, source.read, "vpt", codec="av1", codec_options=options).failed
+    command = ["ingest", "vpt", str(vpt_raw), "--out", str(out), "--workers", "1", "--codec", "av1"]
+    check(goalframe(*command, "--chunk-frames", "8", "--crf", "30", "--gop", "4"))
+    assert open_dataset(out).info.steps[0].params["gop"] == 4
     assert verify_dataset(str(out)).ok
     ds = open_dataset(out)
     episode = ds.episodes[0]

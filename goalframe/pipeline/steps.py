@@ -84,6 +84,7 @@ class Ingest(Step):
     truncate_camera: bool = False  # VPT: camera degrees truncated toward zero, as VPT's own conversion
     chunk_frames: int | None = None  # h264/av1: frames per video chunk (None: the codec's default)
     crf: int | None = None  # h264/av1: constant rate factor (None: the codec's default)
+    gop: int | None = None  # h264/av1: a keyframe every gop frames inside a chunk (None/0: one per chunk)
 
     def validate(self) -> None:
         from goalframe.storage.layout import FRAME_CODECS, frame_array_options
@@ -95,7 +96,7 @@ class Ingest(Step):
     def codec_options(self) -> dict[str, int]:
         return {
             name: value
-            for name, value in (("chunk_frames", self.chunk_frames), ("crf", self.crf))
+            for name, value in (("chunk_frames", self.chunk_frames), ("crf", self.crf), ("gop", self.gop))
             if value is not None
         }
 
@@ -132,7 +133,7 @@ def ingest_raw(
     """Discover ``raw`` and ingest every episode into ``out``; returns the IngestReport.
 
     ``reader_options`` are keyword arguments of the format's ``read`` (VPT: ``truncate_camera``);
-    ``codec_options`` the video codecs' ``chunk_frames`` and ``crf`` (None entries are dropped).
+    ``codec_options`` the video codecs' ``chunk_frames``, ``crf`` and ``gop`` (None entries are dropped).
     """
     from goalframe.sources.registry import get_format
     from goalframe.storage.ingest import ingest

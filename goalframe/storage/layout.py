@@ -81,7 +81,8 @@ def frame_array_options(
             )
     elif chunk_frames not in (None, 1) or crf is not None or gop is not None:
         raise ValueError(
-            f"--chunk-frames and --crf apply to the video codecs ({', '.join(VIDEO_CODECS)}), not {codec!r}"
+            f"--chunk-frames, --crf and --gop apply to the video codecs ({', '.join(VIDEO_CODECS)}),"
+            f" not {codec!r}"
         )
     options: dict[str, Any] = {
         "dtype": np.uint8,

@@ -21,7 +21,7 @@ from goalframe.toolkit.common import (
     print_json,
 )
 from goalframe.toolkit.events import GRASP_OFFSET, MATCH, MIN_GAP, MIN_START, TYPES
-from goalframe.toolkit.ingest import CHUNK_FRAMES, CODEC, CRF
+from goalframe.toolkit.ingest import CHUNK_FRAMES, CODEC, CRF, GOP
 from goalframe.toolkit.masks import DEVICE, EVERY, MAX_AREA, MODEL_TYPE, OVERWRITE, POSES
 from goalframe.toolkit.msth import CLIP_HELP
 
@@ -47,6 +47,7 @@ def build(
     codec: str = CODEC,
     chunk_frames: Optional[int] = CHUNK_FRAMES,
     crf: Optional[int] = CRF,
+    gop: Optional[int] = GOP,
     truncate_camera: bool = typer.Option(
         False,
         "--truncate-camera",
@@ -91,7 +92,7 @@ def build(
     with one_line_errors():
         kinds = [t.strip() for t in types.split(",") if t.strip()] if types else None
         steps = [
-            Ingest(codec=codec, truncate_camera=truncate_camera, chunk_frames=chunk_frames, crf=crf),
+            Ingest(codec=codec, truncate_camera=truncate_camera, chunk_frames=chunk_frames, crf=crf, gop=gop),
             Events(
                 EventFilters(types=kinds, match=match, min_gap=min_gap, min_start=min_start),
                 grasp_offset=grasp_offset,

@@ -112,6 +112,13 @@ CHUNK_FRAMES = typer.Option(
 CRF = typer.Option(
     None, "--crf", help="h264/av1: constant rate factor, lower = better (default: h264 23, av1 35)."
 )
+GOP = typer.Option(
+    None,
+    "--gop",
+    min=0,
+    help="h264/av1: a keyframe every GOP frames inside each chunk (default 0: one per chunk; smaller"
+    " = cheaper sparse reads, more bytes).",
+)
 JSON = typer.Option(False, "--json", help="Print the report as JSON.")
 STORAGE_OPTION = typer.Option(None, "--storage-option", help=STORAGE_OPTION_HELP)
 
@@ -122,6 +129,7 @@ STORAGE_OPTION = typer.Option(None, "--storage-option", help=STORAGE_OPTION_HELP
         "goalframe ingest vpt raw/vpt --out data/vpt.zarr",
         "goalframe ingest vpt raw/vpt/index_6.13.json --out data/vpt.zarr --workers 2 --codec zstd",
         "goalframe ingest vpt raw/vpt --out data/vpt-h264.zarr --codec h264 --chunk-frames 16 --crf 23",
+        "goalframe ingest vpt raw/vpt --out data/vpt-av1.zarr --codec av1 --chunk-frames 16 --crf 30 --gop 4",
         "goalframe ingest vpt raw/vpt --out data/vpt-int.zarr --truncate-camera",
         "goalframe ingest vpt raw/vpt --out s3://bucket/vpt.zarr --scheduler tcp://10.0.0.5:8786"
         " --storage-option endpoint_url=http://minio:9000",
@@ -137,6 +145,7 @@ def ingest_vpt(
     storage_option: Optional[list[str]] = STORAGE_OPTION,
     chunk_frames: Optional[int] = CHUNK_FRAMES,
     crf: Optional[int] = CRF,
+    gop: Optional[int] = GOP,
     truncate_camera: bool = typer.Option(
         False,
         "--truncate-camera",
@@ -158,7 +167,7 @@ def ingest_vpt(
         json_output,
         storage_option,
         reader_options,
-        {"chunk_frames": chunk_frames, "crf": crf},
+        {"chunk_frames": chunk_frames, "crf": crf, "gop": gop},
     )
 
 
@@ -173,6 +182,7 @@ def ingest_agibot(
     storage_option: Optional[list[str]] = STORAGE_OPTION,
     chunk_frames: Optional[int] = CHUNK_FRAMES,
     crf: Optional[int] = CRF,
+    gop: Optional[int] = GOP,
 ) -> None:
     """Ingest AgiBot World episodes (every camera, proprio stats, task info, camera parameters)."""
     _command(
@@ -185,5 +195,5 @@ def ingest_agibot(
         json_output,
         storage_option,
         None,
-        {"chunk_frames": chunk_frames, "crf": crf},
+        {"chunk_frames": chunk_frames, "crf": crf, "gop": gop},
     )
