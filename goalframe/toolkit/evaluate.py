@@ -9,6 +9,8 @@ import typer
 
 from goalframe.toolkit.common import example, one_line_errors, out_console, print_json, progress_bar
 
+EVAL_SCENARIOS = ("reach", "choose-target", "choose-target-same", "whiteboard")
+
 EPILOG = example(
     "goalframe eval runs/rocket2",
     "goalframe eval runs/act2goal --episodes 10",
@@ -53,10 +55,8 @@ def evaluate(
     with one_line_errors():
         if episodes < 1:
             raise ValueError(f"--episodes must be >= 1, got {episodes}")
-        if scenario not in ("reach", "choose-target", "choose-target-same"):
-            raise ValueError(
-                f"--scenario must be one of reach, choose-target, choose-target-same, got {scenario!r}"
-            )
+        if scenario not in EVAL_SCENARIOS:
+            raise ValueError(f"--scenario must be one of {', '.join(EVAL_SCENARIOS)}, got {scenario!r}")
         if not run.is_dir():
             raise FileNotFoundError(f"{run}: no such run folder")
         from goalframe.training.evaluate import METRICS, evaluate_run, headline
