@@ -322,6 +322,16 @@ def ee_vector_to_action(vector: np.ndarray):
     )
 
 
+def agibot_observation(world, camera: str, size: int, goal_image: np.ndarray) -> dict[str, Any]:
+    """What an Act2Goal policy sees in a tabletop world: the camera image, the goal image, the state."""
+    rgb, _ids = world.render(camera)
+    return {
+        "image": resize_frame_area(rgb, size),
+        "goal_image": goal_image,
+        "state": agibot_state_vector(world),
+    }
+
+
 @dataclass
 class AgibotArrangeEnv:
     n_objects: int = 1
@@ -373,12 +383,7 @@ class AgibotArrangeEnv:
         return self.observe()
 
     def observe(self) -> dict[str, Any]:
-        rgb, _ids = self.world.render(self.camera)
-        return {
-            "image": resize_frame_area(rgb, self.size),
-            "goal_image": self.goal_image,
-            "state": agibot_state_vector(self.world),
-        }
+        return agibot_observation(self.world, self.camera, self.size, self.goal_image)
 
     def placed(self) -> np.ndarray:
         """(n,) bool: objects within tolerance of their goal position and not held."""

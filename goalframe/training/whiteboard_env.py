@@ -30,7 +30,7 @@ import torch
 from goalframe.media.images import resize_frame_area
 from goalframe.sim.agibot.whiteboard import FRAMES_PER_STROKE, IOU_THRESHOLD, ink_iou, simulate_whiteboard
 from goalframe.training.data import quaternion_yaw
-from goalframe.training.envs import agibot_state_vector, ee_vector_to_action
+from goalframe.training.envs import agibot_observation, ee_vector_to_action
 from goalframe.training.evaluate import Act2GoalAgent
 
 
@@ -76,12 +76,7 @@ class WhiteboardEnv:
         return self.observe()
 
     def observe(self) -> dict[str, Any]:
-        rgb, _ids = self.world.render(self.camera)
-        return {
-            "image": resize_frame_area(rgb, self.size),
-            "goal_image": self.goal_image,
-            "state": agibot_state_vector(self.world),
-        }
+        return agibot_observation(self.world, self.camera, self.size, self.goal_image)
 
     def step(self, action: np.ndarray) -> tuple[dict[str, Any], bool, dict[str, Any]]:
         if self.success or self.steps >= self.max_steps:
