@@ -160,7 +160,7 @@ def test_root_record_says_layout_version(raw, tmp_path):
     assert attrs["steps"][0]["params"]["codec"] == "av1"  # the default frame codec
 
 
-def test_the_default_frame_codec_is_av1_in_16_frame_chunks_with_a_keyframe_every_4(raw, tmp_path):
+def test_the_default_frame_codec_is_av1_crf_26_in_16_frame_chunks_with_a_keyframe_every_4(raw, tmp_path):
     run(raw, tmp_path / "ds.zarr")
     ds = open_dataset(tmp_path / "ds.zarr")
     assert ds.meta("ep2").frame_codec == "av1"
@@ -169,9 +169,9 @@ def test_the_default_frame_codec_is_av1_in_16_frame_chunks_with_a_keyframe_every
     assert {k: array.attrs[k] for k in ("codec", "chunk_frames", "crf", "gop")} == {
         "codec": "av1",
         "chunk_frames": 16,
-        "crf": 30,
+        "crf": 26,
         "gop": 4,
     }
     ref = simple_source.discover(raw)[2]
     error = np.abs(ds.read_frames("ep2", 0, 130).astype(np.int16) - decoded(ref).astype(np.int16))
-    assert error.mean() < 3.0, "AV1 crf 30 on smooth frames stays within a few grey levels"
+    assert error.mean() < 3.0, "AV1 crf 26 on smooth frames stays within a few grey levels"

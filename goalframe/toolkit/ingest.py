@@ -111,7 +111,7 @@ CHUNK_FRAMES = typer.Option(
     None, "--chunk-frames", min=1, help="h264/av1: frames per video chunk (default 16)."
 )
 CRF = typer.Option(
-    None, "--crf", help="h264/av1: constant rate factor, lower = better (default: h264 23, av1 30)."
+    None, "--crf", help="h264/av1: constant rate factor, lower = better (default: h264 23, av1 26)."
 )
 GOP = typer.Option(
     None,
