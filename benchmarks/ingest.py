@@ -75,7 +75,7 @@ def main() -> None:
             ),
             "codecs": {},
         }
-        for codec in ("jpeg", "zstd"):
+        for codec in ("av1", "jpeg", "zstd"):  # av1: the default (16-frame chunks, crf 30, gop 4)
             dataset = work / f"{codec}.zarr"
             started = time.perf_counter()
             report = ingest(str(dataset), refs, source.read, args.format, codec=codec, workers=args.workers)

@@ -35,7 +35,7 @@ def _attrs(dataset: Path) -> dict:
 def test_ingest_writes_the_feature_schema_into_the_root_record(dataset):
     features = {path: Feature.model_validate(f) for path, f in _attrs(dataset)["features"].items()}
     assert features["frames/main"] == Feature(
-        dtype="uint8", shape=[72, 128, 3], names=["height", "width", "channel"], codec="jpeg"
+        dtype="uint8", shape=[72, 128, 3], names=["height", "width", "channel"], codec="av1"
     )
     assert (
         features["actions/move"].dtype == "float32"
@@ -75,7 +75,7 @@ def test_info_comes_from_the_record(dataset):
     summary = dataset_summary(open_dataset(dataset))
     assert summary["episodes"] == 2 and summary["frames"] == 70 and summary["cameras"] == ["main"]
     assert summary["arrays_of"] == "ep0" and summary["arrays"]["actions/move"]["shape"] == [40, 2]
-    assert summary["features"]["frames/main"]["codec"] == "jpeg"
+    assert summary["features"]["frames/main"]["codec"] == "av1"
 
 
 def test_a_dataset_with_the_old_style_record_still_opens(dataset, tmp_path):

@@ -65,7 +65,7 @@ def test_jpeg_frames_are_close_and_windows_are_exact_slices(raw, tmp_path):
 
 
 def test_frames_are_sharded_64_per_file_with_one_frame_chunks(raw, tmp_path):
-    run(raw, tmp_path / "ds.zarr")
+    run(raw, tmp_path / "ds.zarr", codec="jpeg")
     array = zarr.open_array(str(tmp_path / "ds.zarr" / "episodes" / "ep2" / "frames" / "main"))
     assert array.chunks == (1, 72, 128, 3)
     assert array.shards == (64, 72, 128, 3)
@@ -74,7 +74,7 @@ def test_frames_are_sharded_64_per_file_with_one_frame_chunks(raw, tmp_path):
 
 
 def test_plain_zarr_reads_jpeg_frames_through_the_entry_point(raw, tmp_path):
-    run(raw, tmp_path / "ds.zarr")
+    run(raw, tmp_path / "ds.zarr", codec="jpeg")
     path = tmp_path / "ds.zarr" / "episodes" / "ep0" / "frames" / "main"
     code = (
         f"import zarr, sys; assert 'goalframe' not in sys.modules; a = zarr.open_array({str(path)!r});"
@@ -157,4 +157,21 @@ def test_root_record_says_layout_version(raw, tmp_path):
     run(raw, tmp_path / "ds.zarr")
     attrs = json.loads((tmp_path / "ds.zarr" / "zarr.json").read_text())["attributes"]
     assert attrs["goalframe_layout"] == "1.0"
-    assert attrs["steps"][0]["params"]["codec"] == "jpeg"
+    assert attrs["steps"][0]["params"]["codec"] == "av1"  # the default frame codec
+
+
+def test_the_default_frame_codec_is_av1_crf_26_in_16_frame_chunks_with_a_keyframe_every_4(raw, tmp_path):
+    run(raw, tmp_path / "ds.zarr")
+    ds = open_dataset(tmp_path / "ds.zarr")
+    assert ds.meta("ep2").frame_codec == "av1"
+    array = zarr.open_array(str(tmp_path / "ds.zarr" / "episodes" / "ep2" / "frames" / "main"))
+    assert array.chunks == (16, 72, 128, 3) and array.shards == (64, 72, 128, 3)
+    assert {k: array.attrs[k] for k in ("codec", "chunk_frames", "crf", "gop")} == {
+        "codec": "av1",
+        "chunk_frames": 16,
+        "crf": 26,
+        "gop": 4,
+    }
+    ref = simple_source.discover(raw)[2]
+    error = np.abs(ds.read_frames("ep2", 0, 130).astype(np.int16) - decoded(ref).astype(np.int16))
+    assert error.mean() < 3.0, "AV1 crf 26 on smooth frames stays within a few grey levels"

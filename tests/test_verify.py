@@ -26,7 +26,9 @@ def built(tmp_path_factory) -> tuple[Path, Path]:
     for stem in STEMS:
         fx.write_episode(raw, n_lines=N_LINES, stem=stem)
     out = base / "ds.zarr"
-    check(goalframe("ingest", "vpt", str(raw), "--out", str(out), "--workers", "1"))
+    # JPEG: one frame per chunk, so each damage below lands in a known frame (video chunks:
+    # tests/test_video_reader.py, test_faults.py)
+    check(goalframe("ingest", "vpt", str(raw), "--out", str(out), "--workers", "1", "--codec", "jpeg"))
     return raw, out
 
 

@@ -104,7 +104,7 @@ def test_configuration_is_in_the_metadata_and_the_attrs(h264_dataset):
     inner = meta["codecs"][0]["configuration"]["codecs"]
     assert inner[0] == {
         "name": CODEC_NAME,
-        "configuration": {"bitstream": "h264", "crf": 23, "preset": "veryfast", "gop": 0},
+        "configuration": {"bitstream": "h264", "crf": 23, "preset": "veryfast", "gop": 4},
     }
     assert inner[1]["name"] == "crc32c"  # after the stream: a flipped byte fails before decoding
     attrs = ds.array_attrs(episode, "frames/pov")
@@ -112,7 +112,7 @@ def test_configuration_is_in_the_metadata_and_the_attrs(h264_dataset):
         "codec": "h264",
         "chunk_frames": 16,
         "crf": 23,
-        "gop": 16,
+        "gop": 4,  # the default: a keyframe every 4 frames
     }
     assert open_dataset(h264_dataset).info.steps[0].params["chunk_frames"] == 16
 

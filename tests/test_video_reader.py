@@ -32,7 +32,7 @@ def datasets(tmp_path_factory) -> dict[tuple[str, int], str]:
     built = {}
     for bitstream, gop in LAYOUTS:
         out = str(base / f"{bitstream}-g{gop}.zarr")
-        options = {"chunk_frames": 16} | ({"gop": gop} if gop else {})
+        options = {"chunk_frames": 16, "gop": gop}
         report = ingest(
             out, source.discover(base / "raw"), source.read, "vpt", codec=bitstream, codec_options=options
         )

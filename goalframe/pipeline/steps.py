@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 from goalframe.annotators.events import EventFilters
 from goalframe.annotators.masks import MaskOptions
 from goalframe.sampling.msth import CLIP_MODES, MSTHSpec, check_distal_count
+from goalframe.storage.layout import DEFAULT_FRAME_CODEC
 
 #: ``progress(description, total)``: a context manager yielding ``advance(result)``, called
 #: once per finished task (an episode, an event) with that task's result.
@@ -80,7 +81,7 @@ class Ingest(Step):
     """Raw recordings into episodes; complete episodes are skipped. Summary: the report's."""
 
     name: ClassVar[str] = "ingest"
-    codec: str = "jpeg"
+    codec: str = DEFAULT_FRAME_CODEC
     truncate_camera: bool = False  # VPT: camera degrees truncated toward zero, as VPT's own conversion
     chunk_frames: int | None = None  # h264/av1: frames per video chunk (None: the codec's default)
     crf: int | None = None  # h264/av1: constant rate factor (None: the codec's default)
@@ -124,7 +125,7 @@ def ingest_raw(
     out: str,
     workers: int | None = None,
     scheduler: str | None = None,
-    codec: str = "jpeg",
+    codec: str = DEFAULT_FRAME_CODEC,
     storage_options: dict | None = None,
     reader_options: dict | None = None,
     progress: Progress = no_progress,

@@ -16,6 +16,7 @@ from typing import Any
 from goalframe.schemas.episode import RawEpisode, RawFormatError, episode_key
 from goalframe.schemas.features import Feature, merge_features
 from goalframe.schemas.layout import utc_now
+from goalframe.storage.layout import DEFAULT_FRAME_CODEC
 from goalframe.storage.lease import dataset_lease
 from goalframe.storage.manifest import rebuild_manifest
 from goalframe.storage.parallel import run_tasks
@@ -128,7 +129,7 @@ def ingest(
     refs: Sequence[Any],
     read: Callable[[Any], RawEpisode],
     source_format: str,
-    codec: str = "jpeg",
+    codec: str = DEFAULT_FRAME_CODEC,
     workers: int = 1,
     scheduler: str | None = None,
     storage_options: dict[str, Any] | None = None,

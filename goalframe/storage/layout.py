@@ -27,8 +27,12 @@ FRAME_SHARD = 64  # frames per shard file: also the unit a writer owns and the i
 SEGMENT_ROWS = 8192  # rows per chunk of numeric time arrays (a VPT segment is <= 6000)
 VIDEO_CODECS = tuple(BITSTREAMS)  # h264, av1
 FRAME_CODECS = ("jpeg", "zstd", *VIDEO_CODECS)
+# What ingest and build write without --codec: at most LeRobot's bytes at LeRobot's quality,
+# loaders faster (benchmarks/storage.py; README "Frame codecs").
+DEFAULT_FRAME_CODEC = "av1"
 JPEG_QUALITY = 90
 VIDEO_CHUNK_FRAMES = 16  # frames per video chunk: what a read of one frame decodes at most
+VIDEO_GOP = 4  # a keyframe every 4 frames inside a chunk: a sparse read decodes at most 3 extra
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -65,9 +69,9 @@ def frame_array_options(
 ) -> dict[str, Any]:
     """create_array keyword arguments for a (T, H, W, C) uint8 frame array.
 
-    ``chunk_frames``, ``crf`` and ``gop`` (frames per keyframe inside a chunk) apply to the
-    video codecs only (defaults: VIDEO_CHUNK_FRAMES, the bitstream's own crf, one keyframe
-    per chunk); a video shard holds the smallest whole
+    ``chunk_frames``, ``crf`` and ``gop`` (frames per keyframe inside a chunk, 0: one per
+    chunk) apply to the video codecs only (defaults: VIDEO_CHUNK_FRAMES, the bitstream's own
+    crf, VIDEO_GOP or one per chunk if chunks are that short); a video shard holds the smallest whole
     number of chunks that reaches FRAME_SHARD frames, so a writer still owns whole chunks.
     """
     chunk = 1
@@ -79,6 +83,8 @@ def frame_array_options(
             raise ValueError(
                 f"gop must be 0..{chunk} (the chunk frames; 0: one keyframe per chunk), got {gop}"
             )
+        if gop is None:
+            gop = VIDEO_GOP if chunk > VIDEO_GOP else 0
     elif chunk_frames not in (None, 1) or crf is not None or gop is not None:
         raise ValueError(
             f"--chunk-frames, --crf and --gop apply to the video codecs ({', '.join(VIDEO_CODECS)}),"

@@ -27,6 +27,7 @@ from goalframe.schemas.episode import EpisodeMeta, RawEpisode, episode_key
 from goalframe.schemas.features import NUMERIC_CODEC, TEXT_CODEC, Feature, array_feature, frame_feature
 from goalframe.schemas.layout import utc_now
 from goalframe.storage.layout import (
+    DEFAULT_FRAME_CODEC,
     FRAMES,
     create_numeric_array,
     episode_path,
@@ -204,7 +205,7 @@ def episode_features(raw: RawEpisode, codec: str) -> dict[str, Feature]:
 def write_episode(
     root: zarr.Group,
     raw: RawEpisode,
-    codec: str = "jpeg",
+    codec: str = DEFAULT_FRAME_CODEC,
     decode_threads: int = 0,
     on_frames: Callable[[int], None] | None = None,
     codec_options: dict | None = None,
