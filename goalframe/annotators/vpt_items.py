@@ -1,0 +1,137 @@
+"""A VPT pickup's item, placed by the recording: the drop of the block mined just before.
+
+A ``pickup`` is counted when the player collects an item entity, which is not under the
+crosshair (the player walks up to it, or it falls out of the block the player just broke),
+so a mask grown from the crosshair follows the background. The item of a block's drop,
+though, is where the recording says: Minecraft spawns it at the centre of the broken
+block's cell, from where it falls to the cell's floor and bobs (gravity, drag and bobbing as
+Minecraft's); the block's cell is fitted on the mining event's frames by the recorded camera
+poses (:class:`~goalframe.annotators.geometry.UnitCellTarget`), and the same poses project
+the item's cube on every frame from the one after the mining to the pickup's event frame.
+The projection is the item as Minecraft moves it from the cell's centre; the game offsets
+it a little at random and bobs it at a random phase, so the cube drawn is the one at mid-bob.
+Lying in the emptied cell, the item shows only through the cell's faces that showed when it
+was mined (the others have a neighbour block in front).
+
+:func:`track_for_event` is what the masks step (and the benchmark) call for every events row:
+this track for a pickup that follows a mining (``MAX_PICKUP_FRAMES``), the annotator's
+otherwise. Other pickups (a killed mob's drops, an item walked over) and drops (thrown away
+from the player) are not placed: the plausibility check makes their tracks not confident.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from goalframe.annotators.annotator import Annotator
+from goalframe.annotators.geometry import CameraPath, UnitCellTarget, box_silhouette
+from goalframe.annotators.vpt_targets import static_target, vpt_camera_path
+from goalframe.storage.dataset import Dataset
+from goalframe.storage.masks import MaskTrack
+
+MAX_PICKUP_FRAMES = 40  # a pickup collects the drop of a block mined at most this many frames before
+# Minecraft's item entities: a cube this many blocks across, gravity and drag per tick, the
+# bottom bobbing between 0 and 2 * BOB above the floor; one tick per frame
+ITEM_SIZE, GRAVITY, DRAG, BOB = 0.25, 0.04, 0.98, 0.1
+PLACED_SCORE = 0.9  # the score of a frame where the projected item lands on the frame
+
+
+def mining_before(ds: Dataset, row: dict) -> dict | None:
+    """The last ``mine_block`` events row of the episode before ``row`` within ``MAX_PICKUP_FRAMES``."""
+    events = ds.table("events").filter(
+        (pl.col("episode_id") == row["episode_id"])
+        & (pl.col("kind") == "mine_block")
+        & (pl.col("frame") < row["frame"])
+        & (pl.col("frame") >= row["frame"] - MAX_PICKUP_FRAMES)
+        & pl.col("prompt_visible")
+    )
+    return events.sort("frame").row(-1, named=True) if events.height else None
+
+
+def item_heights(frames: int) -> np.ndarray:
+    """Height of the item cube's bottom above its cell's floor ``k`` ticks after it appeared
+    (``k`` = 0 .. frames - 1): dropped from the cell's centre, fallen, then at mid-bob."""
+    y, vy, heights = 0.5 - ITEM_SIZE / 2, 0.0, []
+    for _ in range(frames):
+        heights.append(y if y > 0 else BOB)
+        vy = (vy - GRAVITY) * DRAG
+        y = max(0.0, y + vy)
+    return np.array(heights)
+
+
+def item_silhouettes(path: CameraPath, cell: np.ndarray, appears: int) -> np.ndarray:
+    """(N, H, W) bool: the item of ``cell``'s block projected on each frame of ``path`` from
+    frame ``appears`` (the one after the mining) on; nothing before."""
+    out = np.zeros((len(path), *path.size), bool)
+    if appears >= len(path):
+        return out
+    heights = item_heights(len(path) - appears + 1)
+    half = ITEM_SIZE / 2
+    for t in range(max(appears, 0), len(path)):
+        k = t - appears + 1  # the item has moved once by the frame after the mining
+        low = np.array([cell[0] + 0.5 - half, cell[1] + heights[k], cell[2] + 0.5 - half])
+        out[t] = box_silhouette(path, t, low, low + ITEM_SIZE)
+    return out
+
+
+def fit_mined_cell(ds: Dataset, mining: dict) -> UnitCellTarget | None:
+    """The mined block's cell, fitted on the frames of its mining event by the poses."""
+    frame = int(mining["frame"])
+    start = max(0, frame - 2)
+    path = vpt_camera_path(ds, mining["episode_id"], start, frame + 1)
+    if path is None:
+        return None
+    frames = ds.read_frames(mining["episode_id"], start, frame + 1, mining["camera"])
+    target = UnitCellTarget(path)
+    prompt = (float(mining["prompt_row"]), float(mining["prompt_col"]))
+    if not target.fit(frames, np.zeros(frames.shape[1:3], bool), prompt):
+        return None
+    return target
+
+
+def item_track(ds: Dataset, row: dict, start: int) -> MaskTrack | None:
+    """The track of a pickup's item over frames ``[start, row["frame"]]`` when the recording
+    places it (the drop of a block mined just before), else None."""
+    if row.get("kind") != "pickup" or ds.meta(row["episode_id"]).source_format != "vpt":
+        return None
+    mining = mining_before(ds, row)
+    if mining is None or mining.get("camera") != row.get("camera"):
+        return None
+    cell = fit_mined_cell(ds, mining)
+    if cell is None:
+        return None
+    stop = int(row["frame"]) + 1
+    path = vpt_camera_path(ds, row["episode_id"], start, stop)
+    if path is None:
+        return None
+    masks = item_silhouettes(path, cell.cell, int(mining["frame"]) + 1 - start)
+    # the item lies in the emptied cell: seen only through the faces of it that showed (a
+    # face that did not show has a neighbour block in front of it)
+    masks &= UnitCellTarget(path, cell=cell.cell, hidden=cell.hidden).silhouettes()
+    shown = masks.reshape(len(masks), -1).any(1)
+    track = MaskTrack.from_masks(
+        np.arange(start, stop, dtype=np.int32), masks, score=np.where(shown, PLACED_SCORE, 0.0)
+    )
+    track.attrs["target"] = {
+        "kind": "item_entity",
+        "mining_event": mining["event_id"],
+        "mining_frame": int(mining["frame"]),
+        **{k: v for k, v in cell.describe().items() if k in ("cell", "fit", "score")},
+    }
+    return track
+
+
+def track_for_event(
+    annotator: Annotator, ds: Dataset, row: dict, start: int, frames: np.ndarray, poses: bool = True
+) -> MaskTrack:
+    """The track of one events row over ``frames`` (episode frames ``start`` .. the event's):
+    a pickup's item placed by the recording when it can be (``poses``), else the annotator's,
+    with what the recording places (:func:`~goalframe.annotators.vpt_targets.static_target`)."""
+    track = item_track(ds, row, start) if poses else None
+    if track is not None:
+        track.attrs.update(annotator=annotator.name, annotator_version=annotator.version)
+        return track
+    target = static_target(ds, row, start) if poses else None
+    prompt = (row["prompt_row"], row["prompt_col"])
+    return annotator.annotate(frames, prompt, first_frame=start, target=target)
