@@ -11,7 +11,8 @@ the item's cube on every frame from the one after the mining to the pickup's eve
 The projection is the item as Minecraft moves it from the cell's centre; the game offsets
 it a little at random and bobs it at a random phase, so the cube drawn is the one at mid-bob.
 Lying in the emptied cell, the item shows only through the cell's faces that showed when it
-was mined (the others have a neighbour block in front).
+was mined (the others have a neighbour block in front). The fitted cell is trusted only when
+the block visibly vanished from it on the frame after the mining (:func:`block_vanished`).
 
 :func:`track_for_event` is what the masks step (and the benchmark) call for every events row:
 this track for a pickup that follows a mining (``MAX_PICKUP_FRAMES``), the annotator's
@@ -21,6 +22,7 @@ from the player) are not placed: the plausibility check makes their tracks not c
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import polars as pl
 
@@ -35,6 +37,10 @@ MAX_PICKUP_FRAMES = 40  # a pickup collects the drop of a block mined at most th
 # bottom bobbing between 0 and 2 * BOB above the floor; one tick per frame
 ITEM_SIZE, GRAVITY, DRAG, BOB = 0.25, 0.04, 0.98, 0.1
 PLACED_SCORE = 0.9  # the score of a frame where the projected item lands on the frame
+# The fitted cell is the mined block's only if the block vanished from it on the frame after
+# the mining: the cell's pixels change by at least VANISHED (mean absolute RGB) and
+# VANISHED_RATIO times as much as the ring around it (what the camera's own motion changes).
+VANISHED, VANISHED_RATIO, RING = 25.0, 3.0, 31
 
 
 def mining_before(ds: Dataset, row: dict) -> dict | None:
@@ -90,6 +96,26 @@ def fit_mined_cell(ds: Dataset, mining: dict) -> UnitCellTarget | None:
     return target
 
 
+def block_vanished(ds: Dataset, mining: dict, cell: UnitCellTarget) -> bool:
+    """Whether the block of ``cell`` disappeared between its mining's event frame and the next
+    (a cell fitted to another block, or a view that turned away, shows no such change)."""
+    frame, episode = int(mining["frame"]), mining["episode_id"]
+    if frame + 1 >= ds.meta(episode).n_frames:
+        return False
+    path = vpt_camera_path(ds, episode, frame, frame + 2)
+    if path is None:
+        return False
+    region = UnitCellTarget(path, cell=cell.cell, hidden=cell.hidden).silhouettes()[0]
+    if not region.any():
+        return False
+    before, after = ds.read_frames(episode, frame, frame + 2, mining["camera"]).astype(np.float32)
+    change = np.abs(after - before).mean(-1)
+    ring = cv2.dilate(region.astype(np.uint8), np.ones((RING, RING), np.uint8)).astype(bool) & ~region
+    inside = float(change[region].mean())
+    around = float(change[ring].mean()) if ring.any() else 0.0
+    return inside >= VANISHED and inside >= VANISHED_RATIO * around
+
+
 def item_track(ds: Dataset, row: dict, start: int) -> MaskTrack | None:
     """The track of a pickup's item over frames ``[start, row["frame"]]`` when the recording
     places it (the drop of a block mined just before), else None."""
@@ -99,7 +125,7 @@ def item_track(ds: Dataset, row: dict, start: int) -> MaskTrack | None:
     if mining is None or mining.get("camera") != row.get("camera"):
         return None
     cell = fit_mined_cell(ds, mining)
-    if cell is None:
+    if cell is None or not block_vanished(ds, mining, cell):
         return None
     stop = int(row["frame"]) + 1
     path = vpt_camera_path(ds, row["episode_id"], start, stop)
