@@ -8,8 +8,9 @@ block's cell, from where it falls to the cell's floor and bobs (gravity, drag an
 Minecraft's); the block's cell is fitted on the mining event's frames by the recorded camera
 poses (:class:`~goalframe.annotators.geometry.UnitCellTarget`), and the same poses project
 the item's cube on every frame from the one after the mining to the pickup's event frame.
-The projection is the item as Minecraft moves it from the cell's centre; the game offsets
-it a little at random and bobs it at a random phase, so the cube drawn is the one at mid-bob.
+Minecraft offsets the item a little from the cell's centre at random and bobs it at a random
+phase: of those hypotheses (``OFFSETS``, ``PHASES``), the one whose cube outline lies best on
+the image's edges is taken (:func:`fit_item`), the centre at mid-bob when none aligns.
 Lying in the emptied cell, the item shows only through the cell's faces that showed when it
 was mined (the others have a neighbour block in front). The fitted cell is trusted only when
 the block visibly vanished from it on the frame after the mining (:func:`block_vanished`).
@@ -22,12 +23,14 @@ from the player) are not placed: the plausibility check makes their tracks not c
 
 from __future__ import annotations
 
+import itertools
+
 import cv2
 import numpy as np
 import polars as pl
 
 from goalframe.annotators.annotator import Annotator
-from goalframe.annotators.geometry import CameraPath, UnitCellTarget, box_silhouette
+from goalframe.annotators.geometry import CameraPath, UnitCellTarget, alignment, box_silhouette, edge_map
 from goalframe.annotators.vpt_targets import static_target, vpt_camera_path
 from goalframe.storage.dataset import Dataset
 from goalframe.storage.masks import MaskTrack
@@ -35,7 +38,12 @@ from goalframe.storage.masks import MaskTrack
 MAX_PICKUP_FRAMES = 40  # a pickup collects the drop of a block mined at most this many frames before
 # Minecraft's item entities: a cube this many blocks across, gravity and drag per tick, the
 # bottom bobbing between 0 and 2 * BOB above the floor; one tick per frame
-ITEM_SIZE, GRAVITY, DRAG, BOB = 0.25, 0.04, 0.98, 0.1
+ITEM_SIZE, GRAVITY, DRAG, BOB, BOB_TICKS = 0.25, 0.04, 0.98, 0.1, 10.0
+# Minecraft puts the item up to a quarter block off the cell's centre and bobs it at a random
+# phase: the hypotheses tried, scored by how well the cube's outline lies on image edges
+OFFSETS = np.linspace(-0.2, 0.2, 5)
+PHASES = np.linspace(0.0, 2 * np.pi, 8, endpoint=False)
+FIT_FRAMES, MIN_POINTS, MIN_ALIGNMENT = 8, 12, 0.2
 PLACED_SCORE = 0.9  # the score of a frame where the projected item lands on the frame
 # The fitted cell is the mined block's only if the block vanished from it on the frame after
 # the mining: the cell's pixels change by at least VANISHED (mean absolute RGB) and
@@ -55,30 +63,73 @@ def mining_before(ds: Dataset, row: dict) -> dict | None:
     return events.sort("frame").row(-1, named=True) if events.height else None
 
 
-def item_heights(frames: int) -> np.ndarray:
+def item_heights(frames: int, phase: float | None = None) -> np.ndarray:
     """Height of the item cube's bottom above its cell's floor ``k`` ticks after it appeared
-    (``k`` = 0 .. frames - 1): dropped from the cell's centre, fallen, then at mid-bob."""
+    (``k`` = 0 .. frames - 1): dropped from the cell's centre, fallen, then bobbing at
+    ``phase`` (mid-bob when None)."""
     y, vy, heights = 0.5 - ITEM_SIZE / 2, 0.0, []
-    for _ in range(frames):
-        heights.append(y if y > 0 else BOB)
+    for k in range(frames):
+        if y > 0:
+            heights.append(y)
+        else:
+            heights.append(BOB if phase is None else BOB * (1.0 + np.sin(k / BOB_TICKS + phase)))
         vy = (vy - GRAVITY) * DRAG
         y = max(0.0, y + vy)
     return np.array(heights)
 
 
-def item_silhouettes(path: CameraPath, cell: np.ndarray, appears: int) -> np.ndarray:
-    """(N, H, W) bool: the item of ``cell``'s block projected on each frame of ``path`` from
-    frame ``appears`` (the one after the mining) on; nothing before."""
+def item_silhouettes(
+    path: CameraPath,
+    cell: np.ndarray,
+    appears: int,
+    offset: tuple[float, float] = (0.0, 0.0),
+    phase: float | None = None,
+    times: list[int] | None = None,
+) -> np.ndarray:
+    """(N, H, W) bool: the item of ``cell``'s block projected on each frame of ``path`` (or on
+    ``times``) from frame ``appears`` (the one after the mining) on; nothing before. ``offset``
+    (x, z) moves it from the cell's centre, ``phase`` sets its bobbing."""
     out = np.zeros((len(path), *path.size), bool)
     if appears >= len(path):
         return out
-    heights = item_heights(len(path) - appears + 1)
+    heights = item_heights(len(path) - appears + 1, phase)
     half = ITEM_SIZE / 2
-    for t in range(max(appears, 0), len(path)):
+    for t in times if times is not None else range(max(appears, 0), len(path)):
         k = t - appears + 1  # the item has moved once by the frame after the mining
-        low = np.array([cell[0] + 0.5 - half, cell[1] + heights[k], cell[2] + 0.5 - half])
+        low = np.array(
+            [cell[0] + 0.5 + offset[0] - half, cell[1] + heights[k], cell[2] + 0.5 + offset[1] - half]
+        )
         out[t] = box_silhouette(path, t, low, low + ITEM_SIZE)
     return out
+
+
+def fit_item(
+    frames: np.ndarray, path: CameraPath, cell: np.ndarray, appears: int, shown_faces: np.ndarray
+) -> tuple[tuple[float, float], float | None, float]:
+    """(offset, phase, alignment) of the item hypothesis whose outline lies best on the image
+    edges over up to ``FIT_FRAMES`` frames where it shows; the cell's centre at mid-bob when
+    none aligns (``MIN_ALIGNMENT``)."""
+    times = [t for t in range(max(appears, 0), len(path)) if shown_faces[t].any()]
+    times = [times[i] for i in np.linspace(0, len(times) - 1, min(FIT_FRAMES, len(times))).astype(int)]
+    best: tuple[tuple[float, float], float | None, float] = ((0.0, 0.0), None, 0.0)
+    if not times:
+        return best
+    edges = {t: edge_map(frames[t]) for t in times}
+    landed = (item_heights(len(path) - appears + 1)[[t - appears + 1 for t in times]] <= BOB).any()
+    for dx, dz in itertools.product(OFFSETS, OFFSETS):
+        for phase in PHASES if landed else (None,):
+            masks = item_silhouettes(path, cell, appears, (dx, dz), phase, times) & shown_faces
+            score = float(
+                np.mean(
+                    [
+                        alignment([masks[t]], edges[t], min_points=MIN_POINTS) if masks[t].any() else 0.0
+                        for t in times
+                    ]
+                )
+            )
+            if score > best[2]:
+                best = ((float(dx), float(dz)), phase, score)
+    return best if best[2] >= MIN_ALIGNMENT else ((0.0, 0.0), None, best[2])
 
 
 def fit_mined_cell(ds: Dataset, mining: dict) -> UnitCellTarget | None:
@@ -116,9 +167,9 @@ def block_vanished(ds: Dataset, mining: dict, cell: UnitCellTarget) -> bool:
     return inside >= VANISHED and inside >= VANISHED_RATIO * around
 
 
-def item_track(ds: Dataset, row: dict, start: int) -> MaskTrack | None:
-    """The track of a pickup's item over frames ``[start, row["frame"]]`` when the recording
-    places it (the drop of a block mined just before), else None."""
+def item_track(ds: Dataset, row: dict, start: int, frames: np.ndarray) -> MaskTrack | None:
+    """The track of a pickup's item over ``frames`` (episode frames ``start`` .. the event's)
+    when the recording places it (the drop of a block mined just before), else None."""
     if row.get("kind") != "pickup" or ds.meta(row["episode_id"]).source_format != "vpt":
         return None
     mining = mining_before(ds, row)
@@ -131,10 +182,12 @@ def item_track(ds: Dataset, row: dict, start: int) -> MaskTrack | None:
     path = vpt_camera_path(ds, row["episode_id"], start, stop)
     if path is None:
         return None
-    masks = item_silhouettes(path, cell.cell, int(mining["frame"]) + 1 - start)
+    appears = int(mining["frame"]) + 1 - start
     # the item lies in the emptied cell: seen only through the faces of it that showed (a
     # face that did not show has a neighbour block in front of it)
-    masks &= UnitCellTarget(path, cell=cell.cell, hidden=cell.hidden).silhouettes()
+    shown_faces = UnitCellTarget(path, cell=cell.cell, hidden=cell.hidden).silhouettes()
+    offset, phase, aligned = fit_item(frames, path, cell.cell, appears, shown_faces)
+    masks = item_silhouettes(path, cell.cell, appears, offset, phase) & shown_faces
     shown = masks.reshape(len(masks), -1).any(1)
     track = MaskTrack.from_masks(
         np.arange(start, stop, dtype=np.int32), masks, score=np.where(shown, PLACED_SCORE, 0.0)
@@ -144,6 +197,9 @@ def item_track(ds: Dataset, row: dict, start: int) -> MaskTrack | None:
         "mining_event": mining["event_id"],
         "mining_frame": int(mining["frame"]),
         **{k: v for k, v in cell.describe().items() if k in ("cell", "fit", "score")},
+        "offset": [round(v, 3) for v in offset],
+        "phase": None if phase is None else round(float(phase), 3),
+        "alignment": round(aligned, 4),
     }
     return track
 
@@ -154,7 +210,7 @@ def track_for_event(
     """The track of one events row over ``frames`` (episode frames ``start`` .. the event's):
     a pickup's item placed by the recording when it can be (``poses``), else the annotator's,
     with what the recording places (:func:`~goalframe.annotators.vpt_targets.static_target`)."""
-    track = item_track(ds, row, start) if poses else None
+    track = item_track(ds, row, start, frames) if poses else None
     if track is not None:
         track.attrs.update(annotator=annotator.name, annotator_version=annotator.version)
         return track
