@@ -24,6 +24,8 @@ from the player) are not placed: the plausibility check makes their tracks not c
 from __future__ import annotations
 
 import itertools
+import math
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -31,7 +33,7 @@ import polars as pl
 
 from goalframe.annotators.annotator import Annotator
 from goalframe.annotators.geometry import CameraPath, UnitCellTarget, alignment, box_silhouette, edge_map
-from goalframe.annotators.vpt_targets import static_target, vpt_camera_path
+from goalframe.annotators.vpt_targets import EYE_HEIGHT, static_target, vpt_camera_path
 from goalframe.storage.dataset import Dataset
 from goalframe.storage.masks import MaskTrack
 
@@ -44,6 +46,7 @@ ITEM_SIZE, GRAVITY, DRAG, BOB, BOB_TICKS = 0.25, 0.04, 0.98, 0.1, 10.0
 OFFSETS = np.linspace(-0.2, 0.2, 5)
 PHASES = np.linspace(0.0, 2 * np.pi, 8, endpoint=False)
 FIT_FRAMES, MIN_POINTS, MIN_ALIGNMENT = 8, 12, 0.2
+MAX_DROP = 3  # the item may fall this many blocks under its cell (to no lower than the player's feet)
 PLACED_SCORE = 0.9  # the score of a frame where the projected item lands on the frame
 # The fitted cell is the mined block's only if the block vanished from it on the frame after
 # the mining: the cell's pixels change by at least VANISHED (mean absolute RGB) and
@@ -63,11 +66,11 @@ def mining_before(ds: Dataset, row: dict) -> dict | None:
     return events.sort("frame").row(-1, named=True) if events.height else None
 
 
-def item_heights(frames: int, phase: float | None = None) -> np.ndarray:
-    """Height of the item cube's bottom above its cell's floor ``k`` ticks after it appeared
-    (``k`` = 0 .. frames - 1): dropped from the cell's centre, fallen, then bobbing at
-    ``phase`` (mid-bob when None)."""
-    y, vy, heights = 0.5 - ITEM_SIZE / 2, 0.0, []
+def item_heights(frames: int, phase: float | None = None, drop: int = 0) -> np.ndarray:
+    """Height of the item cube's bottom above its floor ``k`` ticks after it appeared (``k`` =
+    0 .. frames - 1): dropped from the cell's centre onto a floor ``drop`` blocks under the
+    cell's bottom, fallen, then bobbing at ``phase`` (mid-bob when None)."""
+    y, vy, heights = drop + 0.5 - ITEM_SIZE / 2, 0.0, []
     for k in range(frames):
         if y > 0:
             heights.append(y)
@@ -78,58 +81,87 @@ def item_heights(frames: int, phase: float | None = None) -> np.ndarray:
     return np.array(heights)
 
 
+@dataclass(frozen=True)
+class ItemGuess:
+    """Where the item is: ``offset`` (x, z) from the cell's centre, bobbing ``phase`` (None:
+    mid-bob), its floor ``drop`` blocks under the cell's bottom (the cells below were emptied
+    too), and how well its outline lies on the image's edges."""
+
+    offset: tuple[float, float] = (0.0, 0.0)
+    phase: float | None = None
+    drop: int = 0
+    alignment: float = 0.0
+
+
 def item_silhouettes(
-    path: CameraPath,
-    cell: np.ndarray,
-    appears: int,
-    offset: tuple[float, float] = (0.0, 0.0),
-    phase: float | None = None,
-    times: list[int] | None = None,
+    path: CameraPath, cell: np.ndarray, appears: int, guess: ItemGuess, times: list[int] | None = None
 ) -> np.ndarray:
     """(N, H, W) bool: the item of ``cell``'s block projected on each frame of ``path`` (or on
-    ``times``) from frame ``appears`` (the one after the mining) on; nothing before. ``offset``
-    (x, z) moves it from the cell's centre, ``phase`` sets its bobbing."""
+    ``times``) from frame ``appears`` (the one after the mining) on; nothing before."""
     out = np.zeros((len(path), *path.size), bool)
     if appears >= len(path):
         return out
-    heights = item_heights(len(path) - appears + 1, phase)
+    heights = item_heights(len(path) - appears + 1, guess.phase, guess.drop)
     half = ITEM_SIZE / 2
+    (dx, dz), floor = guess.offset, cell[1] - guess.drop
     for t in times if times is not None else range(max(appears, 0), len(path)):
         k = t - appears + 1  # the item has moved once by the frame after the mining
-        low = np.array(
-            [cell[0] + 0.5 + offset[0] - half, cell[1] + heights[k], cell[2] + 0.5 + offset[1] - half]
-        )
+        low = np.array([cell[0] + 0.5 + dx - half, floor + heights[k], cell[2] + 0.5 + dz - half])
         out[t] = box_silhouette(path, t, low, low + ITEM_SIZE)
     return out
 
 
+def item_masks(
+    path: CameraPath,
+    cell: np.ndarray,
+    appears: int,
+    guess: ItemGuess,
+    shown_faces: np.ndarray,
+    times: list[int] | None = None,
+) -> np.ndarray:
+    """The item's silhouettes; lying in its emptied cell, it shows only through the cell's faces
+    that showed when it was mined (a face that did not has a neighbour block in front)."""
+    masks = item_silhouettes(path, cell, appears, guess, times)
+    return masks & shown_faces if guess.drop == 0 else masks
+
+
 def fit_item(
-    frames: np.ndarray, path: CameraPath, cell: np.ndarray, appears: int, shown_faces: np.ndarray
-) -> tuple[tuple[float, float], float | None, float]:
-    """(offset, phase, alignment) of the item hypothesis whose outline lies best on the image
-    edges over up to ``FIT_FRAMES`` frames where it shows; the cell's centre at mid-bob when
-    none aligns (``MIN_ALIGNMENT``)."""
-    times = [t for t in range(max(appears, 0), len(path)) if shown_faces[t].any()]
+    frames: np.ndarray,
+    path: CameraPath,
+    cell: np.ndarray,
+    appears: int,
+    shown_faces: np.ndarray,
+    max_drop: int = 0,
+) -> ItemGuess:
+    """The item guess whose outline lies best on the image edges over up to ``FIT_FRAMES``
+    frames after it appeared: first its floor (0 .. ``max_drop`` blocks under the cell), then
+    its offset and bobbing phase (``OFFSETS``, ``PHASES``)."""
+    times = list(range(max(appears, 0), len(path)))
     times = [times[i] for i in np.linspace(0, len(times) - 1, min(FIT_FRAMES, len(times))).astype(int)]
-    best: tuple[tuple[float, float], float | None, float] = ((0.0, 0.0), None, 0.0)
     if not times:
-        return best
+        return ItemGuess()
     edges = {t: edge_map(frames[t]) for t in times}
-    landed = (item_heights(len(path) - appears + 1)[[t - appears + 1 for t in times]] <= BOB).any()
-    for dx, dz in itertools.product(OFFSETS, OFFSETS):
-        for phase in PHASES if landed else (None,):
-            masks = item_silhouettes(path, cell, appears, (dx, dz), phase, times) & shown_faces
-            score = float(
-                np.mean(
-                    [
-                        alignment([masks[t]], edges[t], min_points=MIN_POINTS) if masks[t].any() else 0.0
-                        for t in times
-                    ]
-                )
+
+    def score(guess: ItemGuess) -> float:
+        masks = item_masks(path, cell, appears, guess, shown_faces, times)
+        return float(
+            np.mean(
+                [
+                    alignment([masks[t]], edges[t], min_points=MIN_POINTS) if masks[t].any() else 0.0
+                    for t in times
+                ]
             )
-            if score > best[2]:
-                best = ((float(dx), float(dz)), phase, score)
-    return best if best[2] >= MIN_ALIGNMENT else ((0.0, 0.0), None, best[2])
+        )
+
+    offsets = [(float(dx), float(dz)) for dx, dz in itertools.product(OFFSETS, OFFSETS)]
+    floor = max(
+        (ItemGuess(offset, None, drop) for drop in range(max_drop + 1) for offset in offsets), key=score
+    )
+    heights = item_heights(len(path) - appears + 1, drop=floor.drop)
+    landed = (heights[[t - appears + 1 for t in times]] <= BOB).any()
+    guesses = [ItemGuess(o, p, floor.drop) for o in offsets for p in (PHASES if landed else (None,))]
+    best = max(guesses, key=score)
+    return replace(best, alignment=score(best))
 
 
 def fit_mined_cell(ds: Dataset, mining: dict) -> UnitCellTarget | None:
@@ -183,11 +215,13 @@ def item_track(ds: Dataset, row: dict, start: int, frames: np.ndarray) -> MaskTr
     if path is None:
         return None
     appears = int(mining["frame"]) + 1 - start
-    # the item lies in the emptied cell: seen only through the faces of it that showed (a
-    # face that did not show has a neighbour block in front of it)
     shown_faces = UnitCellTarget(path, cell=cell.cell, hidden=cell.hidden).silhouettes()
-    offset, phase, aligned = fit_item(frames, path, cell.cell, appears, shown_faces)
-    masks = item_silhouettes(path, cell.cell, appears, offset, phase) & shown_faces
+    feet = path.eye[min(max(appears, 0), len(path) - 1), 1] - EYE_HEIGHT  # the ground, in a flat area
+    max_drop = int(np.clip(cell.cell[1] - math.floor(feet + 0.5), 0, MAX_DROP))
+    guess = fit_item(frames, path, cell.cell, appears, shown_faces, max_drop)
+    if guess.alignment < MIN_ALIGNMENT:
+        return None  # no item outline where it should be: not placed
+    masks = item_masks(path, cell.cell, appears, guess, shown_faces)
     shown = masks.reshape(len(masks), -1).any(1)
     track = MaskTrack.from_masks(
         np.arange(start, stop, dtype=np.int32), masks, score=np.where(shown, PLACED_SCORE, 0.0)
@@ -197,9 +231,10 @@ def item_track(ds: Dataset, row: dict, start: int, frames: np.ndarray) -> MaskTr
         "mining_event": mining["event_id"],
         "mining_frame": int(mining["frame"]),
         **{k: v for k, v in cell.describe().items() if k in ("cell", "fit", "score")},
-        "offset": [round(v, 3) for v in offset],
-        "phase": None if phase is None else round(float(phase), 3),
-        "alignment": round(aligned, 4),
+        "offset": [round(v, 3) for v in guess.offset],
+        "phase": None if guess.phase is None else round(float(guess.phase), 3),
+        "drop": guess.drop,
+        "alignment": round(guess.alignment, 4),
     }
     return track
 
