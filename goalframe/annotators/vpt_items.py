@@ -222,6 +222,9 @@ def item_track(ds: Dataset, row: dict, start: int, frames: np.ndarray) -> MaskTr
     if guess.alignment < MIN_ALIGNMENT:
         return None  # no item outline where it should be: not placed
     masks = item_masks(path, cell.cell, appears, guess, shown_faces)
+    # On the pickup's own frame the item is flying into the player (Minecraft's collect
+    # animation), so its resting place says nothing about where it is drawn: not placed there.
+    masks[-1] = False
     shown = masks.reshape(len(masks), -1).any(1)
     track = MaskTrack.from_masks(
         np.arange(start, stop, dtype=np.int32), masks, score=np.where(shown, PLACED_SCORE, 0.0)
