@@ -42,6 +42,7 @@ import polars as pl
 
 from goalframe import pipeline
 from goalframe.annotators.plausibility import MAX_AREA, check_track
+from goalframe.annotators.vpt_items import track_for_event
 from goalframe.annotators.vpt_targets import static_target
 from goalframe.media.images import iou
 from goalframe.sources.registry import get_format
@@ -67,6 +68,14 @@ def build(fmt: str, work: Path, episodes: int, seed: int, workers: int = 1, **op
 
 
 # ---- truth -------------------------------------------------------------------------
+
+#: Event kinds whose object is an item entity (VPT worlds built with ``item_entities``): they are
+#: scored apart (source ``vpt_items``), so that the other kinds' figures stay comparable.
+ITEM_KINDS = ("pickup", "drop")
+
+
+def group_source(source: str, kind: str) -> str:
+    return f"{source}_items" if kind in ITEM_KINDS else source
 
 
 class Truth:
@@ -161,16 +170,18 @@ def summarize(tallies: list[dict]) -> dict[str, Any]:
 
 def prompted_events(dataset: str, truth: Truth) -> list[tuple[dict, int | None, str | None, bool]]:
     """(events row, true object id, object type, prompt on it) for every row with a visible prompt
-    (id and type None where the truth names no object: eating)."""
+    (id and type None where the truth names no object: eating). A pickup's or drop's item is
+    never under the crosshair: "on it" is then whether the item shows on the event frame."""
     ds = open_dataset(dataset)
     rows = []
     for row in ds.table("events").filter(pl.col("prompt_visible")).iter_rows(named=True):
         object_id, kind = truth.target(row) or (None, None)
         r, c = int(round(row["prompt_row"])), int(round(row["prompt_col"]))
-        on_object = (
-            object_id is not None
-            and truth.ids(row["episode_id"], row["camera"])[row["frame"], r, c] == object_id
-        )
+        event_ids = truth.ids(row["episode_id"], row["camera"])[row["frame"]]
+        if row["kind"] in ITEM_KINDS:
+            on_object = object_id is not None and bool((event_ids == object_id).any())
+        else:
+            on_object = object_id is not None and event_ids[r, c] == object_id
         rows.append((row, object_id, kind, bool(on_object)))
     return rows
 
@@ -198,11 +209,8 @@ def evaluate_direct(
         start = max(0, row["frame"] + 1 - window)
         clip = ds.read_frames(row["episode_id"], start, row["frame"] + 1, row["camera"])
         began = time.perf_counter()
-        target = static_target(ds, row, start) if poses else None
-        track = annotator.annotate(
-            clip, (row["prompt_row"], row["prompt_col"]), first_frame=start, target=target
-        )
-        track = check_track(track)  # as the masks step does
+        track = track_for_event(annotator, ds, row, start, clip, poses)
+        track = check_track(track, event_kind=row["kind"])  # as the masks step does
         seconds += time.perf_counter() - began
         frames += len(clip)
         tally = score_track(
@@ -211,7 +219,11 @@ def evaluate_direct(
             truth.masks(row["episode_id"], row["camera"], start, row["frame"] + 1, object_id),
         )
         tally.update(
-            source=source, type=kind, camera=row["camera"], event_id=row["event_id"], kind=row["kind"]
+            source=group_source(source, row["kind"]),
+            type=kind,
+            camera=row["camera"],
+            event_id=row["event_id"],
+            kind=row["kind"],
         )
         tallies.append(tally)
     return grouped(tallies), tallies, seconds, frames
@@ -257,19 +269,30 @@ def stored_tallies(dataset: str, truth: Truth, source: str, annotator: str = "cl
             track.mask, track.visible, truth.masks(row["episode_id"], row["camera"], start, stop, object_id)
         )
         tally.update(
-            source=source, type=kind, camera=row["camera"], event_id=row["event_id"], kind=row["kind"]
+            source=group_source(source, row["kind"]),
+            type=kind,
+            camera=row["camera"],
+            event_id=row["event_id"],
+            kind=row["kind"],
         )
         tallies.append(tally)
     return tallies
 
 
-def confident_wrong(track, on_object: bool) -> bool:
+def confident_wrong(track, on_object: bool, truth_event: np.ndarray | None = None) -> bool:
     """A mask that cannot be right given as confident: a frame over ``MAX_AREA`` of the frame at a
     score over 0.5 (unless the recording placed the object), or, for a prompt that misses its true
-    object, a track visible on the event frame (it follows something else)."""
+    object, a track visible on the event frame (it follows something else). With
+    ``truth_event`` (a pickup's or drop's true item on the event frame): also a track visible
+    there whose mask misses the item (IoU under 0.1)."""
     area = track.mask.reshape(len(track), -1).mean(1)
     large = "target" not in track.attrs and bool(np.any((area > MAX_AREA) & (track.score > 0.5)))
-    return large or (not on_object and bool(track.visible[-1]))
+    missed = (
+        truth_event is not None
+        and bool(track.visible[-1])
+        and iou(track.mask[-1], truth_event, empty=0.0) < 0.1
+    )
+    return large or missed or (not on_object and bool(track.visible[-1]))
 
 
 def plausibility_effect(dataset: str, truth: Truth, annotator, window: int, source: str) -> dict[str, Any]:
@@ -281,18 +304,20 @@ def plausibility_effect(dataset: str, truth: Truth, annotator, window: int, sour
     for row, object_id, kind, on_object in prompted_events(dataset, truth):
         start = max(0, row["frame"] + 1 - window)
         clip = ds.read_frames(row["episode_id"], start, row["frame"] + 1, row["camera"])
-        raw = annotator.annotate(
-            clip,
-            (row["prompt_row"], row["prompt_col"]),
-            first_frame=start,
-            target=static_target(ds, row, start),
+        raw = track_for_event(annotator, ds, row, start, clip)
+        truth_event = (
+            truth.masks(row["episode_id"], row["camera"], row["frame"], row["frame"] + 1, object_id)[0]
+            if row["kind"] in ITEM_KINDS and object_id is not None
+            else None
         )
-        for name, track in (("without_check", raw), ("with_check", check_track(raw))):
+        checked = check_track(raw, event_kind=row["kind"])  # as the masks step does
+        for name, track in (("without_check", raw), ("with_check", checked)):
             for key in ("all", row["kind"]):
                 tally = counts[name][key]
                 tally["tracks"] += 1
                 tally["on_object"] += int(on_object)
-                tally["confident_wrong"] += int(confident_wrong(track, on_object))
+                tally["placed"] += int("target" in track.attrs)
+                tally["confident_wrong"] += int(confident_wrong(track, on_object, truth_event))
                 tally["implausible"] += int("implausible" in track.attrs)
                 tally["visible_event_frame"] += int(track.visible[-1])
             if on_object:
@@ -301,7 +326,11 @@ def plausibility_effect(dataset: str, truth: Truth, annotator, window: int, sour
                 )
                 tally = score_track(track.mask, track.visible, truth_masks)
                 tally.update(
-                    source=source, type=kind, camera=row["camera"], event_id=row["event_id"], kind=row["kind"]
+                    source=group_source(source, row["kind"]),
+                    type=kind,
+                    camera=row["camera"],
+                    event_id=row["event_id"],
+                    kind=row["kind"],
                 )
                 tallies[name].append(tally)
     return {
@@ -323,8 +352,9 @@ def keyframe_runs(make, data: dict, window: int, limit: int, ks=(1, 5, 10)) -> d
         truth = Truth(raw, fmt)
         events += [
             (fmt, dataset, truth, row, object_id)
-            for row, object_id, _kind in scorable_events(dataset, truth)[:limit]
-        ]
+            for row, object_id, _kind in scorable_events(dataset, truth)
+            if row["kind"] not in ITEM_KINDS
+        ][:limit]
     annotators = {k: make(k) for k in ks}
     _fmt, dataset, _truth, row, _object_id = events[0]  # warm-up (lazy library set-up is not annotation time)
     warm = open_dataset(dataset).read_frames(
@@ -407,7 +437,9 @@ def vit_b_throughput(data: dict, frames: int = 32) -> dict[str, Any] | None:
     }
 
 
-def heldout_quality(work: Path, seeds: list[int], episodes: int, frames: int, window: int) -> dict[str, Any]:
+def heldout_quality(
+    work: Path, seeds: list[int], episodes: int, frames: int, window: int, item_entities: bool = True
+) -> dict[str, Any]:
     """The classical annotator (defaults) on VPT worlds of other seeds, pooled and per seed;
     ``vpt_flow`` is the same annotator with mined blocks tracked by optical flow instead of
     placed by the recorded poses (the baseline)."""
@@ -415,7 +447,9 @@ def heldout_quality(work: Path, seeds: list[int], episodes: int, frames: int, wi
 
     pooled, flow, per_seed = [], [], {}
     for seed in seeds:
-        raw, dataset = built("vpt", work / f"heldout-seed{seed}", episodes, seed, frames=frames)
+        raw, dataset = built(
+            "vpt", work / f"heldout-seed{seed}", episodes, seed, frames=frames, item_entities=item_entities
+        )
         _quality, tallies, _seconds, _frames = evaluate_direct(
             dataset, Truth(raw, "vpt"), ClassicalAnnotator(), window, None, "vpt"
         )
@@ -461,6 +495,11 @@ def main() -> None:
     )
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument(
+        "--no-item-entities",
+        action="store_true",
+        help="VPT worlds without item entities (drops not drawn: pickups and drops have no true object)",
+    )
+    parser.add_argument(
         "--quality-only",
         action="store_true",
         help="the step, its quality, the plausibility check's effect and the flow baseline only (no held-out"
@@ -475,13 +514,14 @@ def main() -> None:
     from goalframe.annotators.masks import MaskOptions, annotate_masks
     from goalframe.annotators.registry import build_annotator
 
+    items = not args.no_item_entities
     work = args.work or Path(tempfile.mkdtemp(prefix="goalframe-bench-masks-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
         data = {
             fmt: built(fmt, work, episodes, args.seed, **options)
             for fmt, episodes, options in (
-                ("vpt", args.vpt_episodes, {"frames": args.vpt_frames}),
+                ("vpt", args.vpt_episodes, {"frames": args.vpt_frames, "item_entities": items}),
                 ("agibot", args.agibot_episodes, {"frames_per_object": 90}),
             )
         }
@@ -514,6 +554,7 @@ def main() -> None:
             },
             "window": args.window,
             "workers": args.workers,
+            "item_entities": items,
         }
         tallies, step = [], {}
         for fmt, (raw, dataset) in data.items():
@@ -544,7 +585,7 @@ def main() -> None:
         if args.quality_only:
             return finish(args, results)
         results["classical_heldout"] = heldout_quality(
-            work, args.heldout_seeds, args.heldout_episodes, args.vpt_frames, args.window
+            work, args.heldout_seeds, args.heldout_episodes, args.vpt_frames, args.window, items
         )
         results["classical_keyframes"] = keyframe_runs(
             lambda k: ClassicalAnnotator(every=k), data, args.window, args.keyframe_events

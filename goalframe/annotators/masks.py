@@ -40,7 +40,7 @@ from goalframe.annotators.plausibility import (
     check_track,
 )
 from goalframe.annotators.registry import ANNOTATORS, annotator_version, build_annotator
-from goalframe.annotators.vpt_targets import static_target
+from goalframe.annotators.vpt_items import track_for_event
 from goalframe.schemas.layout import DatasetError, utc_now
 from goalframe.storage import open_dataset
 from goalframe.storage.layout import MASKS
@@ -184,10 +184,7 @@ def annotate_event(
         start = max(0, row["frame"] + 1 - options.window)
         frames = ds.read_frames(row["episode_id"], start, row["frame"] + 1, camera)
         annotator = _annotator(options)
-        target = static_target(ds, row, start) if options.poses else None
-        track = annotator.annotate(
-            frames, (row["prompt_row"], row["prompt_col"]), first_frame=start, target=target
-        )
+        track = track_for_event(annotator, ds, row, start, frames, options.poses)
         track = check_track(track, options.max_area, MAX_BORDER, row.get("kind"))
         attrs = {
             "event_id": row["event_id"],

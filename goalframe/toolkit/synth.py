@@ -42,6 +42,7 @@ def _run(fmt: str, out: Path, episodes: int, seed: int, **options) -> None:
         "goalframe synth vpt raw/vpt --episodes 4 --seed 0",
         "goalframe synth vpt raw/vpt --frames 1200 --quirk-rate 0",
         "goalframe synth vpt raw/choose --scenario choose-target --frames 200 --episodes 20",
+        "goalframe synth vpt raw/items --item-entities --episodes 2",
     ),
 )
 def synth_vpt(
@@ -57,6 +58,12 @@ def synth_vpt(
             " player, who mines the goal one) or choose-target-same (two of them of one kind)."
         ),
     ),
+    item_entities: bool = typer.Option(
+        False,
+        "--item-entities",
+        help="Draw drops as the small item entities they are (truth masks for pickups and drops);"
+        " the jsonl stays the same.",
+    ),
 ) -> None:
     """Write VPT contractor recordings (mp4 + jsonl + options.json + index) of a Minecraft-like world."""
     from goalframe.sim.vpt.choose_target import SCENARIOS
@@ -68,6 +75,8 @@ def synth_vpt(
         if scenario not in SCENARIOS:
             raise ValueError(f"--scenario must be one of {', '.join(SCENARIOS)}, got {scenario!r}")
         options = {} if scenario == "default" else {"scenario": scenario}
+        if item_entities:
+            options["item_entities"] = True
         _run("vpt", out, episodes, seed, frames=frames, quirk_rate=quirk_rate, **options)
 
 

@@ -251,11 +251,13 @@ def _prompt_point(is_gui: bool, mx: float, my: float) -> tuple[int, int]:
     return HEIGHT // 2, WIDTH // 2
 
 
-def _new_world(rng: random.Random, scenario: str = "default") -> tuple[VptWorld, ScriptedPlayer]:
+def _new_world(
+    rng: random.Random, scenario: str = "default", item_entities: bool = False
+) -> tuple[VptWorld, ScriptedPlayer]:
     """The episode's world, start inventory, start stats and player, drawn from ``rng``; a
     choose-target ``scenario`` clears the scene, places its candidates and plays for the goal
-    (the player's ``layout``)."""
-    world = VptWorld()
+    (the player's ``layout``). ``item_entities``: drops are drawn as item entities."""
+    world = VptWorld(item_entities)
     world.reset(rng.randrange(2**31))
     _start_inventory(world, rng)
     world.stats = _start_stats(rng)

@@ -265,6 +265,8 @@ class WorldRenderer:
             parts.append(
                 self._box_faces(mob.boxes(0.35 + 0.65 * min(1.0, mob.dead_ticks / DEATH_TICKS)), mob.id, 0.6)
             )
+        for item in self.world.items.drawn():
+            parts.append(self._box_faces([item.box()], item.id))
         if len(parts) > 1:
             cat = [np.concatenate(x) for x in zip(*parts)]
         else:

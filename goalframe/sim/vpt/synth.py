@@ -34,7 +34,8 @@ the world keeps its cursor in 1280x720 coordinates.
 Truth events (``<stem>.json["events"]``) are the increases of non-``custom`` stats, one per
 (tick, stat, object): ``frame`` is the tick whose stats line first shows the increase,
 ``delta`` the increase, ``object_id`` the world object involved (the mined block, killed mob,
-placed block, or the crafting output slot as a GUI id; null for pickup, drop and eating),
+placed block, or the crafting output slot as a GUI id; the item entity for pickup and drop
+when they are drawn, else null; null for eating),
 ``prompt`` the (row, col) prompt point on that frame (frame centre, or the cursor
 ``(mouse.x, mouse.y) * 360 / windowHeight`` when a GUI is open) and ``visible`` whether
 ``object_ids[frame][prompt] == object_id``. The world shows a mined block or killed mob on
@@ -88,11 +89,12 @@ def synthesize_episode(
     draw_cursor: bool = False,
     layout: Layout | None = None,
     scenario: str = "default",
+    item_entities: bool = False,
 ) -> Path:
     """Write one episode (mp4, jsonl, options, truth); returns the jsonl path."""
     layout = layout or episode_layout(0, seed, frames)
     rng = random.Random(seed)
-    world, player = _new_world(rng, scenario)
+    world, player = _new_world(rng, scenario, item_entities)
     rec = _Recorder(random.Random(rng.randrange(2**31)), start, quirks["stuck_attack"], layout)
     vdir = out / VERSION
     tdir = out / "truth"
@@ -313,6 +315,7 @@ def synthesize_vpt(
     *,
     draw_cursor: bool = False,
     scenario: str = "default",
+    item_entities: bool = False,
 ) -> list[Path]:
     """Write ``episodes`` synthetic contractor recordings under ``out``; returns the jsonl paths.
 
@@ -323,6 +326,10 @@ def synthesize_vpt(
     ``scenario`` (:data:`~goalframe.sim.vpt.choose_target.SCENARIOS`): ``default`` is free
     play; ``choose-target`` / ``choose-target-same`` place three candidate blocks around the
     player, who mines the goal one (truth ``scenario``: candidates and goal).
+    ``item_entities=True`` draws drops as the small floating item entities they are
+    (:mod:`~goalframe.sim.vpt.items`): a pickup's or drop's truth ``object_id`` is then its
+    item, kind ``item``; no random stream is drawn for them, so jsonl, events and every other
+    object stay as without.
     """
     out = Path(out)
     if frames < 2:
@@ -346,7 +353,11 @@ def synthesize_vpt(
         non_utf8 = rng.randrange(1, n_valid) if q.pop("non_utf8") and n_valid > 1 else None
         q["non_utf8_line"] = non_utf8
         layout = episode_layout(e, ep_seed, frames)
-        paths.append(synthesize_episode(out, stem, start, ep_seed, frames, q, draw_cursor, layout, scenario))
+        paths.append(
+            synthesize_episode(
+                out, stem, start, ep_seed, frames, q, draw_cursor, layout, scenario, item_entities
+            )
+        )
         relpaths.append(f"{VERSION}/{stem}.mp4")
         if progress is not None:
             progress(frames)

@@ -95,6 +95,7 @@ from goalframe.sim.vpt.gui import (
     SLOT_NAMES,
 )
 from goalframe.sim.vpt.gui_state import GuiScreen
+from goalframe.sim.vpt.items import ItemEntities, ItemEntity
 from goalframe.sim.vpt.mobs import MOBS, Mob
 from goalframe.sim.vpt.physics import PlayerPhysics
 from goalframe.sim.vpt.render import WorldRenderer
@@ -115,12 +116,14 @@ class _Pending:
     tick: int
     item: str
     count: int
+    entity: ItemEntity | None = None  # the item entity collected, when the world draws them
 
 
 class VptWorld:
     """A deterministic Minecraft-like world: ``reset(seed)``, ``step(action)``, ``render()``."""
 
-    def __init__(self) -> None:
+    def __init__(self, item_entities: bool = False) -> None:
+        self.item_entities = item_entities  # drops as item entities (``items.py``) with their own ids
         cols = np.arange(LOW_W, dtype=np.float64)
         rows = np.arange(LOW_H, dtype=np.float64)
         self._a = ((cols - CX) / FOCAL).astype(np.float32)  # per column
@@ -178,6 +181,7 @@ class VptWorld:
         self._swing = 0
         self._ghost_blocks: list[tuple[tuple[int, int, int], int, int]] = []
         self._ghost_cells: list[tuple[int, int, int, int, int]] = []
+        self.items = ItemEntities(self)
         self.renderer.invalidate()
         self._gui_visual = self.gui.snapshot()
         self._last_events: list[dict[str, Any]] = []
@@ -367,6 +371,7 @@ class VptWorld:
         the next hotbar slot), as the recorder logs scrolling apart from keys.
         """
         self._last_events = []
+        self.items.begin_tick()
         self._ghost_blocks = []
         self._ghost_cells = []
         self._gui_visual = self.gui.snapshot()
@@ -408,6 +413,7 @@ class VptWorld:
         if not self.gui_open:
             self._play_tick(a, cam, press)
         self._update_pickups()
+        self.items.step()
         self._update_mobs()
         self.count_stat("custom", "play_one_minute")
         self.count_stat("custom", "time_since_death")
@@ -470,7 +476,8 @@ class VptWorld:
             self._use_cooldown = 0
         if press["drop"] and held:
             self._consume_selected()
-            self.count_stat("drop", held, 1)
+            thrown = self.items.thrown(held) if self.item_entities else None
+            self.count_stat("drop", held, 1, object_id=thrown.id if thrown else None)
 
     def _consume_selected(self) -> None:
         s = self.slots[self.hotbar]
@@ -509,10 +516,17 @@ class VptWorld:
         b = BLOCKS[code]
         self.count_stat("mine_block", b.name, 1, object_id=oid)
         has_tool = held in TOOLS and TOOLS[held][0] == b.tool
+        cell = tgt.pos if tgt.kind == "block" else (self.origin[0] + i, GROUND_Y - 1, self.origin[1] + k)
         if b.drop and (not b.needs_tool or has_tool):
-            self._pending.append(_Pending(self.tick + self.rng.randint(4, 10), b.drop, 1))
+            self._pending.append(self._drop_from(cell, self.tick + self.rng.randint(4, 10), b.drop))
         if b.name == "oak_leaves" and self.rng.random() < 0.1:
-            self._pending.append(_Pending(self.tick + self.rng.randint(4, 10), "oak_sapling", 1))
+            self._pending.append(self._drop_from(cell, self.tick + self.rng.randint(4, 10), "oak_sapling"))
+
+    def _drop_from(self, cell: tuple[int, int, int], tick: int, item: str) -> _Pending:
+        """A mined block's drop, collected on ``tick``; an item entity in its cell until then
+        when the world draws them (no random draw: the world's stream stays as it was)."""
+        entity = self.items.from_block(cell, item) if self.item_entities else None
+        return _Pending(tick, item, 1, entity)
 
     def _hit_mob(self, mob: Mob) -> None:
         if mob.hurt_ticks > 0:
@@ -531,7 +545,8 @@ class VptWorld:
             for item, lo, hi in MOBS[mob.kind].drops:
                 n = self.rng.randint(lo, hi)
                 if n:
-                    self._pending.append(_Pending(self.tick + self.rng.randint(6, 14), item, n))
+                    entity = self.items.from_mob(mob.x, mob.z, item, n) if self.item_entities else None
+                    self._pending.append(_Pending(self.tick + self.rng.randint(6, 14), item, n, entity))
         else:
             # knockback away from the player, then panic
             d = math.hypot(mob.x - self.x, mob.z - self.z) or 1.0
@@ -599,7 +614,9 @@ class VptWorld:
         for p in self._pending:
             if p.tick <= self.tick:
                 left = self.add_item(p.item, p.count)
-                self.count_stat("pickup", p.item, p.count - left)
+                if p.entity is not None:
+                    p.entity.collected = True  # drawn on this pickup's frame, gone from the next
+                self.count_stat("pickup", p.item, p.count - left, object_id=p.entity.id if p.entity else None)
             else:
                 keep.append(p)
         self._pending = keep
