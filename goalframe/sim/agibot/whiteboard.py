@@ -184,20 +184,28 @@ class WhiteboardWorld(AgibotWorld):
 
     def render(self, camera: str) -> tuple[np.ndarray, np.ndarray]:
         rgb, ids = super().render(camera)
-        vs, us = np.nonzero(ids == BOARD_ID)
-        if len(vs):
-            k = self.intrinsics(camera)
-            rot, t = self.camera_pose(camera)
-            pixels = np.stack([(us - k["ppx"]) / k["fx"], (vs - k["ppy"]) / k["fy"], np.ones(len(us))], 1)
-            rays = pixels @ rot.T
-            with np.errstate(divide="ignore", invalid="ignore"):
-                points = t + rays * ((BOARD_TOP - t[2]) / rays[:, 2])[:, None]
-            cells = np.floor(_cell(points[:, :2])).astype(int)
-            rows = np.clip(cells[:, 1], 0, INK_SHAPE[0] - 1)
-            cols = np.clip(cells[:, 0], 0, INK_SHAPE[1] - 1)
-            inked = self.state.ink[rows, cols]
-            rgb[vs[inked], us[inked]] = INK_RGB
+        board = ids == BOARD_ID
+        if board.any():  # warp the ink grid into the image through the board plane's homography
+            inked = cv2.warpPerspective(
+                self.state.ink.view(np.uint8),
+                self._pixel_to_cell(camera),
+                (ids.shape[1], ids.shape[0]),
+                flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP,
+                borderMode=cv2.BORDER_REPLICATE,
+            )
+            rgb[board & (inked > 0)] = INK_RGB
         return rgb, ids
+
+    def _pixel_to_cell(self, camera: str) -> np.ndarray:
+        """3 x 3 map from pixel (u, v) to ink-grid (col, row) - 0.5, so nearest sampling floors."""
+        k = self.intrinsics(camera)
+        rot, t = self.camera_pose(camera)
+        intrinsic = np.array([[k["fx"], 0, k["ppx"]], [0, k["fy"], k["ppy"]], [0, 0, 1]])
+        to_camera = rot.T
+        plane = np.column_stack([to_camera[:, 0], to_camera[:, 1], to_camera @ (np.array([0, 0, BOARD_TOP]) - t)])
+        cell_to_board = np.array([[0, CELL, BOARD_X[0]], [CELL, 0, BOARD_Y[0]], [0, 0, 1]])
+        half = np.array([[1, 0, -0.5], [0, 1, -0.5], [0, 0, 1]])
+        return half @ np.linalg.inv(intrinsic @ plane @ cell_to_board)
 
 
 def _min_jerk(s: float) -> float:
