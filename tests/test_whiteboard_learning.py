@@ -132,3 +132,56 @@ def test_cli_rejects_a_grid_band_beyond_the_vocabulary(tmp_path):
     assert result.returncode != 0 and "--stroke-set grid has 8 strokes" in result.stderr
     assert not (tmp_path / "x").exists()
     assert Path(tmp_path).exists()
+
+
+@pytest.fixture(scope="module")
+def one_stroke_data(tmp_path_factory) -> str:
+    out = tmp_path_factory.mktemp("one-stroke")
+    msth = {"horizon": 36, "near": 12, "stride": 3, "distal": 4}
+    return prepare_whiteboard(
+        out, episodes=16, seed=11, frames_per_stroke=24, stroke_set="grid", strokes=(1, 1), msth=msth
+    ).dataset
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="measured negative result (README 'Act2Goal on the whiteboard'): after a minute of training"
+    " neither policy's pen lands on the goal stroke; strict, so a trainer that learns it fails here",
+)
+def test_a_minute_of_training_draws_the_goal_stroke_better_than_the_goal_blind_policy(
+    one_stroke_data, tmp_path
+):
+    """One stroke of the 8-stroke grid: only the goal image says which. Same data, seed and steps."""
+    from goalframe.training.evaluate import Act2GoalAgent
+    from goalframe.training.trainer import TrainConfig, load_policy, train
+    from goalframe.training.whiteboard_eval import closed_loop_whiteboard
+
+    iou = {}
+    for name, ablate in (("full", []), ("blind", ["goal"])):
+        config = TrainConfig(
+            policy="act2goal",
+            dataset=one_stroke_data,
+            steps=200,
+            batch_size=32,
+            size=32,
+            width=32,
+            blocks=1,
+            goal="episode_end",
+            ablate=ablate,
+            val_every=200,
+            checkpoint_every=200,
+            threads=1,
+        )
+        train(config, tmp_path / name)
+        _config, model, stats, _step = load_policy(tmp_path / name)
+        metrics = closed_loop_whiteboard(
+            lambda _s, m=model, st=stats: Act2GoalAgent(m, st),
+            episodes=8,
+            seed=1000,
+            bands=((1, 1),),
+            size=32,
+            frames_per_stroke=24,
+            stroke_set="grid",
+        )
+        iou[name] = metrics["by_band"]["1"]["mean_iou"]
+    assert iou["full"] > iou["blind"] + 0.1, iou

@@ -18,7 +18,8 @@ does MSTH help as the task gets longer?
    intervals and the mean final IoU.
 
 Writes ``OUT/whiteboard_ablation.json`` and ``OUT/whiteboard_ablation.png``; ``--readme``
-rewrites the table between the README's ``whiteboard-ablation`` markers from that JSON.
+rewrites the table between the README's ``whiteboard-ablation`` markers from that JSON
+(``--table-from JSON --readme README.md`` does only that, from a finished run's JSON).
 """
 
 from __future__ import annotations
@@ -49,15 +50,22 @@ MARKERS = ("<!-- whiteboard-ablation:start -->", "<!-- whiteboard-ablation:end -
 
 
 def prepare_whiteboard(
-    out: Path, episodes: int, seed: int, frames_per_stroke: int, stroke_set: str
+    out: Path,
+    episodes: int,
+    seed: int,
+    frames_per_stroke: int,
+    stroke_set: str,
+    strokes: tuple[int, int] = (1, 8),
+    msth: dict | None = None,
 ) -> PreparedData:
-    """Whiteboard demonstrations of 1 to 8 strokes -> ``out/agibot.zarr`` (reused when prepared alike)."""
+    """Whiteboard demonstrations of ``strokes`` strokes -> ``out/agibot.zarr`` (reused when alike)."""
     return prepare_agibot(
         out,
         episodes,
         seed=seed,
         scenario="whiteboard",
-        strokes=(1, 8),
+        strokes=strokes,
+        msth=msth,
         frames_per_stroke=frames_per_stroke,
         stroke_set=stroke_set,
     )
@@ -90,10 +98,13 @@ def train_variant(args: argparse.Namespace, dataset: str, ablate: list[str], run
 
 def evaluate(args: argparse.Namespace, runs: dict[str, Path]) -> dict[str, Any]:
     """Every trained variant and the baselines on the same episodes per band."""
+    import torch
+
     from goalframe.training.evaluate import Act2GoalAgent
     from goalframe.training.trainer import load_policy
     from goalframe.training.whiteboard_eval import baselines, closed_loop_whiteboard
 
+    torch.set_num_threads(args.threads)  # tiny forward passes: more threads only contend
     common = {
         "episodes": args.eval_episodes,
         "seed": args.eval_seed,
@@ -211,13 +222,18 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m goalframe.pipeline.whiteboard_ablation", description=__doc__.split("\n\n")[0]
     )
-    p.add_argument("--out", type=Path, required=True, help="Folder for the data, the runs, JSON and PNG.")
+    p.add_argument("--out", type=Path, help="Folder for the data, the runs, JSON and PNG.")
     p.add_argument("--readme", type=Path, help="Rewrite this README's whiteboard-ablation table.")
+    p.add_argument(
+        "--table-from",
+        type=Path,
+        help="Only rewrite --readme's table (and the PNG beside it) from this JSON.",
+    )
     p.add_argument("--episodes", type=int, default=24, help="Demonstration episodes (1 to 8 strokes each).")
     p.add_argument("--seed", type=int, default=0, help="Seed of the demonstrations.")
     p.add_argument("--frames-per-stroke", type=int, default=30)
     p.add_argument("--stroke-set", default="grid", choices=["grid", "free"])
-    p.add_argument("--steps", type=int, default=600)
+    p.add_argument("--steps", type=int, default=500)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--train-seed", type=int, default=0)
     p.add_argument("--size", type=int, default=48)
@@ -227,12 +243,23 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--eval-episodes", type=int, default=8, help="Closed-loop episodes per strokes band.")
     p.add_argument("--eval-seed", type=int, default=1000)
     p.add_argument("--threshold", type=float, default=0.5, help="Success: ink IoU at least this.")
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1)
     return p
 
 
 def main(argv: list[str] | None = None) -> None:
-    run_experiment(parser().parse_args(argv))
+    p = parser()
+    args = p.parse_args(argv)
+    if args.table_from:
+        if not args.readme:
+            p.error("--table-from needs --readme")
+        results = json.loads(args.table_from.read_text())
+        plot(results, args.table_from.with_suffix(".png"))
+        write_readme(args.readme, results)
+        return
+    if not args.out:
+        p.error("--out is required (or --table-from JSON --readme README.md)")
+    run_experiment(args)
 
 
 if __name__ == "__main__":
