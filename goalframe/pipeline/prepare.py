@@ -112,13 +112,30 @@ def prepare_agibot(
     seed: int = 0,
     msth: dict | None = None,
     workers: int = 1,
+    scenario: str = "default",
+    strokes: tuple[int, int] = (1, 8),
+    frames_per_stroke: int | None = None,
+    stroke_set: str = "free",
 ) -> PreparedData:
     """Generated AgiBot recordings (1 to 5 objects each) -> dataset with events and the MSTH table
-    (clipped at episode ends, so distal anchors reach into the next objects)."""
+    (clipped at episode ends, so distal anchors reach into the next objects).
+
+    ``scenario="whiteboard"``: the whiteboard episodes instead (K strokes, K uniform in
+    ``strokes``, ``frames_per_stroke`` frames each, strokes from ``stroke_set``), as
+    ``goalframe synth agibot --scenario whiteboard``."""
     msth = dict(msth or DEMO_MSTH)
     params = {"episodes": episodes, "frames_per_object": frames_per_object, "seed": seed, "msth": msth}
     # the bundled policies act with parallel grippers: no dexterous-hand episode
     synth = {"episodes": episodes, "seed": seed, "frames_per_object": frames_per_object, "dexhand": False}
+    if scenario != "default":  # the default's params stay as they were: prepared markers keep matching
+        board = {
+            "scenario": scenario,
+            "strokes": list(strokes),
+            "frames_per_stroke": frames_per_stroke,
+            "stroke_set": stroke_set,
+        }
+        params.update(board)
+        synth.update(board, strokes=tuple(strokes))
     steps = ["ingest", "events", MSTH(MSTHSpec(**msth), clip="episode")]
     return _prepare(
         "agibot",

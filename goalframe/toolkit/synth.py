@@ -109,6 +109,9 @@ def synth_agibot(
         "1-2", help="whiteboard: strokes per episode, N or LOW-HIGH (the bands: 1-2, 3-4, 6-8)."
     ),
     frames_per_stroke: int = typer.Option(60, help="whiteboard: frames (at 30 fps) per stroke."),
+    stroke_set: str = typer.Option(
+        "free", help="whiteboard: free (strokes anywhere) or grid (K of 8 fixed strokes, the simpler task)."
+    ),
 ) -> None:
     """Write AgiBot World recordings (an mp4 per camera, proprio_stats.h5, task_info, camera parameters)."""
     from goalframe.sim.agibot.constants import MIN_FRAMES_PER_OBJECT
@@ -121,6 +124,11 @@ def synth_agibot(
             _check_at_least("--frames-per-stroke", frames_per_stroke, MIN_FRAMES_PER_STROKE)
             band = parse_strokes(strokes)
             options = {"scenario": scenario, "strokes": band, "frames_per_stroke": frames_per_stroke}
+            if stroke_set != "free":  # the free set's calls stay as they were
+                from goalframe.sim.agibot.whiteboard import check_stroke_set
+
+                check_stroke_set(stroke_set, band)
+                options["stroke_set"] = stroke_set
             _run("agibot", out, episodes, seed, **options)
             return
         if scenario != "default":

@@ -36,7 +36,8 @@ def train(
         None,
         help=(
             "Comma-separated parts to switch off: rocket2 'visibility,consistency' (BC only) or 'goal' (the"
-            " goal image and mask zeroed: the goal-blind baseline), act2goal 'msth' (fixed-horizon chunk)."
+            " goal image and mask zeroed: the goal-blind baseline), act2goal 'msth' (fixed-horizon chunk),"
+            " 'log-anchors' (uniformly spaced distal anchors) or 'goal' (goal image zeroed)."
         ),
     ),
     batch_size: Optional[int] = typer.Option(

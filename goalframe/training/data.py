@@ -156,20 +156,49 @@ class CachedCrossView(CrossViewDataset):
         return self.cache.read(episode, camera, frames)
 
 
+def uniform_distal_offsets(horizon: int, near: int, distal: int) -> np.ndarray:
+    """``d_m = P + floor((K - P) * m / M)``: M anchors evenly spaced from the near horizon to K."""
+    return np.array([near + (horizon - near) * m // distal for m in range(1, distal + 1)], dtype=np.int64)
+
+
 class CachedMSTH(MSTHDataset):
     """:class:`MSTHDataset` (same keys) over frames held in memory, with end-effector
-    ``action`` / ``state`` vectors for AgiBot (:data:`EE_ACTION`) instead of LeRobot's joints."""
+    ``action`` / ``state`` vectors for AgiBot (:data:`EE_ACTION`) instead of LeRobot's joints.
 
-    def __init__(self, dataset: str, *args, frame_stride: int = 1, **kwargs):
+    ``distal_spacing="uniform"`` replaces the table's log-spaced distal anchors by
+    :func:`uniform_distal_offsets` (same K, P, M and clip ends: the spacing ablation)."""
+
+    def __init__(self, dataset: str, *args, frame_stride: int = 1, distal_spacing: str = "log", **kwargs):
         super().__init__(dataset, *args, frame_stride=frame_stride, **kwargs)
         self.frame_stride = int(frame_stride)
         self.indices = np.arange(len(self))
+        if distal_spacing not in ("log", "uniform"):
+            raise ValueError(f"distal_spacing must be log or uniform, got {distal_spacing!r}")
+        if distal_spacing == "uniform":
+            self._space_distal_uniformly()
         self._ee: dict[str, dict[str, np.ndarray]] = {}
         self.cache = _FrameCache()
         self.cache.load(self.dataset, self.episodes, lambda e: self.cameras, self.size)
 
     def frames(self, episode: str, camera: str, frames: np.ndarray) -> np.ndarray:
         return self.cache.read(episode, camera, frames)
+
+    def _msth_rows(self) -> pl.DataFrame:
+        """The msth table rows of the samples, in sample order."""
+        table = open_dataset(self.dataset).table("msth").filter(pl.col("episode_id").is_in(self.episodes))
+        if self.frame_stride > 1:
+            table = table.filter(pl.col("frame") % self.frame_stride == 0)
+        return table.sort("episode_id", "frame")
+
+    def _space_distal_uniformly(self) -> None:
+        spec = self.spec
+        if spec.get("horizon") is None or spec.get("distal") is None:
+            raise ValueError(f"{self.dataset}: the msth table has no step record with its spec")
+        offsets = uniform_distal_offsets(int(spec["horizon"]), int(self.near), int(spec["distal"]))
+        last = self._msth_rows()["clip_end"].to_numpy().astype(np.int64)[:, None] - 1
+        frames = self._frame[:, None] + offsets[None, :]
+        self._distal, self._distal_pad = np.minimum(frames, last), frames > last
+        self._distal_rows, self._distal_row_pad = np.minimum(frames - 1, last), frames - 1 > last
 
     def episode_of(self, index: int) -> str:
         """The episode sample ``index`` comes from."""
@@ -178,10 +207,7 @@ class CachedMSTH(MSTHDataset):
     @property
     def episodes_of(self) -> list[str]:
         if not hasattr(self, "_episode_names"):
-            table = open_dataset(self.dataset).table("msth").filter(pl.col("episode_id").is_in(self.episodes))
-            if self.frame_stride > 1:
-                table = table.filter(pl.col("frame") % self.frame_stride == 0)
-            self._episode_names = table.sort("episode_id", "frame")["episode_id"].to_list()
+            self._episode_names = self._msth_rows()["episode_id"].to_list()
         return self._episode_names
 
     def lowdim(self, episode: str) -> dict[str, np.ndarray]:

@@ -28,7 +28,9 @@ Act2Goal (:class:`Act2GoalPolicy`)
       (M, at the MSTH anchors; not executed) and the world-model stand-in: features of the
       proximal frames (P / r) and of the distal frames (M), as 8 x 8 RGB thumbnails;
     - ``msth=False`` (the ablation): the distal heads are dropped, the model predicts a
-      fixed-horizon chunk only (proximal actions and proximal frames).
+      fixed-horizon chunk only (proximal actions and proximal frames);
+    - ``uses_goal=False`` (the goal-blind baseline): the goal image is zeroed in the model, in
+      training and in evaluation alike.
 """
 
 from __future__ import annotations
@@ -84,6 +86,7 @@ class Act2GoalConfig:
     n_proximal_frames: int = 4  # P / r
     n_distal: int = 4  # M
     msth: bool = True
+    uses_goal: bool = True  # False: the goal image is zeroed inside the model (the goal-blind baseline)
     keypoints: int = 16  # spatial-softmax keypoints of the observation and of the goal
     dropout: float = 0.0
 
@@ -342,6 +345,8 @@ class Act2GoalPolicy(nn.Module):
         """observation, goal (B, 3, S, S) uint8, state (B, Ds) normalised -> proximal (B, P, Da),
         proximal_features (B, Np, F) and, with MSTH, distal (B, M, Da), distal_features (B, M, F)."""
         c = self.config
+        if not c.uses_goal:
+            goal_image = torch.zeros_like(goal_image)
         obs = self.image(observation) + self.kind[0]
         goal = self.image(goal_image) + self.kind[1]
         st = (self.state(state) + self.kind[2]).unsqueeze(1)

@@ -54,13 +54,14 @@ class WhiteboardEnv:
     threshold: float = IOU_THRESHOLD
     step_factor: float = 1.5
     camera: str = "head_color"
+    stroke_set: str = "free"
 
     def reset(self, seed: int) -> dict[str, Any]:
         low, high = self.strokes
         rng = np.random.default_rng([int(seed), 7717, low, high])
         self.k = int(rng.integers(low, high + 1))
         self.world_seed = int(rng.integers(2**31))
-        record = simulate_whiteboard(self.world_seed, self.k, self.frames_per_stroke)
+        record = simulate_whiteboard(self.world_seed, self.k, self.frames_per_stroke, self.stroke_set)
         self.seed, self.record = int(seed), record
         self.goal_ink = record.scenario["goal_ink"]
         self.world = record.make_world()
@@ -106,7 +107,9 @@ class OtherGoalScript(WhiteboardOracle):
     """Replays the scripted player of another seed's strokes (same band): the wrong drawing."""
 
     def reset(self, observation: dict[str, Any]) -> None:
-        other = WhiteboardEnv(self.env.strokes, 16, self.env.frames_per_stroke)
+        other = WhiteboardEnv(
+            self.env.strokes, 16, self.env.frames_per_stroke, stroke_set=self.env.stroke_set
+        )
         other.reset(self.env.seed + 7919)
         self.actions = other.demo_actions
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from goalframe.sim.agibot.whiteboard import FRAMES_PER_STROKE, STROKE_BANDS, band_name
+from goalframe.sim.agibot.whiteboard import FRAMES_PER_STROKE, IOU_THRESHOLD, STROKE_BANDS, band_name
 from goalframe.training.envs import RandomAgibotPolicy
 from goalframe.training.evaluate import Act2GoalAgent, _summary
 from goalframe.training.whiteboard_env import (
@@ -60,11 +60,13 @@ def closed_loop_whiteboard(
     frames_per_stroke: int = FRAMES_PER_STROKE,
     with_env: bool = False,
     on_episode: Callable[[], None] | None = None,
+    stroke_set: str = "free",
+    threshold: float = IOU_THRESHOLD,
 ) -> dict[str, Any]:
     """Success per band of ``factory(episode_seed)`` (``with_env``: ``factory(env)``)."""
     by_band = {}
     for band in bands:
-        env = WhiteboardEnv(tuple(band), size, frames_per_stroke)
+        env = WhiteboardEnv(tuple(band), size, frames_per_stroke, threshold, stroke_set=stroke_set)
         results = []
         for i in range(episodes):
             policy = factory(env) if with_env else factory(seed + i)
@@ -78,11 +80,13 @@ def closed_loop_whiteboard(
     return {"success_rate": float(np.mean(rates)), "by_band": by_band}
 
 
-def marginal_rows(bands=BANDS, frames_per_stroke: int = FRAMES_PER_STROKE) -> np.ndarray:
+def marginal_rows(
+    bands=BANDS, frames_per_stroke: int = FRAMES_PER_STROKE, stroke_set: str = "free"
+) -> np.ndarray:
     """Action rows of the scripted demonstrations on :data:`MARGINAL_SEEDS`, pooled over bands."""
     rows = []
     for band in bands:
-        env = WhiteboardEnv(tuple(band), 16, frames_per_stroke)
+        env = WhiteboardEnv(tuple(band), 16, frames_per_stroke, stroke_set=stroke_set)
         for s in MARGINAL_SEEDS:
             env.reset(s)
             rows.append(env.demo_actions)
@@ -90,10 +94,10 @@ def marginal_rows(bands=BANDS, frames_per_stroke: int = FRAMES_PER_STROKE) -> np
 
 
 def baselines(
-    model=None, stats=None, bands=BANDS, frames_per_stroke: int = FRAMES_PER_STROKE
+    model=None, stats=None, bands=BANDS, frames_per_stroke: int = FRAMES_PER_STROKE, stroke_set: str = "free"
 ) -> dict[str, tuple[Callable[[Any], Any], bool]]:
     """name -> (agent factory, whether it takes the environment instead of a seed)."""
-    rows = marginal_rows(bands, frames_per_stroke)
+    rows = marginal_rows(bands, frames_per_stroke, stroke_set)
     out: dict[str, tuple[Callable[[Any], Any], bool]] = {
         "random (uniform)": (lambda s: RandomAgibotPolicy(s), False),
         "random (data marginals)": (lambda s: MarginalAgibotPolicy(rows, s), False),

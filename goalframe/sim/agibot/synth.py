@@ -87,6 +87,7 @@ def synthesize_agibot(
     scenario: str = "default",
     strokes: tuple[int, int] = (1, 2),
     frames_per_stroke: int | None = None,
+    stroke_set: str = "free",
 ) -> list[Path]:
     """Write ``episodes`` synthetic AgiBot episodes under ``out``; returns their observation dirs.
 
@@ -104,6 +105,7 @@ def synthesize_agibot(
     :mod:`goalframe.sim.agibot.whiteboard` instead: K strokes per episode, K drawn uniformly in
     ``strokes`` (low, high), ``frames_per_stroke`` frames each, every episode in the plain
     layout (a row per frame, gripper); the truth json adds ``scenario`` (strokes, final ink IoU).
+    ``stroke_set`` (``free`` or ``grid``) is :func:`~goalframe.sim.agibot.whiteboard.draw_strokes`'.
     """
     out = Path(out)
     if episodes < 1:
@@ -121,7 +123,7 @@ def synthesize_agibot(
         rng = np.random.default_rng(ss)
         if scenario == "whiteboard":
             k = int(rng.integers(strokes[0], strokes[1] + 1))
-            rec = simulate_whiteboard(world_seed, k, frames_per_stroke or FRAMES_PER_STROKE)
+            rec = simulate_whiteboard(world_seed, k, frames_per_stroke or FRAMES_PER_STROKE, stroke_set)
             layout = EpisodeLayout()
         else:
             count = n_objects if n_objects is not None else int(rng.integers(1, 6))

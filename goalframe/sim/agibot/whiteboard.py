@@ -10,7 +10,9 @@ short, medium and long words): ``goalframe synth agibot --scenario whiteboard --
   :data:`PEN_RADIUS`, swept along the tip's path between frames) in an ink grid of
   :data:`CELL` cells. Rendering paints the inked cells onto the board's pixels (by casting
   each board pixel's ray onto the board plane), so the arm still hides the ink under it.
-* :func:`draw_strokes` draws K strokes (start and end points on the board);
+* :func:`draw_strokes` draws K strokes (start and end points on the board): anywhere
+  (``free``), or K of the 8 fixed strokes of :func:`grid_strokes` (``grid``, the simpler
+  task: the goal image picks strokes from a vocabulary instead of giving coordinates);
   :func:`stroke_ink` rasterises them as the goal ink, the ink a perfect pen leaves.
 * :func:`simulate_whiteboard` is the scripted demonstration, in the scripted player's style:
   per stroke approach above its start (the stroke's arm is the one on its side; the other
@@ -115,8 +117,41 @@ def ink_iou(drawn: np.ndarray, goal: np.ndarray) -> float:
     return float((drawn & goal).sum()) / union if union else 1.0
 
 
-def draw_strokes(rng: np.random.Generator, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """``k`` straight strokes on the board, each :data:`STROKE_LENGTH` long, inside the margin."""
+def grid_strokes() -> list[tuple[np.ndarray, np.ndarray]]:
+    """The ``grid`` stroke set: 8 fixed strokes, 2 rows x 4 columns of board cells, each cell's
+    stroke 9 cm long, alternately along x and along y (a vocabulary: the goal image says which)."""
+    xs = np.linspace(BOARD_X[0], BOARD_X[1], 5)[[1, 3]]
+    ys = np.linspace(BOARD_Y[0], BOARD_Y[1], 9)[[1, 3, 5, 7]]
+    half = 0.045
+    strokes = []
+    for i, x in enumerate(xs):
+        for j, y in enumerate(ys):
+            d = np.array([half, 0.0]) if (i + j) % 2 == 0 else np.array([0.0, half])
+            strokes.append((np.array([x, y]) - d, np.array([x, y]) + d))
+    return strokes
+
+
+#: ``--stroke-set`` values: ``free`` (random positions, angles and lengths) or ``grid``
+STROKE_SETS = ("free", "grid")
+GRID_SIZE = 8
+
+
+def check_stroke_set(stroke_set: str, band: tuple[int, int]) -> None:
+    if stroke_set not in STROKE_SETS:
+        raise ValueError(f"--stroke-set must be one of {', '.join(STROKE_SETS)}, got {stroke_set!r}")
+    if stroke_set == "grid" and band[1] > GRID_SIZE:
+        raise ValueError(f"--stroke-set grid has {GRID_SIZE} strokes, --strokes asks up to {band[1]}")
+
+
+def draw_strokes(
+    rng: np.random.Generator, k: int, stroke_set: str = "free"
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``k`` straight strokes on the board, each :data:`STROKE_LENGTH` long, inside the margin;
+    ``stroke_set="grid"``: ``k`` distinct strokes of :func:`grid_strokes`, in a random order."""
+    check_stroke_set(stroke_set, (k, k))
+    if stroke_set == "grid":
+        vocabulary = grid_strokes()
+        return [vocabulary[int(i)] for i in rng.permutation(len(vocabulary))[:k]]
     lo = np.array([BOARD_X[0], BOARD_Y[0]]) + STROKE_MARGIN
     hi = np.array([BOARD_X[1], BOARD_Y[1]]) - STROKE_MARGIN
     strokes = []
@@ -184,20 +219,30 @@ class WhiteboardWorld(AgibotWorld):
 
     def render(self, camera: str) -> tuple[np.ndarray, np.ndarray]:
         rgb, ids = super().render(camera)
-        vs, us = np.nonzero(ids == BOARD_ID)
-        if len(vs):
-            k = self.intrinsics(camera)
-            rot, t = self.camera_pose(camera)
-            pixels = np.stack([(us - k["ppx"]) / k["fx"], (vs - k["ppy"]) / k["fy"], np.ones(len(us))], 1)
-            rays = pixels @ rot.T
-            with np.errstate(divide="ignore", invalid="ignore"):
-                points = t + rays * ((BOARD_TOP - t[2]) / rays[:, 2])[:, None]
-            cells = np.floor(_cell(points[:, :2])).astype(int)
-            rows = np.clip(cells[:, 1], 0, INK_SHAPE[0] - 1)
-            cols = np.clip(cells[:, 0], 0, INK_SHAPE[1] - 1)
-            inked = self.state.ink[rows, cols]
-            rgb[vs[inked], us[inked]] = INK_RGB
+        board = ids == BOARD_ID
+        if board.any():  # warp the ink grid into the image through the board plane's homography
+            inked = cv2.warpPerspective(
+                self.state.ink.view(np.uint8),
+                self._pixel_to_cell(camera),
+                (ids.shape[1], ids.shape[0]),
+                flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP,
+                borderMode=cv2.BORDER_REPLICATE,
+            )
+            rgb[board & (inked > 0)] = INK_RGB
         return rgb, ids
+
+    def _pixel_to_cell(self, camera: str) -> np.ndarray:
+        """3 x 3 map from pixel (u, v) to ink-grid (col, row) - 0.5, so nearest sampling floors."""
+        k = self.intrinsics(camera)
+        rot, t = self.camera_pose(camera)
+        intrinsic = np.array([[k["fx"], 0, k["ppx"]], [0, k["fy"], k["ppy"]], [0, 0, 1]])
+        to_camera = rot.T
+        plane = np.column_stack(
+            [to_camera[:, 0], to_camera[:, 1], to_camera @ (np.array([0, 0, BOARD_TOP]) - t)]
+        )
+        cell_to_board = np.array([[0, CELL, BOARD_X[0]], [CELL, 0, BOARD_Y[0]], [0, 0, 1]])
+        half = np.array([[1, 0, -0.5], [0, 1, -0.5], [0, 0, 1]])
+        return half @ np.linalg.inv(intrinsic @ plane @ cell_to_board)
 
 
 def _min_jerk(s: float) -> float:
@@ -205,12 +250,12 @@ def _min_jerk(s: float) -> float:
 
 
 def simulate_whiteboard(
-    world_seed: int, k: int, frames_per_stroke: int = FRAMES_PER_STROKE
+    world_seed: int, k: int, frames_per_stroke: int = FRAMES_PER_STROKE, stroke_set: str = "free"
 ) -> EpisodeRecording:
     """Script and step one whiteboard episode of ``k`` strokes (no files); deterministic."""
     if frames_per_stroke < MIN_FRAMES_PER_STROKE:
         raise ValueError(f"frames_per_stroke must be >= {MIN_FRAMES_PER_STROKE}, got {frames_per_stroke}")
-    strokes = draw_strokes(np.random.default_rng([world_seed, 5]), k)
+    strokes = draw_strokes(np.random.default_rng([world_seed, 5]), k, stroke_set)
     world = WhiteboardWorld()
     world.reset(world_seed)
     lengths = {name: max(low, round(frac * frames_per_stroke)) for name, frac, low in STROKE_PHASES}
@@ -270,6 +315,7 @@ def simulate_whiteboard(
     drawn = world.state.ink
     truth = {
         "name": "whiteboard",
+        "stroke_set": stroke_set,
         "strokes": [[[round(float(v), 5) for v in p] for p in s] for s in strokes],
         "iou_threshold": IOU_THRESHOLD,
         "final_iou": round(ink_iou(drawn, goal_ink), 4),

@@ -41,6 +41,7 @@ class Act2GoalTask:
                 size=config.size,
                 goal=config.goal,
                 frame_stride=config.frame_stride,
+                distal_spacing="uniform" if "log-anchors" in config.ablate else "log",
                 val_fraction=config.val_fraction,
                 seed=config.split_seed,
             )
@@ -60,6 +61,7 @@ class Act2GoalTask:
             n_proximal_frames=int(spec["near"]) // int(spec["stride"]),
             n_distal=int(spec["distal"]),
             msth=self.msth,
+            uses_goal="goal" not in config.ablate,
         )
         self.losses = Act2GoalLosses()
         self.stats: dict[str, torch.Tensor] | None = None
@@ -203,5 +205,6 @@ SPEC = PolicySpec(
     offline_metrics=offline_metrics,
     success_plot=success_plot,
     defaults={"steps": 1500, "batch_size": 32},
-    ablations=("msth",),
+    # msth: fixed-horizon chunk; log-anchors: uniformly spaced distal anchors; goal: goal image zeroed
+    ablations=("msth", "log-anchors", "goal"),
 )
