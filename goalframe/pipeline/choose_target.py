@@ -1,18 +1,21 @@
 """The choose-target experiment: does a ROCKET-2 policy trained on data built here use its goal?
 
-    python -m goalframe.pipeline.choose_target --out runs/choose --episodes 40 --steps 400
+    python -m goalframe.pipeline.choose_target --out runs/choose --seeds 3 --ablation --readme README.md
 
 1. data: ``goalframe synth vpt --scenario choose-target`` demonstrations (the scripted player
-   mines the goal candidate), built with the chain ``ingest -> events -> masks -> pairs``:
-   goalframe's own classical annotator (``--masks classical``, the default) or the
-   generator's truth masks (``--masks truth``, kept from the start of the episode's window,
-   so that the search before the goal comes into view is in the training windows too);
-2. two runs on the same data and training seed: the full policy and the goal-blind one
-   (``--ablate goal``: goal image and mask zeroed in training and evaluation);
-3. both evaluated on the same held-out closed-loop episodes (seeds ``--eval-seed`` and up,
+   sweeps right to the goal candidate and mines it), built with the chain ``ingest -> events
+   -> masks -> pairs``: the generator's truth masks (``--masks truth``, the default, kept from
+   the start of the episode's window, so that the search before the goal comes into view is
+   in the training windows too) or goalframe's classical annotator (``--masks classical``);
+   two goal views per track (its own, and one of the same kind from another episode);
+2. per training seed (``--seeds``), runs on the same data: the full policy, the goal-blind one
+   (``--ablate goal``: goal image and mask zeroed in training and evaluation) and, with
+   ``--ablation``, BC only and BC + visibility; trained on CUDA when present;
+3. all evaluated on the same held-out closed-loop episodes (seeds ``--eval-seed`` and up,
    worlds the training data never showed) next to the baselines of
-   :mod:`goalframe.training.choose_eval`; the rates with 95% Wilson intervals go to stdout and
-   ``OUT/choose_target.json``.
+   :mod:`goalframe.training.choose_eval`; seeds pooled with 95% Wilson intervals
+   (:mod:`goalframe.training.choose_report`) to stdout, ``OUT/choose_target.json``,
+   ``OUT/choose_target.png`` and (``--readme``) the README's generated table.
 """
 
 from __future__ import annotations
