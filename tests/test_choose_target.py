@@ -187,17 +187,25 @@ def test_pairs_from_the_pipeline_carry_the_goal_candidate(choose_data):
     raw = Path(choose_data).parent / "raw-vpt"
     pairs = ds.table("pairs")
     assert pairs.height and set(pairs["interaction"].to_list()) == {"mine"}
+    crossed = 0
     for episode in ds.episodes:
         truth = json.loads((raw / "truth" / f"{episode}.json").read_text())
         goal = truth["scenario"]["goal_object_id"]
         ids = np.load(raw / "truth" / f"{episode}.npz")["object_ids"]
         rows = pairs.filter(pl.col("episode_id") == episode)
         assert rows.height
-        for frame in set(rows["goal_frame"].to_list()):  # the goal view shows the goal candidate
+        same = rows.filter(pl.col("goal_episode_id") == episode)
+        for frame in set(same["goal_frame"].to_list()):  # the goal view shows the goal candidate
             assert (ids[frame] == goal).sum() > 0
+        # a second goal view of the same kind from another episode, where one mined that kind too
+        other = rows.filter(pl.col("goal_episode_id") != episode)
+        kind = next(c["kind"] for c in truth["scenario"]["candidates"] if c["object_id"] == goal)
+        assert set(other["object"].to_list()) <= {kind}
+        crossed += other.height > 0
         # the windows reach back before the goal came into view: the search is in them
         first_seen = int(np.argmax((ids == goal).reshape(len(ids), -1).any(1)))
         assert min(rows["frame"].to_list()) <= max(first_seen - 8, 0)
+    assert crossed  # five episodes, three kinds: some goal kind comes back
 
 
 def test_runs_evaluate_on_the_scenario_with_every_baseline(choose_data, tmp_path):

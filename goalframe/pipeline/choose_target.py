@@ -1,18 +1,21 @@
 """The choose-target experiment: does a ROCKET-2 policy trained on data built here use its goal?
 
-    python -m goalframe.pipeline.choose_target --out runs/choose --episodes 40 --steps 400
+    python -m goalframe.pipeline.choose_target --out runs/choose --seeds 3 --ablation --readme README.md
 
 1. data: ``goalframe synth vpt --scenario choose-target`` demonstrations (the scripted player
-   mines the goal candidate), built with the chain ``ingest -> events -> masks -> pairs``:
-   goalframe's own classical annotator (``--masks classical``, the default) or the
-   generator's truth masks (``--masks truth``, kept from the start of the episode's window,
-   so that the search before the goal comes into view is in the training windows too);
-2. two runs on the same data and training seed: the full policy and the goal-blind one
-   (``--ablate goal``: goal image and mask zeroed in training and evaluation);
-3. both evaluated on the same held-out closed-loop episodes (seeds ``--eval-seed`` and up,
+   sweeps right to the goal candidate and mines it), built with the chain ``ingest -> events
+   -> masks -> pairs``: the generator's truth masks (``--masks truth``, the default, kept from
+   the start of the episode's window, so that the search before the goal comes into view is
+   in the training windows too) or goalframe's classical annotator (``--masks classical``);
+   two goal views per track (its own, and one of the same kind from another episode);
+2. per training seed (``--seeds``), runs on the same data: the full policy, the goal-blind one
+   (``--ablate goal``: goal image and mask zeroed in training and evaluation) and, with
+   ``--ablation``, BC only and BC + visibility; trained on CUDA when present;
+3. all evaluated on the same held-out closed-loop episodes (seeds ``--eval-seed`` and up,
    worlds the training data never showed) next to the baselines of
-   :mod:`goalframe.training.choose_eval`; the rates with 95% Wilson intervals go to stdout and
-   ``OUT/choose_target.json``.
+   :mod:`goalframe.training.choose_eval`; seeds pooled with 95% Wilson intervals
+   (:mod:`goalframe.training.choose_report`) to stdout, ``OUT/choose_target.json``,
+   ``OUT/choose_target.png`` and (``--readme``) the README's generated table.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from typing import Any, ClassVar
 from goalframe.annotators.masks import MaskOptions
 from goalframe.pipeline.prepare import PreparedData, TruthTracks, _prepare
 from goalframe.pipeline.steps import Masks, Pairs, StepContext
+from goalframe.training.choose_eval import MAX_STEPS
 from goalframe.training.data import write_truth_tracks
 
 
@@ -68,32 +72,53 @@ def prepare_choose_target(
         if masks == "classical"
         else TruthTracksWithSearch(window, lead=window)
     )
-    steps = ["ingest", "events", tracks, Pairs(seed=seed)]
+    steps = ["ingest", "events", tracks, Pairs(seed=seed, cross_episode=True)]  # 2 goal views a track
     return _prepare("vpt", out, params, synth, 1, steps, summarize)
 
 
-def rates_table(metrics: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per policy: success rate, Wilson 95% interval, outcomes."""
-    rows = []
-    for name, m in metrics.items():
-        rows.append(
-            {
-                "policy": name,
-                "success_rate": m["success_rate"],
-                "ci95": m["ci95"],
-                "episodes": m["episodes"],
-                "outcomes": m.get("outcomes"),
-            }
-        )
-    return rows
+VARIANTS = {  # name -> --ablate; "full" trains every loss on the real goal
+    "full": [],
+    "goal-blind": ["goal"],
+}
+ABLATION = {  # ROCKET-2's table: BC only / + visibility / + cross-view consistency (= full)
+    "BC only": ["visibility", "consistency"],
+    "BC + visibility": ["consistency"],
+}
+NOT_COMPARED = ("oracle",)  # the upper bound, not a baseline to beat
+
+
+def _train_config(args: argparse.Namespace, dataset: str, ablate: list[str], seed: int):
+    from goalframe.training.trainer import TrainConfig
+
+    return TrainConfig(
+        policy="rocket2",
+        dataset=dataset,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        seed=seed,
+        size=args.size,
+        width=args.width,
+        blocks=args.blocks,
+        window=args.window,
+        ablate=ablate,
+        interactions=["mine"],
+        flip=False,  # the demonstrations sweep right: a mirrored window would sweep left
+        val_every=max(args.steps, 1),
+        checkpoint_every=max(args.steps, 1),
+        threads=args.threads,
+        device="auto",  # CUDA when present
+    )
 
 
 def run_experiment(args: argparse.Namespace) -> dict[str, Any]:
-    from goalframe.training.evaluate import evaluate_run
-    from goalframe.training.trainer import TrainConfig, train
+    """Data, every variant x training seed, the baselines, the JSON, the plot (and the README)."""
+    from goalframe.training.choose_eval import baselines, closed_loop_choose
+    from goalframe.training.choose_report import markdown_table, plot_rates, pooled, update_readme, verdict
+    from goalframe.training.evaluate import Rocket2Agent
+    from goalframe.training.trainer import load_policy, train
 
     out = Path(args.out)
-    started = time.perf_counter()
+    clock = {"wall": time.perf_counter(), "cpu": time.process_time()}
     data = prepare_choose_target(
         out / f"data-{args.scenario}-{args.masks}",
         args.episodes,
@@ -103,47 +128,67 @@ def run_experiment(args: argparse.Namespace) -> dict[str, Any]:
         args.masks,
     )
     print(f"{data.dataset}: {data.summary} ({', '.join(f'{k} {v:.0f} s' for k, v in data.seconds.items())})")
-    results: dict[str, Any] = {"data": data.summary, "args": {k: str(v) for k, v in vars(args).items()}}
-    policies: dict[str, dict[str, Any]] = {}
-    for name, ablate in (("full", []), ("goal-blind (trained with --ablate goal)", ["goal"])):
-        run = out / f"rocket2-{'blind' if ablate else 'full'}-s{args.train_seed}"
-        config = TrainConfig(
-            policy="rocket2",
-            dataset=data.dataset,
-            steps=args.steps,
-            seed=args.train_seed,
-            size=args.size,
-            width=args.width,
-            blocks=args.blocks,
-            window=args.window,
-            ablate=ablate,
-            val_every=max(args.steps, 1),
-            checkpoint_every=max(args.steps, 1),
-            threads=args.threads,
-        )
-        t0 = time.perf_counter()
-        train(config, run)
-        train_seconds = time.perf_counter() - t0
-        metrics = evaluate_run(
-            run,
-            episodes=args.eval_episodes,
-            seed=args.eval_seed,
-            offline=False,
-            baseline=not ablate,
-            threads=args.threads,
-            scenario=args.scenario,
-        )
-        policies[name] = metrics["closed_loop"]
-        if not ablate:
-            policies.update(metrics["baselines"])
-        print(f"{name}: success {metrics['closed_loop']['success_rate']:.2f} (train {train_seconds:.0f} s)")
-    results["rates"] = rates_table(policies)
-    results["seconds"] = round(time.perf_counter() - started, 1)
+    common = {"episodes": args.eval_episodes, "seed": args.eval_seed, "scenario": args.scenario}
+    common |= {"size": args.size, "max_steps": args.max_steps}
+    variants = dict(VARIANTS) | (ABLATION if args.ablation else {})
+    per_seed: dict[str, list[dict[str, Any]]] = {name: [] for name in variants}
+    seconds: dict[str, float] = {"data": round(sum(data.seconds.values()), 1)}
+    first_full = None
+    for seed in range(args.train_seed, args.train_seed + args.seeds):
+        for name, ablate in variants.items():
+            run = out / f"rocket2-{name.replace(' ', '').replace('+', '-').lower()}-s{seed}"
+            t0 = time.perf_counter()
+            result = train(_train_config(args, data.dataset, ablate, seed), run)
+            _config, model, stats, _step = load_policy(run)
+            t1 = time.perf_counter()
+            metrics = closed_loop_choose(lambda s: Rocket2Agent(model, sample=True, seed=s), **common)
+            metrics.pop("results")
+            metrics |= {
+                "train_seconds": round(result.seconds, 1),
+                "eval_seconds": round(time.perf_counter() - t1, 1),
+            }
+            per_seed[name].append(metrics)
+            seconds[f"train {name} s{seed}"] = round(t1 - t0, 1)
+            print(
+                f"{name} seed {seed}: {metrics['success_rate']:.2f} {metrics['outcomes']}",
+                f"(train {t1 - t0:.0f} s)",
+            )
+            if name == "full" and first_full is None:
+                first_full = (model, stats)
+    rows: dict[str, dict[str, Any]] = {name: pooled(runs) for name, runs in per_seed.items()}
+    if args.ablation:  # the ablation's last row is the full policy
+        rows = {k: rows[k] for k in ("full", "goal-blind", *ABLATION)}
+    t0 = time.perf_counter()
+    for name, (factory, with_env) in baselines(*first_full).items():
+        metrics = closed_loop_choose(factory, with_env=with_env, **common)
+        metrics.pop("results")
+        rows[name] = metrics
+        print(f"{name}: {metrics['success_rate']:.2f} {metrics['outcomes']}")
+    seconds["baselines"] = round(time.perf_counter() - t0, 1)
+    results: dict[str, Any] = {
+        "args": {k: str(v) for k, v in vars(args).items()},
+        "data": data.summary,
+        "rows": rows,
+        "per_seed": per_seed,
+        "full_beats": verdict(rows, "full", [n for n in rows if n != "full" and n not in NOT_COMPARED]),
+        "seconds": seconds,
+        "wall_seconds": round(time.perf_counter() - clock["wall"], 1),
+        "cpu_seconds_main_process": round(time.process_time() - clock["cpu"], 1),
+        "device": "cuda" if torch_cuda() else "cpu",
+    }
     (out / "choose_target.json").write_text(json.dumps(results, indent=1))
-    for row in results["rates"]:
-        lo, hi = row["ci95"]
-        print(f"{row['policy']:<40} {row['success_rate']:.2f}  [{lo:.2f}, {hi:.2f}]  {row['outcomes']}")
+    title = f"{args.scenario}: {args.eval_episodes} held-out episodes x {args.seeds} training seed(s)"
+    plot_rates(rows, out / "choose_target.png", title)
+    print(markdown_table(results))
+    if args.readme is not None and not update_readme(Path(args.readme), results):
+        print(f"{args.readme}: no choose-target table markers, left unchanged")
     return results
+
+
+def torch_cuda() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -154,19 +199,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--scenario", default="choose-target", choices=["choose-target", "choose-target-same"]
     )
-    parser.add_argument("--masks", default="classical", choices=["classical", "truth"])
-    parser.add_argument("--episodes", type=int, default=40, help="Demonstration episodes.")
+    parser.add_argument("--masks", default="truth", choices=["classical", "truth"])
+    parser.add_argument("--episodes", type=int, default=80, help="Demonstration episodes.")
     parser.add_argument("--frames", type=int, default=160, help="Frames per demonstration episode.")
     parser.add_argument("--seed", type=int, default=0, help="Seed of the demonstrations.")
-    parser.add_argument("--steps", type=int, default=400)
-    parser.add_argument("--train-seed", type=int, default=0)
-    parser.add_argument("--size", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=600)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--train-seed", type=int, default=0, help="First training seed.")
+    parser.add_argument("--seeds", type=int, default=1, help="Training seeds per variant.")
+    parser.add_argument("--ablation", action="store_true", help="Also BC only and BC + visibility.")
+    parser.add_argument("--size", type=int, default=32)
     parser.add_argument("--width", type=int, default=64)
     parser.add_argument("--blocks", type=int, default=2)
     parser.add_argument("--window", type=int, default=8)
-    parser.add_argument("--eval-episodes", type=int, default=60)
+    parser.add_argument("--eval-episodes", type=int, default=100)
     parser.add_argument("--eval-seed", type=int, default=1000)
+    parser.add_argument("--max-steps", type=int, default=MAX_STEPS)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--readme", type=Path, default=None, help="README whose generated table to update.")
     run_experiment(parser.parse_args(argv))
 
 

@@ -30,7 +30,7 @@ from goalframe.training.envs import RandomVptPolicy, run_episode
 from goalframe.training.evaluate import Rocket2Agent, _summary
 
 SCENARIOS = tuple(SCENARIO_SAME_KIND)
-MAX_STEPS = 50  # enough for the oracle: a turn of 150 degrees at 10 a step, then a walk of 2 blocks
+MAX_STEPS = 80  # the oracle needs up to ~20; the sweep of the demos up to 29 turning, then aim and walk
 OUTCOMES = {"goal": "goal", "distractor": "distractor", "none": None}
 
 

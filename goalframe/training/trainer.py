@@ -66,6 +66,7 @@ class TrainConfig:
     interactions: list[str] | None = field(default_factory=lambda: ["mine", "hunt"])
     flip: bool = True  # left-right mirroring of half the windows
     aux_views: float = 0.5  # extra cropped windows per labelled window for the auxiliary heads
+    device: str = "cpu"  # rocket2: "auto" trains on CUDA when present (the weights are saved for CPU)
     # act2goal
     camera: str = "head_color"
     goal: str = "episode_end"

@@ -6,14 +6,17 @@ blocks, every mob), and three stand-alone candidate blocks are placed on the gro
 6 blocks away, at bearings (degrees from the start yaw, positive to the right)
 :data:`CANDIDATE_BEARINGS`: one ahead (in view at the start), one to the right and one to
 the left (both out of view: the frame spans about 51 degrees either side). Their kinds are
-three different ones of :data:`KINDS` (all mined by hand in 15 to 40 ticks), or, with
+the three :data:`KINDS` (all mined by hand in 15 to 40 ticks) in a random order, or, with
 ``same_kind``, two candidates of one kind and the third of another. One candidate, drawn
 uniformly, is the goal.
 
 :class:`ChooseTargetPlayer` is the scripted player of ``goalframe synth vpt --scenario
-choose-target``: it waits, sometimes looks the wrong way first (a search), turns to the goal
-candidate, walks up to it, mines it, and then idles and looks around without attacking
-anything else, so the episode's only interaction is with the goal.
+choose-target``: it waits, searches by sweeping to the right (always the same way, past any
+distractor) until the goal candidate is near the crosshair, aims at it, walks up to it, mines
+it, and then idles and looks around without attacking anything else, so the episode's only
+interaction is with the goal. Every decision it takes is visible in its view and goal (where
+to stop the sweep), none needs to know where an out-of-view candidate stands: what the demos
+teach can be learnt from the observations.
 
 :func:`goal_view` renders the cross-view goal of the closed-loop environment: the goal
 candidate seen from another viewpoint (2.5 to 4.5 blocks from it, at least 45 degrees
@@ -30,21 +33,22 @@ from typing import Any
 
 import numpy as np
 
-from goalframe.sim.vpt.constants import GROUND_Y, REGION
+from goalframe.sim.vpt.constants import CAMERA_SCALER, GROUND_Y, REGION
 from goalframe.sim.vpt.geometry import look_angles
 from goalframe.sim.vpt.player import ScriptedPlayer
 from goalframe.sim.vpt.world import VptWorld
 
 #: ``goalframe synth vpt --scenario`` values; ``default`` is the free-play world.
 SCENARIOS = ("default", "choose-target", "choose-target-same")
-KINDS = ("oak_log", "crafting_table", "oak_planks", "sand", "gravel")
+KINDS = ("oak_log", "sand", "gravel")  # told apart by colour (dark brown, pale yellow, grey) at 32 x 32
 CANDIDATE_BEARINGS = ((-20.0, 20.0), (70.0, 150.0), (-150.0, -70.0))
 CANDIDATE_DISTANCE = (3.5, 6.0)
 CLEAR_RADIUS = 10.0
 GOAL_VIEW_DISTANCE = (2.5, 4.5)
 GOAL_VIEW_MIN_ANGLE = 45.0
 MIN_GOAL_PIXELS = 150  # of 640 x 360
-WRONG_WAY_P = 0.25  # the scripted player first looks the wrong way
+SWEEP_DEG = 10.0  # yaw per tick of the search sweep (the largest camera bin)
+SWEEP_STOP_DEG = 25.0  # the sweep stops once the goal is this close to the crosshair
 
 
 @dataclass
@@ -208,20 +212,27 @@ def goal_view(
 
 
 class ChooseTargetPlayer(ScriptedPlayer):
-    """Turns to the goal candidate (after a look the wrong way, now and then), walks up to it
-    and mines it; then idles and looks around, attacking nothing."""
+    """Sweeps right until the goal candidate is near the crosshair, aims at it, walks up to
+    it and mines it; then idles and looks around, attacking nothing."""
 
     def __init__(self, world: VptWorld, seed: int, layout: ChooseTargetLayout) -> None:
         super().__init__(world, seed)
         self.layout = layout
 
+    def _sweep(self, point: np.ndarray, max_ticks: int = 40) -> Iterator[dict[str, Any]]:
+        """Turn right SWEEP_DEG a tick (pitch back to level) until ``point`` is within SWEEP_STOP_DEG."""
+        for _ in range(max_ticks):
+            if abs(bearing_to(self.w, point)) <= SWEEP_STOP_DEG:
+                return
+            yield self._idle(
+                dx=float(round(SWEEP_DEG / CAMERA_SCALER)),
+                dy=float(round((8.0 - self.w.pitch) * 0.15 / CAMERA_SCALER)),
+            )
+
     def _main(self) -> Iterator[dict[str, Any]]:
         rng, goal = self.rng, self.layout.goal_candidate
         yield from self._wait(2, 8)
-        if rng.random() < WRONG_WAY_P:
-            side = -1.0 if bearing_to(self.w, goal.centre) > 0 else 1.0
-            yield from self._turn(side * rng.uniform(30, 70))
-            yield from self._wait(1, 5)
+        yield from self._sweep(goal.centre)
         yield from self._aim_at(goal.centre, tol=4.0, max_ticks=60)
         x, z = goal.centre[0], goal.centre[2]
         yield from self._walk_to(x, z, stop=rng.uniform(1.9, 2.6), look=goal.centre, max_ticks=160)

@@ -62,8 +62,15 @@ class Rocket2Task:
             for split in splits
         }
 
+    @property
+    def device(self) -> torch.device:
+        wanted = getattr(self.config, "device", "cpu")
+        if wanted == "auto":
+            wanted = "cuda" if torch.cuda.is_available() else "cpu"
+        return torch.device(wanted)
+
     def make_model(self) -> Rocket2Policy:
-        return Rocket2Policy(self.model_config)
+        return Rocket2Policy(self.model_config).to(self.device)
 
     def compute_stats(self) -> dict[str, torch.Tensor]:
         """Marginals of the training actions (for the data-prior random baseline)."""
@@ -121,6 +128,8 @@ class Rocket2Task:
         return batch
 
     def loss(self, model, batch) -> tuple[torch.Tensor, dict[str, float]]:
+        device = next(model.parameters()).device
+        batch = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
         out = model(batch["frames"], batch["goal_image"], batch["goal_mask"], batch["interaction"])
         return rocket2_loss(out, batch, self.losses)
 
