@@ -12,8 +12,9 @@ floating item entity; eating has none). Every track goes through the masks step'
 plausibility check (``annotators/plausibility.py``); its effect is measured on the VPT
 events in the same run (``plausibility``): the same windows annotated without the check and
 with it, the scored quality per kind, and per kind how many tracks are confident and wrong
-(a frame whose mask covers more than ``MAX_AREA`` of the frame at a score over 0.5; or, for
-an event whose prompt misses its true object, visible on the event frame). Speed: annotated
+(a frame whose mask covers more than ``MAX_AREA`` of the frame at a score over 0.5; for
+an event whose prompt misses its true object, visible on the event frame; for a pickup or
+drop, any frame visible at a score over 0.5 whose mask misses the true item). Speed: annotated
 frames per second of the whole `annotate_masks` step (read, annotate, write) on this machine, and of the
 annotators alone; the tiny randomly initialised SAM (the tests' model) with keyframes
 every K = 1, 5, 10 frames, its speed-up and how far its masks move from K = 1 (IoU).
@@ -279,18 +280,18 @@ def stored_tallies(dataset: str, truth: Truth, source: str, annotator: str = "cl
     return tallies
 
 
-def confident_wrong(track, on_object: bool, truth_event: np.ndarray | None = None) -> bool:
+def confident_wrong(track, on_object: bool, truth_items: np.ndarray | None = None) -> bool:
     """A mask that cannot be right given as confident: a frame over ``MAX_AREA`` of the frame at a
     score over 0.5 (unless the recording placed the object), or, for a prompt that misses its true
     object, a track visible on the event frame (it follows something else). With
-    ``truth_event`` (a pickup's or drop's true item on the event frame): also a track visible
-    there whose mask misses the item (IoU under 0.1)."""
+    ``truth_items`` (a pickup's or drop's true item on every frame of the window, (N, H, W)):
+    also any frame visible at a score over 0.5 whose mask misses the item (IoU under 0.1, an
+    item not in view counting as missed)."""
     area = track.mask.reshape(len(track), -1).mean(1)
     large = "target" not in track.attrs and bool(np.any((area > MAX_AREA) & (track.score > 0.5)))
-    missed = (
-        truth_event is not None
-        and bool(track.visible[-1])
-        and iou(track.mask[-1], truth_event, empty=0.0) < 0.1
+    missed = truth_items is not None and any(
+        iou(track.mask[i], truth_items[i], empty=0.0) < 0.1
+        for i in np.flatnonzero(track.visible & (track.score > 0.5))
     )
     return large or missed or (not on_object and bool(track.visible[-1]))
 
@@ -305,8 +306,8 @@ def plausibility_effect(dataset: str, truth: Truth, annotator, window: int, sour
         start = max(0, row["frame"] + 1 - window)
         clip = ds.read_frames(row["episode_id"], start, row["frame"] + 1, row["camera"])
         raw = track_for_event(annotator, ds, row, start, clip)
-        truth_event = (
-            truth.masks(row["episode_id"], row["camera"], row["frame"], row["frame"] + 1, object_id)[0]
+        truth_items = (
+            truth.masks(row["episode_id"], row["camera"], start, row["frame"] + 1, object_id)
             if row["kind"] in ITEM_KINDS and object_id is not None
             else None
         )
@@ -317,7 +318,7 @@ def plausibility_effect(dataset: str, truth: Truth, annotator, window: int, sour
                 tally["tracks"] += 1
                 tally["on_object"] += int(on_object)
                 tally["placed"] += int("target" in track.attrs)
-                tally["confident_wrong"] += int(confident_wrong(track, on_object, truth_event))
+                tally["confident_wrong"] += int(confident_wrong(track, on_object, truth_items))
                 tally["implausible"] += int("implausible" in track.attrs)
                 tally["visible_event_frame"] += int(track.visible[-1])
             if on_object:
@@ -621,7 +622,8 @@ def finish(args: argparse.Namespace, results: dict[str, Any]) -> None:
         print_quality(f"VPT, the same windows {name.replace('_', ' ')}", effect[name]["quality"])
         print(
             f"  confident and wrong ({name.replace('_', ' ')}; a mask over {MAX_AREA:.0%} of the frame at"
-            " score > 0.5, or visible on the event frame with the prompt off its object): "
+            " score > 0.5, visible on the event frame with the prompt off its object, or a pickup/drop frame"
+            " confident off its item): "
             + ", ".join(
                 f"{kind} {c['confident_wrong']}/{c['tracks']}" for kind, c in effect[name]["tracks"].items()
             )

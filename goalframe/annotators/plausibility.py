@@ -38,7 +38,9 @@ from goalframe.storage.masks import MaskTrack
 MAX_AREA = 0.35  # a mask over more of the frame than this is background, not an object
 MAX_BORDER = 0.25  # ... and so is one along more of the frame's edge than this
 IMPLAUSIBLE_SCORE = 0.05  # the most an implausible frame may score
-CHECK_VERSION = 2  # recorded on each track; tracks checked by another version are redone
+# recorded on each track, tracks checked by another version are redone (3: placed pickups
+# score their doubtful frames low, annotators/vpt_items.py)
+CHECK_VERSION = 3
 #: Event kinds whose item is no longer at the prompt on the event frame, and why.
 ITEM_GONE = {
     "pickup": "item collected by the event frame",

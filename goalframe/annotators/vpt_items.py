@@ -14,6 +14,10 @@ the image's edges is taken (:func:`fit_item`), the centre at mid-bob when none a
 Lying in the emptied cell, the item shows only through the cell's faces that showed when it
 was mined (the others have a neighbour block in front). The fitted cell is trusted only when
 the block visibly vanished from it on the frame after the mining (:func:`block_vanished`).
+A projection can still leave the item (it fell further than fitted, it lies under the HUD,
+most of it is behind a neighbour block and the outline is the neighbour's): such frames keep
+their mask for review but are not confident (:func:`doubtful_frames`, the reasons in
+``attrs["target"]["doubtful"]``).
 
 :func:`track_for_event` is what the masks step (and the benchmark) call for every events row:
 this track for a pickup that follows a mining (``MAX_PICKUP_FRAMES``), the annotator's
@@ -48,6 +52,11 @@ PHASES = np.linspace(0.0, 2 * np.pi, 8, endpoint=False)
 FIT_FRAMES, MIN_POINTS, MIN_ALIGNMENT = 8, 12, 0.2
 MAX_DROP = 3  # the item may fall this many blocks under its cell (to no lower than the player's feet)
 PLACED_SCORE = 0.9  # the score of a frame where the projected item lands on the frame
+# A placed frame is doubtful, and scores DOUBTFUL_SCORE, when under MIN_SHOWN of the item's
+# cube shows (the rest behind its cell's neighbours: the outline is theirs), or when under
+# MIN_ALIKE of its pixels are within ALIKE (mean absolute RGB) of the item's colour where it
+# first showed whole (the projection has left the item: it fell further, or is under the HUD).
+DOUBTFUL_SCORE, MIN_SHOWN, MIN_ALIKE, ALIKE = 0.3, 0.5, 0.7, 40.0
 # The fitted cell is the mined block's only if the block vanished from it on the frame after
 # the mining: the cell's pixels change by at least VANISHED (mean absolute RGB) and
 # VANISHED_RATIO times as much as the ring around it (what the camera's own motion changes).
@@ -123,6 +132,23 @@ def item_masks(
     that showed when it was mined (a face that did not has a neighbour block in front)."""
     masks = item_silhouettes(path, cell, appears, guess, times)
     return masks & shown_faces if guess.drop == 0 else masks
+
+
+def doubtful_frames(frames: np.ndarray, masks: np.ndarray, whole: np.ndarray) -> dict[int, str]:
+    """Why each doubtful frame of a placed item is (``{position: reason}``, positions into
+    ``frames``): ``masks`` (N, H, W) the item as seen, ``whole`` its cube's whole silhouettes."""
+    shown = masks.reshape(len(masks), -1).sum(1)
+    shares = shown / np.maximum(whole.reshape(len(whole), -1).sum(1), 1)
+    reasons = {int(t): "mostly hidden" for t in np.flatnonzero((shown > 0) & (shares < MIN_SHOWN))}
+    whole_views = [t for t in np.flatnonzero(shown > 0) if t not in reasons]
+    if not whole_views:
+        return reasons
+    colour = np.median(frames[whole_views[0]][masks[whole_views[0]]].astype(np.float32), axis=0)
+    for t in whole_views[1:]:
+        distance = np.abs(frames[t][masks[t]].astype(np.float32) - colour).mean(axis=1)
+        if np.mean(distance < ALIKE) < MIN_ALIKE:
+            reasons[int(t)] = "not the item's colour"
+    return reasons
 
 
 def fit_item(
@@ -226,9 +252,10 @@ def item_track(ds: Dataset, row: dict, start: int, frames: np.ndarray) -> MaskTr
     # animation), so its resting place says nothing about where it is drawn: not placed there.
     masks[-1] = False
     shown = masks.reshape(len(masks), -1).any(1)
-    track = MaskTrack.from_masks(
-        np.arange(start, stop, dtype=np.int32), masks, score=np.where(shown, PLACED_SCORE, 0.0)
-    )
+    doubts = doubtful_frames(frames, masks, item_silhouettes(path, cell.cell, appears, guess))
+    score = np.where(shown, PLACED_SCORE, 0.0)
+    score[list(doubts)] = DOUBTFUL_SCORE
+    track = MaskTrack.from_masks(np.arange(start, stop, dtype=np.int32), masks, score=score)
     track.attrs["target"] = {
         "kind": "item_entity",
         "mining_event": mining["event_id"],
@@ -238,6 +265,7 @@ def item_track(ds: Dataset, row: dict, start: int, frames: np.ndarray) -> MaskTr
         "phase": None if guess.phase is None else round(float(guess.phase), 3),
         "drop": guess.drop,
         "alignment": round(guess.alignment, 4),
+        "doubtful": {str(start + t): reason for t, reason in sorted(doubts.items())},
     }
     return track
 
