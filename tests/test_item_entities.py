@@ -137,6 +137,13 @@ def test_a_placed_item_is_doubtful_where_mostly_hidden_or_not_its_colour():
     frames[2, 10:20, 10:20] = (60, 140, 60)  # frame 2: the item has gone (fell further): grass under the mask
     frames[3, 10:20, 10:12] = (60, 140, 60)  # frame 3: a fifth of the mask off its edge: still the item
     assert doubtful_frames(frames, masks, whole) == {1: "mostly hidden", 2: "not the item's colour"}
+    frames[3, 10:20, 10:20] = (60, 140, 60)  # gone on frame 3 too: doubtful on most frames, so on all
+    assert doubtful_frames(frames, masks, whole) == {
+        0: "most of the track doubtful",
+        1: "mostly hidden",
+        2: "not the item's colour",
+        3: "not the item's colour",
+    }
     assert DOUBTFUL_SCORE <= 0.5  # doubtful frames are not confident
 
 

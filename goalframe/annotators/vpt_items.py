@@ -142,12 +142,16 @@ def doubtful_frames(frames: np.ndarray, masks: np.ndarray, whole: np.ndarray) ->
     reasons = {int(t): "mostly hidden" for t in np.flatnonzero((shown > 0) & (shares < MIN_SHOWN))}
     whole_views = [t for t in np.flatnonzero(shown > 0) if t not in reasons]
     if not whole_views:
-        return reasons
+        return reasons  # every frame it shows on is mostly hidden
     colour = np.median(frames[whole_views[0]][masks[whole_views[0]]].astype(np.float32), axis=0)
     for t in whole_views[1:]:
         distance = np.abs(frames[t][masks[t]].astype(np.float32) - colour).mean(axis=1)
         if np.mean(distance < ALIKE) < MIN_ALIKE:
             reasons[int(t)] = "not the item's colour"
+    # doubtful on most frames, the placement itself is: its other frames are not confident either
+    placed = [int(t) for t in np.flatnonzero(shown > 0)]
+    if 2 * len(reasons) > len(placed):
+        reasons = {t: reasons.get(t, "most of the track doubtful") for t in placed}
     return reasons
 
 
