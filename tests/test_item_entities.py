@@ -13,9 +13,11 @@ import pytest
 from typer.testing import CliRunner
 
 from goalframe.annotators.masks import MaskOptions, annotate_masks
+from goalframe.annotators.vpt_hud import hud_mask
 from goalframe.annotators.vpt_items import DOUBTFUL_SCORE, doubtful_frames
 from goalframe.sim.vpt.items import ITEM_ID_BASE
 from goalframe.sim.vpt.synth import synthesize_vpt
+from goalframe.sim.vpt.world import VptWorld
 from goalframe.storage import open_dataset
 from goalframe.storage.masks import track_id_for
 from goalframe.toolkit.cli import app
@@ -164,3 +166,16 @@ def test_placed_pickups_record_their_doubtful_frames_with_low_scores(item_world)
             elif visible:
                 assert score > 0.5
     assert checked >= 3
+
+
+def test_the_hud_mask_covers_the_hud_the_generator_draws():
+    world, covered = VptWorld(), hud_mask(360, 640)
+    magenta = np.array([255, 0, 255], np.uint8)  # a colour the HUD never uses
+    for slot in range(9):  # the selection frame moves with the selected slot
+        world.hotbar = slot
+        canvas, ids = np.broadcast_to(magenta, (360, 640, 3)).copy(), np.zeros((360, 640), np.uint16)
+        world.renderer._draw_hud(canvas, ids, world.slots)
+        drawn = (canvas != magenta).any(-1)
+        assert drawn.any() and not (drawn & ~covered).any()
+        assert covered.sum() < 1.2 * drawn.sum()  # the boxes' gaps (between the hearts) are small
+    assert not hud_mask(360, 640)[:300].any()  # the world above the status rows is never covered

@@ -14,8 +14,9 @@ the image's edges is taken (:func:`fit_item`), the centre at mid-bob when none a
 Lying in the emptied cell, the item shows only through the cell's faces that showed when it
 was mined (the others have a neighbour block in front). The fitted cell is trusted only when
 the block visibly vanished from it on the frame after the mining (:func:`block_vanished`).
-A projection can still leave the item (it fell further than fitted, it lies under the HUD,
-most of it is behind a neighbour block and the outline is the neighbour's): such frames keep
+The HUD hides what lies under it (:func:`~goalframe.annotators.vpt_hud.hud_mask`). A
+projection can still leave the item (it fell further than fitted, most of it is behind a
+neighbour block or the HUD and the outline is theirs): such frames keep
 their mask for review but are not confident (:func:`doubtful_frames`, the reasons in
 ``attrs["target"]["doubtful"]``).
 
@@ -37,6 +38,7 @@ import polars as pl
 
 from goalframe.annotators.annotator import Annotator
 from goalframe.annotators.geometry import CameraPath, UnitCellTarget, alignment, box_silhouette, edge_map
+from goalframe.annotators.vpt_hud import hud_mask
 from goalframe.annotators.vpt_targets import EYE_HEIGHT, static_target, vpt_camera_path
 from goalframe.storage.dataset import Dataset
 from goalframe.storage.masks import MaskTrack
@@ -53,9 +55,9 @@ FIT_FRAMES, MIN_POINTS, MIN_ALIGNMENT = 8, 12, 0.2
 MAX_DROP = 3  # the item may fall this many blocks under its cell (to no lower than the player's feet)
 PLACED_SCORE = 0.9  # the score of a frame where the projected item lands on the frame
 # A placed frame is doubtful, and scores DOUBTFUL_SCORE, when under MIN_SHOWN of the item's
-# cube shows (the rest behind its cell's neighbours: the outline is theirs), or when under
+# cube shows (the rest behind its cell's neighbours or the HUD: the outline is theirs), or when under
 # MIN_ALIKE of its pixels are within ALIKE (mean absolute RGB) of the item's colour where it
-# first showed whole (the projection has left the item: it fell further, or is under the HUD).
+# first showed whole (the projection has left the item: it fell further than fitted).
 DOUBTFUL_SCORE, MIN_SHOWN, MIN_ALIKE, ALIKE = 0.3, 0.5, 0.7, 40.0
 # The fitted cell is the mined block's only if the block vanished from it on the frame after
 # the mining: the cell's pixels change by at least VANISHED (mean absolute RGB) and
@@ -251,7 +253,7 @@ def item_track(ds: Dataset, row: dict, start: int, frames: np.ndarray) -> MaskTr
     guess = fit_item(frames, path, cell.cell, appears, shown_faces, max_drop)
     if guess.alignment < MIN_ALIGNMENT:
         return None  # no item outline where it should be: not placed
-    masks = item_masks(path, cell.cell, appears, guess, shown_faces)
+    masks = item_masks(path, cell.cell, appears, guess, shown_faces) & ~hud_mask(*frames.shape[1:3])
     # On the pickup's own frame the item is flying into the player (Minecraft's collect
     # animation), so its resting place says nothing about where it is drawn: not placed there.
     masks[-1] = False
