@@ -14,7 +14,9 @@ the image's edges is taken (:func:`fit_item`), the centre at mid-bob when none a
 Lying in the emptied cell, the item shows only through the cell's faces that showed when it
 was mined (the others have a neighbour block in front). The fitted cell is trusted only when
 the block visibly vanished from it on the frame after the mining (:func:`block_vanished`).
-The HUD hides what lies under it (:func:`~goalframe.annotators.vpt_hud.hud_mask`). A
+A block dug out of the floor the player stands on is not placed: among the identical blocks
+of a flat floor (a grass field) its outline fits a neighbour's cell as well as its own. The HUD
+hides what lies under it (:func:`~goalframe.annotators.vpt_hud.hud_mask`). A
 projection can still leave the item (it fell further than fitted, most of it is behind a
 neighbour block or the HUD and the outline is theirs): such frames keep
 their mask for review but are not confident (:func:`doubtful_frames`, the reasons in
@@ -249,6 +251,8 @@ def item_track(ds: Dataset, row: dict, start: int, frames: np.ndarray) -> MaskTr
     appears = int(mining["frame"]) + 1 - start
     shown_faces = UnitCellTarget(path, cell=cell.cell, hidden=cell.hidden).silhouettes()
     feet = path.eye[min(max(appears, 0), len(path) - 1), 1] - EYE_HEIGHT  # the ground, in a flat area
+    if cell.cell[1] + 1 <= math.floor(feet + 0.5):
+        return None  # dug out of the floor: a flat floor's identical blocks fit its outline as well
     max_drop = int(np.clip(cell.cell[1] - math.floor(feet + 0.5), 0, MAX_DROP))
     guess = fit_item(frames, path, cell.cell, appears, shown_faces, max_drop)
     if guess.alignment < MIN_ALIGNMENT:
