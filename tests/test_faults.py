@@ -199,6 +199,22 @@ def test_a_complete_episode_that_lost_arrays_is_rewritten(built, raw, tmp_path):
     assert report.ok, [d.line() for d in report.damage]
 
 
+def test_a_metadata_write_killed_before_its_rename_is_no_episode_and_ingest_removes_it(built, raw, tmp_path):
+    # zarr's local store writes zarr.json to a temporary name and renames it: a kill -9 in
+    # between left episodes/zarr.<hex>.partial, which verify took for an incomplete episode
+    out = copy_of(built, tmp_path)
+    orphans = [Path(out) / "zarr.0123456789abcdef0123456789abcdef.partial"]
+    orphans.append(Path(out) / "episodes" / "zarr.fedcba9876543210fedcba9876543210.partial")
+    for orphan in orphans:
+        orphan.write_text('{"zarr_format": 3, "node_type": "gr')  # cut off mid-write
+    report = verify_dataset(out, checksums=False)
+    assert report.ok and not report.notes, (report.notes, [d.line() for d in report.damage])
+    assert len(open_dataset(out).episodes) == 2
+    check(goalframe("ingest", "vpt", str(raw), "--out", out))
+    assert not any(orphan.exists() for orphan in orphans)
+    assert (Path(out) / "episodes" / "zarr.json").exists()
+
+
 def test_complete_is_never_set_when_listed_arrays_vanished(tmp_path):
     ref = simple_source.write_simple_episode(tmp_path / "raw", "ep0", 0, 12)
     root = create_or_open(str(tmp_path / "ds.zarr"))

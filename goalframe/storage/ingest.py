@@ -26,6 +26,7 @@ from goalframe.storage.store import (
     open_root,
     record_features,
     record_step,
+    remove_orphan_writes,
     store_path,
 )
 from goalframe.storage.writer import episode_features, episode_state, raw_id_of, write_episode
@@ -207,6 +208,7 @@ def _ingest(
 ) -> IngestReport:  # noqa: ANN001
     started_at, started = utc_now(), time.perf_counter()
     root = create_or_open(dataset, storage_options)
+    remove_orphan_writes(dataset)
     refs, duplicates = _unique_refs(refs)
     for result in duplicates:
         if on_result:

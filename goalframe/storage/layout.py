@@ -35,6 +35,14 @@ VIDEO_CHUNK_FRAMES = 16  # frames per video chunk: what a read of one frame deco
 VIDEO_GOP = 4  # a keyframe every 4 frames inside a chunk: a sparse read decodes at most 3 extra
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
+# zarr's local store writes a metadata document to ``zarr.<32 hex>.partial`` and renames it into
+# place: a writer killed in between leaves that file behind, and it is no group of the dataset
+_ORPHAN_WRITE = re.compile(r"^zarr\.[0-9a-f]{32}\.partial$")
+
+
+def is_orphan_write(name: str) -> bool:
+    """Whether a folder entry is the temporary file of a metadata write a killed writer left."""
+    return bool(_ORPHAN_WRITE.match(name))
 
 
 def safe_name(name: str) -> str:

@@ -19,7 +19,7 @@ from goalframe import __version__
 from goalframe.schemas.features import Feature, merge_features
 from goalframe.schemas.layout import LAYOUT_VERSION, DatasetError, DatasetInfo, StepRecord, latest_per_step
 from goalframe.storage import step_log
-from goalframe.storage.layout import EPISODES, TABLES
+from goalframe.storage.layout import EPISODES, TABLES, is_orphan_write
 from goalframe.storage.table_checksum import checksum_problem, checksum_record, parse_record
 
 # Non-zarr folders (tables/) inside the store make zarr warn when it lists the root.
@@ -31,6 +31,19 @@ _NOT_WRITABLE = {errno.EROFS, errno.EACCES, errno.EPERM}
 
 def is_url(path: str | Path) -> bool:
     return "://" in str(path)
+
+
+def remove_orphan_writes(dataset: str | Path) -> None:
+    """Delete the metadata temporary files a killed writer left in the dataset's root and
+    episodes folders (``layout.is_orphan_write``; local stores only: fsspec's write in place).
+    Call it holding the writer lease, so that no live write's file is taken."""
+    if is_url(dataset):
+        return
+    for folder in (Path(dataset), Path(dataset) / EPISODES):
+        if folder.is_dir():
+            for entry in folder.iterdir():
+                if is_orphan_write(entry.name) and entry.is_file():
+                    entry.unlink(missing_ok=True)
 
 
 def store_path(path: str | Path) -> str:

@@ -32,7 +32,7 @@ import numpy as np
 import zarr
 
 from goalframe.schemas.episode import EpisodeMeta
-from goalframe.storage.layout import EPISODES, FRAMES, MASKS, episode_path
+from goalframe.storage.layout import EPISODES, FRAMES, MASKS, episode_path, is_orphan_write
 from goalframe.storage.parallel import run_tasks
 from goalframe.storage.review_images import REVIEW_IMAGES, image_problems, unrecorded_images
 from goalframe.storage.shards import MISSING, ShardIndexError, index_bytes, parse_shard_index
@@ -315,8 +315,8 @@ def _episode_groups(root: zarr.Group, fs, base: str) -> tuple[dict[str, dict], l
     except FileNotFoundError:
         return complete, incomplete, damage
     for name in names:
-        if name == "zarr.json":
-            continue
+        if name == "zarr.json" or is_orphan_write(name):
+            continue  # the next ingest removes an orphan write (store.remove_orphan_writes)
         try:
             group = root[f"{EPISODES}/{name}"]
             attrs = dict(group.attrs)
