@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 GUI_HEIGHT = 360  # the frame height at which one GUI pixel is one frame pixel
-HOTBAR_W, HOTBAR_H = 182, 22
+HOTBAR_W = 182
 # (top, bottom, left, right) in GUI pixels, rows from the frame's bottom, columns from the
 # hotbar's left edge: the hotbar with the selection frame, the experience bar, hearts, hunger
 HUD_BOXES = (

@@ -134,8 +134,12 @@ def item_masks(
 ) -> np.ndarray:
     """The item's silhouettes; lying in its emptied cell, it shows only through the cell's faces
     that showed when it was mined (a face that did not has a neighbour block in front)."""
-    masks = item_silhouettes(path, cell, appears, guess, times)
-    return masks & shown_faces if guess.drop == 0 else masks
+    return through_shown_faces(item_silhouettes(path, cell, appears, guess, times), shown_faces, guess)
+
+
+def through_shown_faces(silhouettes: np.ndarray, shown_faces: np.ndarray, guess: ItemGuess) -> np.ndarray:
+    """What of the item's ``silhouettes`` shows: in its own cell, only through the shown faces."""
+    return silhouettes & shown_faces if guess.drop == 0 else silhouettes.copy()
 
 
 def doubtful_frames(frames: np.ndarray, masks: np.ndarray, whole: np.ndarray) -> dict[int, str]:
@@ -143,17 +147,17 @@ def doubtful_frames(frames: np.ndarray, masks: np.ndarray, whole: np.ndarray) ->
     ``frames``): ``masks`` (N, H, W) the item as seen, ``whole`` its cube's whole silhouettes."""
     shown = masks.reshape(len(masks), -1).sum(1)
     shares = shown / np.maximum(whole.reshape(len(whole), -1).sum(1), 1)
-    reasons = {int(t): "mostly hidden" for t in np.flatnonzero((shown > 0) & (shares < MIN_SHOWN))}
-    whole_views = [t for t in np.flatnonzero(shown > 0) if t not in reasons]
+    placed = [int(t) for t in np.flatnonzero(shown > 0)]
+    reasons = {t: "mostly hidden" for t in placed if shares[t] < MIN_SHOWN}
+    whole_views = [t for t in placed if t not in reasons]
     if not whole_views:
         return reasons  # every frame it shows on is mostly hidden
     colour = np.median(frames[whole_views[0]][masks[whole_views[0]]].astype(np.float32), axis=0)
     for t in whole_views[1:]:
         distance = np.abs(frames[t][masks[t]].astype(np.float32) - colour).mean(axis=1)
         if np.mean(distance < ALIKE) < MIN_ALIKE:
-            reasons[int(t)] = "not the item's colour"
+            reasons[t] = "not the item's colour"
     # doubtful on most frames, the placement itself is: its other frames are not confident either
-    placed = [int(t) for t in np.flatnonzero(shown > 0)]
     if 2 * len(reasons) > len(placed):
         reasons = {t: reasons.get(t, "most of the track doubtful") for t in placed}
     return reasons
@@ -251,18 +255,20 @@ def item_track(ds: Dataset, row: dict, start: int, frames: np.ndarray) -> MaskTr
     appears = int(mining["frame"]) + 1 - start
     shown_faces = UnitCellTarget(path, cell=cell.cell, hidden=cell.hidden).silhouettes()
     feet = path.eye[min(max(appears, 0), len(path) - 1), 1] - EYE_HEIGHT  # the ground, in a flat area
-    if cell.cell[1] + 1 <= math.floor(feet + 0.5):
+    floor_level = math.floor(feet + 0.5)
+    if cell.cell[1] + 1 <= floor_level:
         return None  # dug out of the floor: a flat floor's identical blocks fit its outline as well
-    max_drop = int(np.clip(cell.cell[1] - math.floor(feet + 0.5), 0, MAX_DROP))
+    max_drop = int(np.clip(cell.cell[1] - floor_level, 0, MAX_DROP))
     guess = fit_item(frames, path, cell.cell, appears, shown_faces, max_drop)
     if guess.alignment < MIN_ALIGNMENT:
         return None  # no item outline where it should be: not placed
-    masks = item_masks(path, cell.cell, appears, guess, shown_faces) & ~hud_mask(*frames.shape[1:3])
+    whole = item_silhouettes(path, cell.cell, appears, guess)
+    masks = through_shown_faces(whole, shown_faces, guess) & ~hud_mask(*frames.shape[1:3])
     # On the pickup's own frame the item is flying into the player (Minecraft's collect
     # animation), so its resting place says nothing about where it is drawn: not placed there.
     masks[-1] = False
     shown = masks.reshape(len(masks), -1).any(1)
-    doubts = doubtful_frames(frames, masks, item_silhouettes(path, cell.cell, appears, guess))
+    doubts = doubtful_frames(frames, masks, whole)
     score = np.where(shown, PLACED_SCORE, 0.0)
     score[list(doubts)] = DOUBTFUL_SCORE
     track = MaskTrack.from_masks(np.arange(start, stop, dtype=np.int32), masks, score=score)
